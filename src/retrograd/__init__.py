@@ -1,0 +1,113 @@
+"""retrograd: neural networks trained by backpropagation, on NumPy.
+
+The engine is a :class:`Tensor` with reverse-mode automatic differentiation whose
+names and semantics follow PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (
+    arange,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .functions import (
+    abs,
+    add,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cat,
+    clamp,
+    cos,
+    div,
+    elu,
+    eq,
+    exp,
+    flatten,
+    ge,
+    gelu,
+    gt,
+    le,
+    leaky_relu,
+    log,
+    log_softmax,
+    logsumexp,
+    lt,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    ne,
+    neg,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softmax,
+    softplus,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from .gradcheck import GradcheckError, gradcheck
+from .random import Generator, default_generator, initial_seed, manual_seed
+from .tensor import MaxResult, Tensor
+
+float32 = _np.dtype(_np.float32)
+float64 = _np.dtype(_np.float64)
+int32 = _np.dtype(_np.int32)
+int64 = _np.dtype(_np.int64)
+bool = _np.dtype(_np.bool_)
+float = float32
+double = float64
+long = int64
+
+clip = clamp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function", "Generator", "GradcheckError", "MaxResult", "Tensor", "abs", "add", "amax",
+    "amin", "arange", "argmax", "argmin", "bool", "cat", "clamp", "clip", "cos",
+    "default_generator", "div", "double", "elu", "enable_grad", "eq", "exp", "eye", "flatten",
+    "float", "float32", "float64", "from_numpy", "full", "full_like", "ge", "gelu", "gradcheck",
+    "gt", "initial_seed", "int32", "int64", "is_grad_enabled", "le", "leaky_relu", "linspace",
+    "log", "log_softmax", "logsumexp", "long", "lt", "manual_seed", "matmul", "max", "maximum",
+    "mean", "min", "minimum", "mul", "ne", "neg", "no_grad", "ones", "ones_like", "permute",
+    "pow", "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "relu", "reshape",
+    "set_grad_enabled", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack",
+    "std", "sub", "sum", "tanh", "tensor", "transpose", "unsqueeze", "var", "where", "zeros",
+    "zeros_like",
+]  # fmt: skip

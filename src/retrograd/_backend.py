@@ -1,0 +1,92 @@
+"""The array backend: every piece of array math in the engine goes through here.
+
+``xp`` is the array module (NumPy today). A NumPy-compatible library such as
+CuPy can replace it by rebinding the names below, without touching the ops.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as xp
+
+ndarray = xp.ndarray
+
+try:  # scipy's erf is vectorised C; the fallback is exact but slow.
+    from scipy.special import erf as _scipy_erf
+except ImportError:  # pragma: no cover - scipy is optional for the core
+    _scipy_erf = None
+
+_math_erf = xp.frompyfunc(math.erf, 1, 1)
+
+#: Floating dtypes that may require gradients.
+FLOAT_DTYPES = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+#: Every dtype a Tensor may hold.
+SUPPORTED_DTYPES = (
+    *FLOAT_DTYPES,
+    xp.dtype(xp.int8),
+    xp.dtype(xp.int16),
+    xp.dtype(xp.int32),
+    xp.dtype(xp.int64),
+    xp.dtype(xp.uint8),
+    xp.dtype(xp.bool_),
+)
+DEFAULT_FLOAT = xp.dtype(xp.float32)
+
+
+def erf(x: ndarray) -> ndarray:
+    """Error function, elementwise, in the dtype of ``x``."""
+    if _scipy_erf is not None:
+        return _scipy_erf(x)
+    return _math_erf(x).astype(x.dtype)
+
+
+def sum_to(g: ndarray, shape: tuple[int, ...]) -> ndarray:
+    """Undo broadcasting: sum ``g`` down to ``shape`` (leading and size-1 axes).
+
+    This is the one place where every op's broadcast gradient is reduced.
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if lead:
+        g = g.reshape(g.shape[lead:])
+    return g.reshape(shape)
+
+
+def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """Turn ``dim`` (None, int or sequence) into a sorted tuple of axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = []
+    rank = max(ndim, 1)
+    for d in dims:
+        if not isinstance(d, (int, xp.integer)) or isinstance(d, bool):
+            raise TypeError(f"{op}(): dim must be an int or a tuple of ints, got {dim!r}")
+        if not -rank <= d < rank:
+            raise IndexError(
+                f"{op}(): dimension out of range (expected to be in range of "
+                f"[{-rank}, {rank - 1}], but got {d})"
+            )
+        out.append(int(d) % rank)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}(): dim {dim!r} names the same dimension twice")
+    if ndim == 0:
+        return ()
+    return tuple(sorted(out))
+
+
+def expand_reduced(
+    g: ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool
+) -> ndarray:
+    """Broadcast the gradient of a reduction over ``axes`` back to ``shape``."""
+    if not keepdim and axes:
+        g = xp.expand_dims(g, axes)
+    return xp.broadcast_to(g, shape)

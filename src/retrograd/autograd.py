@@ -1,0 +1,210 @@
+"""Reverse-mode automatic differentiation: the graph record and the backward walk.
+
+A :class:`Function` is one node of the recorded graph. Its ``forward`` maps input
+arrays to an output array and saves what the gradient needs; its ``backward`` maps
+the output's gradient to one gradient per input (``None`` for an input that needs
+none). The node never references its own output tensor, so a tensor and the
+record of its creation form no reference cycle; the graph lives exactly as long
+as the tensors that reach it.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from . import _backend as bk
+from ._backend import ndarray
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Return True when operations are being recorded for backward."""
+    return _GradMode.enabled
+
+
+class set_grad_enabled:  # noqa: N801 - PyTorch's name
+    """Context manager and decorator that turns recording on or off.
+
+    Parameters
+    ----------
+    mode : bool
+        True records operations, False records nothing.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self.prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.prev.append(_GradMode.enabled)
+        _GradMode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self.prev.pop()
+
+    def __call__(self, func: F) -> F:
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(set_grad_enabled):  # noqa: N801 - PyTorch's name
+    """Record nothing inside: as ``with retrograd.no_grad():`` or ``@retrograd.no_grad()``."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):  # noqa: N801 - PyTorch's name
+    """Record operations again inside a ``no_grad`` block."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+class Function:
+    """One recorded operation: ``forward`` on arrays, ``backward`` beside it.
+
+    Subclasses set op parameters as attributes (given to ``apply`` as keywords),
+    save what ``backward`` needs on ``self`` during ``forward``, and return from
+    ``backward`` a tuple with one entry per input: an array of that input's shape,
+    or ``None`` where ``self.needs[i]`` is False or the input is not
+    differentiable.
+
+    Attributes set by the engine
+    ----------------------------
+    next : tuple
+        For each input, the node that made it (a :class:`Function`), the leaf
+        tensor itself, or None when the input needs no gradient.
+    needs : tuple of bool
+        Whether each input needs a gradient.
+    meta : tuple of (shape, dtype)
+        Each input's shape and dtype, for checking the gradients returned.
+    """
+
+    __slots__ = ("__dict__", "freed", "meta", "needs", "next", "retained")
+
+    def forward(self, *args: ndarray) -> ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward")
+
+    def backward(self, grad: ndarray) -> tuple[ndarray | None, ...]:
+        raise NotImplementedError(f"{type(self).__name__} must implement backward")
+
+    @property
+    def name(self) -> str:
+        """The node's name as PyTorch prints it, e.g. ``AddBackward0``."""
+        return f"{type(self).__name__}Backward0"
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+    def release(self) -> None:
+        """Drop every array saved for backward."""
+        self.__dict__.clear()
+        self.freed = True
+
+
+def _toposort(root: Function) -> list[Function]:
+    """Nodes reachable from ``root``, each after every node that consumes it.
+
+    Iterative depth-first search: no recursion, so graphs of any depth work.
+    """
+    order: list[Function] = []
+    seen = {id(root)}
+    stack: list[tuple[Function, int]] = [(root, 0)]
+    while stack:
+        node, i = stack[-1]
+        nxt = node.next
+        while i < len(nxt):
+            child = nxt[i]
+            i += 1
+            if isinstance(child, Function) and id(child) not in seen:
+                seen.add(id(child))
+                stack[-1] = (node, i)
+                stack.append((child, 0))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    order.reverse()
+    return order
+
+
+def _freed_error(node: Function) -> RuntimeError:
+    return RuntimeError(
+        f"Trying to backward through the graph a second time (at {node.name}): its saved "
+        "arrays were freed by the first backward(). Pass retain_graph=True to the first "
+        "backward() call if you need to backward through the same graph twice."
+    )
+
+
+def run_backward(root: Function, grad: ndarray, retain_graph: bool) -> None:
+    """Propagate ``grad`` (the gradient of the root node's output) to every leaf.
+
+    Intermediate gradients live in a local dict and are popped as they are used;
+    only leaves (and tensors that called ``retain_grad``) keep a ``.grad``.
+    """
+    if root.freed:
+        raise _freed_error(root)
+    order = _toposort(root)
+    grads: dict[int, ndarray] = {id(root): grad}
+    for node in order:
+        g = grads.pop(id(node), None)
+        if g is None:  # a branch that received no gradient
+            continue
+        if node.freed:
+            raise _freed_error(node)
+        if node.retained is not None:
+            t = node.retained()
+            if t is not None:
+                t._accumulate_grad(g, g_is_shared=True)
+        in_grads = node.backward(g)
+        if not retain_graph:
+            node.release()
+        for child, ig, (shape, dtype) in zip(node.next, in_grads, node.meta, strict=True):
+            if child is None or ig is None:
+                continue
+            if ig.shape != shape:
+                raise RuntimeError(
+                    f"{node.name} returned a gradient of shape {ig.shape} for an input "
+                    f"of shape {shape}"
+                )
+            if ig.dtype != dtype:
+                ig = ig.astype(dtype)
+            if isinstance(child, Function):
+                key = id(child)
+                prev = grads.get(key)
+                grads[key] = ig if prev is None else prev + ig  # out of place: ig may be shared
+            else:
+                # NOTE: an op may hand one array to several inputs (add gives g to both),
+                # or a view of g; such an array is copied before a leaf keeps it.
+                child._accumulate_grad(ig, g_is_shared=ig is g or ig.base is not None)
+
+
+def retain(node: Function, tensor: Any) -> None:
+    """Make ``node`` write its output gradient to ``tensor.grad`` during backward."""
+    node.retained = weakref.ref(tensor)
+
+
+__all__ = [
+    "Function",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "run_backward",
+    "set_grad_enabled",
+    "bk",
+]

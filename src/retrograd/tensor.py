@@ -1,0 +1,992 @@
+"""The Tensor: an n-dimensional array that records the operations applied to it.
+
+Names and semantics follow PyTorch: ``requires_grad`` marks leaves whose
+gradients are wanted, each operation on them records a node
+(:class:`~retrograd.autograd.Function`), and ``backward()`` walks the recorded
+graph from the output back to the leaves, accumulating into their ``.grad``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple, Union
+
+from . import ops
+from ._backend import (
+    DEFAULT_FLOAT,
+    FLOAT_DTYPES,
+    SUPPORTED_DTYPES,
+    ndarray,
+    normalize_dims,
+    xp,
+)
+from .autograd import Function, _GradMode, retain, run_backward
+
+DTypeLike = Any
+Scalar = Union[int, float, bool]
+ShapeLike = Union[int, Sequence[int]]
+
+_new = object.__new__
+_INT64 = xp.dtype(xp.int64)
+_BOOL = xp.dtype(xp.bool_)
+
+
+def _dtype_name(dt: Any) -> str:
+    return "bool" if dt == _BOOL else str(dt)
+
+
+def as_dtype(dtype: DTypeLike, op: str = "tensor") -> Any:
+    """Validate ``dtype`` (a retrograd or NumPy dtype) and return it as a NumPy dtype."""
+    try:
+        dt = xp.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}(): {dtype!r} is not a dtype") from None
+    if dt not in SUPPORTED_DTYPES:
+        names = ", ".join(_dtype_name(d) for d in SUPPORTED_DTYPES)
+        raise TypeError(f"{op}(): unsupported dtype {_dtype_name(dt)}; supported: {names}")
+    return dt
+
+
+def _to_array(data: Any, dtype: DTypeLike, op: str) -> ndarray:
+    """Copy ``data`` into a new array with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dt = as_dtype(dtype, op)
+        try:
+            return xp.array(data, dtype=dt)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{op}(): cannot convert {type(data).__name__} to {dt}: {e}") from None
+    keep = isinstance(data, (ndarray, xp.generic))
+    try:
+        arr = xp.array(data)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{op}(): data is not a rectangular array: {e}") from None
+    if arr.dtype.kind in "OUSVMmc":
+        raise TypeError(
+            f"{op}(): cannot make a tensor from an array of dtype {arr.dtype} "
+            f"({type(data).__name__}); expected numbers or booleans"
+        )
+    if not keep:  # Python numbers: floats become float32 and ints int64, as in PyTorch
+        if arr.dtype.kind == "f":
+            arr = arr.astype(DEFAULT_FLOAT)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(_INT64)
+    elif arr.dtype not in SUPPORTED_DTYPES:
+        as_dtype(arr.dtype, op)
+    return arr
+
+
+def _wrap(data: Any, requires_grad: bool = False, ctx: Function | None = None) -> Tensor:
+    """Make a Tensor around an array without copying or validating (the fast path)."""
+    t = _new(Tensor)
+    t.data = data if type(data) is ndarray else xp.asarray(data)
+    t._requires_grad = requires_grad
+    t.grad = None
+    t._ctx = ctx
+    return t
+
+
+def _apply(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
+    """Run one op forward and, when any input needs a gradient, record it."""
+    fn = cls()
+    if params:
+        fn.__dict__.update(params)
+    try:
+        out = fn.forward(*[t.data for t in inputs])
+    except ValueError as e:
+        shapes = " and ".join(str(tuple(t.data.shape)) for t in inputs)
+        raise ValueError(f"{_op_name(cls)}: cannot apply to shapes {shapes}: {e}") from None
+    if _GradMode.enabled:
+        needs = tuple([t._requires_grad for t in inputs])
+        if True in needs:
+            fn.needs = needs
+            fn.next = tuple(
+                [(t._ctx or t) if r else None for t, r in zip(inputs, needs, strict=True)]
+            )
+            fn.meta = tuple([(t.data.shape, t.data.dtype) for t in inputs])
+            fn.retained = None
+            fn.freed = False
+            return _wrap(out, True, fn)
+    return _wrap(out)
+
+
+def _op_name(cls: type[Function]) -> str:
+    return cls.__name__.lower()
+
+
+def _check_float(t: Tensor, op: str) -> None:
+    if t.data.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{op}(): expected a floating point tensor, got dtype {t.dtype}")
+
+
+class MaxResult(NamedTuple):
+    """``(values, indices)`` returned by ``max``/``min`` with ``dim``, as PyTorch's."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    Create tensors with :func:`retrograd.tensor` and the other creation
+    functions; ``Tensor(data, dtype=None, requires_grad=False)`` does the same.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The values. Changing it in place bypasses autograd (as ``.data`` in PyTorch).
+    grad : Tensor or None
+        The accumulated gradient, for leaves that require grad and tensors that
+        called :meth:`retain_grad`.
+    """
+
+    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "data", "grad")
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
+
+    data: ndarray
+    grad: Tensor | None
+    _ctx: Function | None
+
+    def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
+        self.data = _to_array(data, dtype, "tensor")
+        self.grad = None
+        self._ctx = None
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    # ------------------------------------------------------------ attributes
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow to this tensor."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        value = bool(value)
+        if value and self.data.dtype not in FLOAT_DTYPES:
+            raise RuntimeError(
+                "only tensors of floating point dtype can require gradients "
+                f"(got dtype {_dtype_name(self.data.dtype)})"
+            )
+        if not value and self._ctx is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf tensors; use detach() instead"
+            )
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """The node that produced this tensor, or None for a leaf."""
+        return self._ctx
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The size of each dimension."""
+        return self.data.shape
+
+    @property
+    def dtype(self) -> Any:
+        """The element type, a NumPy dtype such as ``retrograd.float32``."""
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self.data.ndim
+
+    def dim(self) -> int:
+        """The number of dimensions."""
+        return self.data.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the size of dimension ``dim``."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    # ------------------------------------------------------------ conversion
+    def numpy(self) -> ndarray:
+        """The values as a NumPy array (shares memory, as in PyTorch)."""
+        if self._requires_grad:
+            raise RuntimeError(
+                "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()"
+            )
+        return self.data
+
+    def item(self) -> Scalar:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): a tensor with {self.data.size} elements cannot be converted to a scalar"
+            )
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists."""
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.data.item())
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's values, cut from the graph."""
+        return _wrap(self.data)
+
+    def clone(self) -> Tensor:
+        """A copy of the values; gradients flow back to this tensor."""
+        return self.to(self.data.dtype, copy=True)
+
+    def to(self, dtype: DTypeLike, copy: bool = False) -> Tensor:
+        """Cast to ``dtype``; differentiable between float dtypes."""
+        dt = as_dtype(dtype, "to")
+        if dt == self.data.dtype and not copy:
+            return self
+        if self._requires_grad and dt in FLOAT_DTYPES:
+            return _apply(ops.Cast, self, dtype=dt)
+        return _wrap(self.data.astype(dt))
+
+    def float(self) -> Tensor:
+        """Cast to float32."""
+        return self.to(xp.float32)
+
+    def double(self) -> Tensor:
+        """Cast to float64."""
+        return self.to(xp.float64)
+
+    def long(self) -> Tensor:
+        """Cast to int64."""
+        return self.to(xp.int64)
+
+    def int(self) -> Tensor:
+        """Cast to int32."""
+        return self.to(xp.int32)
+
+    def bool(self) -> Tensor:
+        """Cast to bool."""
+        return self.to(xp.bool_)
+
+    # ------------------------------------------------------------ autograd
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Compute the gradient of this tensor with respect to every leaf that requires grad.
+
+        Parameters
+        ----------
+        gradient : Tensor or array-like, optional
+            The gradient of some scalar with respect to this tensor, of this
+            tensor's shape. Required unless the tensor has one element.
+        retain_graph : bool, default=False
+            Keep the saved arrays so that backward can run through the graph again.
+        """
+        if not self._requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require grad and has no grad_fn; "
+                "did you forget requires_grad=True on an input, or call it under no_grad()?"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    "backward(): grad can be implicitly created only for scalar outputs, but "
+                    f"the tensor has shape {self.shape}; pass gradient= of that shape"
+                )
+            g = xp.ones(self.data.shape, dtype=self.data.dtype)
+        else:
+            g = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient)
+            if g.shape != self.data.shape:
+                raise RuntimeError(
+                    f"backward(): gradient has shape {g.shape}, but the tensor has shape "
+                    f"{self.shape}; they must match"
+                )
+            g = g.astype(self.data.dtype)
+        if self._ctx is None:
+            self._accumulate_grad(g, g_is_shared=True)
+        else:
+            run_backward(self._ctx, g, retain_graph)
+
+    def _accumulate_grad(self, g: Any, g_is_shared: bool) -> None:
+        """Add ``g`` to ``self.grad`` out of place; copy it first if others hold it."""
+        if type(g) is not ndarray:
+            g = xp.asarray(g)
+            g_is_shared = False
+        if self.grad is None:
+            self.grad = _wrap(g.copy() if g_is_shared else g)
+        else:
+            self.grad = _wrap(self.grad.data + g)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
+        if not self._requires_grad:
+            raise RuntimeError(
+                "retain_grad(): can't retain the grad of a tensor that does not require grad"
+            )
+        if self._ctx is not None:
+            retain(self._ctx, self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True after :meth:`retain_grad` on a non-leaf tensor."""
+        return self._ctx is not None and self._ctx.retained is not None
+
+    # ------------------------------------------------------------ printing
+    def __repr__(self) -> str:
+        body = (
+            xp.array2string(
+                self.data, separator=", ", prefix="tensor(", precision=4, floatmode="fixed"
+            )
+            if self.data.dtype.kind == "f"
+            else xp.array2string(self.data, separator=", ", prefix="tensor(")
+        )
+        extras = []
+        if self.data.size == 0:
+            extras.append(f"size={self.shape}")
+        if self.data.dtype not in (DEFAULT_FLOAT, _INT64, _BOOL):
+            extras.append(f"dtype=retrograd.{self.data.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx.name}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    # ------------------------------------------------------------ arithmetic
+    def _operand(self, other: Any) -> Tensor:
+        """Turn a scalar or array operand into a Tensor of a matching dtype."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (bool, int, float, xp.bool_)):
+            dt = self.data.dtype
+            if isinstance(other, float) and dt.kind != "f":
+                dt = DEFAULT_FLOAT
+            elif not isinstance(other, (bool, xp.bool_)) and dt == _BOOL:
+                dt = DEFAULT_FLOAT if isinstance(other, float) else _INT64
+            return _wrap(xp.asarray(other, dtype=dt))
+        if isinstance(other, (ndarray, xp.generic, list, tuple)):
+            return Tensor(other)
+        raise TypeError(f"unsupported operand type: Tensor and {type(other).__name__}")
+
+    def __add__(self, other: Any) -> Tensor:
+        return _apply(ops.Add, self, self._operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _apply(ops.Add, self._operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _apply(ops.Sub, self, self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _apply(ops.Sub, self._operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _apply(ops.Mul, self, self._operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _apply(ops.Mul, self._operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _true_div(self, self._operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _true_div(self._operand(other), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            if self.data.dtype.kind != "f" and isinstance(other, float):
+                return _apply(ops.PowScalar, self.float(), c=other)
+            return _apply(ops.PowScalar, self, c=other)
+        return _apply(ops.Pow, self, self._operand(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            return _apply(ops.RPowScalar, self, c=other)
+        return _apply(ops.Pow, self._operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return _apply(ops.Neg, self)
+
+    def __abs__(self) -> Tensor:
+        return _apply(ops.Abs, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, self._operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(self._operand(other), self)
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    pow = __pow__
+    neg = __neg__
+    abs = __abs__
+
+    def matmul(self, other: Any) -> Tensor:
+        """Matrix product, see :func:`retrograd.matmul`."""
+        return matmul(self, self._operand(other))
+
+    # ------------------------------------------------------------ comparisons (no gradient)
+    def _compare(self, other: Any, fn: Any) -> Tensor:
+        return _wrap(fn(self.data, self._operand(other).data))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, xp.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, xp.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.greater_equal)
+
+    __hash__ = object.__hash__  # identity: graph walks and dicts key tensors by object
+
+    eq = __eq__
+    ne = __ne__
+    lt = __lt__
+    le = __le__
+    gt = __gt__
+    ge = __ge__
+
+    def __invert__(self) -> Tensor:
+        if self.data.dtype != _BOOL:
+            raise TypeError(f"~ is defined for bool tensors only, got {self.dtype}")
+        return _wrap(~self.data)
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.bitwise_and)
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.bitwise_or)
+
+    def any(self) -> Tensor:
+        """True where any element is nonzero."""
+        return _wrap(self.data.any())
+
+    def all(self) -> Tensor:
+        """True where every element is nonzero."""
+        return _wrap(self.data.all())
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the largest value (the first of ties), over all or along ``dim``."""
+        return _arg_reduce(self, dim, keepdim, xp.argmax, "argmax")
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the smallest value (the first of ties), over all or along ``dim``."""
+        return _arg_reduce(self, dim, keepdim, xp.argmin, "argmin")
+
+    # ------------------------------------------------------------ elementwise
+    def exp(self) -> Tensor:
+        """Elementwise e**x."""
+        return _apply(ops.Exp, self)
+
+    def log(self) -> Tensor:
+        """Elementwise natural logarithm."""
+        return _apply(ops.Log, self)
+
+    def sqrt(self) -> Tensor:
+        """Elementwise square root."""
+        return _apply(ops.Sqrt, self)
+
+    def sin(self) -> Tensor:
+        """Elementwise sine."""
+        return _apply(ops.Sin, self)
+
+    def cos(self) -> Tensor:
+        """Elementwise cosine."""
+        return _apply(ops.Cos, self)
+
+    def tanh(self) -> Tensor:
+        """Elementwise hyperbolic tangent."""
+        return _apply(ops.Tanh, self)
+
+    def sigmoid(self) -> Tensor:
+        """Elementwise logistic function 1/(1+e**-x), stable for any x."""
+        return _apply(ops.Sigmoid, self)
+
+    def relu(self) -> Tensor:
+        """Elementwise max(x, 0); the gradient at 0 is 0."""
+        return _apply(ops.ReLU, self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """Limit values to [min, max]; see :func:`retrograd.clamp`."""
+        return clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Tensor:
+        """Elementwise maximum; see :func:`retrograd.maximum`."""
+        return _apply(ops.Maximum, self, self._operand(other))
+
+    def minimum(self, other: Any) -> Tensor:
+        """Elementwise minimum; see :func:`retrograd.minimum`."""
+        return _apply(ops.Minimum, self, self._operand(other))
+
+    def masked_fill(self, mask: Tensor, value: float) -> Tensor:
+        """Replace the elements where ``mask`` is True by ``value``."""
+        return where(mask, self._operand(value), self)
+
+    def softmax(self, dim: int) -> Tensor:
+        """Softmax along ``dim``; see :func:`retrograd.softmax`."""
+        return _apply(ops.Softmax, self, axis=_one_dim(dim, self.ndim, "softmax"))
+
+    def log_softmax(self, dim: int) -> Tensor:
+        """Log-softmax along ``dim``; see :func:`retrograd.log_softmax`."""
+        return _apply(ops.LogSoftmax, self, axis=_one_dim(dim, self.ndim, "log_softmax"))
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Sum over all elements or over ``dim`` (int or tuple)."""
+        axes = normalize_dims(dim, self.ndim, "sum")
+        if self.data.dtype.kind in "biu":
+            return _wrap(self.data.sum(axis=axes, keepdims=keepdim, dtype=_INT64))
+        return _apply(ops.Sum, self, axes=axes, keepdim=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Mean over all elements or over ``dim`` (int or tuple)."""
+        _check_float(self, "mean")
+        return _apply(ops.Mean, self, axes=normalize_dims(dim, self.ndim, "mean"), keepdim=keepdim)
+
+    def var(
+        self,
+        dim: Any = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: float | None = None,
+    ) -> Tensor:
+        """Variance with Bessel's ``correction`` (default 1, or 0 when ``unbiased=False``)."""
+        _check_float(self, "var")
+        return _apply(
+            ops.Var,
+            self,
+            axes=normalize_dims(dim, self.ndim, "var"),
+            keepdim=keepdim,
+            correction=_correction(unbiased, correction),
+        )
+
+    def std(
+        self,
+        dim: Any = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: float | None = None,
+    ) -> Tensor:
+        """Standard deviation, the square root of :meth:`var` (gradient 0 where it is 0)."""
+        _check_float(self, "std")
+        return _apply(
+            ops.Std,
+            self,
+            axes=normalize_dims(dim, self.ndim, "std"),
+            keepdim=keepdim,
+            correction=_correction(unbiased, correction),
+        )
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Largest value over ``dim``; ties share the gradient evenly."""
+        return _extreme(self, dim, keepdim, smallest=False, op="amax")
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Smallest value over ``dim``; ties share the gradient evenly."""
+        return _extreme(self, dim, keepdim, smallest=True, op="amin")
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """Largest value overall, ``(values, indices)`` along ``dim``, or maximum with a tensor."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return _extreme(self, None, False, smallest=False, op="max")
+        return _max_dim(self, dim, keepdim, smallest=False, op="max")
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """Smallest value overall, ``(values, indices)`` along ``dim``, or minimum with a tensor."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return _extreme(self, None, False, smallest=True, op="min")
+        return _max_dim(self, dim, keepdim, smallest=True, op="min")
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        """log(sum(exp(x))) over ``dim``, stable for inputs of any magnitude."""
+        _check_float(self, "logsumexp")
+        return _apply(
+            ops.LogSumExp, self, axes=normalize_dims(dim, self.ndim, "logsumexp"), keepdim=keepdim
+        )
+
+    # ------------------------------------------------------------ shape
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same values in a new shape (one dimension may be -1)."""
+        target = _infer_shape(_shape_arg(shape), self.data.size, self.shape, "reshape")
+        if target == self.shape:
+            return self
+        return _apply(ops.Reshape, self, shape=target)
+
+    view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """Reshape to ``other``'s shape."""
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dimensions ``start_dim`` to ``end_dim`` into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = _one_dim(start_dim, self.ndim, "flatten")
+        e = _one_dim(end_dim, self.ndim, "flatten")
+        if s > e:
+            raise ValueError(f"flatten(): start_dim {start_dim} comes after end_dim {end_dim}")
+        shape = self.shape
+        n = 1
+        for d in shape[s : e + 1]:
+            n *= d
+        return self.reshape((*shape[:s], n, *shape[e + 1 :]))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap dimensions ``dim0`` and ``dim1``."""
+        if self.ndim == 0:
+            return self
+        perm = list(range(self.ndim))
+        a, b = _one_dim(dim0, self.ndim, "transpose"), _one_dim(dim1, self.ndim, "transpose")
+        perm[a], perm[b] = perm[b], perm[a]
+        return _apply(ops.Permute, self, dims=tuple(perm))
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Reorder the dimensions."""
+        dims = _shape_arg(dims)
+        if len(dims) != self.ndim:
+            raise ValueError(
+                f"permute(): got {len(dims)} dims {tuple(dims)} for a tensor of {self.ndim} dims"
+            )
+        normalize_dims(dims, self.ndim, "permute")  # validates range and repeats
+        perm = tuple(int(d) % max(self.ndim, 1) for d in dims)
+        return _apply(ops.Permute, self, dims=perm)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The tensor with its dimensions reversed (the transpose of a matrix)."""
+        if self.ndim < 2:
+            return self
+        return _apply(ops.Permute, self, dims=tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dimensions swapped."""
+        return self.transpose(-2, -1)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """Remove dimensions of size 1 (all, or those in ``dim`` that have size 1)."""
+        axes = normalize_dims(dim, self.ndim, "squeeze")
+        shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
+        return self.reshape(shape)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert a dimension of size 1 at ``dim``."""
+        d = _one_dim(dim, self.ndim + 1, "unsqueeze")
+        shape = self.shape
+        return self.reshape((*shape[:d], 1, *shape[d:]))
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """Broadcast to ``sizes`` without copying (-1 keeps a dimension)."""
+        sizes = _shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(
+                f"expand(): the number of sizes ({len(sizes)}) must be at least the number of "
+                f"dimensions ({self.ndim})"
+            )
+        target = tuple(
+            self.shape[i - lead] if (s == -1 and i >= lead) else int(s) for i, s in enumerate(sizes)
+        )
+        for i, n in enumerate(self.shape):
+            if n != 1 and n != target[i + lead]:
+                raise ValueError(
+                    f"expand(): the expanded size {target[i + lead]} must match the existing "
+                    f"size {n} at dimension {i} (shape {self.shape} to {target})"
+                )
+        if target == self.shape:
+            return self
+        return _apply(ops.Expand, self, shape=target)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """Broadcast to ``other``'s shape."""
+        return self.expand(*other.shape)
+
+    def __getitem__(self, idx: Any) -> Tensor:
+        key, advanced = _index_key(idx)
+        try:
+            return _apply(ops.Index, self, idx=key, advanced=advanced)
+        except IndexError as e:
+            raise IndexError(
+                f"index {idx!r} is out of range for a tensor of shape {self.shape}: {e}"
+            ) from None
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        if _GradMode.enabled and self._requires_grad:
+            raise RuntimeError(
+                "in-place assignment to a tensor that requires grad would corrupt its gradient; "
+                "do it under retrograd.no_grad() or build a new tensor with retrograd.where"
+            )
+        key, _ = _index_key(idx)
+        self.data[key] = value.data if isinstance(value, Tensor) else value
+
+
+# ---------------------------------------------------------------- helpers of the methods
+
+
+def _correction(unbiased: bool | None, correction: float | None) -> float:
+    if unbiased is not None and correction is not None:
+        raise ValueError("var/std: give either unbiased or correction, not both")
+    if correction is not None:
+        return float(correction)
+    return 0.0 if unbiased is False else 1.0
+
+
+def _true_div(a: Tensor, b: Tensor) -> Tensor:
+    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":  # int / int is float, as PyTorch
+        a, b = a.float(), b.float()
+    return _apply(ops.Div, a, b)
+
+
+def _one_dim(dim: Any, ndim: int, op: str) -> int:
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}(): dim must be a single int, got {dim!r}")
+    axes = normalize_dims(dim, ndim, op)
+    return axes[0] if axes else 0
+
+
+def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _infer_shape(
+    shape: tuple[int, ...], size: int, src: tuple[int, ...], op: str
+) -> tuple[int, ...]:
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    if len(unknown) > 1 or any(s < -1 for s in shape):
+        raise ValueError(f"{op}(): invalid shape {shape}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if unknown:
+        if known == 0 or size % known:
+            raise ValueError(
+                f"{op}(): shape {shape} is invalid for input of shape {src} ({size} elements)"
+            )
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    elif known != size:
+        raise ValueError(
+            f"{op}(): shape {shape} is invalid for input of shape {src} ({size} elements)"
+        )
+    return shape
+
+
+def _index_key(idx: Any) -> tuple[Any, bool]:
+    """Convert Tensor indices to arrays and report whether indexing is advanced."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    out = []
+    advanced = False
+    for item in items:
+        if isinstance(item, Tensor):
+            item = item.data
+        if isinstance(item, list):
+            item = xp.asarray(item)
+        if isinstance(item, ndarray):
+            if item.dtype.kind not in "iub":
+                raise IndexError(
+                    f"tensors used as indices must be integer or bool tensors, got {item.dtype}"
+                )
+            advanced = True
+        out.append(item)
+    key = tuple(out) if isinstance(idx, tuple) else out[0]
+    return key, advanced
+
+
+def _extreme(t: Tensor, dim: Any, keepdim: bool, smallest: bool, op: str) -> Tensor:
+    axes = normalize_dims(dim, t.ndim, op)
+    if t.data.size == 0 and (dim is None or any(t.shape[a] == 0 for a in axes)):
+        raise RuntimeError(f"{op}(): cannot reduce over an empty dimension of shape {t.shape}")
+    if t.data.dtype.kind != "f":
+        red = t.data.min if smallest else t.data.max
+        return _wrap(red(axis=axes, keepdims=keepdim))
+    return _apply(ops.AMax, t, axes=axes, keepdim=keepdim, smallest=smallest)
+
+
+def _max_dim(t: Tensor, dim: Any, keepdim: bool, smallest: bool, op: str) -> MaxResult:
+    axis = _one_dim(dim, t.ndim, op)
+    if t.ndim == 0:
+        return MaxResult(t, _wrap(xp.zeros((), dtype=_INT64)))
+    if t.shape[axis] == 0:
+        raise RuntimeError(
+            f"{op}(): cannot reduce over dimension {dim} of size 0 (shape {t.shape})"
+        )
+    if t.data.dtype.kind != "f":
+        red = t.data.min if smallest else t.data.max
+        values = _wrap(red(axis=axis, keepdims=keepdim))
+    else:
+        values = _apply(ops.MaxDim, t, axis=axis, keepdim=keepdim, smallest=smallest)
+    arg = xp.argmin if smallest else xp.argmax
+    idx = arg(t.data, axis=axis, keepdims=keepdim).astype(_INT64)
+    return MaxResult(values, _wrap(idx))
+
+
+def _arg_reduce(t: Tensor, dim: Any, keepdim: bool, fn: Any, op: str) -> Tensor:
+    if dim is None:
+        out = fn(t.data)
+        if keepdim:
+            out = xp.reshape(out, (1,) * t.ndim)
+        return _wrap(xp.asarray(out, dtype=_INT64))
+    axis = _one_dim(dim, t.ndim, op)
+    if t.ndim == 0:
+        return _wrap(xp.zeros((), dtype=_INT64))
+    return _wrap(fn(t.data, axis=axis, keepdims=keepdim).astype(_INT64))
+
+
+# ---------------------------------------------------------------- functions over several tensors
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D operands are vectors, leading axes batch.
+
+    Parameters
+    ----------
+    a : Tensor of shape (..., n, k) or (k,)
+    b : Tensor of shape (..., k, m) or (k,)
+
+    Returns
+    -------
+    Tensor of shape (..., n, m), with the vector dimensions dropped.
+    """
+    a, b = _as_tensor(a), _as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(
+            f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}"
+        )
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied: the last dimension "
+            f"of the first ({ka}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} "
+            f"dimension of the second ({kb})"
+        )
+    return _apply(ops.MatMul, a, b)
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """Pick ``input`` where ``condition`` is True and ``other`` elsewhere (broadcasting).
+
+    Gradients flow to ``input`` and ``other``, never to the condition.
+    """
+    cond = _as_tensor(condition)
+    if cond.data.dtype != _BOOL:
+        raise TypeError(f"where(): condition must be a bool tensor, got {cond.dtype}")
+    x = input if isinstance(input, Tensor) else None
+    y = other if isinstance(other, Tensor) else None
+    if x is None and y is None:
+        x, y = _as_tensor(input), _as_tensor(other)
+    elif x is None:
+        x = y._operand(input)
+    elif y is None:
+        y = x._operand(other)
+    return _apply(ops.Where, cond, x, y)
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to ``[min, max]``; the gradient passes where min <= x <= max (inclusive).
+
+    Tensor bounds are applied with :func:`maximum`/:func:`minimum`.
+    """
+    if min is None and max is None:
+        raise ValueError("clamp(): at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = out.maximum(min)
+        if max is not None:
+            out = out.minimum(max)
+        return out
+    return _apply(ops.Clamp, input, lo=min, hi=max)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension ``dim``."""
+    ts = [_as_tensor(t) for t in tensors]
+    if not ts:
+        raise ValueError("cat(): expected a non-empty sequence of tensors")
+    axis = _one_dim(dim, ts[0].ndim, "cat")
+    for i, t in enumerate(ts):
+        if t.ndim != ts[0].ndim or any(
+            n != m for j, (n, m) in enumerate(zip(t.shape, ts[0].shape, strict=True)) if j != axis
+        ):
+            raise ValueError(
+                f"cat(): tensor {i} has shape {t.shape}, which does not match tensor 0's shape "
+                f"{ts[0].shape} outside dimension {dim}"
+            )
+    return _apply(ops.Cat, *ts, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new dimension ``dim``."""
+    ts = [_as_tensor(t) for t in tensors]
+    if not ts:
+        raise ValueError("stack(): expected a non-empty sequence of tensors")
+    for i, t in enumerate(ts):
+        if t.shape != ts[0].shape:
+            raise ValueError(
+                f"stack(): every tensor must have the same shape, but tensor 0 has {ts[0].shape} "
+                f"and tensor {i} has {t.shape}"
+            )
+    axis = _one_dim(dim, ts[0].ndim + 1, "stack")
+    return _apply(ops.Stack, *ts, axis=axis)
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
