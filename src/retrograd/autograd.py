@@ -91,11 +91,11 @@ class Function:
         tensor itself, or None when the input needs no gradient.
     needs : tuple of bool
         Whether each input needs a gradient.
-    meta : tuple of (shape, dtype)
-        Each input's shape and dtype, for checking the gradients returned.
+    out_shape, out_dtype
+        The output's shape and dtype: the gradient this node receives must match.
     """
 
-    __slots__ = ("__dict__", "freed", "meta", "needs", "next", "retained")
+    __slots__ = ("__dict__", "freed", "needs", "next", "out_dtype", "out_shape", "retained")
 
     def forward(self, *args: ndarray) -> ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
@@ -174,9 +174,13 @@ def run_backward(root: Function, grad: ndarray, retain_graph: bool) -> None:
         in_grads = node.backward(g)
         if not retain_graph:
             node.release()
-        for child, ig, (shape, dtype) in zip(node.next, in_grads, node.meta, strict=True):
+        for child, ig in zip(node.next, in_grads, strict=True):
             if child is None or ig is None:
                 continue
+            if isinstance(child, Function):
+                shape, dtype = child.out_shape, child.out_dtype
+            else:
+                shape, dtype = child.data.shape, child.data.dtype
             if ig.shape != shape:
                 raise RuntimeError(
                     f"{node.name} returned a gradient of shape {ig.shape} for an input "

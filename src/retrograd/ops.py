@@ -128,8 +128,9 @@ class RPowScalar(Function):
         return self.out
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
-        if self.c == 0:
-            return (xp.where(self.a >= 0, 0, g * self.out * -xp.inf).astype(g.dtype),)
+        if self.c == 0:  # d(0**a) is 0 for a >= 0 and -inf (times g) below, as PyTorch
+            with xp.errstate(invalid="ignore"):
+                return (xp.where(self.a >= 0, 0, g * -xp.inf).astype(g.dtype),)
         return (g * self.out * xp.log(xp.asarray(self.c, dtype=g.dtype)),)
 
 
@@ -421,11 +422,14 @@ class MatMul(Function):
         # Promote 1-D operands to matrices, as matmul itself does, then undo it.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)
+        if a.ndim == 1 and b.ndim == 1:
+            g2 = xp.reshape(g, (1, 1))
+        elif a.ndim == 1:
+            g2 = xp.expand_dims(g, -2)
+        elif b.ndim == 1:
+            g2 = xp.expand_dims(g, -1)
+        else:
+            g2 = g
         ga = gb = None
         if self.needs[0]:
             ga = sum_to(xp.matmul(g2, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
@@ -459,12 +463,17 @@ class Mean(Function):
 
     def forward(self, a: ndarray) -> ndarray:
         self.shape = a.shape
-        return a.mean(axis=self.axes, keepdims=self.keepdim)
-
-    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         n = 1
         for ax in self.axes:
-            n *= self.shape[ax]
+            n *= a.shape[ax]
+        self.n = n
+        total = a.sum(axis=self.axes, keepdims=self.keepdim)
+        if n == 0:  # the mean of nothing is NaN, as in PyTorch
+            return xp.full_like(total, xp.nan)
+        return total / xp.asarray(n, dtype=a.dtype)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        n = self.n
         return (expand_reduced(g / n if n else g, self.shape, self.axes, self.keepdim),)
 
 

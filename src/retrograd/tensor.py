@@ -88,27 +88,63 @@ def _wrap(data: Any, requires_grad: bool = False, ctx: Function | None = None) -
 
 
 def _apply(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
-    """Run one op forward and, when any input needs a gradient, record it."""
-    fn = cls()
+    """Run one op forward and, when any input needs a gradient, record it.
+
+    This is the engine's hot path: one- and two-input ops avoid building lists.
+    """
+    fn = _new(cls)
     if params:
         fn.__dict__.update(params)
+    n = len(inputs)
     try:
-        out = fn.forward(*[t.data for t in inputs])
+        if n == 2:
+            out = fn.forward(inputs[0].data, inputs[1].data)
+        elif n == 1:
+            out = fn.forward(inputs[0].data)
+        else:
+            out = fn.forward(*[t.data for t in inputs])
     except ValueError as e:
         shapes = " and ".join(str(tuple(t.data.shape)) for t in inputs)
         raise ValueError(f"{_op_name(cls)}: cannot apply to shapes {shapes}: {e}") from None
+    if type(out) is not ndarray:
+        out = xp.asarray(out)
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
     if _GradMode.enabled:
-        needs = tuple([t._requires_grad for t in inputs])
-        if True in needs:
-            fn.needs = needs
-            fn.next = tuple(
-                [(t._ctx or t) if r else None for t, r in zip(inputs, needs, strict=True)]
-            )
-            fn.meta = tuple([(t.data.shape, t.data.dtype) for t in inputs])
-            fn.retained = None
-            fn.freed = False
-            return _wrap(out, True, fn)
-    return _wrap(out)
+        if n == 1:
+            a = inputs[0]
+            if a._requires_grad:
+                fn.needs = (True,)
+                fn.next = (a._ctx or a,)
+                return _record(fn, t, out)
+        elif n == 2:
+            a, b = inputs
+            ra, rb = a._requires_grad, b._requires_grad
+            if ra or rb:
+                fn.needs = (ra, rb)
+                fn.next = ((a._ctx or a) if ra else None, (b._ctx or b) if rb else None)
+                return _record(fn, t, out)
+        else:
+            needs = tuple([x._requires_grad for x in inputs])
+            if True in needs:
+                fn.needs = needs
+                fn.next = tuple([(x._ctx or x) if x._requires_grad else None for x in inputs])
+                return _record(fn, t, out)
+    t._requires_grad = False
+    t._ctx = None
+    return t
+
+
+def _record(fn: Function, t: Tensor, out: ndarray) -> Tensor:
+    """Attach the node ``fn`` as the creator of ``t``."""
+    fn.retained = None
+    fn.freed = False
+    fn.out_shape = out.shape
+    fn.out_dtype = out.dtype
+    t._requires_grad = True
+    t._ctx = fn
+    return t
 
 
 def _op_name(cls: type[Function]) -> str:
@@ -367,13 +403,19 @@ class Tensor:
 
     # ------------------------------------------------------------ printing
     def __repr__(self) -> str:
-        body = (
-            xp.array2string(
-                self.data, separator=", ", prefix="tensor(", precision=4, floatmode="fixed"
+        data = self.data
+        if data.dtype.kind == "f":
+            finite = data[xp.isfinite(data)]
+            integral = bool((finite == xp.round(finite)).all())  # torch prints 1. then, not 1.0000
+            body = xp.array2string(
+                data,
+                separator=", ",
+                prefix="tensor(",
+                precision=4,
+                floatmode="maxprec" if integral else "fixed",
             )
-            if self.data.dtype.kind == "f"
-            else xp.array2string(self.data, separator=", ", prefix="tensor(")
-        )
+        else:
+            body = xp.array2string(data, separator=", ", prefix="tensor(")
         extras = []
         if self.data.size == 0:
             extras.append(f"size={self.shape}")
@@ -401,41 +443,65 @@ class Tensor:
             return Tensor(other)
         raise TypeError(f"unsupported operand type: Tensor and {type(other).__name__}")
 
+    def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
+        """Self and the operand, an integer side cast to the float side's dtype (as PyTorch)."""
+        o = self._operand(other)
+        da, db = self.data.dtype, o.data.dtype
+        if da is db:
+            return self, o
+        if da.kind == "f" and db.kind != "f":
+            return self, o.to(da)
+        if db.kind == "f" and da.kind != "f":
+            return self.to(db), o
+        return self, o
+
     def __add__(self, other: Any) -> Tensor:
-        return _apply(ops.Add, self, self._operand(other))
+        if type(other) is Tensor and other.data.dtype is self.data.dtype:  # the common case
+            return _apply(ops.Add, self, other)
+        return _apply(ops.Add, *self._pair(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return _apply(ops.Add, self._operand(other), self)
+        a, b = self._pair(other)
+        return _apply(ops.Add, b, a)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _apply(ops.Sub, self, self._operand(other))
+        return _apply(ops.Sub, *self._pair(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _apply(ops.Sub, self._operand(other), self)
+        a, b = self._pair(other)
+        return _apply(ops.Sub, b, a)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _apply(ops.Mul, self, self._operand(other))
+        if type(other) is Tensor and other.data.dtype is self.data.dtype:  # the common case
+            return _apply(ops.Mul, self, other)
+        return _apply(ops.Mul, *self._pair(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _apply(ops.Mul, self._operand(other), self)
+        a, b = self._pair(other)
+        return _apply(ops.Mul, b, a)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _true_div(self, self._operand(other))
+        return _true_div(*self._pair(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _true_div(self._operand(other), self)
+        a, b = self._pair(other)
+        return _true_div(b, a)
 
     def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, (int, float)) and not isinstance(other, bool):
             if self.data.dtype.kind != "f" and isinstance(other, float):
                 return _apply(ops.PowScalar, self.float(), c=other)
             return _apply(ops.PowScalar, self, c=other)
-        return _apply(ops.Pow, self, self._operand(other))
+        return _apply(ops.Pow, *self._pair(other))
 
     def __rpow__(self, other: Any) -> Tensor:
         if isinstance(other, (int, float)) and not isinstance(other, bool):
-            return _apply(ops.RPowScalar, self, c=other)
-        return _apply(ops.Pow, self._operand(other), self)
+            base = (
+                self.float() if self.data.dtype.kind != "f" and isinstance(other, float) else self
+            )
+            return _apply(ops.RPowScalar, base, c=other)
+        a, b = self._pair(other)
+        return _apply(ops.Pow, b, a)
 
     def __neg__(self) -> Tensor:
         return _apply(ops.Neg, self)
@@ -560,11 +626,11 @@ class Tensor:
 
     def maximum(self, other: Any) -> Tensor:
         """Elementwise maximum; see :func:`retrograd.maximum`."""
-        return _apply(ops.Maximum, self, self._operand(other))
+        return _apply(ops.Maximum, *self._pair(other))
 
     def minimum(self, other: Any) -> Tensor:
         """Elementwise minimum; see :func:`retrograd.minimum`."""
-        return _apply(ops.Minimum, self, self._operand(other))
+        return _apply(ops.Minimum, *self._pair(other))
 
     def masked_fill(self, mask: Tensor, value: float) -> Tensor:
         """Replace the elements where ``mask`` is True by ``value``."""

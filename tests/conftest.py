@@ -1,0 +1,57 @@
+"""Shared helpers for the oracle tests: convert to PyTorch and compare."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+
+import retrograd as rg
+
+settings.register_profile(
+    "retrograd",
+    deadline=None,
+    max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("retrograd")
+
+torch.set_num_threads(1)
+
+TOL = {
+    np.dtype(np.float32): dict(rtol=1e-4, atol=1e-5),
+    np.dtype(np.float64): dict(rtol=1e-9, atol=1e-11),
+}
+
+
+def tol(dtype) -> dict:
+    """Comparison tolerances for a dtype: float32 loose, float64 tight."""
+    return TOL[np.dtype(dtype)]
+
+
+def to_torch(x: rg.Tensor | np.ndarray, requires_grad: bool | None = None) -> torch.Tensor:
+    """A torch leaf with the same values and dtype."""
+    arr = x.data if isinstance(x, rg.Tensor) else x
+    t = torch.from_numpy(np.array(arr, copy=True))
+    rq = (
+        x.requires_grad
+        if requires_grad is None and isinstance(x, rg.Tensor)
+        else bool(requires_grad)
+    )
+    return t.requires_grad_(rq)
+
+
+def assert_close(ours, theirs, dtype=None, **kw) -> None:
+    """Compare a retrograd tensor (or array) with a torch tensor (or array)."""
+    a = ours.data if isinstance(ours, rg.Tensor) else np.asarray(ours)
+    b = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
+    assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
+    opts = dict(tol(dtype or (a.dtype if a.dtype.kind == "f" else np.float64)))
+    opts.update(kw)
+    np.testing.assert_allclose(a, b, **opts)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
