@@ -95,7 +95,9 @@ class Function:
         The output's shape and dtype: the gradient this node receives must match.
     """
 
-    __slots__ = ("__dict__", "freed", "needs", "next", "out_dtype", "out_shape", "retained")
+    __slots__ = ("__dict__", "needs", "next", "out_dtype", "out_shape")
+    retained: Any = None  # a weak reference to the output after retain_grad()
+    freed = False  # True once backward has released the saved arrays
 
     def forward(self, *args: ndarray) -> ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement forward")

@@ -117,33 +117,34 @@ def _apply(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
             if a._requires_grad:
                 fn.needs = (True,)
                 fn.next = (a._ctx or a,)
-                return _record(fn, t, out)
+                fn.out_shape = out.shape
+                fn.out_dtype = out.dtype
+                t._requires_grad = True
+                t._ctx = fn
+                return t
         elif n == 2:
             a, b = inputs
             ra, rb = a._requires_grad, b._requires_grad
             if ra or rb:
                 fn.needs = (ra, rb)
                 fn.next = ((a._ctx or a) if ra else None, (b._ctx or b) if rb else None)
-                return _record(fn, t, out)
+                fn.out_shape = out.shape
+                fn.out_dtype = out.dtype
+                t._requires_grad = True
+                t._ctx = fn
+                return t
         else:
             needs = tuple([x._requires_grad for x in inputs])
             if True in needs:
                 fn.needs = needs
                 fn.next = tuple([(x._ctx or x) if x._requires_grad else None for x in inputs])
-                return _record(fn, t, out)
+                fn.out_shape = out.shape
+                fn.out_dtype = out.dtype
+                t._requires_grad = True
+                t._ctx = fn
+                return t
     t._requires_grad = False
     t._ctx = None
-    return t
-
-
-def _record(fn: Function, t: Tensor, out: ndarray) -> Tensor:
-    """Attach the node ``fn`` as the creator of ``t``."""
-    fn.retained = None
-    fn.freed = False
-    fn.out_shape = out.shape
-    fn.out_dtype = out.dtype
-    t._requires_grad = True
-    t._ctx = fn
     return t
 
 
