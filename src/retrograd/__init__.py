@@ -111,3 +111,7 @@ __all__ = [
     "std", "sub", "sum", "tanh", "tensor", "transpose", "unsqueeze", "var", "where", "zeros",
     "zeros_like",
 ]  # fmt: skip
+
+# Layers and functions sit above the engine and import from it, so they come last.
+from . import functional as functional  # noqa: E402
+from . import nn as nn  # noqa: E402

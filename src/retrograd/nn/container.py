@@ -1,0 +1,301 @@
+"""Containers: ``Sequential``, ``ModuleList`` and ``ModuleDict``, as PyTorch's."""
+
+from __future__ import annotations
+
+import operator
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, overload
+
+from .module import Module, _addindent
+
+
+def _index(idx: Any, n: int, name: str) -> int:
+    """``idx`` as a non-negative position in a container of ``n`` modules."""
+    i = operator.index(idx)
+    if not -n <= i < n:
+        raise IndexError(f"{name}: index {idx} is out of range for {n} modules")
+    return i % n
+
+
+def _check_module(module: Any, name: str) -> Module:
+    if not isinstance(module, Module):
+        raise TypeError(f"{name}: expected a Module, got {type(module).__name__}")
+    return module
+
+
+class Sequential(Module):
+    """Modules applied one after another, as ``torch.nn.Sequential``.
+
+    ``Sequential(a, b, c)(x)`` is ``c(b(a(x)))``. The children are named
+    ``'0'``, ``'1'``, ... or, given one ``OrderedDict``, by its keys; the
+    state_dict keys follow (``'0.weight'``).
+
+    Parameters
+    ----------
+    *args : Module, or a single OrderedDict of str to Module
+
+    Examples
+    --------
+    >>> import retrograd.nn as nn
+    >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    >>> len(model), type(model[1]).__name__
+    (3, 'ReLU')
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for key, module in args[0].items():
+                self.add_module(key, _check_module(module, "Sequential"))
+        else:
+            for i, module in enumerate(args):
+                self.add_module(str(i), _check_module(module, "Sequential"))
+
+    def forward(self, input: Any) -> Any:
+        for module in self._modules.values():
+            input = module(input)
+        return input
+
+    @overload
+    def __getitem__(self, idx: slice) -> Sequential: ...
+    @overload
+    def __getitem__(self, idx: int) -> Module: ...
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))
+        keys = list(self._modules)
+        return self._modules[keys[_index(idx, len(keys), "Sequential")]]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        keys = list(self._modules)
+        self._modules[keys[_index(idx, len(keys), "Sequential")]] = _check_module(
+            module, "Sequential"
+        )
+
+    def __delitem__(self, idx: int | slice) -> None:
+        keys = list(self._modules)
+        if isinstance(idx, slice):
+            for key in keys[idx]:
+                del self._modules[key]
+        else:
+            del self._modules[keys[_index(idx, len(keys), "Sequential")]]
+        # As PyTorch: renumber, so that the names are 0, 1, 2, ... again.
+        items = list(self._modules.values())
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end and return self."""
+        self.add_module(str(len(self)), _check_module(module, "Sequential.append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append each module of ``modules`` and return self."""
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert ``module`` before position ``index`` and return self."""
+        _check_module(module, "Sequential.insert")
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {index} is out of range for {n} modules")
+        if index < 0:
+            index += n
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+        return self
+
+    def pop(self, idx: int = -1) -> Module:
+        """Remove and return the module at ``idx``."""
+        module = self[idx]
+        del self[idx]
+        return module
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered, as ``torch.nn.ModuleList``.
+
+    Unlike a plain Python list, the modules' parameters appear in
+    :meth:`Module.parameters` and the state_dict (as ``'0.weight'``...). It
+    has no ``forward``: iterate over it in the owner's ``forward``.
+
+    Parameters
+    ----------
+    modules : iterable of Module, optional
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, idx: Any) -> Any:
+        items = list(self._modules.values())
+        if isinstance(idx, slice):
+            return type(self)(items[idx])
+        return items[_index(idx, len(items), "ModuleList")]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        i = _index(idx, len(self), "ModuleList")
+        self._modules[str(i)] = _check_module(module, "ModuleList")
+
+    def __delitem__(self, idx: int | slice) -> None:
+        items = list(self._modules.values())
+        if isinstance(idx, slice):
+            del items[idx]
+        else:
+            del items[_index(idx, len(items), "ModuleList")]
+        self._modules.clear()
+        for i, m in enumerate(items):  # keep the names 0, 1, 2, ... as PyTorch
+            self._modules[str(i)] = m
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return type(self)([*self, *other])
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end and return self."""
+        self.add_module(str(len(self)), _check_module(module, "ModuleList.append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each module of ``modules`` and return self."""
+        if isinstance(modules, Module) or not isinstance(modules, Iterable):
+            raise TypeError(
+                f"ModuleList.extend should be called with an iterable of modules, "
+                f"got {type(modules).__name__}"
+            )
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``."""
+        items = list(self._modules.values())
+        items.insert(index, _check_module(module, "ModuleList.insert"))
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+
+    def pop(self, idx: int = -1) -> Module:
+        """Remove and return the module at ``idx``."""
+        module = self[idx]
+        del self[idx]
+        return module
+
+    def __repr__(self) -> str:
+        # As PyTorch: runs of identical modules print once, as "(0-2): 3 x Linear(...)".
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return self._get_name() + "()"
+        blocks: list[list[Any]] = []  # [start, end, repr]
+        for i, r in enumerate(reprs):
+            if blocks and blocks[-1][2] == r:
+                blocks[-1][1] = i
+            else:
+                blocks.append([i, i, r])
+        lines = []
+        for start, end, r in blocks:
+            head = f"({start})" if start == end else f"({start}-{end}): {end - start + 1} x"
+            text = f"{head}: {r}" if start == end else f"{head} {r}"
+            lines.append(_addindent(text, 2))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered, as ``torch.nn.ModuleDict``.
+
+    Keeps insertion order. It has no ``forward``.
+
+    Parameters
+    ----------
+    modules : mapping or iterable of (str, Module) pairs, optional
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[Any] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        try:
+            return self._modules[key]  # type: ignore[return-value]
+        except KeyError:
+            raise KeyError(
+                f"ModuleDict has no module {key!r}; keys: {list(self._modules)}"
+            ) from None
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, _check_module(module, "ModuleDict"))
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> Iterable[str]:
+        """The names, in insertion order."""
+        return self._modules.keys()
+
+    def items(self) -> Iterable[tuple[str, Module]]:
+        """The ``(name, module)`` pairs, in insertion order."""
+        return self._modules.items()  # type: ignore[return-value]
+
+    def values(self) -> Iterable[Module]:
+        """The modules, in insertion order."""
+        return self._modules.values()  # type: ignore[return-value]
+
+    def update(self, modules: Mapping[str, Module] | Iterable[Any]) -> None:
+        """Add or replace modules from a mapping or an iterable of ``(name, module)`` pairs."""
+        if isinstance(modules, Mapping):
+            pairs = list(modules.items())
+        else:
+            pairs = []
+            for j, item in enumerate(modules):
+                if not isinstance(item, (tuple, list)) or len(item) != 2:
+                    raise ValueError(
+                        f"ModuleDict.update: element #{j} should be a (name, module) pair, "
+                        f"got {item!r}"
+                    )
+                pairs.append(tuple(item))
+        for key, module in pairs:
+            self[key] = module
+
+    def pop(self, key: str) -> Module:
+        """Remove and return the module named ``key``."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        """Remove every module."""
+        self._modules.clear()

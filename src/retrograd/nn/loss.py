@@ -1,0 +1,300 @@
+"""Loss modules: the functions of :mod:`retrograd.losses` with their options stored.
+
+Constructor arguments, their order and defaults are PyTorch's, including the
+deprecated ``size_average`` and ``reduce``. Class weights (``weight``,
+``pos_weight``) are buffers, as in PyTorch: they appear in ``state_dict()``,
+follow ``.double()``, and receive no gradient. The ``reduction`` is checked
+when the module is made, against the same table the functions use.
+"""
+
+from __future__ import annotations
+
+from .. import losses as L
+from ..tensor import Tensor
+from .module import Module
+
+
+class _Loss(Module):
+    """Base of the loss modules: holds the validated ``reduction``."""
+
+    reduction: str
+
+    def __init__(
+        self,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        self.reduction = L._legacy_reduction(size_average, reduce, reduction, type(self).__name__)
+
+
+class _WeightedLoss(_Loss):
+    """Base of the loss modules with a ``weight`` buffer."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+
+class MSELoss(_Loss):
+    """Mean squared error ``(input - target)**2``; see :func:`retrograd.losses.mse_loss`.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+
+    Shape
+    -----
+    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error ``|input - target|``; see :func:`retrograd.losses.l1_loss`.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+
+    Shape
+    -----
+    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.l1_loss(input, target, reduction=self.reduction)
+
+
+class HuberLoss(_Loss):
+    """Huber loss, quadratic below ``delta`` and linear above; see
+    :func:`retrograd.losses.huber_loss`.
+
+    Parameters
+    ----------
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+    delta : float, default=1.0
+        Where the loss turns linear; must be positive.
+
+    Shape
+    -----
+    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1 loss, ``huber_loss(delta=beta) / beta``; see
+    :func:`retrograd.losses.smooth_l1_loss`.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+    beta : float, default=1.0
+        Where the loss turns linear; 0 gives the L1 loss.
+
+    Shape
+    -----
+    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    """
+
+    def __init__(
+        self,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        beta: float = 1.0,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Cross-entropy from logits, the classification loss; see
+    :func:`retrograd.losses.cross_entropy`.
+
+    Parameters
+    ----------
+    weight : Tensor of shape (C,), optional
+        A weight per class, registered as a buffer.
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    ignore_index : int, default=-100
+        Class-index targets equal to it are left out of the loss and the mean.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+        'mean' divides by the summed weights of the non-ignored targets.
+    label_smoothing : float, default=0.0
+        In [0, 1]; mixes the target with the uniform distribution.
+
+    Shape
+    -----
+    input : (C,), (N, C) or (N, C, d1, ...) logits.
+    target : class indices (), (N,) or (N, d1, ...), integer; or class
+    probabilities of the input's shape, floating point.
+    output : scalar, or (), (N,) or (N, d1, ...) for 'none'.
+    """
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.cross_entropy(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+
+class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood of log-probabilities; see :func:`retrograd.losses.nll_loss`.
+
+    Parameters
+    ----------
+    weight : Tensor of shape (C,), optional
+        A weight per class, registered as a buffer.
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    ignore_index : int, default=-100
+        Targets equal to it are left out of the loss and the mean.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+        'mean' divides by the summed weights of the non-ignored targets.
+
+    Shape
+    -----
+    input : (C,), (N, C) or (N, C, d1, ...) log-probabilities.
+    target : (), (N,) or (N, d1, ...) class indices, integer.
+    output : scalar, or the target's shape for 'none'.
+    """
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.nll_loss(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )
+
+
+class BCELoss(_WeightedLoss):
+    """Binary cross-entropy of probabilities; see :func:`retrograd.losses.binary_cross_entropy`.
+
+    Parameters
+    ----------
+    weight : Tensor, optional
+        Broadcastable to the input's shape, registered as a buffer.
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+
+    Shape
+    -----
+    input : (*) probabilities in [0, 1]; target : (*) the same shape, floating
+    point; output : scalar, or (*) for 'none'.
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy of ``sigmoid(input)``, fused and stable; see
+    :func:`retrograd.losses.binary_cross_entropy_with_logits`.
+
+    Parameters
+    ----------
+    weight : Tensor, optional
+        Broadcastable to the input's shape, registered as a buffer.
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+    pos_weight : Tensor, optional
+        The weight of positive examples, broadcastable to the input's shape
+        (usually (C,)), registered as a buffer.
+
+    Shape
+    -----
+    input : (*) logits; target : (*) the same shape, floating point; output :
+    scalar, or (*) for 'none'.
+    """
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.binary_cross_entropy_with_logits(
+            input,
+            target,
+            weight=self.weight,
+            reduction=self.reduction,
+            pos_weight=self.pos_weight,
+        )
+
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "L1Loss",
+    "MSELoss",
+    "NLLLoss",
+    "SmoothL1Loss",
+]

@@ -1,0 +1,80 @@
+"""``Parameter``: a leaf tensor that a :class:`~retrograd.nn.Module` registers as learnable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._backend import DEFAULT_FLOAT, FLOAT_DTYPES, xp
+from ..tensor import Tensor, _to_array, as_dtype
+
+
+class Parameter(Tensor):
+    """A tensor that is a module's learnable parameter, as ``torch.nn.Parameter``.
+
+    Assigning a ``Parameter`` to a module attribute registers it, so that it
+    appears in :meth:`Module.parameters` and :meth:`Module.state_dict`.
+
+    Parameters
+    ----------
+    data : Tensor or array-like, optional
+        The initial values. A Tensor's array is shared, not copied (as in
+        PyTorch); anything else is converted as :func:`retrograd.tensor` does.
+        Default: an empty float32 tensor.
+    requires_grad : bool, default=True
+        Whether the parameter receives gradients.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            data = []
+        self.data = data.data if isinstance(data, Tensor) else _to_array(data, None, "Parameter")
+        self.grad = None
+        self._ctx = None
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return (Parameter, (self.data, self._requires_grad))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
+        out = Parameter(self.data.copy(), self._requires_grad)
+        if self.grad is not None:
+            out.grad = Tensor(self.grad.data)
+        memo[id(self)] = out
+        return out
+
+
+def _float_dtype(dtype: Any, op: str) -> Any:
+    """``dtype`` (default float32) checked to be a floating dtype a parameter can have."""
+    if dtype is None:
+        return DEFAULT_FLOAT
+    dt = as_dtype(dtype, op)
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{op}: parameters must have a floating dtype, got {dt}")
+    return dt
+
+
+def _empty_parameter(shape: tuple[int, ...], dtype: Any, op: str) -> Parameter:
+    """A parameter of ``shape`` whose values the caller initialises."""
+    return Parameter(xp.zeros(shape, dtype=_float_dtype(dtype, op)))
+
+
+def _check_size(value: Any, name: str, op: str, positive: bool = False) -> int:
+    """``value`` as an int, checked to be >= 0 (or > 0), with the layer named on error."""
+    if isinstance(value, bool) or not isinstance(value, (int, xp.integer)):
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__} {value!r}")
+    if value < 0 or (positive and value == 0):
+        bound = "positive" if positive else "non-negative"
+        raise ValueError(f"{op}: {name} must be {bound}, got {value}")
+    return int(value)
+
+
+def _check_device(device: Any, op: str) -> None:
+    """Accept PyTorch's ``device`` argument where it names the CPU, the only device."""
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"{op}: retrograd runs on the CPU only, got device={device!r}")
