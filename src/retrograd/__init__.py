@@ -115,3 +115,4 @@ __all__ = [
 # Layers and functions sit above the engine and import from it, so they come last.
 from . import functional as functional  # noqa: E402
 from . import nn as nn  # noqa: E402
+from . import optim as optim  # noqa: E402

@@ -1,0 +1,51 @@
+"""Optimizers and learning-rate schedulers with PyTorch's names, defaults and update rules.
+
+``OPTIMIZERS`` is the one table from an optimizer's name to its class; the CLI
+and the scikit-learn estimators resolve names through :func:`get_optimizer`.
+"""
+
+from __future__ import annotations
+
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+#: Optimizer names (lower case) to classes.
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+    "adagrad": Adagrad,
+}
+
+
+def get_optimizer(name: str) -> type[Optimizer]:
+    """The optimizer class called ``name`` (case-insensitive), e.g. ``'adam'`` -> :class:`Adam`.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`OPTIMIZERS`.
+    """
+    cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
+    if cls is None:
+        known = ", ".join(repr(k) for k in OPTIMIZERS)
+        raise ValueError(f"unknown optimizer {name!r}; expected one of {known}")
+    return cls
+
+
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "get_optimizer",
+    "lr_scheduler",
+]

@@ -1,0 +1,107 @@
+"""Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._backend import ndarray, xp
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, _check_nonnegative
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as ``torch.optim.Adagrad``.
+
+    With ``t`` the parameter's step count, starting at 1::
+
+        g = dL/dw (negated when maximize) + weight_decay * w
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g * g                    (s starts at initial_accumulator_value)
+        w = w - clr * g / (sqrt(s) + eps)
+
+    NOTE: as PyTorch does, the state of the parameters given at construction is
+    created there (so ``state_dict()`` lists it before the first step); a group
+    added later gets its state on its first step. Unlike PyTorch 2.13, which
+    always fills the sum from the constructor's ``initial_accumulator_value``, a
+    group's own ``initial_accumulator_value`` is honoured.
+
+    Updates work in place on ``param.data`` in the parameter's dtype, with NumPy
+    ``out=`` ufuncs over reused scratch arrays. State per parameter: ``'step'``
+    (int) and ``'sum'``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or iterable of dict
+        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    lr : float, default=1e-2
+        Learning rate, >= 0.
+    lr_decay : float, default=0
+        Learning-rate decay per step, >= 0.
+    weight_decay : float, default=0
+        L2 penalty, >= 0.
+    initial_accumulator_value : float, default=0
+        Starting value of the sum of squares, >= 0.
+    eps : float, default=1e-10
+        Added to the denominator, >= 0.
+    maximize : bool, default=False
+        Ascend the objective instead of descending it.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                _init_state(self.state[p], p.data, group)
+
+    def _check_options(self, options: dict[str, Any], where: str) -> None:
+        super()._check_options(options, where)
+        _check_nonnegative(options, "lr_decay", "lr_decay value", where)
+        _check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        _check_nonnegative(
+            options, "initial_accumulator_value", "initial_accumulator_value value", where
+        )
+        _check_nonnegative(options, "eps", "epsilon value", where)
+
+    def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
+        """One Adagrad step on ``p.data``; see the class docstring for the rule."""
+        param = p.data
+        state = self.state[p]
+        if not state:
+            _init_state(state, param, group)
+        state["step"] += 1
+        step = state["step"]
+        d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
+        clr = float(group["lr"]) / (1 + (step - 1) * float(group["lr_decay"]))
+        state_sum = state["sum"]
+        std = self._scratch(param, 1)
+        xp.multiply(d, d, out=std)
+        state_sum += std
+        xp.sqrt(state_sum, out=std)
+        std += float(group["eps"])
+        update = self._scratch(param, 2)
+        xp.multiply(d, -clr, out=update)
+        update /= std
+        param += update
+
+
+def _init_state(state: dict[str, Any], param: ndarray, group: dict[str, Any]) -> None:
+    state["step"] = 0
+    state["sum"] = xp.full_like(param, float(group["initial_accumulator_value"]))

@@ -1,0 +1,180 @@
+"""Adam and AdamW: moment estimates with bias correction, PyTorch's eps placement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._backend import ndarray, xp
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, StateDict, _check_betas, _check_nonnegative, _lerp_
+
+
+class Adam(Optimizer):
+    """Adam (optionally AMSGrad), as ``torch.optim.Adam``.
+
+    With ``t`` the parameter's step count, starting at 1::
+
+        g = dL/dw (negated when maximize) + weight_decay * w
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_max = max(v_max, v)                          (amsgrad; v_max replaces v below)
+        w = w - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    NOTE: ``eps`` is added to the bias-corrected ``sqrt(v / (1 - beta2**t))``, as
+    in PyTorch and the paper's Algorithm 1; TensorFlow adds it to ``sqrt(v)``
+    before the correction, which changes the step while ``sqrt(v)`` is not far
+    above ``eps``. With ``decoupled_weight_decay=True`` the decay is not added to
+    the gradient; the weights shrink instead, ``w = w * (1 - lr * weight_decay)``,
+    before the step (that is :class:`AdamW`).
+
+    Updates work in place on ``param.data`` in the parameter's dtype, with NumPy
+    ``out=`` ufuncs over reused scratch arrays. State per parameter: ``'step'``
+    (int), ``'exp_avg'``, ``'exp_avg_sq'`` and, with amsgrad, ``'max_exp_avg_sq'``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or iterable of dict
+        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    lr : float, default=1e-3
+        Learning rate, >= 0.
+    betas : tuple of float, default=(0.9, 0.999)
+        Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
+    eps : float, default=1e-8
+        Added to the denominator, >= 0.
+    weight_decay : float, default=0
+        L2 penalty (or decoupled decay), >= 0.
+    amsgrad : bool, default=False
+        Divide by the largest second moment seen so far.
+    maximize : bool, default=False
+        Ascend the objective instead of descending it.
+    decoupled_weight_decay : bool, default=False
+        Shrink the weights directly instead of adding the decay to the gradient.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas) if isinstance(betas, list) else betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _check_options(self, options: dict[str, Any], where: str) -> None:
+        super()._check_options(options, where)
+        _check_nonnegative(options, "eps", "epsilon value", where)
+        _check_betas(options, where)
+        _check_nonnegative(options, "weight_decay", "weight_decay value", where)
+
+    def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
+        """One Adam step on ``p.data``; see the class docstring for the rule."""
+        param = p.data
+        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(param)
+            state["exp_avg_sq"] = xp.zeros_like(param)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = xp.zeros_like(param)
+        state["step"] += 1
+        step = state["step"]
+        if wd != 0 and group["decoupled_weight_decay"]:
+            param *= 1.0 - lr * wd
+            wd = 0.0
+        d = self._direction(param, grad, group["maximize"], wd)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        tmp = self._scratch(param, 1)
+        _lerp_(exp_avg, d, 1.0 - beta1, tmp)
+        xp.multiply(d, 1.0 - beta2, out=tmp)
+        tmp *= d
+        exp_avg_sq *= beta2
+        exp_avg_sq += tmp
+
+        bias_correction1 = 1.0 - beta1**step
+        bias_correction2_sqrt = (1.0 - beta2**step) ** 0.5
+        step_size = lr / bias_correction1
+        second = exp_avg_sq
+        if group["amsgrad"]:
+            second = state.get("max_exp_avg_sq")
+            if second is None:  # amsgrad switched on after the first step
+                second = state["max_exp_avg_sq"] = xp.zeros_like(param)
+            xp.maximum(second, exp_avg_sq, out=second)
+        denom = tmp
+        xp.sqrt(second, out=denom)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        update = self._scratch(param, 0)  # d (maybe slot 0) is not read past this point
+        xp.multiply(exp_avg, -step_size, out=update)
+        update /= denom
+        param += update
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``.
+
+    Each step first shrinks the weights, ``w = w * (1 - lr * weight_decay)``, then
+    takes the :class:`Adam` step with the undecayed gradient; the decay never
+    enters the moment estimates. See :class:`Adam` for the rest of the rule, the
+    state and the in-place convention.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or iterable of dict
+        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    lr : float, default=1e-3
+        Learning rate, >= 0.
+    betas : tuple of float, default=(0.9, 0.999)
+        Decay rates of the first and second moments, each in [0, 1).
+    eps : float, default=1e-8
+        Added to the denominator, >= 0.
+    weight_decay : float, default=1e-2
+        Decoupled weight decay coefficient, >= 0.
+    amsgrad : bool, default=False
+        Divide by the largest second moment seen so far.
+    maximize : bool, default=False
+        Ascend the objective instead of descending it.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )
+
+    def load_state_dict(self, state_dict: StateDict) -> None:
+        """Restore a saved state; the decay stays decoupled whatever the state says."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

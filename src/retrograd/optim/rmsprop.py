@@ -1,0 +1,128 @@
+"""RMSprop: divide by a running root mean square of the gradient (optionally centered)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._backend import ndarray, xp
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, _check_nonnegative, _lerp_
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop``::
+
+        g = dL/dw (negated when maximize) + weight_decay * w
+        s = alpha * s + (1 - alpha) * g * g
+        a = alpha * a + (1 - alpha) * g                (centered)
+        r = sqrt(s - a * a) + eps  if centered  else  sqrt(s) + eps
+        b = momentum * b + g / r;   w = w - lr * b     if momentum > 0
+        w = w - lr * g / r                             otherwise
+
+    NOTE: ``eps`` is added outside the square root, as in PyTorch (Keras adds it
+    inside), and the momentum buffer holds ``g / r``, not a step: ``lr``
+    multiplies it at the update, as in :class:`SGD`.
+
+    Updates work in place on ``param.data`` in the parameter's dtype, with NumPy
+    ``out=`` ufuncs over reused scratch arrays. State per parameter: ``'step'``
+    (int), ``'square_avg'`` and, when used, ``'momentum_buffer'`` and ``'grad_avg'``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or iterable of dict
+        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    lr : float, default=1e-2
+        Learning rate, >= 0.
+    alpha : float, default=0.99
+        Smoothing constant of the running averages, >= 0.
+    eps : float, default=1e-8
+        Added to the denominator, >= 0.
+    weight_decay : float, default=0
+        L2 penalty, >= 0.
+    momentum : float, default=0
+        Momentum factor, >= 0.
+    centered : bool, default=False
+        Subtract the squared running mean of the gradient (an estimate of its variance).
+    maximize : bool, default=False
+        Ascend the objective instead of descending it.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "alpha": alpha,
+            "eps": eps,
+            "centered": centered,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_options(self, options: dict[str, Any], where: str) -> None:
+        super()._check_options(options, where)
+        _check_nonnegative(options, "eps", "epsilon value", where)
+        _check_nonnegative(options, "momentum", "momentum value", where)
+        _check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        _check_nonnegative(options, "alpha", "alpha value", where)
+
+    def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
+        """One RMSprop step on ``p.data``; see the class docstring for the rule."""
+        param = p.data
+        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        momentum = float(group["momentum"])
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = xp.zeros_like(param)
+            if momentum > 0:
+                state["momentum_buffer"] = xp.zeros_like(param)
+            if group["centered"]:
+                state["grad_avg"] = xp.zeros_like(param)
+        state["step"] += 1
+        d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
+        square_avg = state["square_avg"]
+        avg = self._scratch(param, 1)
+        xp.multiply(d, 1.0 - alpha, out=avg)
+        avg *= d
+        square_avg *= alpha
+        square_avg += avg
+        if group["centered"]:
+            grad_avg = _state_array(state, "grad_avg", param)
+            _lerp_(grad_avg, d, 1.0 - alpha, avg)
+            xp.multiply(grad_avg, grad_avg, out=avg)
+            xp.subtract(square_avg, avg, out=avg)
+            xp.sqrt(avg, out=avg)
+        else:
+            xp.sqrt(square_avg, out=avg)
+        avg += eps
+        step = self._scratch(param, 2)
+        if momentum > 0:
+            buf = _state_array(state, "momentum_buffer", param)
+            buf *= momentum
+            xp.divide(d, avg, out=step)
+            buf += step
+            xp.multiply(buf, -lr, out=step)
+        else:
+            xp.multiply(d, -lr, out=step)
+            step /= avg
+        param += step
+
+
+def _state_array(state: dict[str, Any], name: str, param: ndarray) -> ndarray:
+    """``state[name]``, made (zeros) when an option that needs it was switched on later."""
+    arr = state.get(name)
+    if arr is None:
+        arr = state[name] = xp.zeros_like(param)
+    return arr

@@ -1,0 +1,108 @@
+"""Stochastic gradient descent, with PyTorch's momentum, dampening and Nesterov rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._backend import ndarray, xp
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, _check_nonnegative, _real
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum), as ``torch.optim.SGD``.
+
+    Without momentum the rule is plain gradient descent, ``w <- w - lr * dL/dw``.
+    With momentum ``mu`` each parameter keeps a buffer ``v``::
+
+        g = dL/dw (negated when maximize) + weight_decay * w
+        v = g                              on the first step
+        v = mu * v + (1 - dampening) * g   afterwards
+        w = w - lr * (g + mu * v)          if nesterov
+        w = w - lr * v                     otherwise
+
+    NOTE: this is PyTorch's convention, where the buffer holds gradients and the
+    learning rate multiplies it at the update; scikit-learn's buffer holds steps,
+    ``v = mu * v - lr * g``. The two agree only while ``lr`` is constant.
+
+    Updates work in place on ``param.data`` in the parameter's dtype, with NumPy
+    ``out=`` ufuncs over reused scratch arrays; the state is
+    ``{'momentum_buffer': array}`` per parameter, only when ``momentum != 0``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or iterable of dict
+        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    lr : float, default=1e-3
+        Learning rate, >= 0.
+    momentum : float, default=0
+        Momentum factor ``mu``, >= 0.
+    dampening : float, default=0
+        Dampening of the gradient's share in the momentum buffer.
+    weight_decay : float, default=0
+        L2 penalty, >= 0, added to the gradient as ``weight_decay * w``.
+    nesterov : bool, default=False
+        Nesterov momentum; requires ``momentum > 0`` and ``dampening == 0``.
+    maximize : bool, default=False
+        Ascend the objective instead of descending it.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_options(self, options: dict[str, Any], where: str) -> None:
+        super()._check_options(options, where)
+        _check_nonnegative(options, "momentum", "momentum value", where)
+        _check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        dampening = _real(options, "dampening", where)
+        if options["nesterov"] and (options["momentum"] <= 0 or dampening != 0):
+            raise ValueError(
+                f"Nesterov momentum requires a momentum and zero dampening{where}; got "
+                f"momentum={options['momentum']} and dampening={dampening}"
+            )
+
+    def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
+        """One SGD step on ``p.data``; see the class docstring for the rule."""
+        param = p.data
+        d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
+        momentum = float(group["momentum"])
+        step = self._scratch(param, 1)
+        if momentum != 0:
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = d.copy()
+            else:
+                buf *= momentum
+                dampening = float(group["dampening"])
+                if dampening == 0:
+                    buf += d
+                else:
+                    xp.multiply(d, 1.0 - dampening, out=step)
+                    buf += step
+            if group["nesterov"]:
+                xp.multiply(buf, momentum, out=step)
+                xp.add(d, step, out=step)
+                d = step
+            else:
+                d = buf
+        xp.multiply(d, -float(group["lr"]), out=step)  # d may be `step` itself: elementwise
+        param += step

@@ -1,0 +1,823 @@
+"""retrograd.optim against torch.optim: trajectories, closed-form steps, state_dict, errors."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import re
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import retrograd as rg
+from retrograd import optim
+from retrograd.optim import lr_scheduler
+
+# ---------------------------------------------------------------- the MLP in both libraries
+
+SIZES = [(8, 4), (8,), (3, 8), (3,)]  # W1, b1, W2, b2 of a 4-8-3 network
+N_BATCHES, BATCH = 4, 8
+
+#: Elementwise tolerance per dtype. NOTE: float32 elements near zero keep the
+#: absolute rounding error of the O(1) numbers they are computed from, and
+#: PyTorch fuses multiply-adds (one rounding) where NumPy rounds twice; hence
+#: atol about 16 float32 ulps of 1. float64 agrees to ~1e-13 in these runs.
+TRAJ_TOL = {
+    np.float64: dict(rtol=1e-6, atol=1e-12),
+    np.float32: dict(rtol=1e-4, atol=1e-6),
+}
+
+
+def make_problem(dtype, loss: str, seed: int = 0):
+    """Initial weights and N_BATCHES minibatches (inputs, targets) as arrays."""
+    rng = np.random.default_rng(seed)
+    weights = [(rng.standard_normal(s) * 0.5).astype(dtype) for s in SIZES]
+    X = rng.standard_normal((N_BATCHES * BATCH, 4)).astype(dtype)
+    if loss == "mse":
+        Y = rng.standard_normal((N_BATCHES * BATCH, 3)).astype(dtype)
+    else:  # one-hot class targets for the cross-entropy
+        Y = np.eye(3, dtype=dtype)[rng.integers(0, 3, N_BATCHES * BATCH)]
+    batches = [(X[i::N_BATCHES], Y[i::N_BATCHES]) for i in range(N_BATCHES)]
+    return weights, batches
+
+
+def rg_loss(params, x, y, act: str, loss: str) -> rg.Tensor:
+    W1, b1, W2, b2 = params
+    h = x @ W1.T + b1
+    h = h.tanh() if act == "tanh" else h.relu()
+    out = h @ W2.T + b2
+    if loss == "mse":
+        return ((out - y) ** 2).mean()
+    return -(out.log_softmax(1) * y).sum(1).mean()
+
+
+def torch_loss(params, x, y, act: str, loss: str) -> torch.Tensor:
+    W1, b1, W2, b2 = params
+    h = x @ W1.T + b1
+    h = torch.tanh(h) if act == "tanh" else torch.relu(h)
+    out = h @ W2.T + b2
+    if loss == "mse":
+        return ((out - y) ** 2).mean()
+    return -(torch.log_softmax(out, 1) * y).sum(1).mean()
+
+
+def rg_params(weights) -> list[rg.Tensor]:
+    return [rg.tensor(w.copy(), requires_grad=True) for w in weights]
+
+
+def torch_params(weights) -> list[torch.Tensor]:
+    return [torch.tensor(w.copy(), requires_grad=True) for w in weights]
+
+
+def as_groups(params, group_opts):
+    """The parameters as given to an optimizer: a plain list, or two groups (W1, b1 / W2, b2)."""
+    if group_opts is None:
+        return list(params)
+    return [{"params": params[:2], **group_opts[0]}, {"params": params[2:], **group_opts[1]}]
+
+
+def rg_train_step(opt, sched, params, batch, act, loss) -> float:
+    x, y = rg.tensor(batch[0]), rg.tensor(batch[1])
+    opt.zero_grad()
+    value = rg_loss(params, x, y, act, loss)
+    value.backward()
+    opt.step()
+    if isinstance(sched, lr_scheduler.ReduceLROnPlateau):
+        sched.step(value.item())
+    elif sched is not None:
+        sched.step()
+    return value.item()
+
+
+def torch_train_step(opt, sched, params, batch, act, loss) -> float:
+    x, y = torch.from_numpy(batch[0]), torch.from_numpy(batch[1])
+    opt.zero_grad()
+    value = torch_loss(params, x, y, act, loss)
+    value.backward()
+    opt.step()
+    if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        sched.step(value.item())
+    elif sched is not None:
+        sched.step()
+    return value.item()
+
+
+def assert_same_trajectory(
+    name,
+    kwargs,
+    dtype,
+    act="tanh",
+    loss="mse",
+    group_opts=None,
+    sched=None,
+    steps=50,
+):
+    """Train the MLP in both libraries; every parameter must agree after every step.
+
+    Returns the learning rates seen, so that callers can check the schedule moved.
+    """
+    weights, batches = make_problem(dtype, loss)
+    ours, theirs = rg_params(weights), torch_params(weights)
+    opt = getattr(optim, name)(as_groups(ours, group_opts), **kwargs)
+    topt = getattr(torch.optim, name)(as_groups(theirs, group_opts), **kwargs)
+    s = ts = None
+    if sched is not None:
+        sched_name, sched_kwargs = sched
+        s = getattr(lr_scheduler, sched_name)(opt, **sched_kwargs)
+        ts = getattr(torch.optim.lr_scheduler, sched_name)(topt, **sched_kwargs)
+    lrs = []
+    for step in range(steps):
+        batch = batches[step % N_BATCHES]
+        loss_ours = rg_train_step(opt, s, ours, batch, act, loss)
+        loss_theirs = torch_train_step(topt, ts, theirs, batch, act, loss)
+        np.testing.assert_allclose(loss_ours, loss_theirs, **TRAJ_TOL[dtype])
+        for i, (p, t) in enumerate(zip(ours, theirs, strict=True)):
+            assert p.dtype == dtype, f"step {step}: parameter {i} became {p.dtype}"
+            np.testing.assert_allclose(
+                p.data,
+                t.detach().numpy(),
+                err_msg=f"{name}{kwargs} step {step} parameter {i}",
+                **TRAJ_TOL[dtype],
+            )
+        got = [g["lr"] for g in opt.param_groups]
+        want = [g["lr"] for g in topt.param_groups]
+        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f"lr at step {step}")
+        lrs.append(got)
+    return lrs
+
+
+# ---------------------------------------------------------------- trajectory equivalence
+
+OPTIMIZER_CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.05, momentum=0.9)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.1, weight_decay=0.05)),
+    ("SGD", dict(lr=0.05, momentum=0.5, weight_decay=0.05, nesterov=True)),
+    ("SGD", dict(lr=0.01, momentum=0.5, weight_decay=0.1, maximize=True)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1, maximize=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adam", dict(lr=0.01, betas=(0.0, 0.9))),  # beta1 = 0: torch.lerp's weight-1 branch
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.2, amsgrad=True)),
+    ("AdamW", dict(lr=0.005, weight_decay=0.1, maximize=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9)),
+    ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True)),  # lerp weight >= 0.5
+    ("RMSprop", dict(lr=0.005, momentum=0.9)),
+    ("RMSprop", dict(lr=0.005, centered=True)),
+    ("RMSprop", dict(lr=0.002, centered=True, momentum=0.5, weight_decay=0.05)),
+    ("RMSprop", dict(lr=0.01, maximize=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05)),
+    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.5)),
+    ("Adagrad", dict(lr=0.1, weight_decay=0.1, eps=1e-6)),
+    ("Adagrad", dict(lr=0.05, lr_decay=0.01, maximize=True)),
+]
+
+
+def case_id(case) -> str:
+    name, kwargs = case
+    return name + "-" + "-".join(f"{k}={v}" for k, v in kwargs.items())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", OPTIMIZER_CASES, ids=[case_id(c) for c in OPTIMIZER_CASES])
+def test_trajectory_matches_torch(case, dtype):
+    name, kwargs = case
+    i = OPTIMIZER_CASES.index(case)
+    # alternate the network so that both activations and both losses meet every optimizer
+    act, loss = [("tanh", "mse"), ("relu", "ce"), ("tanh", "ce"), ("relu", "mse")][i % 4]
+    assert_same_trajectory(name, kwargs, dtype, act=act, loss=loss)
+
+
+GROUP_CASES = [
+    ("SGD", dict(lr=0.05, momentum=0.9), [{"lr": 0.2, "momentum": 0.5}, {}]),
+    ("Adam", dict(lr=0.01), [{"lr": 0.03, "amsgrad": True}, {"weight_decay": 0.1}]),
+    ("AdamW", dict(lr=0.01), [{}, {"lr": 0.002, "weight_decay": 0.5}]),
+    ("RMSprop", dict(lr=0.01), [{"centered": True}, {"lr": 0.003, "momentum": 0.9}]),
+    ("Adagrad", dict(lr=0.1), [{"lr": 0.3, "lr_decay": 0.1}, {}]),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name,kwargs,group_opts", GROUP_CASES, ids=[c[0] for c in GROUP_CASES])
+def test_param_groups_with_own_options_match_torch(name, kwargs, group_opts, dtype):
+    assert_same_trajectory(name, kwargs, dtype, act="tanh", loss="ce", group_opts=group_opts)
+
+
+SCHEDULER_CASES = [
+    ("SGD", dict(lr=0.1, momentum=0.9), ("StepLR", dict(step_size=7, gamma=0.5))),
+    ("Adam", dict(lr=0.02), ("MultiStepLR", dict(milestones=[5, 15, 15, 30], gamma=0.3))),
+    ("RMSprop", dict(lr=0.01, momentum=0.5), ("ExponentialLR", dict(gamma=0.95))),
+    ("AdamW", dict(lr=0.02), ("CosineAnnealingLR", dict(T_max=20, eta_min=1e-3))),
+    ("Adagrad", dict(lr=0.2), ("LinearLR", dict(start_factor=0.25, total_iters=10))),
+    (
+        "SGD",
+        dict(lr=0.1, nesterov=True, momentum=0.9),
+        ("OneCycleLR", dict(max_lr=0.1, total_steps=50)),
+    ),
+    (
+        "Adam",
+        dict(lr=0.01),
+        (
+            "OneCycleLR",
+            dict(max_lr=0.05, total_steps=60, three_phase=True, anneal_strategy="linear"),
+        ),
+    ),
+    (
+        "RMSprop",
+        dict(lr=0.01, momentum=0.5),
+        ("OneCycleLR", dict(max_lr=0.02, epochs=5, steps_per_epoch=10)),
+    ),
+    (
+        "SGD",
+        dict(lr=0.2, momentum=0.5),
+        ("ReduceLROnPlateau", dict(factor=0.5, patience=1, threshold=0.02, cooldown=1)),
+    ),
+    (
+        "Adam",
+        dict(lr=0.02),
+        ("ReduceLROnPlateau", dict(factor=0.3, patience=0, threshold=0.01, threshold_mode="abs")),
+    ),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(
+    "name,kwargs,sched",
+    SCHEDULER_CASES,
+    ids=[f"{c[0]}-{c[2][0]}-{i}" for i, c in enumerate(SCHEDULER_CASES)],
+)
+def test_trajectory_with_scheduler_matches_torch(name, kwargs, sched, dtype):
+    group_opts = [{}, {"lr": kwargs["lr"] / 2}]
+    lrs = assert_same_trajectory(
+        name, kwargs, dtype, act="tanh", loss="ce", group_opts=group_opts, sched=sched
+    )
+    assert len({tuple(lr) for lr in lrs}) > 1, "the schedule never changed the learning rate"
+
+
+# ---------------------------------------------------------------- closed-form single steps
+
+
+def one_step(opt_cls, w, g, steps=1, **kwargs):
+    """``w`` after ``steps`` updates with the constant gradient ``g``, in float64."""
+    p = rg.tensor(np.array(w, dtype=np.float64), requires_grad=True)
+    opt = opt_cls([p], **kwargs)
+    for _ in range(steps):
+        p.grad = rg.tensor(np.array(g, dtype=np.float64))
+        opt.step()
+    return p.data, opt
+
+
+def test_sgd_plain_step_is_w_minus_lr_times_grad():
+    w, _ = one_step(optim.SGD, [1.0, -2.0, 0.5], [0.5, 0.25, -4.0], lr=0.1)
+    np.testing.assert_array_equal(w, [1.0 - 0.1 * 0.5, -2.0 - 0.1 * 0.25, 0.5 + 0.1 * 4.0])
+
+
+def test_sgd_momentum_dampening_two_steps_by_hand():
+    # v1 = g (no dampening on the first step); v2 = 0.9 v1 + (1 - 0.5) g
+    w, opt = one_step(optim.SGD, [1.0], [2.0], steps=2, lr=0.1, momentum=0.9, dampening=0.5)
+    v1 = 2.0
+    v2 = 0.9 * v1 + 0.5 * 2.0
+    np.testing.assert_allclose(w, [1.0 - 0.1 * v1 - 0.1 * v2], rtol=1e-15)
+    p = opt.param_groups[0]["params"][0]
+    np.testing.assert_allclose(opt.state[p]["momentum_buffer"], [v2], rtol=1e-15)
+
+
+def test_sgd_nesterov_weight_decay_maximize_one_step_by_hand():
+    # g = -grad + wd * w = -2 + 0.1 * 1; v = g; w -= lr * (g + mu * v)
+    w, _ = one_step(
+        optim.SGD,
+        [1.0],
+        [2.0],
+        lr=0.1,
+        momentum=0.9,
+        weight_decay=0.1,
+        nesterov=True,
+        maximize=True,
+    )
+    g = -2.0 + 0.1 * 1.0
+    np.testing.assert_allclose(w, [1.0 - 0.1 * (g + 0.9 * g)], rtol=1e-15)
+
+
+def test_adam_two_steps_by_hand_with_eps_after_bias_correction():
+    b1, b2, lr, eps = 0.9, 0.999, 0.01, 1e-3  # a large eps shows where it is added
+    g = np.array([0.5, -3.0])
+    w, _ = one_step(optim.Adam, [1.0, 1.0], g, steps=2, lr=lr, betas=(b1, b2), eps=eps)
+    expected = np.array([1.0, 1.0])
+    m = v = np.zeros(2)
+    for t in (1, 2):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        denom = np.sqrt(v) / np.sqrt(1 - b2**t) + eps
+        expected = expected - lr / (1 - b1**t) * m / denom
+    np.testing.assert_allclose(w, expected, rtol=1e-14)
+    # TensorFlow's placement (eps added to sqrt(v) before the bias correction) differs
+    keras = np.array([1.0, 1.0])
+    m = v = np.zeros(2)
+    for t in (1, 2):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        keras = keras - lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+    assert np.abs(w - keras).max() > 1e-4
+
+
+def test_adam_amsgrad_uses_the_largest_second_moment():
+    p = rg.tensor(np.array([1.0]), requires_grad=True)
+    opt = optim.Adam([p], lr=0.1, betas=(0.0, 0.5), amsgrad=True, eps=0.0)
+    p.grad = rg.tensor(np.array([4.0]))
+    opt.step()  # v1 = 0.5 * 16 = 8; v_max = 8
+    p.grad = rg.tensor(np.array([1.0]))
+    before = p.data.copy()
+    opt.step()  # v2 = 0.5 * 8 + 0.5 * 1 = 4.5 < v_max = 8; m = 1 (beta1 = 0)
+    expected = before - 0.1 * 1.0 / (np.sqrt(8.0) / np.sqrt(1 - 0.5**2))
+    np.testing.assert_allclose(p.data, expected, rtol=1e-15)
+    assert opt.state[p]["max_exp_avg_sq"][0] == 8.0
+
+
+def test_adam_beta1_zero_keeps_the_first_moment_exactly_the_gradient():
+    # torch.lerp_ switches formulas at weight 0.5 so that weight 1 gives `end` exactly;
+    # start + 1 * (end - start) would be off by a rounding error.
+    rng = np.random.default_rng(3)
+    p = rg.tensor(rng.standard_normal(1000), requires_grad=True)
+    tp = torch.tensor(p.data.copy(), requires_grad=True)
+    opt = optim.Adam([p], betas=(0.0, 0.9))
+    topt = torch.optim.Adam([tp], betas=(0.0, 0.9))
+    for _ in range(2):
+        g = rng.standard_normal(1000) * 1e3
+        p.grad, tp.grad = rg.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+        np.testing.assert_array_equal(opt.state[p]["exp_avg"], g)
+        np.testing.assert_array_equal(topt.state[tp]["exp_avg"].numpy(), g)
+
+
+def test_adamw_decays_the_weights_not_the_gradient():
+    lr, wd = 0.1, 0.5
+    w, opt = one_step(optim.AdamW, [2.0], [0.3], lr=lr, weight_decay=wd, eps=0.0)
+    # step 1: w *= 1 - lr * wd, then the bias-corrected Adam step is lr * sign(g)
+    np.testing.assert_allclose(w, [2.0 * (1 - lr * wd) - lr], rtol=1e-15)
+    p = opt.param_groups[0]["params"][0]
+    np.testing.assert_allclose(opt.state[p]["exp_avg"], [0.1 * 0.3], rtol=1e-15)
+
+
+def test_rmsprop_one_step_by_hand_plain_centered_momentum():
+    g, lr, alpha, eps = 2.0, 0.01, 0.9, 1e-8
+    w, _ = one_step(optim.RMSprop, [1.0], [g], lr=lr, alpha=alpha, eps=eps)
+    s = (1 - alpha) * g * g
+    np.testing.assert_allclose(w, [1.0 - lr * g / (np.sqrt(s) + eps)], rtol=1e-15)
+    w, _ = one_step(optim.RMSprop, [1.0], [g], lr=lr, alpha=alpha, eps=eps, centered=True)
+    a = (1 - alpha) * g
+    np.testing.assert_allclose(w, [1.0 - lr * g / (np.sqrt(s - a * a) + eps)], rtol=1e-14)
+    w, _ = one_step(optim.RMSprop, [1.0], [g], steps=2, lr=lr, alpha=alpha, momentum=0.5)
+    s1, s2 = s, alpha * s + (1 - alpha) * g * g
+    b1 = g / (np.sqrt(s1) + eps)
+    b2 = 0.5 * b1 + g / (np.sqrt(s2) + eps)
+    np.testing.assert_allclose(w, [1.0 - lr * b1 - lr * b2], rtol=1e-14)
+
+
+def test_adagrad_three_steps_by_hand_with_lr_decay_and_initial_value():
+    g, lr, decay, init, eps = 0.5, 0.1, 0.2, 0.3, 1e-10
+    w, _ = one_step(
+        optim.Adagrad,
+        [1.0],
+        [g],
+        steps=3,
+        lr=lr,
+        lr_decay=decay,
+        initial_accumulator_value=init,
+        eps=eps,
+    )
+    expected, s = 1.0, init
+    for t in (1, 2, 3):
+        s += g * g
+        expected -= lr / (1 + (t - 1) * decay) * g / (np.sqrt(s) + eps)
+    np.testing.assert_allclose(w, [expected], rtol=1e-15)
+
+
+# ---------------------------------------------------------------- state_dict and resume
+
+RESUME_CASES = [
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True), ("StepLR", dict(step_size=6, gamma=0.7))),
+    ("Adam", dict(lr=0.01, amsgrad=True), ("CosineAnnealingLR", dict(T_max=15))),
+    ("AdamW", dict(lr=0.01), ("OneCycleLR", dict(max_lr=0.03, total_steps=40))),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5), ("ExponentialLR", dict(gamma=0.97))),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01), ("LinearLR", dict(total_iters=25))),
+    ("SGD", dict(lr=0.1, momentum=0.5), ("ReduceLROnPlateau", dict(patience=0, threshold=0.05))),
+    ("Adam", dict(lr=0.01), ("MultiStepLR", dict(milestones=[10, 25]))),
+]
+
+
+def build(name, kwargs, sched, params):
+    opt = getattr(optim, name)(as_groups(params, [{}, {"lr": kwargs["lr"] / 3}]), **kwargs)
+    s = getattr(lr_scheduler, sched[0])(opt, **sched[1])
+    return opt, s
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(
+    "name,kwargs,sched", RESUME_CASES, ids=[f"{c[0]}-{c[2][0]}" for c in RESUME_CASES]
+)
+def test_state_dict_resume_is_bit_identical(name, kwargs, sched, dtype):
+    weights, batches = make_problem(dtype, "ce")
+
+    def run(opt, s, params, start, stop):
+        for step in range(start, stop):
+            rg_train_step(opt, s, params, batches[step % N_BATCHES], "tanh", "ce")
+
+    straight = rg_params(weights)
+    opt, s = build(name, kwargs, sched, straight)
+    run(opt, s, straight, 0, 40)
+
+    first = rg_params(weights)
+    opt1, s1 = build(name, kwargs, sched, first)
+    run(opt1, s1, first, 0, 20)
+    saved = copy.deepcopy({"optimizer": opt1.state_dict(), "scheduler": s1.state_dict()})
+    saved = pickle.loads(pickle.dumps(saved))  # a checkpoint on disk survives too
+    del opt1, s1
+
+    resumed = [rg.tensor(p.data.copy(), requires_grad=True) for p in first]  # fresh tensors
+    opt2, s2 = build(name, kwargs, sched, resumed)
+    opt2.load_state_dict(saved["optimizer"])
+    s2.load_state_dict(saved["scheduler"])
+    run(opt2, s2, resumed, 20, 40)
+
+    for a, b in zip(resumed, straight, strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a.data, b.data)
+    assert s2.get_last_lr() == s.get_last_lr()
+    for ours, ref in zip(opt2.state.values(), opt.state.values(), strict=True):
+        assert ours.keys() == ref.keys()
+        for k in ours:
+            np.testing.assert_array_equal(ours[k], ref[k])
+
+
+def trained_adam(steps=3):
+    params = [
+        rg.tensor(np.arange(3.0), requires_grad=True),
+        rg.tensor(np.ones((2, 2)), requires_grad=True),
+    ]
+    opt = optim.Adam(params, lr=0.1, amsgrad=True)
+    for _ in range(steps):
+        for p in params:
+            p.grad = rg.tensor(np.full(p.shape, 0.5))
+        opt.step()
+    return opt, params
+
+
+def test_state_dict_layout_is_pytorchs():
+    opt, params = trained_adam()
+    sd = opt.state_dict()
+    tparams = [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
+    topt = torch.optim.Adam(tparams, lr=0.1, amsgrad=True)
+    for p in tparams:
+        p.grad = torch.full(p.shape, 0.5, dtype=p.dtype)
+    topt.step()
+    tsd = topt.state_dict()
+    assert set(sd) == {"state", "param_groups"}
+    assert list(sd["state"]) == list(tsd["state"]) == [0, 1]
+    assert set(sd["state"][0]) == set(tsd["state"][0])
+    assert sd["state"][0]["step"] == 3
+    assert sd["param_groups"][0]["params"] == tsd["param_groups"][0]["params"] == [0, 1]
+    ours = {k: v for k, v in sd["param_groups"][0].items()}
+    theirs = {k: tsd["param_groups"][0][k] for k in ours}  # ours is a subset of torch's keys
+    assert ours == theirs
+
+
+def test_state_dict_shares_no_array_with_the_optimizer():
+    opt, params = trained_adam()
+    sd = opt.state_dict()
+    for i, p in enumerate(params):
+        for k, arr in opt.state[p].items():
+            if isinstance(arr, np.ndarray):
+                assert not np.shares_memory(arr, sd["state"][i][k]), k
+    before = {k: v.copy() for k, v in opt.state[params[0]].items() if isinstance(v, np.ndarray)}
+    sd["state"][0]["exp_avg"][...] = 123.0
+    sd["param_groups"][0]["betas"] = (0.1, 0.2)
+    for k, v in before.items():
+        np.testing.assert_array_equal(opt.state[params[0]][k], v)
+    assert opt.param_groups[0]["betas"] == (0.9, 0.999)
+
+
+def test_load_state_dict_copies_and_casts_to_the_parameter_dtype():
+    opt, _ = trained_adam()
+    sd = opt.state_dict()
+    p32 = [
+        rg.tensor(np.zeros(3, np.float32), requires_grad=True),
+        rg.zeros(2, 2, requires_grad=True),
+    ]
+    fresh = optim.Adam(p32, lr=0.5)
+    fresh.load_state_dict(sd)
+    assert fresh.param_groups[0]["lr"] == 0.1 and fresh.param_groups[0]["params"] == p32
+    assert fresh.state[p32[0]]["exp_avg"].dtype == np.float32
+    sd["state"][0]["exp_avg_sq"][...] = -1.0
+    assert (fresh.state[p32[0]]["exp_avg_sq"] > 0).all()
+
+
+def test_load_state_dict_refuses_a_different_layout():
+    opt, params = trained_adam()
+    sd = opt.state_dict()
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        optim.Adam([{"params": params[:1]}, {"params": params[1:]}]).load_state_dict(sd)
+    with pytest.raises(ValueError, match="doesn't match the size of optimizer's group"):
+        optim.Adam(params[:1]).load_state_dict(sd)
+    other = [rg.zeros(5, requires_grad=True), rg.zeros(2, 2, requires_grad=True)]
+    with pytest.raises(ValueError, match=r"'exp_avg' of shape \(3,\) for parameter 0"):
+        optim.Adam(other).load_state_dict(sd)
+
+
+def test_adamw_stays_decoupled_after_loading_an_adam_state():
+    opt, params = trained_adam()
+    w = optim.AdamW(params)
+    w.load_state_dict(opt.state_dict())
+    assert w.param_groups[0]["decoupled_weight_decay"] is True
+
+
+def test_adagrad_state_exists_from_construction_like_torch():
+    p = rg.zeros(3, requires_grad=True)
+    opt = optim.Adagrad([p], initial_accumulator_value=0.25)
+    tp = torch.zeros(3, requires_grad=True)
+    topt = torch.optim.Adagrad([tp], initial_accumulator_value=0.25)
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert list(sd["state"]) == list(tsd["state"]) == [0]
+    assert sd["state"][0]["step"] == 0
+    np.testing.assert_array_equal(sd["state"][0]["sum"], tsd["state"][0]["sum"].numpy())
+
+
+# ---------------------------------------------------------------- step, zero_grad, groups
+
+
+def test_zero_grad_sets_none_by_default_or_fills_zeros():
+    p = rg.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    (p * p).sum().backward()
+    grad = p.grad
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is grad and (grad.data == 0).all()
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_parameters_without_gradient_are_skipped_and_get_no_state():
+    a, b = rg.tensor([1.0], requires_grad=True), rg.tensor([2.0], requires_grad=True)
+    opt = optim.Adam([a, b], lr=0.1)
+    (a * 3).sum().backward()
+    opt.step()
+    assert b.data[0] == 2.0 and b not in opt.state and opt.state[a]["step"] == 1
+
+
+def test_step_runs_the_closure_with_gradients_enabled_and_returns_its_loss():
+    p = rg.tensor([3.0], requires_grad=True)
+    opt = optim.SGD([p], lr=0.25)
+    calls = []
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        calls.append(loss.item())
+        return loss
+
+    with rg.no_grad():
+        loss = opt.step(closure)
+    assert calls == [9.0] and loss.item() == 9.0
+    assert p.data[0] == 3.0 - 0.25 * 6.0
+
+
+def test_frozen_parameter_in_the_list_matches_torch():
+    weights, batches = make_problem(np.float64, "mse")
+    ours, theirs = rg_params(weights), torch_params(weights)
+    ours[1].requires_grad_(False)
+    theirs[1].requires_grad_(False)
+    opt = optim.Adam(ours, lr=0.01)
+    topt = torch.optim.Adam(theirs, lr=0.01)
+    for step in range(10):
+        rg_train_step(opt, None, ours, batches[step % N_BATCHES], "tanh", "mse")
+        torch_train_step(topt, None, theirs, batches[step % N_BATCHES], "tanh", "mse")
+    for p, t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10)
+    np.testing.assert_array_equal(ours[1].data, weights[1])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "Adam"])
+def test_add_param_group_later_matches_torch(name):
+    weights, batches = make_problem(np.float64, "mse")
+    ours, theirs = rg_params(weights), torch_params(weights)
+    opt = getattr(optim, name)(ours[:2], lr=0.05)
+    topt = getattr(torch.optim, name)(theirs[:2], lr=0.05)
+    for step in range(12):
+        if step == 4:
+            opt.add_param_group({"params": ours[2:], "lr": 0.01})
+            topt.add_param_group({"params": theirs[2:], "lr": 0.01})
+        rg_train_step(opt, None, ours, batches[step % N_BATCHES], "tanh", "mse")
+        torch_train_step(topt, None, theirs, batches[step % N_BATCHES], "tanh", "mse")
+        for p, t in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10)
+    assert opt.param_groups[1]["lr"] == 0.01
+
+
+def test_state_is_keyed_by_the_parameter_and_kept_in_its_dtype():
+    p = rg.randn(4, 3, requires_grad=True)  # float32
+    opt = optim.RMSprop([p], momentum=0.9, centered=True)
+    (p * p).sum().backward()
+    opt.step()
+    assert list(opt.state) == [p]
+    assert set(opt.state[p]) == {"step", "square_avg", "momentum_buffer", "grad_avg"}
+    assert p.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+        lambda ps: optim.Adam(ps, amsgrad=True, weight_decay=0.1, maximize=True),
+        lambda ps: optim.AdamW(ps),
+        lambda ps: optim.RMSprop(ps, centered=True, momentum=0.9, weight_decay=0.1),
+        lambda ps: optim.Adagrad(ps, weight_decay=0.1, maximize=True),
+    ],
+    ids=["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"],
+)
+def test_a_step_allocates_nothing_parameter_sized_after_the_first(make):
+    big = rg.tensor(np.random.default_rng(0).standard_normal(200_000), requires_grad=True)
+    opt = make([big])
+    big.grad = rg.tensor(np.ones(200_000))
+    opt.step()  # creates the state and the scratch arrays
+    tracemalloc.start()
+    try:
+        opt.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < big.data.nbytes / 4, f"a step allocated {peak} bytes"
+
+
+def test_base_class_update_must_be_overridden():
+    class Incomplete(optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {"lr": 0.1})
+
+    p = rg.zeros(2, requires_grad=True)
+    opt = Incomplete([p])
+    p.grad = rg.ones(2)
+    with pytest.raises(NotImplementedError, match="Incomplete must implement _update"):
+        opt.step()
+
+
+def test_step_refuses_a_gradient_of_the_wrong_shape():
+    p = rg.zeros(2, requires_grad=True)
+    opt = optim.SGD([p])
+    p.grad = rg.zeros(3)
+    with pytest.raises(RuntimeError, match=r"shape \(2,\).*\.grad has shape \(3,\)"):
+        opt.step()
+
+
+def test_registry_names_every_optimizer():
+    assert optim.OPTIMIZERS == {
+        "sgd": optim.SGD,
+        "adam": optim.Adam,
+        "adamw": optim.AdamW,
+        "rmsprop": optim.RMSprop,
+        "adagrad": optim.Adagrad,
+    }
+    assert optim.get_optimizer("AdamW") is optim.AdamW
+    with pytest.raises(ValueError, match="unknown optimizer 'adamax'; expected one of 'sgd'"):
+        optim.get_optimizer("adamax")
+
+
+def test_repr_lists_each_group_like_torch():
+    opt = optim.SGD([rg.zeros(1, requires_grad=True)], lr=0.5)
+    text = repr(opt)
+    assert text.startswith("SGD (\nParameter Group 0\n") and "    lr: 0.5\n" in text
+
+
+# ---------------------------------------------------------------- validation
+
+
+def leaf():
+    return rg.zeros(2, requires_grad=True)
+
+
+VALIDATION_CASES = [
+    (lambda: optim.SGD([leaf()], lr=-0.1), ValueError, "Invalid learning rate: -0.1"),
+    (lambda: optim.Adam([leaf()], lr=float("nan")), ValueError, "Invalid learning rate: nan"),
+    (lambda: optim.SGD([leaf()], lr="0.1"), TypeError, "lr must be a real number"),
+    (lambda: optim.SGD([leaf()], momentum=-0.5), ValueError, "Invalid momentum value: -0.5"),
+    (lambda: optim.SGD([leaf()], weight_decay=-1), ValueError, "Invalid weight_decay value: -1"),
+    (
+        lambda: optim.SGD([leaf()], nesterov=True),
+        ValueError,
+        "Nesterov momentum requires a momentum and zero dampening",
+    ),
+    (
+        lambda: optim.SGD([leaf()], momentum=0.9, dampening=0.1, nesterov=True),
+        ValueError,
+        "Nesterov momentum requires a momentum and zero dampening",
+    ),
+    (lambda: optim.Adam([leaf()], eps=-1e-8), ValueError, "Invalid epsilon value: -1e-08"),
+    (
+        lambda: optim.Adam([leaf()], betas=(1.0, 0.999)),
+        ValueError,
+        "Invalid beta parameter at index 0: 1.0",
+    ),
+    (
+        lambda: optim.AdamW([leaf()], betas=(0.9, -0.1)),
+        ValueError,
+        "Invalid beta parameter at index 1: -0.1",
+    ),
+    (lambda: optim.Adam([leaf()], betas=(0.9,)), ValueError, "betas must be a pair"),
+    (lambda: optim.AdamW([leaf()], weight_decay=-0.01), ValueError, "Invalid weight_decay value"),
+    (lambda: optim.RMSprop([leaf()], alpha=-0.9), ValueError, "Invalid alpha value: -0.9"),
+    (lambda: optim.RMSprop([leaf()], momentum=-1), ValueError, "Invalid momentum value: -1"),
+    (lambda: optim.Adagrad([leaf()], lr_decay=-1), ValueError, "Invalid lr_decay value: -1"),
+    (
+        lambda: optim.Adagrad([leaf()], initial_accumulator_value=-1),
+        ValueError,
+        "Invalid initial_accumulator_value value: -1",
+    ),
+    (lambda: optim.SGD([]), ValueError, "optimizer got an empty parameter list"),
+    (lambda: optim.SGD(leaf()), TypeError, "should be an iterable of Tensors or dicts"),
+    (lambda: optim.SGD({leaf()}), TypeError, "ordered collections"),
+    (lambda: optim.SGD([np.zeros(2)]), TypeError, "can only optimize Tensors, but parameter 0"),
+    (
+        lambda: optim.SGD([rg.tensor([1, 2])]),
+        TypeError,
+        "floating dtype, but parameter 0 of param group 0 has dtype int64",
+    ),
+    (lambda: optim.SGD([leaf() * 2]), ValueError, "can't optimize a non-leaf Tensor"),
+    (lambda: optim.SGD([{"lr": 0.1}]), ValueError, "must have a 'params' entry"),
+    (
+        lambda: optim.SGD([{"params": [leaf()], "lr": -1.0}], lr=0.1),
+        ValueError,
+        re.escape("Invalid learning rate: -1.0 (param group 0)"),
+    ),
+    (
+        lambda: optim.Adam([{"params": [leaf()]}, {"params": [leaf()], "betas": (0.9, 1.0)}]),
+        ValueError,
+        re.escape("Invalid beta parameter at index 1: 1.0 (param group 1)"),
+    ),
+]
+
+
+@pytest.mark.parametrize("make,exc,message", VALIDATION_CASES)
+def test_invalid_options_are_refused_at_construction(make, exc, message):
+    with pytest.raises(exc, match=message):
+        make()
+
+
+def test_the_same_parameter_twice_is_refused():
+    p = leaf()
+    with pytest.raises(
+        ValueError, match=r"same parameter twice in param group 0 \(parameters 0 and 2\)"
+    ):
+        optim.SGD([p, leaf(), p])
+    with pytest.raises(ValueError, match="appear in more than one parameter group"):
+        optim.SGD([{"params": [p]}, {"params": [leaf(), p]}])
+    opt = optim.SGD([p])
+    with pytest.raises(ValueError, match="appear in more than one parameter group"):
+        opt.add_param_group({"params": p})
+
+
+def test_torch_refuses_the_same_options():
+    """The cases above that PyTorch also refuses raise there too (same exception type)."""
+    t = torch.zeros(2, requires_grad=True)
+    for make in [
+        lambda: torch.optim.SGD([t], lr=-0.1),
+        lambda: torch.optim.SGD([t], nesterov=True),
+        lambda: torch.optim.Adam([t], betas=(1.0, 0.999)),
+        lambda: torch.optim.RMSprop([t], alpha=-0.9),
+        lambda: torch.optim.Adagrad([t], lr_decay=-1),
+        lambda: torch.optim.SGD([]),
+    ]:
+        with pytest.raises(ValueError):
+            make()
+
+
+def test_no_warning_on_a_normal_run():
+    weights, batches = make_problem(np.float32, "mse")
+    params = rg_params(weights)
+    opt = optim.Adam(params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for step in range(3):
+            rg_train_step(opt, None, params, batches[step], "tanh", "mse")
+
+
+def test_the_example_in_docs_runs_and_fits_the_line(capsys):
+    text = (Path(__file__).resolve().parent.parent / "docs" / "optim.md").read_text()
+    example = re.findall(r"```python\n(.+?)\n```", text, re.S)[0]
+    namespace: dict = {}
+    exec(compile(example, "docs/optim.md", "exec"), namespace)
+    assert namespace["loss"].item() < 1e-4
+    np.testing.assert_allclose(namespace["w"].data.ravel(), [1.0, -2.0, 0.5], atol=1e-2)
+    assert capsys.readouterr().out
