@@ -22,3 +22,11 @@ def test_xor_engine_converges(capsys):
     assert loss < 0.01
     out = capsys.readouterr().out
     assert "epoch     0" in out and "predictions" in out
+
+
+def test_xor_with_nn_and_sgd_reaches_the_tutorial_bar(capsys):
+    assert _load("xor.py")["main"]() < 0.01
+
+
+def test_spirals_two_hidden_relu_layers_above_95_percent(capsys):
+    assert _load("spirals.py")["main"]() > 0.95
