@@ -113,6 +113,7 @@ __all__ = [
 ]  # fmt: skip
 
 # Layers and functions sit above the engine and import from it, so they come last.
+from . import data as data  # noqa: E402
 from . import functional as functional  # noqa: E402
 from . import nn as nn  # noqa: E402
 from . import optim as optim  # noqa: E402

@@ -1,0 +1,55 @@
+"""``retrograd.data``: data sets, batching, splitting and scaling.
+
+- :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :func:`random_split`
+  and :class:`DataLoader`, as in ``torch.utils.data``;
+- :func:`load_dataset`: named data sets (:data:`DATASETS`) and the user's CSV,
+  ``.npz`` and IDX files, each as a :class:`DataSpec`;
+- :func:`train_val_test_split`, :class:`Standardizer` and :class:`LabelEncoder`,
+  whose fitted state is plain JSON for model files.
+
+scikit-learn is optional: this package imports without it, and only the
+functions that need it (its bundled data sets, ``moons``/``circles``, splitting,
+fitting a :class:`Standardizer`) import it.
+"""
+
+from __future__ import annotations
+
+from ._common import DataError
+from .dataloader import DataLoader, default_collate, default_convert
+from .dataset import Dataset, Subset, TensorDataset, random_split
+from .datasets import (
+    DATASETS,
+    DatasetInfo,
+    available_datasets,
+    load_dataset,
+)
+from .files import read_csv, read_csv_features, read_idx, read_idx_folder, read_npz
+from .preprocessing import LabelEncoder, Standardizer
+from .spec import DataSpec, infer_task
+from .split import Splits, train_val_test_split
+
+__all__ = [
+    "DATASETS",
+    "DataError",
+    "DataLoader",
+    "DataSpec",
+    "Dataset",
+    "DatasetInfo",
+    "LabelEncoder",
+    "Splits",
+    "Standardizer",
+    "Subset",
+    "TensorDataset",
+    "available_datasets",
+    "default_collate",
+    "default_convert",
+    "infer_task",
+    "load_dataset",
+    "random_split",
+    "read_csv",
+    "read_csv_features",
+    "read_idx",
+    "read_idx_folder",
+    "read_npz",
+    "train_val_test_split",
+]

@@ -1,0 +1,121 @@
+"""``DataSpec``: a loaded data set (features, targets, task, names) and the task rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._common import DataError
+
+TASKS = ("classification", "regression")
+
+#: Integer targets with at most this many distinct values are taken as class labels.
+MAX_INFERRED_CLASSES = 20
+
+
+@dataclass
+class DataSpec:
+    """A data set ready for splitting and training.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n_samples, n_features)
+        Features, float64 (float32 where the source was float32, such as IDX images).
+    y : numpy.ndarray of shape (n_samples,)
+        Targets: class labels of any one sortable type (ints, floats, strings,
+        bools) for classification, floats for regression.
+    task : {'classification', 'regression'}
+        What predicting ``y`` is.
+    feature_names : list of str
+        One name per column of ``X``.
+    name : str
+        The data set's name, or the file or folder it was read from.
+    target_name : str
+        The name of the target (the CSV column, or ``'target'``).
+    target_names : list of str, optional
+        For scikit-learn's classification sets: the class names of labels
+        ``0 .. k-1`` (``['setosa', 'versicolor', 'virginica']`` for iris).
+    description : str, default=''
+        One line about where the data came from.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    feature_names: list[str]
+    name: str
+    target_name: str
+    target_names: list[str] | None = None
+    description: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"DataSpec: task must be one of {TASKS}, got {self.task!r}")
+        if not isinstance(self.X, np.ndarray) or self.X.ndim != 2 or self.X.dtype.kind != "f":
+            raise ValueError(
+                f"DataSpec: X must be a 2-D floating array (samples x features), got "
+                f"{type(self.X).__name__} of shape {getattr(self.X, 'shape', '?')}"
+            )
+        if not isinstance(self.y, np.ndarray) or self.y.ndim != 1:
+            raise ValueError(
+                f"DataSpec: y must be a 1-D array, got shape {getattr(self.y, 'shape', '?')}"
+            )
+        if len(self.y) != len(self.X):
+            raise ValueError(
+                f"DataSpec: X has {len(self.X)} samples but y has {len(self.y)}; they must match"
+            )
+        if len(self.feature_names) != self.X.shape[1]:
+            raise ValueError(
+                f"DataSpec: {len(self.feature_names)} feature names for {self.X.shape[1]} features"
+            )
+        self.feature_names = [str(n) for n in self.feature_names]
+
+    @property
+    def n_samples(self) -> int:
+        """The number of samples (rows of ``X``)."""
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        """The number of features (columns of ``X``)."""
+        return self.X.shape[1]
+
+    @property
+    def classes(self) -> list[Any] | None:
+        """The sorted distinct labels as Python values, or None for regression."""
+        if self.task != "classification":
+            return None
+        return np.unique(self.y).tolist()
+
+
+def infer_task(y: np.ndarray) -> str:
+    """Guess the task from the targets.
+
+    Strings and bools are class labels; floats with a fractional part are a
+    regression target; whole numbers are class labels when there are at most
+    :data:`MAX_INFERRED_CLASSES` distinct values, and a regression target otherwise.
+    Pass ``task=`` to the loaders to decide instead.
+    """
+    if y.dtype.kind in "OUSb":
+        return "classification"
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
+        return "regression"
+    return "classification" if len(np.unique(y)) <= MAX_INFERRED_CLASSES else "regression"
+
+
+def resolve_task(task: str | None, y: np.ndarray, source: str) -> tuple[str, np.ndarray]:
+    """Check ``task`` against ``y`` (None: infer it); regression targets become float64."""
+    if task is None:
+        task = infer_task(y)
+    elif task not in TASKS:
+        raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
+    if task == "regression":
+        if y.dtype.kind not in "iuf":
+            raise DataError(
+                f"{source}: task='regression' needs numeric targets, but they are {y.dtype} "
+                f"(for example {y[0]!r})"
+            )
+        y = y.astype(np.float64)
+    return task, y
