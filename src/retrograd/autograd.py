@@ -123,20 +123,17 @@ def _toposort(root: Function) -> list[Function]:
     """Nodes reachable from ``root``, each after every node that consumes it.
 
     Iterative depth-first search: no recursion, so graphs of any depth work.
+    Nodes are hashed by identity (Function defines no ``__eq__``).
     """
     order: list[Function] = []
-    seen = {id(root)}
-    stack: list[tuple[Function, int]] = [(root, 0)]
+    seen = {root}
+    stack = [(root, iter(root.next))]
     while stack:
-        node, i = stack[-1]
-        nxt = node.next
-        while i < len(nxt):
-            child = nxt[i]
-            i += 1
-            if isinstance(child, Function) and id(child) not in seen:
-                seen.add(id(child))
-                stack[-1] = (node, i)
-                stack.append((child, 0))
+        node, children = stack[-1]
+        for child in children:
+            if isinstance(child, Function) and child not in seen:
+                seen.add(child)
+                stack.append((child, iter(child.next)))
                 break
         else:
             stack.pop()
@@ -162,9 +159,9 @@ def run_backward(root: Function, grad: ndarray, retain_graph: bool) -> None:
     if root.freed:
         raise _freed_error(root)
     order = _toposort(root)
-    grads: dict[int, ndarray] = {id(root): grad}
+    grads: dict[Function, ndarray] = {root: grad}
     for node in order:
-        g = grads.pop(id(node), None)
+        g = grads.pop(node, None)
         if g is None:  # a branch that received no gradient
             continue
         if node.freed:
@@ -180,24 +177,27 @@ def run_backward(root: Function, grad: ndarray, retain_graph: bool) -> None:
             if child is None or ig is None:
                 continue
             if isinstance(child, Function):
-                shape, dtype = child.out_shape, child.out_dtype
+                if ig.shape != child.out_shape:
+                    raise _shape_error(node, ig, child.out_shape)
+                if ig.dtype != child.out_dtype:
+                    ig = ig.astype(child.out_dtype)
+                prev = grads.get(child)
+                grads[child] = ig if prev is None else prev + ig  # out of place: ig may be shared
             else:
-                shape, dtype = child.data.shape, child.data.dtype
-            if ig.shape != shape:
-                raise RuntimeError(
-                    f"{node.name} returned a gradient of shape {ig.shape} for an input "
-                    f"of shape {shape}"
-                )
-            if ig.dtype != dtype:
-                ig = ig.astype(dtype)
-            if isinstance(child, Function):
-                key = id(child)
-                prev = grads.get(key)
-                grads[key] = ig if prev is None else prev + ig  # out of place: ig may be shared
-            else:
+                data = child.data
+                if ig.shape != data.shape:
+                    raise _shape_error(node, ig, data.shape)
+                if ig.dtype != data.dtype:
+                    ig = ig.astype(data.dtype)
                 # NOTE: an op may hand one array to several inputs (add gives g to both),
                 # or a view of g; such an array is copied before a leaf keeps it.
                 child._accumulate_grad(ig, g_is_shared=ig is g or ig.base is not None)
+
+
+def _shape_error(node: Function, ig: ndarray, shape: tuple[int, ...]) -> RuntimeError:
+    return RuntimeError(
+        f"{node.name} returned a gradient of shape {ig.shape} for an input of shape {shape}"
+    )
 
 
 def retain(node: Function, tensor: Any) -> None:

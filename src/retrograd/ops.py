@@ -308,11 +308,13 @@ class ReLU(Function):
         zero = _ZEROS.get(a.dtype)
         if zero is None:
             zero = _zero(a.dtype)
-        self.mask = a > zero
-        return xp.maximum(a, zero)
+        # NOTE: out > 0 exactly where a > 0 (NaN in both is not > 0), so the output is
+        # saved instead of a mask: one array pass less in forward, the mask built in backward.
+        self.out, self.zero = xp.maximum(a, zero), zero
+        return self.out
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
-        return (g * self.mask,)
+        return (g * (self.out > self.zero),)
 
 
 class LeakyReLU(Function):
@@ -427,10 +429,15 @@ class MatMul(Function):
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
         self.a, self.b = a, b
-        return xp.matmul(a, b)
+        return a @ b
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         a, b = self.a, self.b
+        if a.ndim == 2 and b.ndim == 2:  # the common case: no promotion, no batch axes
+            return (
+                g @ b.swapaxes(0, 1) if self.needs[0] else None,
+                a.swapaxes(0, 1) @ g if self.needs[1] else None,
+            )
         # Promote 1-D operands to matrices, as matmul itself does, then undo it.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -444,9 +451,9 @@ class MatMul(Function):
             g2 = g
         ga = gb = None
         if self.needs[0]:
-            ga = sum_to(xp.matmul(g2, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            ga = sum_to(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
         if self.needs[1]:
-            gb = sum_to(xp.matmul(xp.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+            gb = sum_to(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
 
 

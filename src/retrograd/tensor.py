@@ -372,7 +372,9 @@ class Tensor:
                     f"backward(): gradient has shape {g.shape}, but the tensor has shape "
                     f"{self.shape}; they must match"
                 )
-            g = g.astype(self.data.dtype)
+            # NOTE: no copy when the dtype matches: no op writes to its incoming gradient,
+            # and a leaf copies any array it did not get fresh (see run_backward).
+            g = g.astype(self.data.dtype, copy=False)
         if self._ctx is None:
             self._accumulate_grad(g, g_is_shared=True)
         else:
@@ -511,7 +513,7 @@ class Tensor:
         return _apply(ops.Abs, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return matmul(self, self._operand(other))
+        return matmul(self, other if type(other) is Tensor else self._operand(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return matmul(self._operand(other), self)
@@ -860,6 +862,8 @@ def _true_div(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _one_dim(dim: Any, ndim: int, op: str) -> int:
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case, already valid
+        return dim % ndim
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{op}(): dim must be a single int, got {dim!r}")
     axes = normalize_dims(dim, ndim, op)
@@ -972,19 +976,26 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     Tensor of shape (..., n, m), with the vector dimensions dropped.
     """
     a, b = _as_tensor(a), _as_tensor(b)
-    if a.ndim == 0 or b.ndim == 0:
+    try:
+        return _apply(ops.MatMul, a, b)
+    except ValueError:
+        _check_matmul_shapes(a.shape, b.shape)  # raises the precise message
+        raise  # shapes fit but NumPy refused (batch axes): _apply's message
+
+
+def _check_matmul_shapes(sa: tuple[int, ...], sb: tuple[int, ...]) -> None:
+    if not sa or not sb:
         raise ValueError(
-            f"matmul: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}"
-        )
-    ka = a.shape[-1]
-    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+            f"matmul: both arguments need at least 1 dimension, got shapes {sa} and {sb}"
+        ) from None
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
         raise ValueError(
-            f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied: the last dimension "
-            f"of the first ({ka}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} "
+            f"matmul: shapes {sa} and {sb} cannot be multiplied: the last dimension "
+            f"of the first ({ka}) must equal the {'only' if len(sb) == 1 else 'second-to-last'} "
             f"dimension of the second ({kb})"
-        )
-    return _apply(ops.MatMul, a, b)
+        ) from None
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
