@@ -99,7 +99,8 @@ def build(spec: Mapping[str, Any]) -> Any:
 # ---------------------------------------------------------------- files
 
 
-def _atomic_write(path: PathLike, data: bytes) -> None:
+def atomic_write(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -130,7 +131,7 @@ def save_file(
 ) -> None:
     """Write named tensors (or arrays) to a safetensors file, atomically."""
     st = _safetensors()
-    _atomic_write(path, st.save(_arrays(tensors), metadata=dict(metadata or {})))
+    atomic_write(path, st.save(_arrays(tensors), metadata=dict(metadata or {})))
 
 
 def _read(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
