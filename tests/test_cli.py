@@ -1,0 +1,419 @@
+"""The command line end to end: train, evaluate, predict, info, datasets and resume run
+as subprocesses, as a user runs them, and their files are checked.
+
+The runs are small (iris, a few epochs) so that the file stays fast; the full
+default run on digits is marked slow. The many bad-input cases, ``--force`` and
+divergence run in-process through click's runner (the same code without the
+start-up cost), and one case of each kind of bad input runs in a subprocess
+that must not print a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from safetensors.numpy import load_file
+
+from retrograd import cli
+from retrograd.data import DATASETS, load_dataset
+from retrograd.pipeline import TrainedModel
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Small and fast: iris, one hidden layer, a few epochs.
+IRIS = [
+    "--data",
+    "iris",
+    "--hidden",
+    "16",
+    "--epochs",
+    "12",
+    "--lr",
+    "0.01",
+    "--batch-size",
+    "16",
+    "--val-split",
+    "0.1",
+]
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
+    """``python -m retrograd.cli ARGS`` in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "retrograd.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit status 2, each fragment in the message on stderr, and no traceback anywhere."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for fragment in fragments:
+        assert fragment in proc.stderr, (fragment, proc.stderr)
+
+
+def invoke(*args: str):
+    """The CLI in-process (click's runner): for the many bad-input cases."""
+    return CliRunner().invoke(cli.main, list(map(str, args)), prog_name="retrograd")
+
+
+def assert_invoke_error(result, *fragments: str) -> None:
+    # A SystemExit is click's own exit; any other exception would be a traceback for the user.
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+def model_arrays(run: Path) -> dict[str, np.ndarray]:
+    return load_file(str(run / cli.MODEL_FILE))
+
+
+def write_csv(path: Path, header: list[str] | None, rows) -> Path:
+    lines = [",".join(header)] if header else []
+    lines += [",".join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("cli") / "iris"
+    proc = run_cli("train", *IRIS, "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+# ---------------------------------------------------------------- the group
+
+
+def test_version_and_help_through_python_dash_m_retrograd():
+    proc = subprocess.run(
+        [sys.executable, "-m", "retrograd", "--version"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "retrograd, version 0.1.0"
+    result = invoke("--help")
+    for command in ("train", "evaluate", "predict", "info", "datasets"):
+        assert command in result.output
+
+
+def test_datasets_lists_the_registry():
+    proc = run_cli("datasets")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    for name, info in DATASETS.items():
+        assert any(line.split()[:2] == [name, info.task] for line in lines), name
+
+
+def test_option_choices_come_from_the_registry_tables():
+    from retrograd import pipeline
+
+    params = {p.name: p for p in cli.train.params}
+    assert list(params["activation"].type.choices) == list(pipeline.ACTIVATIONS)
+    assert list(params["optimizer"].type.choices) == list(pipeline.OPTIMIZERS)
+    assert list(params["loss"].type.choices) == list(pipeline.LOSSES)
+
+
+# ---------------------------------------------------------------- train
+
+
+def test_train_writes_the_run_folder(iris_run):
+    out, proc = iris_run
+    assert sorted(p.name for p in out.iterdir()) == sorted(cli.RUN_FILES)
+
+    model = TrainedModel.load(out / cli.MODEL_FILE)
+    assert model.task == "classification" and len(model.feature_names) == 4
+
+    metrics = json.loads((out / cli.METRICS_FILE).read_text())
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert len(metrics["history"]) == metrics["epochs"] <= 12
+    assert [r["epoch"] for r in metrics["history"]] == list(range(1, metrics["epochs"] + 1))
+    assert all(isinstance(r["train_loss"], float) for r in metrics["history"])
+    assert metrics["seed"] == 0 and metrics["options"]["hidden"] == [16]
+    assert {"train_seconds", "total_seconds", "seconds_per_epoch"} <= set(metrics["timings"])
+    assert {"retrograd", "numpy", "python"} <= set(metrics["versions"])
+
+    assert (out / cli.CURVES_FILE).read_bytes().startswith(PNG_SIGNATURE)
+    run = json.loads((out / cli.RUN_FILE).read_text())
+    assert run["status"] == "finished" and run["options"]["data"] == "iris"
+
+    # the summary table: a header and a row per split, aligned, with the test accuracy
+    lines = proc.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["split"])
+    assert [line.split()[0] for line in lines[header + 1 : header + 4]] == ["train", "val", "test"]
+    assert len({len(line) for line in lines[header : header + 4]}) == 1  # right-aligned columns
+    assert f"{metrics['test_accuracy']:.4f}" in lines[header + 3]
+
+
+def test_an_existing_out_is_kept_without_force(iris_run, tmp_path):
+    out, _ = iris_run
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert_invoke_error(invoke("train", *IRIS, "--out", out), str(out), "--force")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    (other / cli.METRICS_FILE).write_text("{}")
+    assert_invoke_error(invoke("train", *IRIS, "--epochs", "1", "--out", other), "--force")
+    result = invoke("train", *IRIS, "--epochs", "1", "--out", other, "--force", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (other / "notes.txt").read_text() == "mine"  # --force replaces the run's files only
+    assert json.loads((other / cli.METRICS_FILE).read_text())["epochs"] == 1
+
+
+def test_the_default_out_is_a_new_timestamped_folder_under_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("train", *IRIS, "--epochs", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert folder.name.startswith("iris-") and (folder / cli.MODEL_FILE).is_file()
+
+
+def test_regression_run_reports_r2_and_mse(tmp_path):
+    out = tmp_path / "diabetes"
+    proc = run_cli(
+        "train", "--data", "diabetes", "--hidden", "16", "--epochs", "5", "--out", out, "-q"
+    )
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / cli.METRICS_FILE).read_text())
+    assert {"test_r2", "test_mse"} <= set(metrics)
+    proc = run_cli("evaluate", out, "--data", "diabetes", "--plot", tmp_path / "fit.png")
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split()[0] for line in proc.stdout.splitlines()[1:4]] == ["r2", "mse", "mae"]
+    assert (tmp_path / "fit.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_diverging_run_fails_with_a_message_and_status_1(tmp_path):
+    result = invoke(
+        "train", "--data", "diabetes", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "3",
+        "--out", tmp_path / "boom", "-q",
+    )  # fmt: skip
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
+    assert "diverged" in result.stderr
+    assert json.loads((tmp_path / "boom" / cli.RUN_FILE).read_text())["status"] == "diverged"
+
+
+# ---------------------------------------------------------------- resume
+
+
+def test_resume_after_an_interruption_ends_bit_identical(tmp_path):
+    options = [*IRIS, "--epochs", "9", "--patience", "20", "--dropout", "0.2", "--quiet"]
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    assert run_cli("train", *options, "--out", straight).returncode == 0
+
+    proc = run_cli("train", *options, "--out", broken, "--stop-after", "4")
+    assert proc.returncode == cli.EXIT_INTERRUPTED, proc.stderr
+    assert f"--resume {broken}" in proc.stderr and "Traceback" not in proc.stderr
+    assert json.loads((broken / cli.RUN_FILE).read_text())["status"] == "interrupted"
+    assert json.loads((broken / cli.METRICS_FILE).read_text())["epochs"] == 4
+
+    proc = run_cli("train", "--resume", broken, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    a, b = model_arrays(straight), model_arrays(broken)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].dtype == b[key].dtype and np.array_equal(a[key], b[key]), key
+
+    def history(run: Path) -> list[dict]:
+        records = json.loads((run / cli.METRICS_FILE).read_text())["history"]
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+    assert history(straight) == history(broken)
+    # a finished run is not resumed again
+    assert_invoke_error(invoke("train", "--resume", broken), "already finished")
+
+
+def test_ctrl_c_saves_the_run_and_resume_finishes_it(tmp_path):
+    out, epochs = tmp_path / "run", 300
+    options = ["--hidden", "32", "--batch-size", "64", "--epochs", epochs, "--patience", epochs]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retrograd.cli", "train", *map(str, options), "--out", str(out), "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (out / cli.CHECKPOINT_FILE).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # a real Ctrl-C, wherever the run happens to be
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == cli.EXIT_INTERRUPTED, (stdout, stderr)
+    assert "Traceback" not in stderr and f"--resume {out}" in stderr
+    assert json.loads((out / cli.RUN_FILE).read_text())["status"] == "interrupted"
+    done = json.loads((out / cli.METRICS_FILE).read_text())["epochs"]
+    assert 1 <= done < epochs
+    TrainedModel.load(out / cli.MODEL_FILE)  # the saved model is whole
+
+    proc = run_cli("train", "--resume", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / cli.METRICS_FILE).read_text())
+    assert [r["epoch"] for r in metrics["history"]] == list(range(1, epochs + 1))
+    assert metrics["timings"]["sessions"] == 2 and metrics["test_accuracy"] > 0.9
+
+
+# ---------------------------------------------------------------- evaluate, predict, info
+
+
+def test_evaluate_on_the_test_part_matches_the_training_metrics(iris_run, tmp_path):
+    out, _ = iris_run
+    metrics = json.loads((out / cli.METRICS_FILE).read_text())
+    plot = tmp_path / "cm.png"
+    proc = run_cli(
+        "evaluate", out / cli.MODEL_FILE, "--data", "iris", "--split", "test", "--plot", plot
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1] == f"accuracy  {metrics['test_accuracy']:.4f}"
+    assert "precision" in proc.stdout and "recall" in proc.stdout
+    start = lines.index("confusion matrix (rows: true class, columns: predicted class)")
+    matrix = np.array([[int(v) for v in line.split()[1:]] for line in lines[start + 2 : start + 5]])
+    assert matrix.shape == (3, 3) and matrix.sum() == 38  # iris: 150 rows, test part ceil(37.5)
+    assert np.trace(matrix) / matrix.sum() == pytest.approx(metrics["test_accuracy"])
+    assert plot.read_bytes().startswith(PNG_SIGNATURE)
+
+    proc = run_cli("evaluate", out, "--data", "iris")  # a run folder works; all rows by default
+    assert proc.returncode == 0 and "all 150 rows" in proc.stdout
+
+
+def test_predict_writes_classes_and_probabilities(iris_run, tmp_path):
+    out, _ = iris_run
+    spec = load_dataset("iris")
+    rows = spec.X[::10]
+    src = write_csv(tmp_path / "in.csv", spec.feature_names, rows)
+    dst = tmp_path / "sub" / "out.csv"
+    proc = run_cli("predict", out, src, "--output", dst)
+    assert proc.returncode == 0, proc.stderr
+
+    model = TrainedModel.load(out / cli.MODEL_FILE)
+    header, *body = [line.split(",") for line in dst.read_text().splitlines()]
+    assert header == ["prediction", *(f"proba_{c}" for c in model.classes)]
+    assert len(body) == len(rows)
+    assert [int(r[0]) for r in body] == list(model.predict(rows))
+    proba = np.array([[float(v) for v in r[1:]] for r in body])
+    np.testing.assert_allclose(proba, model.predict_proba(rows), rtol=1e-6)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+    # the same rows with their target column and no header: --target drops it by index
+    with_target = write_csv(tmp_path / "t.csv", None, np.column_stack([rows, spec.y[::10]]))
+    again = tmp_path / "again.csv"
+    proc = run_cli("predict", out, with_target, "--target", "4", "-o", again)
+    assert proc.returncode == 0, proc.stderr
+    assert again.read_text() == dst.read_text()
+
+
+def test_info_prints_the_layer_table(iris_run):
+    out, _ = iris_run
+    proc = run_cli("info", out)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "task      classification" in lines
+    start = next(i for i, line in enumerate(lines) if line.startswith("#  layer"))
+    table = lines[start + 1 : lines.index("", start)]
+    *layers, total = table
+    counts = [int(line.split()[-1].replace(",", "")) for line in layers]
+    assert [line.split()[0] for line in layers] == [str(i) for i in range(len(layers))]
+    assert counts == [4 * 16 + 16, 0, 16 * 3 + 3]
+    assert "(N, 16)" in layers[0] and "(N, 3)" in layers[-1]
+    assert total.split()[-1] == str(sum(counts)) and "total" in total
+    assert "optimizer" in proc.stdout and "test_accuracy" in proc.stdout
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_bad_input_in_a_subprocess_gets_a_message_not_a_traceback(iris_run, tmp_path):
+    out, _ = iris_run
+    proc = run_cli("train", "--data", "digitz")
+    assert_user_error(proc, "unknown data set 'digitz'", *DATASETS)
+
+    bad = write_csv(tmp_path / "bad.csv", ["a", "b", "c", "d", "y"], [[1, 2, 3, 4, 0], [5, 6, 7]])
+    assert_user_error(run_cli("train", "--data", bad), f"{bad}, line 3")
+
+    three = write_csv(tmp_path / "three.csv", ["a", "b", "c"], [[1, 2, 3], [4, 5, 6]])
+    assert_user_error(
+        run_cli("predict", out, three, "--output", tmp_path / "p.csv"), "3 feature", "expects 4"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["train", "--data", "nope"], ["unknown data set 'nope'", "iris", "digits", "spirals"]),
+        (["train", "--data", "missing.csv"], ["missing.csv"]),
+        (["train", "--lr", "-1"], ["--lr", "-1"]),
+        (["train", "--lr", "abc"], ["--lr", "abc"]),
+        (["train", "--hidden", "64,x"], ["--hidden", "64,x", "comma-separated"]),
+        (["train", "--hidden", "0"], ["--hidden"]),
+        (["train", "--activation", "swish"], ["--activation", "swish", "relu"]),
+        (["train", "--optimizer", "lbfgs"], ["--optimizer", "adam"]),
+        (["train", "--loss", "hinge"], ["--loss", "auto"]),
+        (["train", "--batch-size", "0"], ["--batch-size"]),
+        (["train", "--epochs", "0"], ["--epochs"]),
+        (["train", "--dropout", "1"], ["--dropout"]),
+        (["train", "--val-split", "0.5", "--test-split", "0.5"], ["--val-split", "below 1"]),
+        (["train", "--data", "iris", "--target", "species"], ["fixed target"]),
+        (["train", "--resume", "nowhere"], ["nowhere", "run.json"]),
+        (["evaluate", "nowhere.safetensors", "--data", "iris"], ["nowhere.safetensors"]),
+        (["evaluate", "x.safetensors"], ["--data"]),
+        (["info", "nowhere"], ["nowhere"]),
+        (["predict", "m.safetensors", "in.csv"], ["--output"]),
+        (["bogus"], ["bogus"]),
+    ],
+)
+def test_bad_options_are_usage_errors(args, fragments):
+    assert_invoke_error(invoke(*args), *fragments)
+
+
+def test_resume_takes_no_training_options(iris_run):
+    out, _ = iris_run
+    assert_invoke_error(invoke("train", "--resume", out, "--lr", "0.1"), "--resume", "--lr")
+
+
+def test_files_that_are_not_models_or_csv_are_named(iris_run, tmp_path):
+    out, _ = iris_run
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a model")
+    assert_invoke_error(invoke("info", junk), str(junk))
+
+    ragged = write_csv(tmp_path / "ragged.csv", ["a", "b", "c", "d"], [[1, 2, 3, 4], [1, 2, 3]])
+    assert_invoke_error(
+        invoke("predict", out, ragged, "-o", tmp_path / "p.csv"), f"{ragged}, line 3"
+    )
+    text = write_csv(tmp_path / "text.csv", None, [[1, 2, 3, 4], [1, "two", 3, 4]])
+    assert_invoke_error(invoke("predict", out, text, "-o", tmp_path / "p.csv"), "line 2", "two")
+
+    five = write_csv(
+        tmp_path / "five.csv", ["a", "b", "c", "d", "e", "y"], [[1, 2, 3, 4, 5, 0]] * 9
+    )
+    assert_invoke_error(invoke("evaluate", out, "--data", five), "5 feature", "expects 4")
+    strange = write_csv(tmp_path / "strange.csv", None, [[1, 2, 3, 4, "cat"], [1, 2, 3, 4, "dog"]])
+    assert_invoke_error(invoke("evaluate", out, "--data", strange), "cat, dog", "0, 1, 2")
+
+
+# ---------------------------------------------------------------- the promise of the README
+
+
+@pytest.mark.slow
+def test_the_default_run_reaches_98_percent_on_digits_in_under_30_seconds(tmp_path):
+    start = time.perf_counter()
+    proc = run_cli("train", cwd=tmp_path)
+    wall = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr
+    (out,) = (tmp_path / "runs").iterdir()
+    metrics = json.loads((out / cli.METRICS_FILE).read_text())
+    assert metrics["test_accuracy"] >= 0.98, metrics["test_accuracy"]
+    assert metrics["timings"]["total_seconds"] < 30, metrics["timings"]
+    assert f"{metrics['timings']['total_seconds']:.1f} s in all" in proc.stdout
+    print(f"default run: test accuracy {metrics['test_accuracy']:.4f}, {wall:.1f} s wall")
