@@ -17,7 +17,7 @@ def test_readme_starts_with_two_commands_that_make_their_own_venv():
     run, test = _readme_commands()
     for cmd in (run, test):
         assert cmd.startswith("python3 -m venv .venv && ")
-    assert "pip install -e ." in run
+    assert "pip install -e '.[cli]'" in run and run.endswith("retrograd train")
     assert "pytest" in test and "[test]" in test
 
 

@@ -117,3 +117,10 @@ from . import data as data  # noqa: E402
 from . import functional as functional  # noqa: E402
 from . import nn as nn  # noqa: E402
 from . import optim as optim  # noqa: E402
+from . import pipeline as pipeline  # noqa: E402
+from . import training as training  # noqa: E402
+from .serialization import load, load_file, save, save_file  # noqa: E402
+from .training import History, NonFiniteError, fit  # noqa: E402
+
+__all__ += ["History", "NonFiniteError", "fit", "load", "load_file", "save", "save_file"]
+__all__ += ["data", "functional", "nn", "optim", "pipeline", "training"]
