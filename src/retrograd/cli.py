@@ -247,6 +247,8 @@ def plot_curves(history: Any, path: Path, title: str) -> None:
     title : str
         The figure's title.
     """
+    from matplotlib.ticker import MaxNLocator
+
     records = history.records
     panels = [("loss", "loss")]
     if any(r.get("train_metric") is not None for r in records):
@@ -265,6 +267,7 @@ def plot_curves(history: Any, path: Path, title: str) -> None:
         if history.best_epoch is not None:  # the weights kept at the end
             ax.axvline(history.best_epoch, color="grey", linewidth=1, linestyle=":", label="best")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
