@@ -113,6 +113,11 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
+    def input_shape(self, i: int) -> tuple[int, ...]:
+        """The shape of input ``i``, for an input that needs a gradient (``needs[i]``)."""
+        child = self.next[i]
+        return child.out_shape if isinstance(child, Function) else child.data.shape
+
     def release(self) -> None:
         """Drop every array saved for backward."""
         self.__dict__.clear()

@@ -27,6 +27,7 @@ Scalar = Union[int, float, bool]
 ShapeLike = Union[int, Sequence[int]]
 
 _new = object.__new__
+_Add, _Mul = ops.Add, ops.Mul  # bound once: the fast paths of + and * skip a lookup
 _INT64 = xp.dtype(xp.int64)
 _BOOL = xp.dtype(xp.bool_)
 
@@ -112,22 +113,22 @@ def _apply(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
     t.data = out
     t.grad = None
     if _GradMode.enabled:
-        if n == 1:
-            a = inputs[0]
-            if a._requires_grad:
-                fn.needs = (True,)
-                fn.next = (a._ctx or a,)
-                fn.out_shape = out.shape
-                fn.out_dtype = out.dtype
-                t._requires_grad = True
-                t._ctx = fn
-                return t
-        elif n == 2:
+        if n == 2:
             a, b = inputs
             ra, rb = a._requires_grad, b._requires_grad
             if ra or rb:
                 fn.needs = (ra, rb)
                 fn.next = ((a._ctx or a) if ra else None, (b._ctx or b) if rb else None)
+                fn.out_shape = out.shape
+                fn.out_dtype = out.dtype
+                t._requires_grad = True
+                t._ctx = fn
+                return t
+        elif n == 1:
+            a = inputs[0]
+            if a._requires_grad:
+                fn.needs = (True,)
+                fn.next = (a._ctx or a,)
                 fn.out_shape = out.shape
                 fn.out_dtype = out.dtype
                 t._requires_grad = True
@@ -460,7 +461,7 @@ class Tensor:
 
     def __add__(self, other: Any) -> Tensor:
         if type(other) is Tensor and other.data.dtype is self.data.dtype:  # the common case
-            return _apply(ops.Add, self, other)
+            return _apply(_Add, self, other)
         return _apply(ops.Add, *self._pair(other))
 
     def __radd__(self, other: Any) -> Tensor:
@@ -476,7 +477,7 @@ class Tensor:
 
     def __mul__(self, other: Any) -> Tensor:
         if type(other) is Tensor and other.data.dtype is self.data.dtype:  # the common case
-            return _apply(ops.Mul, self, other)
+            return _apply(_Mul, self, other)
         return _apply(ops.Mul, *self._pair(other))
 
     def __rmul__(self, other: Any) -> Tensor:
