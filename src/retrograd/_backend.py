@@ -13,12 +13,8 @@ import numpy as xp
 
 ndarray = xp.ndarray
 
-try:  # scipy's erf is vectorised C; the fallback is exact but slow.
-    from scipy.special import erf as _scipy_erf
-except ImportError:  # pragma: no cover - scipy is optional for the core
-    _scipy_erf = None
-
 _math_erf = xp.frompyfunc(math.erf, 1, 1)
+_erf_impl: Any = None
 
 #: Floating dtypes that may require gradients.
 FLOAT_DTYPES = (xp.dtype(xp.float32), xp.dtype(xp.float64))
@@ -36,10 +32,22 @@ DEFAULT_FLOAT = xp.dtype(xp.float32)
 
 
 def erf(x: ndarray) -> ndarray:
-    """Error function, elementwise, in the dtype of ``x``."""
-    if _scipy_erf is not None:
-        return _scipy_erf(x)
-    return _math_erf(x).astype(x.dtype)
+    """Error function, elementwise, in the dtype of ``x``.
+
+    scipy's vectorised erf when scipy is installed (imported on first use, so that
+    ``import retrograd`` does not load scipy), else ``math.erf`` element by element.
+    """
+    global _erf_impl
+    if _erf_impl is None:
+        try:
+            from scipy.special import erf as scipy_erf
+
+            _erf_impl = scipy_erf
+        except ImportError:  # pragma: no cover - scipy is optional for the core
+            _erf_impl = False
+    if _erf_impl is False:
+        return _math_erf(x).astype(x.dtype)
+    return _erf_impl(x)
 
 
 def sum_to(g: ndarray, shape: tuple[int, ...]) -> ndarray:
