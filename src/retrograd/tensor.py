@@ -845,6 +845,23 @@ class Tensor:
         self.data[key] = value.data if isinstance(value, Tensor) else value
 
 
+def zero_grads(params: Any, set_to_none: bool = True) -> None:
+    """Reset the ``.grad`` of every tensor in ``params`` (Module.zero_grad and Optimizer's).
+
+    ``set_to_none`` drops the gradient; otherwise it is filled with zeros (in
+    place when its array is writeable).
+    """
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        elif p.grad.data.flags.writeable:
+            p.grad.data.fill(0)
+        else:
+            p.grad = _wrap(xp.zeros_like(p.grad.data))
+
+
 # ---------------------------------------------------------------- helpers of the methods
 
 

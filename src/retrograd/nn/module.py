@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from ..autograd import no_grad
-from ..tensor import Tensor, _wrap, as_dtype
+from ..tensor import Tensor, _wrap, as_dtype, zero_grads
 from .parameter import Parameter
 
 M = TypeVar("M", bound="Module")
@@ -388,15 +388,7 @@ class Module:
             Set ``.grad`` to None (saves memory; the next backward allocates it);
             False fills the existing gradients with zeros instead.
         """
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            elif p.grad.data.flags.writeable:
-                p.grad.data.fill(0)
-            else:
-                p.grad = _wrap(np.zeros_like(p.grad.data))
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self: M, fn: Callable[[Module], Any]) -> M:
         """Call ``fn`` on every descendant (children first) and then on this module.

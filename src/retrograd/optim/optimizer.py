@@ -22,7 +22,7 @@ from typing import Any, Union
 
 from .._backend import FLOAT_DTYPES, ndarray, xp
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, zero_grads
 
 #: What an optimizer accepts as ``params``: tensors, or dicts that are parameter groups.
 ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]]]
@@ -152,16 +152,7 @@ class Optimizer:
             left without a gradient are skipped by ``step``). False fills the
             existing gradients with zeros instead.
         """
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                elif p.grad.data.flags.writeable:
-                    p.grad.data.fill(0)
-                else:
-                    p.grad = Tensor(xp.zeros_like(p.grad.data))
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, once.
