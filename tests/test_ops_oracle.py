@@ -298,10 +298,10 @@ def test_matches_torch(case: Case, shapes, dtype, rng):
     _run(case, _inputs(shapes, dtype, case.domain, rng), dtype, rng)
 
 
-@pytest.mark.parametrize(("case", "shapes"), PARAMS)
+@pytest.mark.parametrize(
+    ("case", "shapes"), [p for p in PARAMS if not any(0 in s for s in p.values[1])]
+)  # size-0 inputs have no element to perturb; their gradients are compared with torch above
 def test_gradcheck(case: Case, shapes, rng):
-    if any(0 in s for s in shapes):
-        pytest.skip("no elements to perturb")
     arrays = _inputs(shapes, np.float64, case.domain, rng)
     inputs = [rg.tensor(a, requires_grad=True) for a in arrays]
     assert rg.gradcheck(lambda *xs: case.fn(rg, RF, *xs), inputs)
