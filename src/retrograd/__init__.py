@@ -124,3 +124,14 @@ from .training import History, NonFiniteError, fit  # noqa: E402
 
 __all__ += ["History", "NonFiniteError", "fit", "load", "load_file", "save", "save_file"]
 __all__ += ["data", "functional", "nn", "optim", "pipeline", "training"]
+
+# Loaded on first use: `explain` and `viz` are for teaching, `sklearn` imports scikit-learn.
+_LAZY_SUBMODULES = ("explain", "sklearn", "viz")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,1108 @@
+"""scikit-learn estimators trained by retrograd: :class:`MLPClassifier`, :class:`MLPRegressor`.
+
+Drop-in replacements for :mod:`sklearn.neural_network`'s estimators of the same
+names: the same constructor parameters with the same defaults and meanings, the
+same fitted attributes, and scikit-learn's conventions throughout (they differ
+quietly from PyTorch's, so they are stated here):
+
+- the objective is the sample-weighted mean data loss plus
+  ``alpha / 2 * sum(||W||^2) / sum(sample_weight)`` (intercepts not penalised);
+  the data losses are scikit-learn's: log-loss (softmax output, or logistic for
+  binary and multilabel targets), half squared error averaged over outputs,
+  half Poisson deviance (exp output);
+- the weights start Glorot-uniform from ``random_state`` exactly as
+  scikit-learn draws them (bound ``sqrt(6 / (fan_in + fan_out))``, factor 2 for
+  'logistic');
+- SGD momentum is ``v = momentum * v - lr * g`` and the 'invscaling' and
+  'adaptive' learning-rate schedules, the Adam step, ``tol`` /
+  ``n_iter_no_change`` and early stopping follow
+  ``sklearn/neural_network/_stochastic_optimizers.py`` and
+  ``_multilayer_perceptron.py``.
+
+What retrograd adds: the activations 'gelu', 'leaky_relu' and 'elu', the
+solvers 'adamw' and 'rmsprop', ``dropout`` after each hidden activation, a
+``dtype`` (float32 by default, for speed), :meth:`~MLPClassifier.to_module`
+(the trained ``retrograd.nn.Sequential``) and ``save``/``load`` through
+:func:`retrograd.save`. The forward and backward passes of training run through
+retrograd's engine (the fused ``Linear`` op and the activation modules); the
+output layer's gradient, ``(prediction - target) * sample_weight / sum(weights)``
+for every loss here (each pairs with its canonical output activation), is
+handed to ``backward`` directly.
+"""
+
+# X is scikit-learn's name for the feature matrix; keep it.
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.optimize
+from scipy.special import expit, xlogy
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d, gen_batches
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import nn, serialization
+from .autograd import no_grad
+from .pipeline import ACTIVATIONS as _MODULES
+from .random import manual_seed
+from .serialization import PathLike
+from .tensor import _wrap
+
+__all__ = ["ACTIVATIONS", "SOLVERS", "MLPClassifier", "MLPRegressor"]
+
+_FORMAT = "retrograd-sklearn-mlp/1"
+
+#: Hidden-layer activation names (scikit-learn's, then retrograd's) to module classes.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "identity": _MODULES["identity"],
+    "logistic": _MODULES["sigmoid"],
+    "tanh": _MODULES["tanh"],
+    "relu": _MODULES["relu"],
+    "gelu": _MODULES["gelu"],
+    "leaky_relu": _MODULES["leaky_relu"],
+    "elu": _MODULES["elu"],
+}
+
+
+# ---------------------------------------------------------------- solvers (scikit-learn's)
+
+
+class _StochasticOptimizer:
+    """Base of the stochastic solvers: compute the updates, then add them in place.
+
+    ``params`` are the arrays of the weights and intercepts; the update works on
+    them in place so that views (``coefs_``) stay current.
+    """
+
+    #: Whether the solver applies the L2 term itself (then the gradient leaves it out).
+    decoupled = False
+
+    def __init__(self, params: list[np.ndarray], est: Any) -> None:
+        self.learning_rate_init = float(est.learning_rate_init)
+        self.learning_rate = self.learning_rate_init
+
+    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Add each update to its parameter, in place."""
+        for p, u in zip(params, self._get_updates(grads), strict=True):
+            p += u
+
+    def _get_updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def iteration_ends(self, time_step: int) -> None:
+        """Called at the end of each epoch with the number of samples seen so far."""
+
+    def trigger_stopping(self, msg: str, verbose: bool) -> bool:
+        """Whether to stop after ``n_iter_no_change`` epochs without improvement."""
+        if verbose:
+            print(msg + " Stopping.")
+        return True
+
+
+class _SGD(_StochasticOptimizer):
+    """SGD, scikit-learn's momentum ``v = mu*v - lr*g``; Nesterov's steps ``mu*v - lr*g``."""
+
+    def __init__(self, params: list[np.ndarray], est: Any) -> None:
+        super().__init__(params, est)
+        self.lr_schedule = est.learning_rate
+        self.momentum = float(est.momentum)
+        self.nesterov = bool(est.nesterovs_momentum)
+        self.power_t = float(est.power_t)
+        self.velocities = [np.zeros_like(p) for p in params]
+        self.scratch = [np.empty_like(p) for p in params]
+        self.steps = [np.empty_like(p) for p in params]
+
+    def iteration_ends(self, time_step: int) -> None:
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg: str, verbose: bool) -> bool:
+        if self.lr_schedule != "adaptive":
+            return super().trigger_stopping(msg, verbose)
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + f" Setting learning rate to {self.learning_rate:f}")
+        return False
+
+    def _get_updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        mu, lr = self.momentum, self.learning_rate
+        updates = []
+        for v, g, lrg, u in zip(self.velocities, grads, self.scratch, self.steps, strict=True):
+            np.multiply(g, lr, out=lrg)
+            v *= mu
+            v -= lrg
+            if self.nesterov:
+                np.multiply(v, mu, out=u)
+                u -= lrg
+                updates.append(u)
+            else:
+                updates.append(v)
+        return updates
+
+
+class _Adam(_StochasticOptimizer):
+    """Adam as scikit-learn: ``lr_t = lr*sqrt(1-b2^t)/(1-b1^t)``, step ``-lr_t*m/(sqrt(v)+eps)``."""
+
+    def __init__(self, params: list[np.ndarray], est: Any) -> None:
+        super().__init__(params, est)
+        self.beta_1, self.beta_2 = float(est.beta_1), float(est.beta_2)
+        self.epsilon = float(est.epsilon)
+        self.t = 0
+        self.ms = [np.zeros_like(p) for p in params]
+        self.vs = [np.zeros_like(p) for p in params]
+        self.scratch = [np.empty_like(p) for p in params]
+
+    def _get_updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        lr = self.learning_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        updates = []
+        for m, v, g, u in zip(self.ms, self.vs, grads, self.scratch, strict=True):
+            m *= b1
+            np.multiply(g, 1 - b1, out=u)
+            m += u
+            v *= b2
+            np.multiply(g, g, out=u)
+            u *= 1 - b2
+            v += u
+            np.sqrt(v, out=u)
+            u += self.epsilon
+            np.divide(m, u, out=u)
+            u *= -lr
+            updates.append(u)
+        return updates
+
+
+class _AdamW(_Adam):
+    """Adam on the data gradient, the L2 term decoupled: ``W -= lr*alpha*W`` (coefs only)."""
+
+    decoupled = True
+
+    def __init__(self, params: list[np.ndarray], est: Any) -> None:
+        super().__init__(params, est)
+        self.alpha = float(est.alpha)
+        self.n_coefs = len(params) // 2
+
+    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        decay = 1.0 - self.learning_rate * self.alpha
+        for w in params[: self.n_coefs]:
+            w *= decay
+        super().update_params(params, grads)
+
+
+class _RMSprop(_StochasticOptimizer):
+    """RMSprop: ``v = b2*v + (1-b2)*g^2``, step ``-lr*g/(sqrt(v)+eps)`` (b2 = ``beta_2``)."""
+
+    def __init__(self, params: list[np.ndarray], est: Any) -> None:
+        super().__init__(params, est)
+        self.rho, self.epsilon = float(est.beta_2), float(est.epsilon)
+        self.vs = [np.zeros_like(p) for p in params]
+
+    def _get_updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        rho, updates = self.rho, []
+        for v, g in zip(self.vs, grads, strict=True):
+            v *= rho
+            v += (1 - rho) * (g * g)
+            u = np.sqrt(v)
+            u += self.epsilon
+            np.divide(g, u, out=u)
+            u *= -self.learning_rate
+            updates.append(u)
+        return updates
+
+
+#: Solver names to their optimizer class (``None``: 'lbfgs', full batch through scipy).
+SOLVERS: dict[str, type[_StochasticOptimizer] | None] = {
+    "lbfgs": None,
+    "sgd": _SGD,
+    "adam": _Adam,
+    "adamw": _AdamW,
+    "rmsprop": _RMSprop,
+}
+
+
+# ---------------------------------------------------------------- output layers and losses
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+_OUT = {"identity": lambda z: z, "logistic": expit, "softmax": _softmax, "exp": np.exp}
+
+
+def _data_loss(kind: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -> float:
+    """scikit-learn's losses (``sklearn/neural_network/_base.py``) on the outputs ``p``."""
+    if kind == "squared_error":
+        return float(0.5 * np.average((y - p) ** 2, weights=sw, axis=0).mean())
+    if kind == "poisson":
+        return float(np.average(xlogy(y, y / p) - y + p, weights=sw, axis=0).sum())
+    eps = np.finfo(p.dtype).eps
+    if kind == "log_loss" and y.ndim == 2 and y.shape[1] > 1:
+        # One class per row: sum_k y*log(p) is the log-probability of the true class.
+        logp = np.log(np.clip((p * y).sum(axis=1), eps, 1 - eps))
+        return float(-logp.mean() if sw is None else -np.dot(sw, logp) / sw.sum())
+    p = np.clip(p, eps, 1 - eps)
+    if kind == "binary_log_loss":
+        return float(-np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=sw, axis=0).sum())
+    return float(-np.average(xlogy(y, p), weights=sw, axis=0).sum())
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return dt
+
+
+# ---------------------------------------------------------------- the shared base
+
+
+class _BaseMLP(BaseEstimator):
+    """The training loop shared by :class:`MLPClassifier` and :class:`MLPRegressor`."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "dtype": "no_validation",  # checked by _check_dtype: float32 or float64
+    }
+
+    loss: str
+    dropout: float
+    dtype: Any
+
+    # ------------------------------------------------------------ the network
+
+    def _build(self, layer_units: list[int], dtype: np.dtype) -> None:
+        """Make the network and draw its weights as scikit-learn does (Glorot uniform)."""
+        act = ACTIVATIONS[self.activation]
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        layers: list[nn.Module] = []
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layer_units)):
+            lin = nn.Linear(fan_in, fan_out, dtype=dtype)
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = self._random_state.uniform(-bound, bound, fan_out)
+            # scikit-learn's coefs_ are (fan_in, fan_out): the transpose of Linear's weight.
+            lin.weight.data = np.ascontiguousarray(coef.T, dtype=dtype)
+            lin.bias.data = intercept.astype(dtype)
+            layers.append(lin)
+            if i < len(layer_units) - 2:
+                layers.append(act())
+                if self.dropout:
+                    layers.append(nn.Dropout(float(self.dropout)))
+        self._net = nn.Sequential(*layers)
+        self._linears = [m for m in layers if isinstance(m, nn.Linear)]
+        self._sync_attributes()
+
+    def _sync_attributes(self) -> None:
+        # Views: updates in place on the weights show in coefs_ and intercepts_.
+        self.coefs_ = [lin.weight.data.T for lin in self._linears]
+        self.intercepts_ = [lin.bias.data for lin in self._linears]
+        self._tensors = [lin.weight for lin in self._linears] + [lin.bias for lin in self._linears]
+
+    def _params(self) -> list[np.ndarray]:
+        return [lin.weight.data for lin in self._linears] + [lin.bias.data for lin in self._linears]
+
+    def _loss_kind(self) -> str:
+        if not is_classifier(self):
+            return self.loss
+        return "log_loss" if self.out_activation_ == "softmax" else "binary_log_loss"
+
+    def _raw(self, X: np.ndarray) -> np.ndarray:
+        """The output layer's pre-activation values, without recording a graph."""
+        self._net.eval()
+        with no_grad():
+            return self._net(_wrap(X)).data
+
+    def _forward_pass_fast(self, X: Any, check_input: bool = True) -> np.ndarray:
+        if check_input:
+            X = self._check_input(X)
+        return _OUT[self.out_activation_](self._raw(X.astype(self._dtype, copy=False)))
+
+    def _check_input(self, X: Any) -> np.ndarray:
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+        )
+        return X.toarray() if hasattr(X, "toarray") else X
+
+    def _backprop(
+        self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, decoupled: bool = False
+    ) -> tuple[float, list[np.ndarray]]:
+        """The objective on a batch and its gradient for each of :meth:`_params`' arrays."""
+        for p in self._tensors:  # the caller has put the network in training mode
+            p.grad = None
+        raw = self._net(_wrap(X))
+        out = _OUT[self.out_activation_](raw.data.copy())
+        loss = _data_loss(self._loss_kind(), y, out, sw)
+        sw_sum = X.shape[0] if sw is None else float(sw.sum())
+        # Every loss here pairs with its canonical link: d(loss)/d(raw) = out - y.
+        delta = out - y
+        if sw is not None:
+            delta *= sw.reshape(-1, 1)
+        delta /= sw_sum
+        raw.backward(delta.astype(X.dtype, copy=False))
+        coef_grads = [lin.weight.grad.data for lin in self._linears]
+        if self.alpha and not decoupled:
+            values = 0.0
+            for lin, g in zip(self._linears, coef_grads, strict=True):
+                w = lin.weight.data
+                values += float(np.dot(w.ravel(), w.ravel()))
+                g += (self.alpha / sw_sum) * w
+            loss += 0.5 * self.alpha * values / sw_sum
+        elif self.alpha:
+            loss += 0.5 * self.alpha * sum(float((c * c).sum()) for c in self.coefs_) / sw_sum
+        return loss, coef_grads + [lin.bias.grad.data for lin in self._linears]
+
+    # ------------------------------------------------------------ fitting
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False) -> Any:
+        self._validate_params()
+        dtype = _check_dtype(self.dtype)
+        hidden = self.hidden_layer_sizes
+        hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+        if any(h <= 0 for h in hidden):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        if not first_pass and dtype != self._dtype:
+            raise ValueError(
+                f"dtype={dtype} differs from the fitted network's {self._dtype}; "
+                "set warm_start=False to refit"
+            )
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        X = X.astype(dtype, copy=False)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        n_features = X.shape[1]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, [n_features, *hidden, y.shape[1]], dtype)
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} outputs, the fitted network {self.n_outputs_}")
+        if self.dropout and self.random_state is not None:
+            manual_seed(int(self._random_state.randint(np.iinfo(np.int32).max)))
+
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, y.astype(dtype), sample_weight)
+        else:
+            self._fit_stochastic(X, y, sample_weight, incremental)
+        self._check_finite()
+        return self
+
+    def _initialize(self, y: np.ndarray, layer_units: list[int], dtype: np.dtype) -> None:
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self._dtype = dtype
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+        self._build(layer_units, dtype)
+        self._best_coefs = [c.copy() for c in self._params()]
+        if hasattr(self, "_optimizer"):
+            del self._optimizer
+        if self.solver != "lbfgs":
+            self.loss_curve_: list[float] = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_: list[float] | None = []
+                self.best_validation_score_: float | None = -np.inf
+                self.best_loss_: float | None = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _check_finite(self) -> None:
+        if not all(np.isfinite(p).all() for p in self._params()):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed (e.g. StandardScaler), or the "
+                "learning rate (learning_rate_init) may be too high."
+            )
+
+    def _fit_lbfgs(self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None) -> None:
+        params = self._params()
+        sizes = np.cumsum([0] + [p.size for p in params])
+
+        def unpack(theta: np.ndarray) -> None:
+            for p, a, b in zip(params, sizes[:-1], sizes[1:], strict=True):
+                p[...] = theta[a:b].reshape(p.shape)
+
+        self._net.train()
+
+        def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            unpack(theta)
+            loss, grads = self._backprop(X, y, sw)
+            return loss, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
+
+        res = scipy.optimize.minimize(
+            loss_grad,
+            np.concatenate([p.ravel() for p in params]).astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        if res.status != 0:
+            msg = res.message.decode("latin1") if isinstance(res.message, bytes) else res.message
+            warnings.warn(
+                f"lbfgs failed to converge after {res.nit} iteration(s) (status={res.status}):\n"
+                f"{msg}.\n\nIncrease the number of iterations to improve the convergence "
+                f"(max_iter={self.max_iter}).\nYou might also want to scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.n_iter_ = min(int(res.nit), self.max_iter)
+        self.loss_ = float(res.fun)
+        unpack(res.x)
+
+    def _split_validation(
+        self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None
+    ) -> tuple[Any, ...]:
+        """scikit-learn's early-stopping split, stratified for single-label classification."""
+        n = X.shape[0]
+        n_val = math.ceil(self.validation_fraction * n)
+        stratify = None
+        if is_classifier(self) and self._label_binarizer.y_type_ in ("binary", "multiclass"):
+            labels = self._label_binarizer.inverse_transform(y if y.shape[1] > 1 else y.ravel())
+            _, counts = np.unique(labels, return_counts=True)
+            if counts.min() >= 2 and n_val >= len(counts) and n - n_val >= len(counts):
+                stratify = labels
+        if n_val < 2 or n - n_val < 1:
+            raise ValueError(
+                f"The validation set is too small: validation_fraction={self.validation_fraction}"
+                f" of {n} samples leaves {n_val} for validation; early stopping needs at least "
+                "2. Increase 'validation_fraction' or the size of your dataset, or set "
+                "early_stopping=False."
+            )
+        arrays = [X, y] if sw is None else [X, y, sw]
+        parts = train_test_split(
+            *arrays, random_state=self._random_state, test_size=n_val, stratify=stratify
+        )
+        X_tr, X_val, y_tr, y_val = parts[:4]
+        sw_tr, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
+        if is_classifier(self):
+            # Compare labels with labels: the scores work on the original classes (strings too).
+            y_val = self._label_binarizer.inverse_transform(
+                y_val if y_val.shape[1] > 1 else y_val.ravel()
+            )
+        return X_tr, X_val, y_tr, y_val, sw_tr, sw_val
+
+    def _fit_stochastic(
+        self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, incremental: bool
+    ) -> None:
+        params = self._params()
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = SOLVERS[self.solver](params, self)
+        optimizer = self._optimizer
+        decoupled = optimizer.decoupled
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            X, X_val, y, y_val, sw, sw_val = self._split_validation(X, y, sw)
+        else:
+            X_val = y_val = sw_val = None
+        n_samples = X.shape[0]
+        y = y.astype(X.dtype, copy=False)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going to "
+                    "be clipped",
+                    stacklevel=3,
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        sample_idx = np.arange(n_samples)
+        self.n_iter_ = 0  # the iterations of this call, also with warm_start (sklearn #24764)
+        for _ in range(self.max_iter):
+            self._net.train()  # scoring the validation set switches it to eval
+            if self.shuffle:
+                sample_idx = self._random_state.permutation(sample_idx)
+            accumulated_loss = 0.0
+            for batch in gen_batches(n_samples, batch_size):
+                # NOTE: a batch's rows are gathered one batch at a time: a permuted copy of a
+                # large X per epoch costs more (a fresh allocation of X's size).
+                idx = sample_idx[batch] if self.shuffle else batch
+                swb = None if sw is None else sw[idx]
+                batch_loss, grads = self._backprop(X[idx], y[idx], swb, decoupled)
+                accumulated_loss += batch_loss * (batch.stop - batch.start)
+                optimizer.update_params(params, grads)
+            self.n_iter_ += 1
+            self.loss_ = accumulated_loss / n_samples
+            self.t_ += n_samples
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            if not np.isfinite(self.loss_):
+                self._check_finite()
+            self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+            optimizer.iteration_ends(self.t_)
+            if self._no_improvement_count > self.n_iter_no_change:
+                what = "Validation score" if early_stopping else "Training loss"
+                msg = (
+                    f"{what} did not improve more than tol={self.tol:f} for "
+                    f"{self.n_iter_no_change} consecutive epochs."
+                )
+                if optimizer.trigger_stopping(msg, self.verbose):
+                    break
+                self._no_improvement_count = 0
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                    "the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+        if early_stopping:
+            for p, best in zip(params, self._best_coefs, strict=True):
+                p[...] = best
+
+    def _update_no_improvement_count(
+        self, early_stopping: bool, X: Any, y: Any, sw: np.ndarray | None
+    ) -> None:
+        if early_stopping:
+            score = self._score(X, y, sample_weight=sw)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_coefs = [p.copy() for p in self._params()]
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+
+    def _score_with_function(self, X: Any, y: Any, sample_weight: Any, fn: Any) -> float:
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return float(fn(y, y_pred, sample_weight=sample_weight))
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classification) or real targets (regression).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss (its weighted mean) and in the
+            L2 term's scaling, as in scikit-learn 1.7+.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self) -> bool:
+        if self.solver == "lbfgs":
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is "
+                "not stochastic."
+            )
+        return True
+
+    # ------------------------------------------------------------ retrograd's additions
+
+    def to_module(self) -> nn.Sequential:
+        """The trained network as a ``retrograd.nn.Sequential`` (a copy, in eval mode).
+
+        Its output is ``predict_proba`` for a classifier (a final ``Softmax`` or
+        ``Sigmoid``) and ``predict`` for a squared-error regressor; with
+        ``loss='poisson'`` it ends at the log of the prediction (apply ``exp``).
+        """
+        check_is_fitted(self)
+        layers = [m for m in self._net.children() if not isinstance(m, nn.Dropout)]
+        out = {"softmax": [nn.Softmax(dim=1)], "logistic": [nn.Sigmoid()]}
+        copy = serialization.build(
+            serialization.architecture(nn.Sequential(*layers, *out.get(self.out_activation_, [])))
+        )
+        linears = [m for m in copy.children() if isinstance(m, nn.Linear)]
+        for dst, src in zip(linears, self._linears, strict=True):
+            dst.weight.data = src.weight.data.copy()
+            dst.bias.data = src.bias.data.copy()
+        return copy.eval()
+
+    def save(self, path: PathLike) -> None:
+        """Write the fitted estimator to ``path`` (safetensors: weights, architecture, metadata)."""
+        check_is_fitted(self)
+        params = self.get_params()
+        params["dtype"] = str(self._dtype)
+        hidden = params["hidden_layer_sizes"]
+        params["hidden_layer_sizes"] = list(hidden) if hasattr(hidden, "__iter__") else hidden
+        if not isinstance(params["random_state"], (int, type(None))):
+            params["random_state"] = None
+        meta: dict[str, Any] = {
+            "kind": _FORMAT,
+            "estimator": type(self).__name__,
+            "params": params,
+            "n_features_in_": int(self.n_features_in_),
+            "n_outputs_": int(self.n_outputs_),
+            "n_layers_": int(self.n_layers_),
+            "out_activation_": self.out_activation_,
+            "n_iter_": int(self.n_iter_),
+            "t_": int(self.t_),
+            "loss_": float(self.loss_),
+        }
+        for key in ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_"):
+            if hasattr(self, key):
+                value = getattr(self, key)
+                meta[key] = None if value is None else np.asarray(value, dtype=float).tolist()
+        if hasattr(self, "feature_names_in_"):
+            meta["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
+        if is_classifier(self):
+            lb = self._label_binarizer
+            meta["classes_"] = self.classes_.tolist()
+            meta["classes_dtype"] = str(self.classes_.dtype)
+            meta["y_type_"] = lb.y_type_
+            meta["sparse_input_"] = bool(lb.sparse_input_)
+        serialization.save(self._net, path, meta)
+
+    @classmethod
+    def load(cls, path: PathLike) -> Any:
+        """Read an estimator written by :meth:`save`; it predicts as the saved one did."""
+        meta = serialization.read_metadata(path)
+        if meta.get("kind") != _FORMAT or meta.get("estimator") != cls.__name__:
+            raise ValueError(
+                f"{path} does not hold a retrograd.sklearn {cls.__name__} "
+                f"(found {meta.get('estimator') or meta.get('kind')!r})"
+            )
+        params = meta["params"]
+        if isinstance(params["hidden_layer_sizes"], list):
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        est = cls(**params)
+        net = serialization.load(path)
+        est._net = net
+        est._linears = [m for m in net.children() if isinstance(m, nn.Linear)]
+        est._dtype = np.dtype(params["dtype"])
+        est._sync_attributes()
+        for key in ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_", "n_iter_"):
+            setattr(est, key, meta[key])
+        est.t_, est.loss_ = meta["t_"], meta["loss_"]
+        for key in ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_"):
+            if key in meta:
+                setattr(est, key, meta[key])
+        est._no_improvement_count = 0
+        if "feature_names_in_" in meta:
+            est.feature_names_in_ = np.asarray(meta["feature_names_in_"], dtype=object)
+        if "classes_" in meta:
+            lb = LabelBinarizer()
+            lb.classes_ = np.asarray(meta["classes_"], dtype=meta["classes_dtype"])
+            lb.y_type_ = meta["y_type_"]
+            lb.sparse_input_ = meta["sparse_input_"]
+            est._label_binarizer = lb
+            est.classes_ = lb.classes_
+        return est
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_DOC_PARAMS = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The number of neurons of each hidden layer.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'gelu', 'leaky_relu', 'elu'}, \
+default='relu'
+        The hidden layers' activation (a key of :data:`ACTIVATIONS`).
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop'}, default='adam'
+        The optimizer (a key of :data:`SOLVERS`). 'lbfgs' runs
+        ``scipy.optimize.minimize(method='L-BFGS-B')`` on the full batch with the
+        engine's gradients. 'adamw' is Adam with the L2 term applied as decoupled
+        weight decay ``W -= learning_rate * alpha * W``; 'rmsprop' uses
+        ``beta_2`` as its smoothing constant and ``epsilon``.
+    alpha : float, default=0.0001
+        Strength of the L2 term, divided by the (weighted) sample count.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size of the stochastic solvers; 'auto' is ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        The schedule of 'sgd': 'invscaling' is ``learning_rate_init / t**power_t``
+        (``t`` samples seen); 'adaptive' divides the rate by 5 each time
+        ``n_iter_no_change`` epochs pass without improvement by ``tol``.
+    learning_rate_init : float, default=0.001
+        The initial learning rate of the stochastic solvers.
+    power_t : float, default=0.5
+        The exponent of 'invscaling'.
+    max_iter : int, default=200
+        The most epochs (stochastic solvers) or iterations ('lbfgs').
+    shuffle : bool, default=True
+        Whether to shuffle the samples each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling, the early-stopping split (and
+        the dropout masks).
+    tol : float, default=1e-4
+        The improvement of the loss (or validation score) below which an epoch
+        counts as no improvement.
+    verbose : bool, default=False
+        Print the loss after each epoch.
+    warm_start : bool, default=False
+        Start from the previous fit's weights.
+    momentum : float, default=0.9
+        Momentum of 'sgd', scikit-learn's convention ``v = momentum*v - lr*g``.
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum for 'sgd'.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified for single-label
+        classification) and stop when its score stops improving; keeps the best
+        weights.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping; must leave at least 2 samples.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's decay rates of the first and second moments.
+    epsilon : float, default=1e-8
+        Adam's (and RMSprop's) stabiliser.
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` before stopping.
+    max_fun : int, default=15000
+        The most loss evaluations of 'lbfgs'.
+    dropout : float, default=0.0
+        retrograd only: dropout probability after each hidden activation, in training.
+    dtype : {'float32', 'float64'}, default='float32'
+        retrograd only: the floating type of the weights and the training arithmetic.
+"""
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    __doc__ = (
+        """Multi-layer perceptron classifier: scikit-learn's ``MLPClassifier`` on retrograd.
+
+    Minimises the log-loss (softmax output for multiclass targets, logistic for
+    binary and multilabel ones) plus the L2 term.
+
+    Parameters
+    ----------"""
+        + _DOC_PARAMS
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels.
+    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_ :
+        As in scikit-learn (the last three only for the stochastic solvers).
+    coefs_, intercepts_ : list of ndarray
+        Weight matrices (fan_in, fan_out) and bias vectors of each layer.
+    n_iter_ : int
+        Iterations of the latest ``fit`` (also with ``warm_start``).
+    t_ : int
+        Samples seen by the stochastic solvers, over all fits.
+    n_layers_, n_outputs_, out_activation_, n_features_in_, feature_names_in_ :
+        As in scikit-learn.
+    """
+    )
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        dropout: float = 0.0,
+        dtype: Any = "float32",
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.dtype = dtype
+
+    loss = "log_loss"
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[Any, Any]:
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}."
+                )
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict class labels, of shape (n_samples,) or (n_samples, n_classes) for multilabel."""
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X: Any, check_input: bool = True) -> np.ndarray:
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        return self._score_with_function(X, y, sample_weight, accuracy_score)
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Any:
+        """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """The log of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        y_pred = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    __doc__ = (
+        """Multi-layer perceptron regressor: scikit-learn's ``MLPRegressor`` on retrograd.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        Half squared error (identity output) or half Poisson deviance (exp output)."""
+        + _DOC_PARAMS
+        + """
+    Attributes
+    ----------
+    As :class:`MLPClassifier`, without ``classes_``.
+    """
+    )
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Any = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        dropout: float = 0.0,
+        dtype: Any = "float32",
+    ) -> None:
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.dtype = dtype
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[Any, Any]:
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError("loss='poisson' requires non-negative y")
+        return X, y
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X: Any, check_input: bool = True) -> np.ndarray:
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
+
+    def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        return self._score_with_function(X, y, sample_weight, r2_score)
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        """One epoch over ``X``, ``y``."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
