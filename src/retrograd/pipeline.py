@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import distributed as _dist
 from . import nn, optim, serialization
 from .autograd import no_grad
 from .data import (
@@ -516,6 +517,7 @@ def train(
     batch_norm: bool = False,
     tol: float = 1e-3,
     blas_threads: int | None = 1,
+    distributed: bool = False,
 ) -> RunResult:
     """Train an MLP on a data set and score it on a held-out test part.
 
@@ -581,6 +583,15 @@ def train(
         ``threadpoolctl``, which scikit-learn brings); None leaves it alone.
         One thread is fastest for these small matrices and does not fight
         other processes for the cores.
+    distributed : bool, default=False
+        Train data-parallel over the ranks of :mod:`retrograd.distributed`
+        (:func:`~retrograd.distributed.init` is called; a plain process is one
+        rank). ``batch_size`` is then the global batch, split evenly over the
+        ranks (it must be a multiple of their number); the training rows are
+        shuffled by a :class:`~retrograd.distributed.DistributedSampler`
+        seeded with ``seed`` (the same order whatever the number of ranks;
+        padded by repeating a few rows when their number is not a multiple of
+        the ranks'); every rank returns the same result.
 
     Returns
     -------
@@ -649,9 +660,19 @@ def train(
     manual_seed(int(seed))
     network = build_mlp(spec.n_features, hidden, n_out, activation, dropout, batch_norm)
     opt = _make_optimizer(optimizer, list(network.parameters()), lr, momentum, weight_decay)
-    train_loader = DataLoader(
-        TensorDataset(features(X_tr), targets(y_tr)), batch_size=batch_size, shuffle=True
-    )
+    train_set = TensorDataset(features(X_tr), targets(y_tr))
+    if distributed:
+        world = _dist.init()
+        if batch_size % world:
+            lower = max(batch_size - batch_size % world, world)
+            raise ValueError(
+                f"batch_size {batch_size} is the global batch and must be a multiple of the "
+                f"{world} ranks, which share it evenly; use {lower} or {lower + world}"
+            )
+        sampler = _dist.DistributedSampler(train_set, seed=int(seed))
+        train_loader = DataLoader(train_set, batch_size=batch_size // world, sampler=sampler)
+    else:
+        train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)
     has_val = len(indices["val"]) > 0
     val_loader = [(features(X_va), targets(y_va))] if has_val else None
     metric = "accuracy" if task == "classification" else "r2"
@@ -675,6 +696,7 @@ def train(
             progress=not quiet,
             checkpoint_path=checkpoint_path,
             resume_from=resume_from,
+            distributed=distributed,
         )
     seconds = time.perf_counter() - t0
     network.eval()
@@ -728,5 +750,7 @@ def train(
         n_test=len(indices["test"]),
         versions=_versions(),
     )
+    if distributed:
+        metrics.update(world_size=_dist.world_size(), padded_rows=sampler.num_padded)
     model.info["metrics"] = {k: v for k, v in metrics.items() if k != "versions"}
     return RunResult(model, history, metrics, indices, X_te, y_te)

@@ -26,6 +26,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from . import distributed as _dist
 from . import random as _random
 from .autograd import no_grad
 from .serialization import PathLike, load_checkpoint, save_checkpoint
@@ -67,6 +68,9 @@ class NonFiniteError(RuntimeError):
         the start of training).
     history : History or None
         The epochs completed before the failure (``stop_reason='diverged'``).
+    ranks : list of int
+        In distributed training, the ranks whose loss or gradients were not
+        finite (empty otherwise).
     """
 
     history: History | None = None
@@ -78,9 +82,16 @@ class NonFiniteError(RuntimeError):
         parameter: str | None,
         loss: float,
         restored_epoch: int | None = None,
+        ranks: Sequence[int] = (),
+        world_size: int = 1,
     ) -> None:
         self.epoch, self.batch, self.parameter, self.loss = epoch, batch, parameter, loss
         self.restored_epoch = restored_epoch
+        self.ranks = list(ranks)
+        where = ""
+        if self.ranks:
+            names = ", ".join(map(str, self.ranks))
+            where = f" on rank{'s' if len(self.ranks) > 1 else ''} {names} of {world_size}"
         if parameter is None:
             what = f"the loss is {loss}"
         else:
@@ -93,7 +104,7 @@ class NonFiniteError(RuntimeError):
                 f"to the end of epoch {restored_epoch}."
             )
         super().__init__(
-            f"training diverged at epoch {epoch}, batch {batch}: {what}. {kept} Lower the "
+            f"training diverged at epoch {epoch}, batch {batch}{where}: {what}. {kept} Lower the "
             "learning rate, check the inputs for NaN/inf, or clip the gradients."
         )
 
@@ -101,8 +112,10 @@ class NonFiniteError(RuntimeError):
 class _DivergedError(Exception):
     """Internal: a step found a non-finite loss or gradient (fit turns it into NonFiniteError)."""
 
-    def __init__(self, batch: int, parameter: str | None, loss: float) -> None:
-        self.batch, self.parameter, self.loss = batch, parameter, loss
+    def __init__(
+        self, batch: int, parameter: str | None, loss: float, ranks: Sequence[int] = ()
+    ) -> None:
+        self.batch, self.parameter, self.loss, self.ranks = batch, parameter, loss, ranks
 
 
 # ------------------------------------------------------------------ history
@@ -407,6 +420,7 @@ def fit(
     checkpoint_path: PathLike | None = None,
     resume_from: PathLike | None = None,
     start_epoch: int = 0,
+    distributed: bool | None = None,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent and return its :class:`History`.
 
@@ -478,6 +492,20 @@ def fit(
         and scheduler setup; training continues after its epoch.
     start_epoch : int, default=0
         Epochs already done (numbering continues from it); ignored when resuming.
+    distributed : bool or None, default=None
+        Train data-parallel over the ranks of :mod:`retrograd.distributed`
+        (None: when it is initialized with more than one rank). Each rank's
+        ``train_loader`` yields its shard of every global batch (a
+        ``DataLoader`` with a :class:`~retrograd.distributed.DistributedSampler`,
+        whose ``set_epoch`` is called before every epoch); the model is wrapped
+        in a :class:`~retrograd.distributed.DistributedDataParallel` (rank 0's
+        weights are broadcast), gradients, losses and metrics are reduced
+        across ranks, every rank validates on the whole ``val_loader``, only
+        rank 0 shows progress and writes the checkpoint, and a resumed
+        checkpoint is read by rank 0 and broadcast. Before every epoch the
+        default generator (dropout) is reseeded from the sampler's seed, the
+        epoch and the rank, so that ranks draw different masks and a resume
+        with any number of ranks repeats them.
 
     Returns
     -------
@@ -498,6 +526,15 @@ def fit(
     if early_stopping and val_loader is None:
         raise ValueError("early_stopping=True needs a val_loader to monitor the validation loss")
     metric_name, metric_fn = _resolve_metric(metric)
+    if distributed is None:
+        distributed = _dist.is_initialized() and _dist.world_size() > 1
+    ddp: _dist.DistributedDataParallel | None = None
+    if isinstance(model, _dist.DistributedDataParallel):
+        ddp, model = model, model.module
+    is_main = not distributed or _dist.is_main()
+    if distributed:
+        _dist.init()
+        _check_same_length(train_loader)
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     params = [p for _, p in named]
     plateau = _is_plateau(scheduler)
@@ -507,7 +544,10 @@ def fit(
     best_weights: dict[str, np.ndarray] | None = None
 
     if resume_from is not None:
-        ckpt = load_checkpoint(resume_from)
+        if distributed:  # rank 0 reads it: the other ranks need not see its disk
+            ckpt = _dist.run_on_main(lambda: load_checkpoint(resume_from))
+        else:
+            ckpt = load_checkpoint(resume_from)
         if ckpt.get("kind") != _CHECKPOINT_KIND:
             raise ValueError(f"{resume_from} is not a checkpoint written by retrograd.fit")
         _restore_model(model, ckpt["model"])
@@ -524,6 +564,11 @@ def fit(
         if loader_gen is not None and ckpt["rng"]["loader"] is not None:
             loader_gen.set_state(ckpt["rng"]["loader"])
         start_epoch = int(ckpt["epoch"])
+    if distributed and ddp is None:
+        ddp = _dist.DistributedDataParallel(model)  # broadcasts rank 0's weights
+    sampler = getattr(train_loader, "sampler", None)
+    if not hasattr(sampler, "set_epoch"):
+        sampler = None
 
     def write_checkpoint(epoch: int) -> None:
         save_checkpoint(
@@ -549,13 +594,20 @@ def fit(
     saved_stop, saved_best = dict(stop.to_dict()), best_weights
     reason = history.stop_reason or "max_epochs"
     first = max_epochs + 1 if history.stop_reason else start_epoch + 1  # a finished run: no-op
-    bar = _progress_bar(progress, start_epoch, max_epochs) if first <= max_epochs else None
+    show = progress and is_main and first <= max_epochs
+    bar = _progress_bar(progress, start_epoch, max_epochs) if show else None
     try:
         for epoch in range(first, max_epochs + 1):
+            if sampler is not None:
+                sampler.set_epoch(epoch - 1)  # the sampler's epochs count from 0
+            if ddp is not None:
+                _random.default_generator.manual_seed(
+                    _rank_seed(getattr(sampler, "seed", 0), epoch, _dist.rank())
+                )
             try:
                 record = _run_epoch(
                     model, loss_fn, optimizer, train_loader, named, params, epoch,
-                    metric_fn, check_finite,
+                    metric_fn, check_finite, ddp,
                 )  # fmt: skip
                 if val_loader is not None:
                     record["val_loss"], record["val_metric"] = _evaluate(
@@ -577,7 +629,7 @@ def fit(
                         scheduler.step(record["train_loss"] if monitored is None else monitored)
                     else:
                         scheduler.step()
-                if checkpoint_path is not None:
+                if checkpoint_path is not None and is_main:
                     write_checkpoint(epoch)
                 rollback = _Rollback(model, optimizer, scheduler, len(history.records))
                 saved_stop, saved_best = dict(stop.to_dict()), best_weights
@@ -586,11 +638,15 @@ def fit(
                 if not all(np.isfinite(p.data).all() for p in params):
                     rollback.restore(model, optimizer, scheduler)
                     restored = epoch - 1
-                error = NonFiniteError(epoch, d.batch, d.parameter, d.loss, restored)
+                error = NonFiniteError(
+                    epoch, d.batch, d.parameter, d.loss, restored, d.ranks, _dist.world_size()
+                )
                 history.stop_reason = "diverged"
                 error.history = history
                 raise error from None
             except KeyboardInterrupt:
+                if ddp is not None and _dist.world_size() > 1:
+                    raise  # the other ranks may be anywhere in the epoch: no common rollback
                 rollback.restore(model, optimizer, scheduler)
                 del history.records[rollback.n_records :]
                 stop, best_weights = _Stopping(**saved_stop), saved_best
@@ -646,8 +702,13 @@ def _run_epoch(
     epoch: int,
     metric_fn: Callable[[np.ndarray, np.ndarray], float] | None,
     check_finite: bool,
+    ddp: _dist.DistributedDataParallel | None = None,
 ) -> dict[str, Any]:
-    """One pass over ``loader``; returns the epoch's record (without validation numbers)."""
+    """One pass over ``loader``; returns the epoch's record (without validation numbers).
+
+    With ``ddp``, the loader yields this rank's shards; losses, counts and the
+    metric are those of the global batches.
+    """
     t0 = time.perf_counter()
     lr = float(optimizer.param_groups[0]["lr"])
     total, count, batch = 0.0, 0, 0
@@ -660,6 +721,18 @@ def _run_epoch(
         loss = loss_fn(out, yb)
         loss.backward()
         value = float(loss.data)
+        if ddp is not None:
+            sync = ddp.sync_gradients(_batch_size(yb), value)
+            value = sync.loss
+            if check_finite and sync.nonfinite_ranks:
+                raise _DivergedError(batch, _first_nonfinite(named), value, sync.nonfinite_ranks)
+            optimizer.step()
+            total += value * sync.batch_size
+            count += sync.batch_size
+            if metric_fn is not None:
+                outs.append(out.data)
+                targets.append(_data(yb))
+            continue
         if check_finite:
             # One reduction per gradient, summed: finite unless some entry is NaN/inf (or
             # the sum overflows, which _first_nonfinite then tells apart).
@@ -683,7 +756,12 @@ def _run_epoch(
         raise ValueError("train_loader yielded no batches")
     metric_value = None
     if metric_fn is not None:
-        metric_value = metric_fn(np.concatenate(outs), np.concatenate(targets))
+        pred, true = np.concatenate(outs), np.concatenate(targets)
+        if ddp is not None and _dist.world_size() > 1:  # the metric of the whole epoch
+            parts = _dist.all_gather_object((pred, true))
+            pred = np.concatenate([p for p, _ in parts])
+            true = np.concatenate([t for _, t in parts])
+        metric_value = metric_fn(pred, true)
     return {
         "epoch": epoch,
         "train_loss": total / count,
@@ -693,6 +771,24 @@ def _run_epoch(
         "lr": lr,
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _check_same_length(loader: Any) -> None:
+    """Every rank must take the same number of steps per epoch, or the job would hang."""
+    n = len(loader) if hasattr(loader, "__len__") else None
+    lengths = _dist.all_gather_object(n)
+    if len(set(lengths)) > 1:
+        per_rank = ", ".join(f"rank {r}: {k}" for r, k in enumerate(lengths))
+        raise ValueError(
+            f"distributed fit: the ranks' train_loaders have different numbers of batches "
+            f"({per_rank}); shard the data with retrograd.distributed.DistributedSampler, which "
+            "gives every rank as many samples"
+        )
+
+
+def _rank_seed(seed: int, epoch: int, rank: int) -> int:
+    """A seed for one rank's random draws (dropout) in one epoch, independent across ranks."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
 
 
 def _first_nonfinite(named: list[tuple[str, Tensor]]) -> str | None:

@@ -146,6 +146,10 @@ class DataLoader:
         Source of the shuffling order; default the global generator.
     collate_fn : callable, optional
         Turns a list of samples into a batch; default :func:`default_collate`.
+    sampler : iterable of int, optional
+        The indices of one pass, in order (re-iterated every pass), instead of
+        ``shuffle``: for instance a :class:`retrograd.distributed.DistributedSampler`,
+        whose ``set_epoch`` :func:`retrograd.fit` calls before every epoch.
 
     Examples
     --------
@@ -164,6 +168,7 @@ class DataLoader:
         drop_last: bool = False,
         generator: Generator | None = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
+        sampler: Any = None,
     ) -> None:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
@@ -194,6 +199,17 @@ class DataLoader:
             )
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
+        if sampler is not None:
+            if shuffle:
+                raise ValueError(
+                    "DataLoader: sampler and shuffle=True cannot be used together; the sampler "
+                    "sets the order (shuffle it there)"
+                )
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(
+                    f"DataLoader: sampler must be an iterable of indices with __len__, "
+                    f"got {type(sampler).__name__}"
+                )
         if shuffle and len(dataset) == 0:
             raise ValueError("DataLoader: cannot shuffle an empty data set (it has 0 samples)")
         self.dataset = dataset
@@ -202,9 +218,10 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.generator = generator
         self.collate_fn = collate_fn
+        self.sampler = sampler
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.batch_size is None:
             return n
         if self.drop_last:
@@ -215,7 +232,9 @@ class DataLoader:
         # The order is drawn here, when the pass starts, not at the first batch: one
         # iter() is one draw from the generator, however much of the pass is consumed.
         n = len(self.dataset)
-        if self.shuffle:
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.intp)
+        elif self.shuffle:
             order = rng_of(self.generator, "DataLoader").permutation(n)
         else:
             order = np.arange(n)

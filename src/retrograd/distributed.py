@@ -1,0 +1,536 @@
+"""Synchronous data-parallel training over MPI, with PyTorch's names.
+
+Every process (a *rank*) holds a full replica of the model and trains on its
+own shard of each global batch; after ``backward()`` the gradients are averaged
+across ranks, so every rank takes the same optimizer step and the replicas never
+drift. Launch with any MPI launcher::
+
+    mpiexec -n 4 retrograd train --data digits        # or: python my_script.py
+
+- :func:`init` reads the MPI world through ``mpi4py`` when the process was
+  started by an MPI launcher (or when asked with ``init(mpi=True)``); a plain
+  process is a world of one and needs neither MPI nor ``mpi4py``.
+- :class:`DistributedSampler` gives each rank a disjoint shard of every
+  epoch's shuffled order; the order depends on the seed and the epoch only, not
+  on the number of ranks.
+- :class:`DistributedDataParallel` broadcasts the initial parameters and
+  buffers from rank 0 and, in :meth:`~DistributedDataParallel.sync_gradients`,
+  averages gradients with ONE ``Allreduce`` per step on a flat, preallocated
+  buffer (which also carries the loss, the sample count and a non-finite flag
+  per rank).
+
+``import retrograd`` does not import ``mpi4py``: only :func:`init` does, and only
+when MPI is in use. See ``docs/distributed.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .nn.module import Module
+from .tensor import _wrap
+
+__all__ = [
+    "DistributedDataParallel",
+    "DistributedSampler",
+    "SyncResult",
+    "abort",
+    "all_gather_object",
+    "barrier",
+    "broadcast_object",
+    "init",
+    "is_initialized",
+    "is_main",
+    "launched_by_mpi",
+    "parameters_checksum",
+    "rank",
+    "run_on_main",
+    "world_size",
+]
+
+#: Environment variables that MPI launchers set in the processes they start: MPICH and
+#: Intel MPI (Hydra: PMI_*), Open MPI (OMPI_*), PMIx-based launchers, MVAPICH.
+LAUNCH_VARIABLES = (
+    "PMI_RANK",
+    "PMI_SIZE",
+    "OMPI_COMM_WORLD_SIZE",
+    "PMIX_RANK",
+    "MV2_COMM_WORLD_SIZE",
+)
+
+_INSTALL_HINT = "install it with: pip install 'retrograd[mpi]' (mpi4py and the mpich wheel)"
+
+
+class _World:
+    """The processes of the job: an mpi4py communicator, or None for a single process."""
+
+    def __init__(self, comm: Any = None, mpi: Any = None) -> None:
+        self.comm, self.MPI = comm, mpi
+        self.rank = 0 if comm is None else comm.Get_rank()
+        self.size = 1 if comm is None else comm.Get_size()
+
+
+_world: _World | None = None
+
+
+def launched_by_mpi() -> bool:
+    """Whether an MPI launcher (``mpiexec``, ``mpirun``, ``srun --mpi``) started this process."""
+    return any(v in os.environ for v in LAUNCH_VARIABLES)
+
+
+def init(mpi: bool | None = None, *, abort_on_error: bool = True) -> int:
+    """Join the job's processes; return the world size. Calling it again does nothing.
+
+    Parameters
+    ----------
+    mpi : bool or None, default=None
+        None: use MPI when an MPI launcher started this process
+        (:func:`launched_by_mpi`), else be a world of one without importing
+        ``mpi4py``. True: always use MPI (a plain process is then MPI's
+        "singleton" world of one). False: never use MPI.
+    abort_on_error : bool, default=True
+        With more than one rank, an uncaught exception on any rank prints the
+        rank and the traceback, then calls ``MPI_Abort`` so that the launcher
+        stops every rank, instead of leaving the others waiting forever in the
+        next collective.
+
+    Returns
+    -------
+    int
+        The number of ranks.
+
+    Raises
+    ------
+    RuntimeError
+        When MPI is needed (launched by an MPI launcher, or ``mpi=True``) but
+        ``mpi4py`` is not installed.
+    """
+    global _world
+    if _world is not None:
+        return _world.size
+    use = launched_by_mpi() if mpi is None else bool(mpi)
+    if not use:
+        _world = _World()
+        return 1
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        found = [v for v in LAUNCH_VARIABLES if v in os.environ]
+        why = (
+            f"this process was started by an MPI launcher ({found[0]} is set)"
+            if found
+            else ("init(mpi=True) asks for MPI")
+        )
+        raise RuntimeError(
+            f"retrograd.distributed: {why}, but mpi4py is missing; {_INSTALL_HINT}"
+        ) from None
+    _world = _World(MPI.COMM_WORLD, MPI)
+    if abort_on_error and _world.size > 1:
+        _install_excepthook()
+    return _world.size
+
+
+def is_initialized() -> bool:
+    """Whether :func:`init` has run."""
+    return _world is not None
+
+
+def _get() -> _World:
+    return _world if _world is not None else _World()
+
+
+def rank() -> int:
+    """This process's rank, from 0 (0 before :func:`init` and in a single process)."""
+    return _get().rank
+
+
+def world_size() -> int:
+    """The number of ranks (1 before :func:`init` and in a single process)."""
+    return _get().size
+
+
+def is_main() -> bool:
+    """Whether this is rank 0, the one that prints and writes files."""
+    return _get().rank == 0
+
+
+def barrier() -> None:
+    """Wait until every rank gets here."""
+    w = _get()
+    if w.comm is not None:
+        w.comm.Barrier()
+
+
+def broadcast_object(obj: Any, root: int = 0) -> Any:
+    """``root``'s ``obj`` on every rank (pickled; for small objects, not per step)."""
+    w = _get()
+    return obj if w.comm is None else w.comm.bcast(obj, root=root)
+
+
+def all_gather_object(obj: Any) -> list[Any]:
+    """Every rank's ``obj``, in rank order, on every rank (pickled)."""
+    w = _get()
+    return [obj] if w.comm is None else w.comm.allgather(obj)
+
+
+def run_on_main(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on rank 0 only and return its result on every rank.
+
+    Should ``fn`` raise, the same exception is raised on every rank, so that
+    they all stop together (a single process just calls ``fn``).
+    """
+    w = _get()
+    if w.comm is None or w.size == 1:
+        return fn()
+    outcome: tuple[bool, Any] = (True, None)
+    if w.rank == 0:
+        try:
+            outcome = (True, fn())
+        except Exception as e:  # sent to the other ranks, then raised everywhere
+            try:
+                pickle.dumps(e)
+            except Exception:
+                e = RuntimeError(f"{type(e).__name__}: {e}")
+            outcome = (False, e)
+    ok, value = w.comm.bcast(outcome, root=0)
+    if not ok:
+        if w.rank == 0:
+            raise value
+        raise value from None
+    return value
+
+
+def abort(message: str, code: int = 1) -> None:
+    """Print ``message`` (prefixed by the rank) on stderr and stop every rank of the job.
+
+    In a single process this is ``sys.exit(code)`` after the message.
+    """
+    w = _get()
+    prefix = f"retrograd: rank {w.rank} of {w.size}: " if w.size > 1 else "retrograd: "
+    sys.stderr.write(prefix + message.rstrip("\n") + "\n")
+    sys.stderr.flush()
+    if w.comm is None or w.size == 1:
+        raise SystemExit(code)
+    w.comm.Abort(code)
+
+
+def _install_excepthook() -> None:
+    previous: Callable[..., Any] = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, value, tb)
+            abort("interrupted", 130)
+        text = "".join(traceback.format_exception(kind, value, tb))
+        abort(f"failed; stopping every rank of the job.\n{text}", 1)
+
+    sys.excepthook = hook
+
+
+# ------------------------------------------------------------------ sampling
+
+
+class DistributedSampler:
+    """Each rank's share of every epoch's shuffled order (``torch.utils.data.DistributedSampler``).
+
+    The epoch's order is a permutation of the ``n`` samples drawn from
+    ``seed + epoch`` alone, so it is the same whatever the number of ranks.
+    To give every rank the same number of samples (and so the same number of
+    steps), the order is made a multiple of ``num_replicas`` long: with
+    ``drop_last=False`` by repeating its first :attr:`num_padded` samples,
+    with ``drop_last=True`` by leaving out its last :attr:`num_dropped`.
+    Rank ``r`` takes positions ``r, r + N, r + 2N, ...``; with a local batch
+    size ``b`` on each rank, step ``k`` of the job then trains on positions
+    ``k*b*N`` to ``(k+1)*b*N - 1`` of the order: the batches of a single
+    process with batch size ``b*N``, in the same order.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Anything with ``__len__``.
+    num_replicas : int, optional
+        The number of ranks; default :func:`world_size`.
+    rank : int, optional
+        This rank; default :func:`rank`.
+    shuffle : bool, default=True
+        Shuffle (else the order is ``0 .. n-1``).
+    seed : int, default=0
+        With the epoch (:meth:`set_epoch`), sets the order; the same on every rank.
+    drop_last : bool, default=False
+        Drop the tail instead of padding (see above).
+
+    Attributes
+    ----------
+    num_samples : int
+        Samples per rank per epoch (``len(sampler)``).
+    total_size : int
+        ``num_samples * num_replicas``.
+    num_padded, num_dropped : int
+        Samples repeated, or left out, per epoch to make the shards equal.
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        num_replicas = world_size() if num_replicas is None else num_replicas
+        rank = _get().rank if rank is None else rank
+        for name, value, low in (("num_replicas", num_replicas, 1), ("rank", rank, 0)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(
+                    f"DistributedSampler: {name} must be an int >= {low}, got {value!r}"
+                )
+        if rank >= num_replicas:
+            raise ValueError(
+                f"DistributedSampler: rank {rank} is out of range for {num_replicas} ranks "
+                f"(0 to {num_replicas - 1})"
+            )
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"DistributedSampler: seed must be an int >= 0, got {seed!r}")
+        n = len(dataset)
+        if drop_last and n < num_replicas:
+            raise ValueError(
+                f"DistributedSampler: {n} samples cannot give each of {num_replicas} ranks one "
+                "with drop_last=True"
+            )
+        self.dataset = dataset
+        self.num_replicas, self.rank = int(num_replicas), int(rank)
+        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
+        self.epoch = 0
+        if drop_last:
+            self.num_samples = n // self.num_replicas
+        else:
+            self.num_samples = -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+        self.num_padded = max(self.total_size - n, 0)
+        self.num_dropped = max(n - self.total_size, 0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use epoch ``epoch``'s order in the next pass (``fit`` calls it every epoch)."""
+        self.epoch = int(epoch)
+
+    def global_order(self) -> np.ndarray:
+        """The epoch's order of all ranks together (padded or cut to :attr:`total_size`)."""
+        n = len(self.dataset)
+        if self.shuffle:
+            gen = np.random.Generator(np.random.PCG64(self.seed + self.epoch))
+            order = gen.permutation(n)
+        else:
+            order = np.arange(n)
+        if self.num_padded:
+            reps = -(-self.num_padded // max(n, 1))
+            order = np.concatenate([order, np.tile(order, reps)[: self.num_padded]])
+        return order[: self.total_size]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.global_order()[self.rank :: self.num_replicas].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __repr__(self) -> str:
+        return (
+            f"DistributedSampler({len(self.dataset)} samples, rank {self.rank} of "
+            f"{self.num_replicas}, shuffle={self.shuffle}, seed={self.seed}, "
+            f"num_padded={self.num_padded}, num_dropped={self.num_dropped})"
+        )
+
+
+# ------------------------------------------------------------------ the model wrapper
+
+
+class SyncResult:
+    """What one :meth:`DistributedDataParallel.sync_gradients` found across all ranks.
+
+    Attributes
+    ----------
+    loss : float
+        The global batch's mean loss (each rank's mean weighted by its samples).
+    batch_size : int
+        The global batch size (the sum of the ranks' ``batch_size``).
+    nonfinite_ranks : list of int
+        The ranks whose loss or gradients held NaN or inf (empty when all were finite).
+    """
+
+    __slots__ = ("batch_size", "loss", "nonfinite_ranks")
+
+    def __init__(self, loss: float, batch_size: int, nonfinite_ranks: list[int]) -> None:
+        self.loss, self.batch_size, self.nonfinite_ranks = loss, batch_size, nonfinite_ranks
+
+    def __repr__(self) -> str:
+        return (
+            f"SyncResult(loss={self.loss}, batch_size={self.batch_size}, "
+            f"nonfinite_ranks={self.nonfinite_ranks})"
+        )
+
+
+class DistributedDataParallel(Module):
+    """Data-parallel training of ``module`` over the ranks of :func:`init` (PyTorch's DDP).
+
+    On construction the parameters and buffers of rank 0 are broadcast to
+    every rank. Calling the wrapper calls ``module``. After ``loss.backward()``,
+    :meth:`sync_gradients` replaces every gradient by the average over the
+    global batch, with one ``Allreduce`` on a flat buffer allocated once; then
+    every rank's optimizer takes the same step. (PyTorch starts the reduction
+    from hooks inside ``backward``; here it is one explicit call.)
+
+    The flat buffer holds, in the parameters' dtype (float64 if any parameter
+    is float64), each rank's gradients multiplied by its local batch size, then
+    the floating-point buffers (BatchNorm's running statistics, averaged so
+    that the replicas stay equal), the loss times the local batch size, the
+    local batch size, and one non-finite flag per rank. A rank whose local
+    batch is smaller than the others' is weighted accordingly, so the result is
+    the gradient of the mean loss over the global batch.
+
+    Parameters
+    ----------
+    module : nn.Module
+        The model; the same architecture on every rank.
+
+    Examples
+    --------
+    >>> ddp = DistributedDataParallel(model)            # doctest: +SKIP
+    >>> for xb, yb in loader:                           # doctest: +SKIP
+    ...     opt.zero_grad()
+    ...     loss = loss_fn(ddp(xb), yb)
+    ...     loss.backward()
+    ...     ddp.sync_gradients(len(yb), float(loss.data))
+    ...     opt.step()
+    """
+
+    def __init__(self, module: Module) -> None:
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"DistributedDataParallel: module must be a retrograd.nn.Module, "
+                f"got {type(module).__name__}"
+            )
+        init()
+        self.module = module
+        world = _get()
+        params = [p for p in module.parameters() if p.requires_grad]
+        buffers = [b for b in module.buffers() if b.data.dtype.kind == "f"]
+        kinds = {p.data.dtype for p in params} | {b.data.dtype for b in buffers}
+        dtype = np.result_type(*kinds) if kinds else np.dtype(np.float64)
+        sizes = [p.data.size for p in params]
+        n_grads = int(sum(sizes))
+        n_bufs = int(sum(b.data.size for b in buffers))
+        # Layout: [gradients | buffers | loss * n, n | one flag per rank]
+        self._dtype = dtype
+        self._grad_params = params
+        self._float_buffers = buffers
+        self._n_grads, self._n_bufs = n_grads, n_bufs
+        self._flat = np.zeros(n_grads + n_bufs + 2 + world.size, dtype=dtype)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
+        self._slices = [(p, slice(offsets[i], offsets[i + 1])) for i, p in enumerate(params)]
+        self._broadcast_state()
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.module(*args, **kwargs)
+
+    def _broadcast_state(self) -> None:
+        """Copy rank 0's parameters and buffers to every rank (one Bcast per tensor, once)."""
+        world = _get()
+        if world.comm is None or world.size == 1:
+            return
+        for t in [*self.module.parameters(), *self.module.buffers()]:
+            arr = t.data
+            if not arr.flags.c_contiguous or not arr.flags.writeable:
+                arr = np.ascontiguousarray(arr).copy()
+            world.comm.Bcast(arr, root=0)
+            if arr is not t.data:
+                t.data[...] = arr
+
+    @property
+    def bytes_per_step(self) -> int:
+        """The size of the buffer that each step's Allreduce sums, in bytes."""
+        return int(self._flat.nbytes)
+
+    def sync_gradients(self, batch_size: int, loss: float = 0.0) -> SyncResult:
+        """Average the gradients over the global batch; one ``Allreduce`` on every rank.
+
+        Every rank must call it once per step, after ``backward()`` and before
+        ``optimizer.step()``. Afterwards each parameter's ``.grad`` is the
+        gradient of the mean loss over the global batch (a view of the flat
+        buffer, valid until the next call).
+
+        Parameters
+        ----------
+        batch_size : int
+            This rank's number of samples in the step.
+        loss : float, default=0.0
+            This rank's mean loss over them.
+
+        Returns
+        -------
+        SyncResult
+            The global mean loss, the global batch size and the ranks that
+            saw a non-finite loss or gradient; on such a step the gradients
+            are not finite and the caller should not apply them.
+        """
+        world = _get()
+        flat = self._flat
+        n_local = float(batch_size)
+        for p, sl in self._slices:
+            g = p.grad
+            if g is None:
+                flat[sl] = 0.0
+            else:
+                np.multiply(g.data.reshape(-1), n_local, out=flat[sl])
+        end = self._n_grads
+        for b in self._float_buffers:
+            size = b.data.size
+            flat[end : end + size] = b.data.reshape(-1)
+            end += size
+        flat[end] = loss * n_local
+        flat[end + 1] = n_local
+        flags = flat[end + 2 :]
+        flags[:] = 0.0
+        # One pass over the local gradients (as the single-process check): NaN/inf anywhere,
+        # or in the loss, makes the sum non-finite.
+        local = float(flat[: self._n_grads].sum()) + float(loss)
+        if not np.isfinite(local) and (
+            not np.isfinite(loss) or not np.isfinite(flat[: self._n_grads]).all()
+        ):
+            flags[world.rank] = 1.0
+        if world.comm is not None and world.size > 1:
+            world.comm.Allreduce(world.MPI.IN_PLACE, flat, op=world.MPI.SUM)
+        total = float(flat[end + 1])
+        bad = [int(r) for r in np.flatnonzero(flags)]
+        grads = flat[: self._n_grads]
+        if total > 0:
+            grads *= 1.0 / total
+        for p, sl in self._slices:
+            p.grad = _wrap(grads[sl].reshape(p.data.shape))
+        if self._float_buffers and world.size > 1:
+            bufs = flat[self._n_grads : self._n_grads + self._n_bufs] / world.size
+            start = 0
+            for b in self._float_buffers:
+                size = b.data.size
+                b.data[...] = bufs[start : start + size].reshape(b.data.shape)
+                start += size
+        mean_loss = float(flat[end]) / total if total > 0 else float("nan")
+        return SyncResult(mean_loss, round(total), bad)
+
+
+def parameters_checksum(module: Module) -> str:
+    """A hex digest of every parameter's bytes, in order (to compare replicas across ranks)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, p in module.named_parameters():
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(p.data).tobytes())
+    return h.hexdigest()
