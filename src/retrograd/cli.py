@@ -35,6 +35,7 @@ import numpy as np
 from click.core import ParameterSource
 
 from . import __version__, pipeline
+from . import distributed as _dist
 from .data import DATASETS, DataError, load_dataset, read_csv_features, train_val_test_split
 from .explain import FORMATS as EXPLAIN_FORMATS
 from .explain import LOSS_NAMES as EXPLAIN_LOSSES
@@ -540,6 +541,12 @@ _D = {
 @click.option(
     "--quiet", "-q", is_flag=True, help="No per-epoch progress (the summary is still printed)."
 )
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Train data-parallel over MPI ranks (automatic when started by mpiexec); "
+    "--batch-size is the global batch, split over the ranks.",
+)
 @click.option("--stop-after", type=click.IntRange(min=1), hidden=True)
 @click.pass_context
 def train(ctx: click.Context, **opts: Any) -> None:
@@ -556,8 +563,37 @@ def train(ctx: click.Context, **opts: Any) -> None:
       retrograd train --data iris --hidden 16 --epochs 50 --out runs/iris
       retrograd train --data houses.csv --target price --loss huber
       retrograd train --resume runs/iris
+      mpiexec -n 4 retrograd train --data digits --batch-size 128
     """
+    distributed = opts["distributed"] or _dist.launched_by_mpi()
+    if not distributed:
+        _train(ctx, opts, distributed=False)
+        return
+    _dist.init()
+    try:
+        _train(ctx, opts, distributed=True)
+    except (click.ClickException, click.exceptions.Exit) as e:
+        # Every rank met the same error (a usage error, a divergence: they are decided
+        # together); rank 0 says it, the others leave with the same status.
+        if _dist.is_main():
+            raise
+        code = e.exit_code
+        ctx.exit(code)
+    except OSError as e:  # rank 0 could not write a file: the others must not wait for it
+        if _dist.world_size() == 1:
+            raise
+        _dist.abort(f"Error: {e}", 2)
+    except KeyboardInterrupt:
+        if _dist.world_size() == 1:
+            raise
+        _dist.abort("interrupted; the run keeps its last checkpoint (continue with --resume)", 130)
+
+
+def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> None:
+    """The body of ``train``; with ``distributed``, rank 0 alone prints and writes."""
     started = time.perf_counter()
+    main = _dist.is_main()
+    quiet = opts["quiet"] or not main
     resume: Path | None = opts["resume"]
     if resume is not None:
         given = _given(ctx, (*TRAIN_OPTIONS, "out", "force"))
@@ -567,17 +603,17 @@ def train(ctx: click.Context, **opts: Any) -> None:
                 f"drop {', '.join(_flag(n) for n in given)}",
                 ctx,
             )
-        out, run = resume, _read_run(resume)
+        out, run = resume, _dist.run_on_main(lambda: _read_run(resume))
         options = run["options"]
     else:
         options = _new_options(ctx, opts)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stamp = _dist.broadcast_object(time.strftime("%Y%m%d-%H%M%S"))
         out = opts["out"] or Path("runs") / f"{_data_slug(options['data'])}-{stamp}"
 
-    spec = _load_data(options["data"], options["target"])
+    spec = _dist.run_everywhere(lambda: _load_data(options["data"], options["target"]))
     fingerprint = _fingerprint(np.asarray(spec.X), np.asarray(spec.y))
     if resume is None:
-        _prepare_out(out, opts["force"])
+        _dist.run_on_main(lambda: _prepare_out(out, opts["force"]))
         run = {
             "format": RUN_FORMAT,
             "options": options,
@@ -594,11 +630,15 @@ def train(ctx: click.Context, **opts: Any) -> None:
         )
     run["sessions"] += 1
     run["status"] = "running"
-    _write_json(out / RUN_FILE, run)
+    if distributed:  # which sessions ran on how many ranks
+        run.setdefault("world_sizes", []).append(_dist.world_size())
+    if main:
+        _write_json(out / RUN_FILE, run)
     data_seconds = time.perf_counter() - started
 
-    if not opts["quiet"]:
-        click.echo(f"{'Resuming' if resume else 'Training'} on {run['summary']} -> {out}")
+    if not quiet:
+        ranks = f" on {_dist.world_size()} ranks" if distributed else ""
+        click.echo(f"{'Resuming' if resume else 'Training'} on {run['summary']} -> {out}{ranks}")
     kwargs = {k: v for k, v in options.items() if k not in ("data", "target")}
     kwargs["hidden"] = tuple(kwargs["hidden"])
     checkpoint = out / CHECKPOINT_FILE
@@ -608,23 +648,33 @@ def train(ctx: click.Context, **opts: Any) -> None:
         result = pipeline.train(
             spec,
             **kwargs,
-            quiet=opts["quiet"],
+            quiet=quiet,
             checkpoint_path=checkpoint,
             resume_from=checkpoint if resume else None,
             callbacks=callbacks,
+            distributed=distributed,
         )
     except KeyboardInterrupt:  # outside the epochs: fit itself keeps the completed ones
-        _stop_run(run, out, "interrupted", time.perf_counter() - t0)
+        if main:
+            _stop_run(run, out, "interrupted", time.perf_counter() - t0)
+        if _dist.world_size() > 1:
+            raise
         saved = "as of its last completed epoch" if checkpoint.is_file() else "(no epoch ended)"
         click.echo(f"\nInterrupted; the run in {out} is saved {saved}.", err=True)
         ctx.exit(EXIT_INTERRUPTED)
     except NonFiniteError as e:
-        _stop_run(run, out, "diverged", time.perf_counter() - t0)
+        if main:
+            _stop_run(run, out, "diverged", time.perf_counter() - t0)
         raise click.ClickException(str(e)) from None
     except ValueError as e:
-        _stop_run(run, out, "failed", time.perf_counter() - t0)
+        if main:
+            _stop_run(run, out, "failed", time.perf_counter() - t0)
         raise UsageFailure(str(e)) from None
     run["train_seconds"] += time.perf_counter() - t0
+    if not main:
+        if result.history.stop_reason == "interrupted":
+            ctx.exit(EXIT_INTERRUPTED)
+        return
     _finish_run(run, result, spec, out, data_seconds, started)
     _echo_lines(_summary(run, result.metrics, out))
     if run["status"] == "interrupted":

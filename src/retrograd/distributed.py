@@ -51,6 +51,7 @@ __all__ = [
     "launched_by_mpi",
     "parameters_checksum",
     "rank",
+    "run_everywhere",
     "run_on_main",
     "world_size",
 ]
@@ -194,17 +195,44 @@ def run_on_main(fn: Callable[[], Any]) -> Any:
         try:
             outcome = (True, fn())
         except Exception as e:  # sent to the other ranks, then raised everywhere
-            try:
-                pickle.dumps(e)
-            except Exception:
-                e = RuntimeError(f"{type(e).__name__}: {e}")
-            outcome = (False, e)
+            outcome = (False, _picklable(e))
     ok, value = w.comm.bcast(outcome, root=0)
     if not ok:
         if w.rank == 0:
             raise value
         raise value from None
     return value
+
+
+def run_everywhere(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on every rank; should it raise on any, raise on all of them.
+
+    The exception raised everywhere is that of the lowest failing rank, so a
+    failure of one rank (a file missing on one machine) stops the job at once
+    rather than leaving the others waiting in the next collective.
+    """
+    w = _get()
+    if w.comm is None or w.size == 1:
+        return fn()
+    try:
+        value, error = fn(), None
+    except Exception as e:
+        value, error = None, _picklable(e)
+    errors = w.comm.allgather(error)
+    failed = [(r, e) for r, e in enumerate(errors) if e is not None]
+    if failed:
+        if error is not None:
+            raise error
+        raise failed[0][1] from None
+    return value
+
+
+def _picklable(e: Exception) -> Exception:
+    try:
+        pickle.dumps(e)
+    except Exception:
+        return RuntimeError(f"{type(e).__name__}: {e}")
+    return e
 
 
 def abort(message: str, code: int = 1) -> None:
