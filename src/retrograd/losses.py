@@ -248,6 +248,34 @@ class CrossEntropy(_ClassIndexLoss):
         return w.reshape(shape)
 
 
+class SoftmaxCrossEntropy(Function):
+    """d ce = (softmax(x) - onehot(t)) * g/n: (N, C) logits, valid class indices, no weights.
+
+    The common case of :class:`CrossEntropy` with nothing to weigh, smooth or ignore,
+    in fewer array passes: it saves the shifted exponentials and their row sums, and
+    reads the log-probability of the target class only.
+    """
+
+    target: ndarray
+    mean: bool
+
+    def forward(self, x: ndarray) -> ndarray:
+        # NOTE: shifting by the row max keeps exp() <= 1, so logits of ±1e4 stay finite.
+        shifted = x - x.max(axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        s = e.sum(axis=1, keepdims=True)
+        self.e, self.s = e, s
+        self.rows = rows = xp.arange(x.shape[0])
+        total = xp.log(s).sum(dtype=x.dtype) - shifted[rows, self.target].sum(dtype=x.dtype)
+        return total / x.dtype.type(x.shape[0]) if self.mean else total
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        grad = self.e / self.s
+        grad[self.rows, self.target] -= 1
+        grad *= g / g.dtype.type(grad.shape[0]) if self.mean else g
+        return (grad,)
+
+
 class BinaryCrossEntropy(Function):
     """d bce = (g*w*(x - y)/max(x(1-x), 1e-12), g*w*(log(1-x) - log(x))), as PyTorch."""
 
@@ -417,6 +445,8 @@ def _class_indices(
             f"{expected}{also}; got target of shape {target.shape}{batch}"
         )
     t = t.astype(xp.int64, copy=False)  # before comparing: uint8 cannot hold ignore_index=-100
+    if not t.size or (t.min() >= 0 and t.max() < n_classes):  # two passes for the usual case
+        return t
     bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
     if bad.any():
         raise ValueError(
@@ -671,6 +701,15 @@ def cross_entropy(
             input, target, axis, w, ignore_index, reduction, label_smoothing
         )
     t = _class_indices(input, target, axis, ignore_index, op, probs_ok=True)
+    if (
+        w is None
+        and not label_smoothing
+        and reduction != "none"
+        and input.ndim == 2
+        and input.shape[0] > 0
+        and not (t == ignore_index).any()
+    ):
+        return _apply(SoftmaxCrossEntropy, input, target=t, mean=reduction == "mean")
     return _apply(
         CrossEntropy,
         input,

@@ -1,0 +1,491 @@
+"""Training speed of a 784-256-128-10 ReLU MLP: retrograd, PyTorch eager and hand-written NumPy.
+
+Usage::
+
+    .venv/bin/python bench/mlp.py                  # 5 rounds, 2 threads (about 3 minutes)
+    .venv/bin/python bench/mlp.py --rounds 1 --batches 128 --optimizers sgd
+    .venv/bin/python bench/mlp.py --threads 1 --json out.json
+
+What runs: one epoch, after a warm-up epoch, of softmax cross-entropy training
+on 20,000 synthetic MNIST-shaped samples (784 float32 features in [0, 1], ten
+classes labelled by a fixed random teacher network, so the labels are
+learnable), batch sizes 32, 128 and 512, SGD (lr 0.1) and Adam (lr 1e-3).
+Every library starts from the same weights and visits the same batches (one
+fixed permutation per epoch, the last batch partial), gathered from the same
+NumPy array.
+
+- ``retrograd``: as a user writes it: ``nn.Sequential`` of ``nn.Linear`` and
+  ``nn.ReLU``, ``nn.CrossEntropyLoss``, ``optim.SGD``/``optim.Adam``, the loop
+  ``loss = loss_fn(model(x), y); opt.zero_grad(); loss.backward(); opt.step()``.
+- ``torch``: the same code in PyTorch eager; Adam twice, the default
+  (for-loop) implementation and ``fused=True``.
+- ``numpy``: the forward and backward written by hand with explicit matrices
+  and in-place updates, no autodiff: the reference with no framework overhead.
+
+Each library runs in its own process (``_harness.py``), the order alternating
+over rounds. Reported: samples per second (median and [min, max] over rounds),
+GFLOP/s counting the matrix products every library runs (forward; weight
+gradients; input gradients of the second and third layers, not of the data),
+that rate as a fraction of the float32 GEMM peak measured in the NumPy process
+(a 2048x2048 product), and the ratios retrograd / torch and retrograd / numpy
+paired round by round. The loss after the timed epoch is printed per library:
+equal losses show the libraries did the same work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import _harness as h
+
+N_SAMPLES = 20_000
+SIZES = (784, 256, 128, 10)
+BATCHES = (32, 128, 512)
+OPTIMIZERS = ("sgd", "adam")
+LR = {"sgd": 0.1, "adam": 1e-3}
+LIBRARIES = ("numpy", "retrograd", "torch")
+#: The variants each library runs for an optimizer name.
+VARIANTS = {
+    "numpy": {"sgd": ("sgd",), "adam": ("adam",)},
+    "retrograd": {"sgd": ("sgd",), "adam": ("adam",)},
+    "torch": {"sgd": ("sgd",), "adam": ("adam", "adam fused")},
+}
+#: Goals of the issue: retrograd / torch at least this, per optimizer variant and batch.
+GOAL_TORCH = {
+    ("sgd", 32): 1.4,
+    ("sgd", 128): 1.15,
+    ("sgd", 512): 1.05,
+    **{("adam", b): 1.3 for b in BATCHES},
+    **{("adam fused", b): 1.0 for b in BATCHES},
+}
+GOAL_NUMPY = 0.9
+
+
+def matmul_flops_per_sample() -> int:
+    """Multiply-adds x 2 of the products one training sample costs (see the module docstring)."""
+    pairs = list(itertools.pairwise(SIZES))
+    forward = sum(2 * a * b for a, b in pairs)
+    weight_grads = forward
+    input_grads = sum(2 * a * b for a, b in pairs[1:])  # the data needs no gradient
+    return forward + weight_grads + input_grads
+
+
+# ---------------------------------------------------------------- shared set-up
+
+
+def make_data(n: int = N_SAMPLES, seed: int = 0) -> tuple[Any, Any]:
+    """``features`` (n, 784) float32 in [0, 1] and int64 labels from a fixed random teacher.
+
+    Built in chunks, so that no float64 copy of the whole set ever exists (the
+    memory benchmark counts the data's bytes).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    w1 = rng.standard_normal((SIZES[0], 64)).astype(np.float32) / np.float32(SIZES[0] ** 0.5)
+    w2 = rng.standard_normal((64, SIZES[-1])).astype(np.float32)
+    features = np.empty((n, SIZES[0]), dtype=np.float32)
+    y = np.empty(n, dtype=np.int64)
+    for i in range(0, n, 2048):
+        chunk = rng.random((min(2048, n - i), SIZES[0]), dtype=np.float32)
+        features[i : i + len(chunk)] = chunk
+        hidden = np.tanh((chunk - 0.5) @ w1)
+        y[i : i + len(chunk)] = (hidden @ w2).argmax(axis=1)
+    return features, y
+
+
+def init_weights(seed: int = 1) -> list[tuple[Any, Any]]:
+    """``(W, b)`` per layer, PyTorch's default initialisation drawn with NumPy."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for a, b in itertools.pairwise(SIZES):
+        bound = 1.0 / a**0.5
+        w = rng.uniform(-bound, bound, (b, a)).astype(np.float32)
+        bias = rng.uniform(-bound, bound, b).astype(np.float32)
+        out.append((w, bias))
+    return out
+
+
+def batches(n: int, batch: int, epoch: int) -> list[Any]:
+    """Index arrays of one epoch: a permutation fixed by the epoch number, cut in batches."""
+    import numpy as np
+
+    perm = np.random.default_rng(100 + epoch).permutation(n)
+    return [perm[i : i + batch] for i in range(0, n, batch)]
+
+
+def _time_epochs(run_epoch: Callable[[int], float], epochs: int = 1) -> tuple[float, float]:
+    """Warm-up epoch, then ``epochs`` timed ones; returns (seconds per epoch, last loss)."""
+    run_epoch(0)
+    start = time.perf_counter()
+    loss = 0.0
+    for e in range(1, epochs + 1):
+        loss = run_epoch(e)
+    return (time.perf_counter() - start) / epochs, loss
+
+
+# ---------------------------------------------------------------- the three libraries
+
+
+def numpy_trainer(features: Any, labels: Any, batch: int, variant: str) -> Callable[[int], float]:
+    """A hand-written forward and backward with explicit matrices; returns ``run_epoch``."""
+    import numpy as np
+
+    params = [a for wb in init_weights() for a in wb]
+    lr = LR[variant]
+    adam = variant == "adam"
+    if adam:
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        m = [np.zeros_like(p) for p in params]
+        v = [np.zeros_like(p) for p in params]
+        tmp = [np.empty_like(p) for p in params]
+    t = 0
+
+    def step(xb: Any, yb: Any) -> float:
+        nonlocal t
+        w1, b1, w2, b2, w3, b3 = params
+        n = len(yb)
+        h1 = xb @ w1.T
+        h1 += b1
+        np.maximum(h1, 0, out=h1)
+        h2 = h1 @ w2.T
+        h2 += b2
+        np.maximum(h2, 0, out=h2)
+        z = h2 @ w3.T
+        z += b3
+        # softmax cross-entropy, mean over the batch
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        s = p.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
+        loss = float(np.log(s).sum() - z[rows, yb].sum()) / n
+        p /= s
+        p[rows, yb] -= 1.0
+        p *= np.float32(1.0 / n)
+        g3 = p
+        dw3 = g3.T @ h2
+        db3 = g3.sum(axis=0)
+        g2 = g3 @ w3
+        g2 *= h2 > 0
+        dw2 = g2.T @ h1
+        db2 = g2.sum(axis=0)
+        g1 = g2 @ w2
+        g1 *= h1 > 0
+        dw1 = g1.T @ xb
+        db1 = g1.sum(axis=0)
+        grads = (dw1, db1, dw2, db2, dw3, db3)
+        t += 1
+        if not adam:
+            for p_, g_ in zip(params, grads, strict=True):
+                g_ *= np.float32(-lr)
+                p_ += g_
+            return loss
+        step_size = lr / (1 - beta1**t)
+        bc2 = (1 - beta2**t) ** 0.5
+        for p_, g_, m_, v_, t_ in zip(params, grads, m, v, tmp, strict=True):
+            m_ *= beta1
+            np.multiply(g_, 1 - beta1, out=t_)
+            m_ += t_
+            v_ *= beta2
+            g_ *= g_
+            g_ *= 1 - beta2
+            v_ += g_
+            np.sqrt(v_, out=t_)
+            t_ /= bc2
+            t_ += eps
+            np.divide(m_, t_, out=t_)
+            t_ *= -step_size
+            p_ += t_
+        return loss
+
+    def run_epoch(epoch: int) -> float:
+        loss = 0.0
+        for idx in batches(len(features), batch, epoch):
+            loss = step(features[idx], labels[idx])
+        return loss
+
+    return run_epoch
+
+
+def retrograd_trainer(
+    features: Any, labels: Any, batch: int, variant: str
+) -> Callable[[int], float]:
+    """retrograd as a user writes it; returns ``run_epoch``."""
+    import retrograd as rg
+    from retrograd import nn, optim
+
+    model = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
+    with rg.no_grad():
+        for layer, (w, b) in zip(model[::2], init_weights(), strict=True):
+            layer.weight.data[...] = w
+            layer.bias.data[...] = b
+    loss_fn = nn.CrossEntropyLoss()
+    if variant == "sgd":
+        opt = optim.SGD(model.parameters(), lr=LR["sgd"])
+    else:
+        opt = optim.Adam(model.parameters(), lr=LR["adam"])
+
+    def run_epoch(epoch: int) -> float:
+        loss = None
+        for idx in batches(len(features), batch, epoch):
+            xb, yb = rg.from_numpy(features[idx]), rg.from_numpy(labels[idx])
+            loss = loss_fn(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return loss.item()
+
+    return run_epoch
+
+
+def torch_trainer(features: Any, labels: Any, batch: int, variant: str) -> Callable[[int], float]:
+    """PyTorch eager, the same code; returns ``run_epoch``."""
+    import torch
+    from torch import nn, optim
+
+    model = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
+    with torch.no_grad():
+        for layer, (w, b) in zip(model[::2], init_weights(), strict=True):
+            layer.weight.copy_(torch.from_numpy(w))
+            layer.bias.copy_(torch.from_numpy(b))
+    loss_fn = nn.CrossEntropyLoss()
+    if variant == "sgd":
+        opt = optim.SGD(model.parameters(), lr=LR["sgd"])
+    elif variant == "adam":
+        opt = optim.Adam(model.parameters(), lr=LR["adam"])
+    else:
+        opt = optim.Adam(model.parameters(), lr=LR["adam"], fused=True)
+
+    def run_epoch(epoch: int) -> float:
+        loss = None
+        for idx in batches(len(features), batch, epoch):
+            xb, yb = torch.from_numpy(features[idx]), torch.from_numpy(labels[idx])
+            loss = loss_fn(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return loss.item()
+
+    return run_epoch
+
+
+TRAINERS = {"numpy": numpy_trainer, "retrograd": retrograd_trainer, "torch": torch_trainer}
+
+
+def gemm_peak(threads: int) -> float:
+    """Best float32 GFLOP/s of a 2048x2048 product (this process's BLAS and threads)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((2048, 2048), dtype=np.float32)
+    b = rng.random((2048, 2048), dtype=np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * 2048**3 / best / 1e9
+
+
+def worker(config: dict[str, Any]) -> dict[str, Any]:
+    """One library (``config['library']``), every batch size and optimizer, in this process."""
+    lib = config["library"]
+    if lib == "torch":
+        import torch
+
+        version = torch.__version__
+    elif lib == "retrograd":
+        import retrograd
+
+        version = f"{retrograd.__version__} from {retrograd.__file__}"
+    import numpy as np
+
+    if lib == "numpy":
+        version = np.__version__
+    info = h.limit_threads(config["threads"])
+    info["version"] = version
+    if lib == "torch":
+        import torch
+
+        info["blas"] = "MKL" if torch.backends.mkl.is_available() else "not MKL"
+    features, y = make_data(config["samples"])
+    timings: dict[str, float] = {}
+    losses: dict[str, float] = {}
+    for opt_name in config["optimizers"]:
+        for variant in VARIANTS[lib][opt_name]:
+            for batch in config["batches"]:
+                key = f"{variant}/{batch}"
+                seconds, loss = _time_epochs(TRAINERS[lib](features, y, batch, variant))
+                timings[key] = seconds
+                losses[key] = loss
+    if lib == "numpy":
+        timings["gemm_peak"] = gemm_peak(config["threads"])
+    return {"info": info, "timings": timings, "losses": losses}
+
+
+# ---------------------------------------------------------------- report
+
+
+def _ratios(a: h.Run, b: h.Run, key_a: str, key_b: str) -> h.Stats:
+    """Per-round speed ratio a / b (b's time over a's), median [min, max]."""
+    return h.Stats.of([tb / ta for ta, tb in zip(a.samples(key_a), b.samples(key_b), strict=True)])
+
+
+def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, Any]) -> str:
+    """The Markdown report: header, the speed table, the ratios and the goals."""
+    from ops import _threads_line
+
+    n = config["samples"]
+    flops = matmul_flops_per_sample()
+    peak = runs["numpy"].stats("gemm_peak") if "numpy" in runs else None
+    out = [
+        *h.header_lines(machine, next(iter(runs.values())).info.get("env")),
+        *(_threads_line(lib, runs[lib].info) for lib in runs),
+        f"- method: {len(next(iter(runs.values())).results)} rounds; each round runs each "
+        f"library in a fresh process, in the order {' '.join(runs)}, reversed every other "
+        f"round; per process and configuration a warm-up epoch, then one timed epoch of "
+        f"{n:,} samples (perf_counter, gc on). {flops / 1e6:.3f} MFLOP of matrix products "
+        "per sample.",
+    ]
+    if peak is not None:
+        out.append(
+            f"- float32 GEMM peak (2048x2048 in the NumPy process): {peak.fmt('.0f')} GFLOP/s"
+        )
+    out += [
+        "",
+        "Samples per second (median [min, max] over rounds), GFLOP/s of the matrix "
+        "products at the median, and that as a fraction of the GEMM peak; the loss "
+        "after the timed epoch:",
+        "",
+    ]
+    rows = []
+    for opt_name in config["optimizers"]:
+        for batch in config["batches"]:
+            for lib in runs:
+                for variant in VARIANTS[lib][opt_name]:
+                    key = f"{variant}/{batch}"
+                    secs = runs[lib].samples(key)
+                    sps = h.Stats.of([n / s for s in secs])
+                    gflops = sps.median * flops / 1e9
+                    frac = f"{gflops / peak.median:.0%}" if peak is not None else ""
+                    label = lib if variant == opt_name else f"{lib} ({variant.split()[-1]})"
+                    rows.append(
+                        [
+                            opt_name,
+                            batch,
+                            label,
+                            sps.fmt(".0f"),
+                            f"{gflops:.1f}",
+                            frac,
+                            f"{runs[lib].results[0]['losses'][key]:.4f}",
+                        ]
+                    )
+    out.append(
+        h.markdown_table(
+            ["optimizer", "batch", "library", "samples/s", "GFLOP/s", "of peak", "loss"],
+            rows,
+            "llllrrrr"[:3] + "rrrr",
+        )
+    )
+    if "retrograd" not in runs:
+        return "\n".join(out) + "\n"
+    rg_run = runs["retrograd"]
+    out += [
+        "",
+        "Speed ratios, retrograd's samples/s over the other's, per round (median [min, max]), "
+        "and the issue's goals:",
+        "",
+    ]
+    rows, verdicts = [], []
+    for opt_name in config["optimizers"]:
+        for batch in config["batches"]:
+            key = f"{opt_name}/{batch}"
+            row: list[Any] = [opt_name, batch]
+            if "numpy" in runs:
+                r = _ratios(rg_run, runs["numpy"], key, key)
+                row.append(f"{r.fmt('.2f')} (≥ {GOAL_NUMPY})")
+                verdicts.append((f"{key} vs numpy", r.median, GOAL_NUMPY))
+            if "torch" in runs:
+                for variant in VARIANTS["torch"][opt_name]:
+                    r = _ratios(rg_run, runs["torch"], key, f"{variant}/{batch}")
+                    goal = GOAL_TORCH[(variant, batch)]
+                    row.append(f"{r.fmt('.2f')} (≥ {goal})")
+                    verdicts.append((f"{key} vs torch {variant}", r.median, goal))
+                if len(VARIANTS["torch"][opt_name]) == 1:
+                    row.append("")
+            rows.append(row)
+    header = ["optimizer", "batch"]
+    if "numpy" in runs:
+        header.append("retrograd / numpy")
+    if "torch" in runs:
+        header += ["retrograd / torch", "retrograd / torch fused"]
+    out.append(h.markdown_table(header, rows, "ll" + "r" * (len(header) - 2)))
+    met = [v for v in verdicts if v[1] >= v[2]]
+    missed = [v for v in verdicts if v[1] < v[2]]
+    out += ["", f"Goals met: {len(met)} of {len(verdicts)}."]
+    out += [f"- NOT met: {k}: {v:.2f} < {g}" for k, v, g in missed]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of processes (default 5)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads for BLAS, OpenMP and torch (default 2)"
+    )
+    parser.add_argument("--batches", default="32,128,512", help="batch sizes (default 32,128,512)")
+    parser.add_argument("--optimizers", default="sgd,adam", help="sgd, adam or both (default)")
+    parser.add_argument(
+        "--libraries", default=",".join(LIBRARIES), help="numpy, retrograd, torch (default all)"
+    )
+    parser.add_argument("--samples", type=int, default=N_SAMPLES, help="data set size (20,000)")
+    parser.add_argument("--json", help="also write the raw per-round results to this file")
+    args = parser.parse_args(argv)
+    libs = [s.strip() for s in args.libraries.split(",") if s.strip()]
+    optimizers = [s.strip() for s in args.optimizers.split(",") if s.strip()]
+    if any(lib not in LIBRARIES for lib in libs) or any(o not in OPTIMIZERS for o in optimizers):
+        parser.error(f"libraries from {LIBRARIES}, optimizers from {OPTIMIZERS}")
+    config = {
+        "threads": args.threads,
+        "batches": [int(b) for b in args.batches.split(",")],
+        "optimizers": optimizers,
+        "samples": args.samples,
+    }
+    workers = [
+        h.Worker(lib, "mlp:worker", {**config, "library": lib}, h.thread_env(args.threads))
+        for lib in libs
+    ]
+    machine = h.machine_info()
+    runs = h.run_alternating(
+        workers, args.rounds, progress=lambda s: print(s, file=sys.stderr, flush=True)
+    )
+    command = " ".join(["python bench/mlp.py", *(sys.argv[1:] if argv is None else argv)])
+    print(f"Command: `{command}`\n")
+    print(report(runs, machine, config))
+    if args.json:
+        raw = {
+            "machine": machine,
+            "config": config,
+            "runs": {k: v.results for k, v in runs.items()},
+        }
+        with open(args.json, "w") as f:
+            json.dump(raw, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
