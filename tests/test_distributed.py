@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 HERE = Path(__file__).resolve()
 TIMEOUT = 60  # seconds for one mpiexec launch; a hang fails instead of blocking CI
@@ -132,9 +134,38 @@ def _worker_equivalence(out: str) -> None:
         )
 
 
+def _worker_failure(mode: str) -> None:
+    """Rank 1 fails at epoch 2 (``raise``, ``kill``) or sees NaN inputs (``nan``)."""
+    import signal
+
+    from retrograd import distributed as dist
+    from retrograd import fit, nn, optim
+    from retrograd.data import DataLoader
+
+    dist.init()
+    model, data = _problem()
+    if mode == "nan" and dist.rank() == 1:
+        data.tensors[0].data[:] = np.nan
+
+    def fail(epoch, record, model):
+        if epoch == 2 and dist.rank() == 1:
+            if mode == "raise":
+                raise RuntimeError("rank 1 fails on purpose")
+            if mode == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    sampler = dist.DistributedSampler(data, seed=3)
+    loader = DataLoader(data, batch_size=GLOBAL_BATCH // dist.world_size(), sampler=sampler)
+    fit(
+        model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), loader,
+        max_epochs=50, n_iter_no_change=None, progress=False, callbacks=[fail],
+    )  # fmt: skip
+    print("finished", dist.rank(), flush=True)
+
+
 # ---------------------------------------------------------------- workers run by mpiexec
 
-WORKERS = {"equivalence": _worker_equivalence}
+WORKERS = {"equivalence": _worker_equivalence, "failure": _worker_failure}
 
 if __name__ == "__main__":
     WORKERS[sys.argv[1]](*sys.argv[2:])
@@ -162,3 +193,235 @@ def test_equivalence_with_a_single_process(n, tmp_path):
     for a, b in zip(info["history"], ref_history.records, strict=True):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-9)
         assert a["train_metric"] == pytest.approx(b["train_metric"], rel=1e-12)
+
+
+@needs_mpi
+def test_a_failing_rank_stops_the_job_with_its_message():
+    # An exception on one rank: its traceback, prefixed by the rank, then MPI_Abort.
+    proc = mpirun(2, str(HERE), "failure", "raise")
+    assert proc.returncode != 0
+    assert "rank 1 of 2" in proc.stderr and "rank 1 fails on purpose" in proc.stderr
+    assert "finished" not in proc.stdout
+    # NaN on one rank: every rank stops at the same step, naming the failing rank.
+    proc = mpirun(2, str(HERE), "failure", "nan")
+    assert proc.returncode != 0
+    assert "training diverged at epoch 1, batch 1 on rank 1 of 2" in proc.stderr
+    # A killed rank: the launcher ends the others.
+    proc = mpirun(2, str(HERE), "failure", "kill")
+    assert proc.returncode != 0
+    assert "finished" not in proc.stdout
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def _cli(n: int, tmp_path: Path, *args: str, timeout: float = TIMEOUT):
+    """``retrograd <args>`` on ``n`` ranks: rank 0 in tmp_path/rank0, the others in tmp_path/other."""
+    rank0, other = tmp_path / "rank0", tmp_path / "other"
+    rank0.mkdir(exist_ok=True)
+    other.mkdir(exist_ok=True)
+    cmd = [sys.executable, "-m", "retrograd", *args]
+    spec = ["-n", "1", "-wdir", str(rank0), *cmd]
+    if n > 1:
+        spec += [":", "-n", str(n - 1), "-wdir", str(other), *cmd]
+    assert MPIEXEC is not None
+    try:
+        return subprocess.run(
+            [MPIEXEC, *spec], capture_output=True, text=True, timeout=timeout, env=_env(),
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"mpiexec {' '.join(spec)} did not finish in {timeout} s\n{e.stderr}")
+
+
+# 1,344 training rows (--test-split 0.252): no padding for 1, 2 or 3 ranks; batch 24 splits too.
+TRAIN_ARGS = (
+    "train",
+    "--hidden",
+    "32",
+    "--epochs",
+    "4",
+    "--batch-size",
+    "24",
+    "--test-split",
+    "0.252",
+)
+
+
+@needs_mpi
+def test_cli_under_mpiexec_rank0_writes_and_n_to_m_resume(tmp_path):
+    proc = _cli(2, tmp_path, *TRAIN_ARGS, "--out", "run", "--stop-after", "2", "-q")
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stdout.count("stop reason: interrupted") == 1  # one summary: rank 0's
+    assert proc.stderr.count("continue it with: retrograd train --resume run") == 1
+    assert list((tmp_path / "other").iterdir()) == []  # rank 1 wrote nothing
+    run = tmp_path / "rank0" / "run"
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+
+    proc = _cli(3, tmp_path, "train", "--resume", "run", "-q")  # checkpoint of 2 ranks, on 3
+    assert proc.returncode == 0, proc.stderr
+    assert list((tmp_path / "other").iterdir()) == []  # rank 0 read and sent the checkpoint
+    assert proc.stdout.count("stop reason: max_epochs") == 1
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["world_size"] == 3 and metrics["padded_rows"] == 0 and metrics["n_train"] == 1344
+    assert json.loads((run / "run.json").read_text())["world_sizes"] == [2, 3]
+
+    # The same global batches in one process: the same training, to float32 rounding.
+    from click.testing import CliRunner
+
+    from retrograd.cli import main
+
+    single = tmp_path / "single"
+    result = CliRunner().invoke(main, [*TRAIN_ARGS, "--out", str(single), "-q", "--distributed"])
+    assert result.exit_code == 0, result.output
+    ref = json.loads((single / "metrics.json").read_text())
+    assert ref["world_size"] == 1
+    got = [r["train_loss"] for r in metrics["history"]]
+    want = [r["train_loss"] for r in ref["history"]]
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    assert metrics["test_accuracy"] == pytest.approx(ref["test_accuracy"], abs=3 / 453)
+
+    # A diverging run: one message (rank 0's), status 1, no hang.
+    proc = _cli(
+        2, tmp_path, *TRAIN_ARGS, "--out", "nan", "--optimizer", "sgd", "--lr", "1e30", "-q"
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("Error: training diverged at epoch 1") == 1
+    assert list((tmp_path / "other").iterdir()) == []
+
+
+# ---------------------------------------------------------------- the sampler
+
+
+@given(
+    n=st.integers(1, 60),
+    world=st.integers(1, 7),
+    drop_last=st.booleans(),
+    seed=st.integers(0, 2**16),
+    epoch=st.integers(0, 3),
+    local_batch=st.integers(1, 5),
+)
+def test_sampler_shards(n, world, drop_last, seed, epoch, local_batch):
+    from retrograd.distributed import DistributedSampler
+
+    data = list(range(n))
+    if drop_last and n < world:
+        with pytest.raises(ValueError, match="cannot give each"):
+            DistributedSampler(data, world, 0, drop_last=True)
+        return
+    samplers = [
+        DistributedSampler(data, world, r, seed=seed, drop_last=drop_last) for r in range(world)
+    ]
+    for s in samplers:
+        s.set_epoch(epoch)
+    shards = [list(s) for s in samplers]
+    order = samplers[0].global_order()
+    # One permutation for every world size: the order of a single process, padded or cut.
+    alone = DistributedSampler(data, 1, 0, seed=seed)
+    alone.set_epoch(epoch)
+    perm = alone.global_order()
+    assert sorted(perm.tolist()) == data
+    m = min(n, len(order))
+    assert order[:m].tolist() == perm[:m].tolist()
+    # Equal shards, padding or dropping stated.
+    assert {len(sh) for sh in shards} == {samplers[0].num_samples}
+    total = samplers[0].total_size
+    assert total == world * samplers[0].num_samples
+    if drop_last:
+        assert samplers[0].num_padded == 0 and samplers[0].num_dropped == n - total < world
+    else:
+        assert samplers[0].num_dropped == 0 and samplers[0].num_padded == total - n < world
+    # Disjoint shards (by position in the order) that together are the order.
+    positions = sorted(r + world * j for r in range(world) for j in range(len(shards[r])))
+    assert positions == list(range(total))
+    for r, sh in enumerate(shards):
+        assert sh == order[r::world].tolist()
+    if drop_last or total == n:
+        assert len(set().union(*map(set, shards))) == total  # no sample twice
+    # Step k of the job trains on positions k*b*N .. (k+1)*b*N - 1 of the order.
+    for k in range(-(-samplers[0].num_samples // local_batch)):
+        step = sorted(i for sh in shards for i in sh[k * local_batch : (k + 1) * local_batch])
+        chunk = order[k * local_batch * world : (k + 1) * local_batch * world]
+        assert step == sorted(chunk.tolist())
+
+
+def test_sampler_errors_and_no_shuffle():
+    from retrograd.distributed import DistributedSampler
+
+    with pytest.raises(ValueError, match="rank 2 is out of range for 2 ranks"):
+        DistributedSampler(range(10), num_replicas=2, rank=2)
+    with pytest.raises(ValueError, match="num_replicas must be an int >= 1"):
+        DistributedSampler(range(10), num_replicas=0, rank=0)
+    s = DistributedSampler(range(5), num_replicas=2, rank=1, shuffle=False)
+    assert list(s) == [1, 3, 0] and s.num_padded == 1  # sample 0 repeated, said so
+    assert "num_padded=1" in repr(s)
+
+
+# ---------------------------------------------------------------- one process, no MPI
+
+
+def test_world_of_one_without_mpi(monkeypatch):
+    import retrograd
+    from retrograd import distributed as dist
+    from retrograd import pipeline
+
+    for var in dist.LAUNCH_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # as if not installed
+    monkeypatch.setattr(dist, "_world", None)
+    assert not dist.launched_by_mpi()
+    assert dist.init() == 1
+    assert (dist.rank(), dist.world_size(), dist.is_main()) == (0, 1, True)
+    dist.barrier()
+    assert dist.broadcast_object("x") == "x" and dist.all_gather_object(3) == [3]
+    result = pipeline.train("iris", hidden=(8,), epochs=3, distributed=True, quiet=True)
+    assert result.metrics["world_size"] == 1 and result.history.n_epochs == 3
+    assert retrograd.distributed is dist
+
+    monkeypatch.setattr(dist, "_world", None)
+    with pytest.raises(
+        RuntimeError, match=r"mpi4py is missing; install it with: pip install 'retrograd\[mpi\]'"
+    ):
+        dist.init(mpi=True)
+    monkeypatch.setenv("PMI_RANK", "0")
+    with pytest.raises(RuntimeError, match="started by an MPI launcher \\(PMI_RANK is set\\)"):
+        dist.init()
+
+
+def test_import_retrograd_does_not_import_mpi4py():
+    code = "import sys, retrograd, retrograd.cli; print('mpi4py' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_global_batch_must_split_evenly(monkeypatch):
+    from retrograd import distributed as dist
+    from retrograd import pipeline
+
+    monkeypatch.setattr(dist, "init", lambda *a, **k: 3)
+    with pytest.raises(
+        ValueError,
+        match="batch_size 32 is the global batch and must be a multiple of the 3 ranks.*use 30 or 33",
+    ):
+        pipeline.train("iris", hidden=(8,), epochs=1, distributed=True, quiet=True)
+
+
+def test_ddp_single_rank_averages_by_batch_size():
+    """World of one: sync_gradients is the identity on gradients and reports the batch."""
+    import retrograd as rg
+    from retrograd import distributed as dist
+    from retrograd import nn
+
+    model, data = _problem()
+    ddp = dist.DistributedDataParallel(model)
+    x, y = data.tensors[0][:7], data.tensors[1][:7]
+    loss = nn.CrossEntropyLoss()(ddp(x), y)
+    loss.backward()
+    before = [p.grad.data.copy() for p in model.parameters()]
+    sync = ddp.sync_gradients(7, float(loss.data))
+    assert sync.batch_size == 7 and sync.nonfinite_ranks == []
+    assert sync.loss == pytest.approx(float(loss.data), rel=1e-15)
+    for b, p in zip(before, model.parameters(), strict=True):
+        np.testing.assert_allclose(p.grad.data, b, rtol=1e-15)
+    assert ddp.bytes_per_step == 8 * (sum(p.data.size for p in model.parameters()) + 3)
+    assert isinstance(rg.distributed.parameters_checksum(model), str)

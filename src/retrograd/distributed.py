@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -246,6 +247,9 @@ def abort(message: str, code: int = 1) -> None:
     sys.stderr.flush()
     if w.comm is None or w.size == 1:
         raise SystemExit(code)
+    # NOTE: the launcher forwards each rank's output through its own pipes; MPI_Abort makes
+    # it kill everything at once, so give it a moment to pass the message on first.
+    time.sleep(0.5)
     w.comm.Abort(code)
 
 
