@@ -84,7 +84,10 @@ class _StochasticOptimizer:
     """Base of the stochastic solvers: compute the updates, then add them in place.
 
     ``params`` are the arrays of the weights and intercepts; the update works on
-    them in place so that views (``coefs_``) stay current.
+    them in place so that views (``coefs_``) stay current. The estimator passes
+    one array, every parameter flat (the weights first, ``est._n_coef`` entries,
+    then the intercepts), so that each step of a solver is a few array passes,
+    not a few per parameter.
     """
 
     #: Whether the solver applies the L2 term itself (then the gradient leaves it out).
@@ -198,12 +201,11 @@ class _AdamW(_Adam):
     def __init__(self, params: list[np.ndarray], est: Any) -> None:
         super().__init__(params, est)
         self.alpha = float(est.alpha)
-        self.n_coefs = len(params) // 2
+        self.n_coef = int(est._n_coef)
 
     def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        decay = 1.0 - self.learning_rate * self.alpha
-        for w in params[: self.n_coefs]:
-            w *= decay
+        (flat,) = params  # the weights are its first n_coef entries, the intercepts the rest
+        flat[: self.n_coef] *= 1.0 - self.learning_rate * self.alpha
         super().update_params(params, grads)
 
 
@@ -252,20 +254,27 @@ _OUT = {"identity": lambda z: z, "logistic": expit, "softmax": _softmax, "exp": 
 
 
 def _data_loss(kind: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -> float:
-    """scikit-learn's losses (``sklearn/neural_network/_base.py``) on the outputs ``p``."""
+    """scikit-learn's losses (``sklearn/neural_network/_base.py``) on the outputs ``p``.
+
+    For 'log_loss' (softmax output) ``y`` holds the class index of each row.
+    """
     if kind == "squared_error":
         return float(0.5 * np.average((y - p) ** 2, weights=sw, axis=0).mean())
     if kind == "poisson":
         return float(np.average(xlogy(y, y / p) - y + p, weights=sw, axis=0).sum())
     eps = np.finfo(p.dtype).eps
-    if kind == "log_loss" and y.ndim == 2 and y.shape[1] > 1:
-        # One class per row: sum_k y*log(p) is the log-probability of the true class.
-        logp = np.log(np.clip((p * y).sum(axis=1), eps, 1 - eps))
-        return float(-logp.mean() if sw is None else -np.dot(sw, logp) / sw.sum())
-    p = np.clip(p, eps, 1 - eps)
-    if kind == "binary_log_loss":
-        return float(-np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=sw, axis=0).sum())
-    return float(-np.average(xlogy(y, p), weights=sw, axis=0).sum())
+    if kind == "log_loss":
+        # One class per row: the log-loss reads only the true class's probability (a
+        # gather, not a product with the one-hot matrix; the same numbers).
+        logp = p[np.arange(len(y)), y]
+        np.maximum(logp, eps, out=logp)  # np.clip's numbers, without its wrapper's cost
+        np.minimum(logp, 1 - eps, out=logp)
+        np.log(logp, out=logp)
+        if sw is None:
+            return -float(np.add.reduce(logp) / len(y))  # what logp.mean() computes
+        return float(-np.dot(sw, logp) / sw.sum())
+    p = np.clip(p, eps, 1 - eps)  # 'binary_log_loss': logistic outputs, binary or multilabel
+    return float(-np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=sw, axis=0).sum())
 
 
 def _check_dtype(dtype: Any) -> np.dtype:
@@ -341,6 +350,34 @@ class _BaseMLP(BaseEstimator):
                     layers.append(nn.Dropout(float(self.dropout)))
         self._net = nn.Sequential(*layers)
         self._linears = [m for m in layers if isinstance(m, nn.Linear)]
+        self._flatten()
+
+    def _flatten(self) -> None:
+        """Make the weights and intercepts views of one flat array, ``self._flat``.
+
+        The layout is :meth:`_params`' order: the weights first (``self._n_coef``
+        entries), then the intercepts. The solvers then update every parameter
+        in a few passes over one array, and :meth:`_backprop` gathers the
+        gradients into ``self._flat_grad`` in the same layout. A no-op when the
+        parameters are views of ``self._flat`` already; a loaded or unpickled
+        estimator has separate arrays, and they are copied in.
+        """
+        params = self._params()
+        flat = getattr(self, "_flat", None)
+        if flat is not None and all(p.base is flat for p in params):
+            return
+        flat = np.empty(sum(p.size for p in params), dtype=params[0].dtype)
+        start = 0
+        for t in [lin.weight for lin in self._linears] + [lin.bias for lin in self._linears]:
+            view = flat[start : start + t.data.size].reshape(t.data.shape)
+            view[...] = t.data
+            t.data = view
+            start += view.size
+        self._flat = flat
+        self._n_coef = n_coef = sum(lin.weight.data.size for lin in self._linears)
+        self._flat_grad = np.empty_like(flat)
+        self._scratch = np.empty(n_coef, dtype=flat.dtype)
+        self._coef_views = [lin.weight.data.ravel() for lin in self._linears]  # 1-D views
         self._sync_attributes()
 
     def _sync_attributes(self) -> None:
@@ -356,6 +393,12 @@ class _BaseMLP(BaseEstimator):
         if not is_classifier(self):
             return self.loss
         return "log_loss" if self.out_activation_ == "softmax" else "binary_log_loss"
+
+    def _targets(self, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """The targets as :meth:`_backprop` takes them: class indices for a softmax output."""
+        if self.out_activation_ == "softmax":
+            return y.argmax(axis=1)  # y is one-hot: one class per row
+        return y.astype(dtype, copy=False)
 
     def _raw(self, X: np.ndarray) -> np.ndarray:
         """The output layer's pre-activation values, without recording a graph."""
@@ -375,32 +418,49 @@ class _BaseMLP(BaseEstimator):
         return X.toarray() if hasattr(X, "toarray") else X
 
     def _backprop(
-        self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, decoupled: bool = False
-    ) -> tuple[float, list[np.ndarray]]:
-        """The objective on a batch and its gradient for each of :meth:`_params`' arrays."""
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sw: np.ndarray | None,
+        kind: str,
+        decoupled: bool = False,
+    ) -> float:
+        """The objective on a batch; its gradient goes to ``self._flat_grad``.
+
+        ``y`` comes from :meth:`_targets`, ``kind`` from :meth:`_loss_kind`. The
+        gradient's layout is ``self._flat``'s (see :meth:`_flatten`); with
+        ``decoupled`` it leaves out the L2 term (the solver applies it).
+        """
         for p in self._tensors:  # the caller has put the network in training mode
             p.grad = None
         raw = self._net(_wrap(X))
-        out = _OUT[self.out_activation_](raw.data.copy())
-        loss = _data_loss(self._loss_kind(), y, out, sw)
-        sw_sum = X.shape[0] if sw is None else float(sw.sum())
+        out = _OUT[self.out_activation_](raw.data)  # a new array, except for 'identity'
+        loss = _data_loss(kind, y, out, sw)
+        n = X.shape[0]
+        sw_sum = n if sw is None else float(sw.sum())
         # Every loss here pairs with its canonical link: d(loss)/d(raw) = out - y.
-        delta = out - y
+        if kind == "log_loss":
+            delta = out  # the softmax's own array: out - one_hot(y), in place
+            delta[np.arange(n), y] -= 1
+        else:
+            delta = out - y
         if sw is not None:
             delta *= sw.reshape(-1, 1)
         delta /= sw_sum
         raw.backward(delta.astype(X.dtype, copy=False))
-        coef_grads = [lin.weight.grad.data for lin in self._linears]
+        # One call gathers the gradients into the flat buffer (self._tensors is its order).
+        grad = self._flat_grad
+        np.concatenate([p.grad.data.ravel() for p in self._tensors], out=grad)
         if self.alpha and not decoupled:
-            values = 0.0
-            for lin, g in zip(self._linears, coef_grads, strict=True):
-                w = lin.weight.data
-                values += float(np.dot(w.ravel(), w.ravel()))
-                g += (self.alpha / sw_sum) * w
+            n_coef, w = self._n_coef, self._flat
+            # NOTE: one dot per layer, summed in Python, as scikit-learn sums the L2 term.
+            values = sum(float(np.dot(c, c)) for c in self._coef_views)
+            np.multiply(w[:n_coef], self.alpha / sw_sum, out=self._scratch)
+            grad[:n_coef] += self._scratch
             loss += 0.5 * self.alpha * values / sw_sum
         elif self.alpha:
             loss += 0.5 * self.alpha * sum(float((c * c).sum()) for c in self.coefs_) / sw_sum
-        return loss, coef_grads + [lin.bias.grad.data for lin in self._linears]
+        return loss
 
     # ------------------------------------------------------------ fitting
 
@@ -434,8 +494,9 @@ class _BaseMLP(BaseEstimator):
         if self.dropout and self.random_state is not None:
             manual_seed(int(self._random_state.randint(np.iinfo(np.int32).max)))
 
+        self._flatten()
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, y.astype(dtype), sample_weight)
+            self._fit_lbfgs(X, self._targets(y, dtype), sample_weight)
         else:
             self._fit_stochastic(X, y, sample_weight, incremental)
         self._check_finite()
@@ -478,23 +539,20 @@ class _BaseMLP(BaseEstimator):
             )
 
     def _fit_lbfgs(self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None) -> None:
-        params = self._params()
-        sizes = np.cumsum([0] + [p.size for p in params])
+        kind = self._loss_kind()
+        self._net.train()
 
         def unpack(theta: np.ndarray) -> None:
-            for p, a, b in zip(params, sizes[:-1], sizes[1:], strict=True):
-                p[...] = theta[a:b].reshape(p.shape)
-
-        self._net.train()
+            self._flat[...] = theta  # every parameter: they are views of self._flat
 
         def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
             unpack(theta)
-            loss, grads = self._backprop(X, y, sw)
-            return loss, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
+            loss = self._backprop(X, y, sw, kind)
+            return loss, self._flat_grad.astype(np.float64)  # a copy: the buffer is reused
 
         res = scipy.optimize.minimize(
             loss_grad,
-            np.concatenate([p.ravel() for p in params]).astype(np.float64),
+            self._flat.astype(np.float64),
             method="L-BFGS-B",
             jac=True,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
@@ -547,11 +605,12 @@ class _BaseMLP(BaseEstimator):
     def _fit_stochastic(
         self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, incremental: bool
     ) -> None:
-        params = self._params()
+        params, grads = [self._flat], [self._flat_grad]  # every parameter, flat (_flatten)
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = SOLVERS[self.solver](params, self)
         optimizer = self._optimizer
         decoupled = optimizer.decoupled
+        kind = self._loss_kind()
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
@@ -560,7 +619,7 @@ class _BaseMLP(BaseEstimator):
         else:
             X_val = y_val = sw_val = None
         n_samples = X.shape[0]
-        y = y.astype(X.dtype, copy=False)
+        y = self._targets(y, X.dtype)
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
@@ -580,10 +639,15 @@ class _BaseMLP(BaseEstimator):
             accumulated_loss = 0.0
             for batch in gen_batches(n_samples, batch_size):
                 # NOTE: a batch's rows are gathered one batch at a time: a permuted copy of a
-                # large X per epoch costs more (a fresh allocation of X's size).
-                idx = sample_idx[batch] if self.shuffle else batch
-                swb = None if sw is None else sw[idx]
-                batch_loss, grads = self._backprop(X[idx], y[idx], swb, decoupled)
+                # large X per epoch costs more (a fresh allocation of X's size). take() is
+                # the quicker gather than X[idx] (the same rows).
+                if self.shuffle:
+                    idx = sample_idx[batch]
+                    Xb, yb = X.take(idx, axis=0), y.take(idx, axis=0)
+                    swb = None if sw is None else sw.take(idx)
+                else:
+                    Xb, yb, swb = X[batch], y[batch], None if sw is None else sw[batch]
+                batch_loss = self._backprop(Xb, yb, swb, kind, decoupled)
                 accumulated_loss += batch_loss * (batch.stop - batch.start)
                 optimizer.update_params(params, grads)
             self.n_iter_ += 1
@@ -615,7 +679,7 @@ class _BaseMLP(BaseEstimator):
                     stacklevel=3,
                 )
         if early_stopping:
-            for p, best in zip(params, self._best_coefs, strict=True):
+            for p, best in zip(self._params(), self._best_coefs, strict=True):
                 p[...] = best
 
     def _update_no_improvement_count(
