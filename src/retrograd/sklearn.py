@@ -244,13 +244,16 @@ SOLVERS: dict[str, type[_StochasticOptimizer] | None] = {
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
+    # NOTE: the ufuncs' reduce is what ndarray.max/sum call, without their Python wrappers.
+    z = z - np.maximum.reduce(z, axis=1, keepdims=True)
     np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
+    z /= np.add.reduce(z, axis=1, keepdims=True)
     return z
 
 
 _OUT = {"identity": lambda z: z, "logistic": expit, "softmax": _softmax, "exp": np.exp}
+#: The clipping bound of the log-losses (scikit-learn's ``np.finfo(dtype).eps``), looked up once.
+_EPS = {np.dtype(t): np.finfo(t).eps for t in (np.float32, np.float64)}
 
 
 def _data_loss(kind: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -> float:
@@ -262,7 +265,7 @@ def _data_loss(kind: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -
         return float(0.5 * np.average((y - p) ** 2, weights=sw, axis=0).mean())
     if kind == "poisson":
         return float(np.average(xlogy(y, y / p) - y + p, weights=sw, axis=0).sum())
-    eps = np.finfo(p.dtype).eps
+    eps = _EPS[p.dtype]
     if kind == "log_loss":
         # One class per row: the log-loss reads only the true class's probability (a
         # gather, not a product with the one-hot matrix; the same numbers).
@@ -447,7 +450,7 @@ class _BaseMLP(BaseEstimator):
         if sw is not None:
             delta *= sw.reshape(-1, 1)
         delta /= sw_sum
-        raw.backward(delta.astype(X.dtype, copy=False))
+        raw.backward(delta if delta.dtype == X.dtype else delta.astype(X.dtype))
         # One call gathers the gradients into the flat buffer (self._tensors is its order).
         grad = self._flat_grad
         np.concatenate([p.grad.data.ravel() for p in self._tensors], out=grad)
