@@ -425,3 +425,17 @@ def test_ddp_single_rank_averages_by_batch_size():
         np.testing.assert_allclose(p.grad.data, b, rtol=1e-15)
     assert ddp.bytes_per_step == 8 * (sum(p.data.size for p in model.parameters()) + 3)
     assert isinstance(rg.distributed.parameters_checksum(model), str)
+
+
+def test_dataloader_takes_a_sampler():
+    import retrograd as rg
+    from retrograd.data import DataLoader, TensorDataset
+
+    data = TensorDataset(rg.arange(5))
+    loader = DataLoader(data, batch_size=2, sampler=[3, 1, 4])
+    assert len(loader) == 2
+    assert [b[0].tolist() for b in loader] == [[3, 1], [4]]
+    with pytest.raises(ValueError, match="sampler and shuffle=True cannot be used together"):
+        DataLoader(data, sampler=[0], shuffle=True)
+    with pytest.raises(TypeError, match="sampler must be an iterable of indices with __len__"):
+        DataLoader(data, sampler=iter([0]))

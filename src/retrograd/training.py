@@ -613,6 +613,10 @@ def fit(
                     record["val_loss"], record["val_metric"] = _evaluate(
                         model, loss_fn, val_loader, metric_fn
                     )
+                if ddp is not None:
+                    # Every rank decides with rank 0's numbers: a last-bit difference between
+                    # machines' BLAS must not make one rank stop an epoch before the others.
+                    record = _dist.broadcast_object(record)
                 history.records.append(record)
                 reason, improved = _apply_stopping_rules(
                     stop, record, epoch, early_stopping, tol, n_iter_no_change, patience
@@ -663,6 +667,8 @@ def fit(
                         reason = "callback"
             except KeyboardInterrupt:  # the epoch is complete: keep it
                 reason = "interrupted"
+            if ddp is not None:  # callbacks may differ between ranks: rank 0's decision holds
+                reason = _dist.broadcast_object(reason)
             if reason != "max_epochs":
                 break
     finally:
