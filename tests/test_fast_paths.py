@@ -96,3 +96,39 @@ def test_cross_entropy_out_of_range_target_still_raises():
     t[0] = 5
     with pytest.raises(ValueError, match="out of range"):
         RL.cross_entropy(rg.tensor(x), rg.tensor(t))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4)])
+def test_linear_module_fast_and_general_paths_match_torch(dtype, shape):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(dtype)
+    ours = rg.nn.Linear(4, 3, dtype=dtype)
+    theirs = torch.nn.Linear(4, 3, dtype=torch.float64 if dtype == np.float64 else torch.float32)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(ours.weight.data))
+        theirs.bias.copy_(torch.from_numpy(ours.bias.data))
+    xo = rg.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    g = rng.standard_normal((*shape[:-1], 3)).astype(dtype)
+    ours(xo).backward(rg.tensor(g))
+    theirs(xt).backward(torch.from_numpy(g))
+    assert_close(xo.grad.data, xt.grad.numpy())
+    assert_close(ours.weight.grad.data, theirs.weight.grad.numpy())
+    assert_close(ours.bias.grad.data, theirs.bias.grad.numpy())
+
+
+def test_linear_module_refuses_another_dtype_with_the_full_message():
+    layer = rg.nn.Linear(4, 3)
+    with pytest.raises(TypeError, match="float64 but weight has dtype float32"):
+        layer(rg.zeros(2, 4, dtype=rg.float64))
+    with pytest.raises(ValueError, match="in_features"):
+        layer(rg.zeros(2, 5))
+
+
+def test_relu_module_on_a_parameter_and_a_tensor():
+    p = rg.nn.Parameter(rg.tensor([-1.0, 0.0, 2.0]))
+    out = rg.nn.ReLU()(p)
+    out.sum().backward()
+    assert out.tolist() == [0.0, 0.0, 2.0]
+    assert p.grad.tolist() == [0.0, 0.0, 1.0]  # relu'(0) = 0, as PyTorch

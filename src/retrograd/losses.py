@@ -25,6 +25,7 @@ from .autograd import Function, is_grad_enabled
 from .ops import _sigmoid
 from .tensor import Tensor, _apply, _as_tensor
 
+_INT64 = xp.dtype(xp.int64)
 #: PyTorch clamps the logarithms of binary_cross_entropy at -100, so that p = 0 costs 100.
 _LOG_FLOOR = -100.0
 #: PyTorch's floor on x*(1 - x) in binary_cross_entropy's gradient: 1e-12 rounded to float32,
@@ -261,12 +262,13 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, x: ndarray) -> ndarray:
         # NOTE: shifting by the row max keeps exp() <= 1, so logits of ±1e4 stay finite.
-        shifted = x - x.max(axis=1, keepdims=True)
+        # (add.reduce and maximum.reduce are sum and max without their Python wrappers)
+        shifted = x - xp.maximum.reduce(x, axis=1, keepdims=True)
         e = xp.exp(shifted)
-        s = e.sum(axis=1, keepdims=True)
+        s = xp.add.reduce(e, axis=1, keepdims=True)
         self.e, self.s = e, s
         self.rows = rows = xp.arange(x.shape[0])
-        total = xp.log(s).sum(dtype=x.dtype) - shifted[rows, self.target].sum(dtype=x.dtype)
+        total = xp.add.reduce(xp.log(s), axis=None) - xp.add.reduce(shifted[rows, self.target])
         return total / x.dtype.type(x.shape[0]) if self.mean else total
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
@@ -688,6 +690,31 @@ def cross_entropy(
     Tensor
         A scalar, or one loss per sample for ``reduction='none'``.
     """
+    if (
+        type(input) is Tensor
+        and type(target) is Tensor
+        and weight is None
+        and size_average is None
+        and reduce is None
+        and not label_smoothing
+        and (reduction == "mean" or reduction == "sum")
+    ):
+        # The common case, checked in a few comparisons; anything unusual (ignored or
+        # out-of-range targets, other shapes or dtypes) goes on to the full validation.
+        x, t = input.data, target.data
+        n_classes = x.shape[-1] if x.ndim == 2 else 0
+        if (
+            n_classes
+            and t.dtype == _INT64
+            and t.shape == (x.shape[0],)
+            and x.shape[0] > 0
+            and x.dtype in FLOAT_DTYPES
+            and type(ignore_index) is int
+            and not 0 <= ignore_index < n_classes
+            and xp.minimum.reduce(t) >= 0
+            and xp.maximum.reduce(t) < n_classes
+        ):
+            return _apply(SoftmaxCrossEntropy, input, target=t, mean=reduction == "mean")
     op = "cross_entropy"
     reduction = _legacy_reduction(size_average, reduce, reduction, op)
     ignore_index = _check_ignore_index(ignore_index, op)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import warnings
 
 from .. import functional as F
-from ..tensor import Tensor
+from .. import ops
+from ..tensor import Tensor, _apply
 from .module import Module
 
 
@@ -35,6 +36,8 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
+        if type(input) is Tensor:  # the common case, without F.relu's conversion
+            return _apply(ops.ReLU, input)
         return F.relu(input)
 
     def extra_repr(self) -> str:

@@ -82,6 +82,12 @@ class SGD(Optimizer):
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One SGD step on ``p.data``; see the class docstring for the rule."""
         param = p.data
+        if not (group["momentum"] or group["weight_decay"] or group["maximize"]):
+            # plain gradient descent, the common case: two array passes, nothing else
+            step = self._scratch(param, 1)
+            xp.multiply(grad, -float(group["lr"]), out=step)
+            param += step
+            return
         d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
         momentum = float(group["momentum"])
         step = self._scratch(param, 1)
