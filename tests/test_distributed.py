@@ -121,17 +121,34 @@ def _train(num_replicas: int, rank: int, distributed: bool):
     return model, history
 
 
+class _CountingComm:
+    """An mpi4py communicator that counts the calls of each method."""
+
+    def __init__(self, comm):
+        self._comm, self.calls = comm, {}
+
+    def __getattr__(self, name):
+        method = getattr(self._comm, name)
+
+        def counted(*args, **kwargs):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
 def _worker_equivalence(out: str) -> None:
     from retrograd import distributed as dist
 
     dist.init()
+    counting = dist._world.comm = _CountingComm(dist._world.comm)
     model, history = _train(dist.world_size(), dist.rank(), True)
+    calls = dict(counting.calls)
     sums = dist.all_gather_object(dist.parameters_checksum(model))
     if dist.is_main():
         np.savez(out, *[p.data for p in model.parameters()])
-        Path(out + ".json").write_text(
-            json.dumps({"checksums": sums, "history": history.to_dict()["records"]})
-        )
+        info = {"checksums": sums, "history": history.to_dict()["records"], "calls": calls}
+        Path(out + ".json").write_text(json.dumps(info))
 
 
 def _worker_failure(mode: str) -> None:
@@ -184,6 +201,9 @@ def test_equivalence_with_a_single_process(n, tmp_path):
     info = json.loads(Path(out + ".json").read_text())
     assert len(info["checksums"]) == n
     assert len(set(info["checksums"])) == 1, "the replicas drifted apart"
+    # One Allreduce per step (50 steps); per epoch only small pickled messages.
+    assert info["calls"]["Allreduce"] == EPOCHS * N_ROWS // GLOBAL_BATCH == 50
+    assert info["calls"]["Bcast"] == 6  # the initial broadcast: 3 weights, 3 biases
     ref_model, ref_history = _train(1, 0, False)
     got = np.load(out)
     ref = [p.data for p in ref_model.parameters()]
