@@ -460,8 +460,6 @@ class DistributedDataParallel(Module):
         n_grads = int(sum(sizes))
         n_bufs = int(sum(b.data.size for b in buffers))
         # Layout: [gradients | buffers | loss * n, n | one flag per rank]
-        self._dtype = dtype
-        self._grad_params = params
         self._float_buffers = buffers
         self._n_grads, self._n_bufs = n_grads, n_bufs
         self._flat = np.zeros(n_grads + n_bufs + 2 + world.size, dtype=dtype)
@@ -483,7 +481,10 @@ class DistributedDataParallel(Module):
                 arr = np.ascontiguousarray(arr).copy()
             world.comm.Bcast(arr, root=0)
             if arr is not t.data:
-                t.data[...] = arr
+                if t.data.flags.writeable:
+                    t.data[...] = arr
+                else:
+                    t.data = arr
 
     @property
     def bytes_per_step(self) -> int:
