@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import numpy as np
@@ -292,6 +293,26 @@ def test_partial_fit_and_lbfgs_has_none():
 
 
 # ---------------------------------------------------------------- retrograd's side
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adamw"])
+def test_training_continues_the_same_after_pickling(solver):
+    # The weights and intercepts are views of one flat array that the solvers update (adamw
+    # decays its weight part); an unpickled estimator holds separate arrays, which its next
+    # partial_fit must gather again, else the solver would update a stale copy.
+    X, _, y, _ = _digits()
+    a = MLPClassifier((16,), solver=solver, learning_rate_init=0.01, random_state=0)
+    a.partial_fit(X, y, classes=np.arange(10))
+    b = pickle.loads(pickle.dumps(a))
+    before = [c.copy() for c in b.coefs_]
+    a.partial_fit(X, y)
+    b.partial_fit(X, y)
+    for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
+        np.testing.assert_array_equal(p, q)
+    assert not np.array_equal(b.coefs_[0], before[0])
+    net = b.to_module()  # coefs_ show the network's trained weights, not a stale copy
+    np.testing.assert_array_equal(b.coefs_[0], net[0].weight.data.T)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
 def test_save_load_round_trip_and_to_module(tmp_path):
