@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/memory.py                      # 3 rounds, 20,000 and 60,000 samples
+    .venv/bin/python bench/memory.py                      # 2 rounds, 20,000 and 60,000 samples
     .venv/bin/python bench/memory.py --samples 20000 --rounds 1
 
 Each library runs in its own process (``_harness.py``), alternated over
@@ -90,7 +90,7 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of processes (default 3)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of processes (default 2)")
     parser.add_argument("--threads", type=int, default=2, help="threads (default 2)")
     parser.add_argument(
         "--samples", default="20000,60000", help="data set sizes (default 20000,60000)"

@@ -84,7 +84,8 @@ class Adam(Optimizer):
         """One Adam step on ``p.data``; see the class docstring for the rule."""
         param = p.data
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
-        beta1, beta2 = (float(b) for b in group["betas"])
+        beta1, beta2 = group["betas"]
+        beta1, beta2 = float(beta1), float(beta2)
         state = self.state[p]
         if not state:
             state["step"] = 0
@@ -115,13 +116,14 @@ class Adam(Optimizer):
             if second is None:  # amsgrad switched on after the first step
                 second = state["max_exp_avg_sq"] = xp.zeros_like(param)
             xp.maximum(second, exp_avg_sq, out=second)
-        denom = tmp
-        xp.sqrt(second, out=denom)
-        denom /= bias_correction2_sqrt
-        denom += eps
-        update = self._scratch(param, 0)  # d (maybe slot 0) is not read past this point
-        xp.multiply(exp_avg, -step_size, out=update)
-        update /= denom
+        # NOTE: one scratch array for the whole step (fewer arrays in cache), and the update
+        # rounded in PyTorch's order, param + (-step_size) * (exp_avg / denom) (addcdiv_).
+        update = tmp
+        xp.sqrt(second, out=update)
+        update /= bias_correction2_sqrt
+        update += eps
+        xp.divide(exp_avg, update, out=update)
+        update *= -step_size
         param += update
 
 
