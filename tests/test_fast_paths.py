@@ -132,3 +132,31 @@ def test_relu_module_on_a_parameter_and_a_tensor():
     out.sum().backward()
     assert out.tolist() == [0.0, 0.0, 2.0]
     assert p.grad.tolist() == [0.0, 0.0, 1.0]  # relu'(0) = 0, as PyTorch
+
+
+def test_chain_and_general_graph_walks_agree():
+    # a chain (the fast walk) and the same function with a fork (the search) give equal grads
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal((3, 4))
+    a = rg.tensor(x0, requires_grad=True)
+    ((a * 2.0).relu().exp() * 3.0).sum().backward()
+    b = rg.tensor(x0, requires_grad=True)
+    h = (b * 2.0).relu()
+    (h.exp() * 1.5 + h.exp() * 1.5).sum().backward()
+    assert_close(a.grad.data, b.grad.data)
+
+
+def test_scalar_seed_gradient_is_not_shared_with_leaves():
+    # the seed of loss.backward() is a cached read-only array: leaves must get copies
+    x = rg.tensor(2.0, requires_grad=True)
+    x.backward()
+    x.grad.data += 1.0  # writeable, and not the cache
+    y = rg.tensor(3.0, requires_grad=True)
+    (y * 1.0).backward()
+    assert y.grad.item() == 1.0
+    z = rg.tensor([1.0, 2.0], requires_grad=True)
+    z.sum().backward()
+    z.grad.data[0] = 5.0
+    w = rg.tensor([1.0, 2.0], requires_grad=True)
+    w.sum().backward()
+    assert w.grad.tolist() == [1.0, 1.0]

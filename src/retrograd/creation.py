@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._backend import DEFAULT_FLOAT, xp
+from ._backend import DEFAULT_FLOAT, SUPPORTED_DTYPES, xp
 from .random import Generator, get_rng
 from .tensor import DTypeLike, Tensor, _shape_arg, _wrap, as_dtype
 
@@ -168,5 +168,6 @@ def from_numpy(array: Any) -> Tensor:
     """A tensor that shares memory with a NumPy array (no copy)."""
     if not isinstance(array, xp.ndarray):
         raise TypeError(f"from_numpy(): expected a numpy.ndarray, got {type(array).__name__}")
-    as_dtype(array.dtype, "from_numpy")
+    if array.dtype not in SUPPORTED_DTYPES:
+        as_dtype(array.dtype, "from_numpy")  # raises, naming the supported dtypes
     return _wrap(array)

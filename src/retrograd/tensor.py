@@ -78,6 +78,23 @@ def _to_array(data: Any, dtype: DTypeLike, op: str) -> ndarray:
     return arr
 
 
+_ONES: dict[tuple[Any, ...], ndarray] = {}
+
+
+def _ones(shape: tuple[int, ...], dtype: Any) -> ndarray:
+    """A cached, read-only array of ones: the seed gradient of a scalar's backward.
+
+    NOTE: read-only, so an op that wrote to its incoming gradient would fail loudly
+    instead of corrupting every later backward; a leaf copies it before keeping it.
+    """
+    key = (shape, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = xp.ones(shape, dtype=dtype)
+        ones.flags.writeable = False
+    return ones
+
+
 def _wrap(data: Any, requires_grad: bool = False, ctx: Function | None = None) -> Tensor:
     """Make a Tensor around an array without copying or validating (the fast path)."""
     t = _new(Tensor)
@@ -365,7 +382,7 @@ class Tensor:
                     "backward(): grad can be implicitly created only for scalar outputs, but "
                     f"the tensor has shape {self.shape}; pass gradient= of that shape"
                 )
-            g = xp.ones(self.data.shape, dtype=self.data.dtype)
+            g = _ones(self.data.shape, self.data.dtype)
         else:
             g = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient)
             if g.shape != self.data.shape:
