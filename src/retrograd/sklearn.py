@@ -269,15 +269,36 @@ def _data_loss(kind: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -
     if kind == "log_loss":
         # One class per row: the log-loss reads only the true class's probability (a
         # gather, not a product with the one-hot matrix; the same numbers).
-        logp = p[np.arange(len(y)), y]
-        np.maximum(logp, eps, out=logp)  # np.clip's numbers, without its wrapper's cost
-        np.minimum(logp, 1 - eps, out=logp)
-        np.log(logp, out=logp)
+        logp = _clipped_log(p[np.arange(len(y)), y])
         if sw is None:
             return -float(np.add.reduce(logp) / len(y))  # what logp.mean() computes
         return float(-np.dot(sw, logp) / sw.sum())
     p = np.clip(p, eps, 1 - eps)  # 'binary_log_loss': logistic outputs, binary or multilabel
     return float(-np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=sw, axis=0).sum())
+
+
+def _clipped_log(p: np.ndarray) -> np.ndarray:
+    """``log(clip(p, eps, 1 - eps))`` in place, as scikit-learn's log-loss clips."""
+    eps = _EPS[p.dtype]
+    np.maximum(p, eps, out=p)  # np.clip's numbers, without its wrapper's cost
+    np.minimum(p, 1 - eps, out=p)
+    return np.log(p, out=p)
+
+
+def _batch_log_losses(p_true: np.ndarray, batch_size: int) -> list[float]:
+    """The log-loss of each batch of an epoch, from each row's true-class probability.
+
+    Batches as ``gen_batches(len(p_true), batch_size)``; the numbers are
+    :func:`_data_loss`'s for each batch, bit for bit (a row sum of a 2-D
+    array is the same pairwise sum as the sum of that row alone). ``p_true``
+    is overwritten.
+    """
+    logp, n = _clipped_log(p_true), len(p_true)
+    n_full = n - n % batch_size
+    means = list(np.add.reduce(logp[:n_full].reshape(-1, batch_size), axis=1) / batch_size)
+    if n_full < n:
+        means.append(np.add.reduce(logp[n_full:]) / (n - n_full))
+    return [-float(m) for m in means]
 
 
 def _check_dtype(dtype: Any) -> np.dtype:
@@ -427,19 +448,27 @@ class _BaseMLP(BaseEstimator):
         sw: np.ndarray | None,
         kind: str,
         decoupled: bool = False,
+        p_true: np.ndarray | None = None,
     ) -> float:
         """The objective on a batch; its gradient goes to ``self._flat_grad``.
 
         ``y`` comes from :meth:`_targets`, ``kind`` from :meth:`_loss_kind`. The
         gradient's layout is ``self._flat``'s (see :meth:`_flatten`); with
-        ``decoupled`` it leaves out the L2 term (the solver applies it).
+        ``decoupled`` it leaves out the L2 term (the solver applies it). With
+        ``p_true`` ('log_loss' only), the rows' true-class probabilities are
+        written there and the objective returned is the L2 term alone: the
+        caller adds the data loss (:func:`_batch_log_losses`).
         """
         for p in self._tensors:  # the caller has put the network in training mode
             p.grad = None
         raw = self._net(_wrap(X))
         out = _OUT[self.out_activation_](raw.data)  # a new array, except for 'identity'
-        loss = _data_loss(kind, y, out, sw)
         n = X.shape[0]
+        if p_true is None:
+            loss = _data_loss(kind, y, out, sw)
+        else:
+            p_true[...] = out[np.arange(n), y]
+            loss = 0.0
         sw_sum = n if sw is None else float(sw.sum())
         # Every loss here pairs with its canonical link: d(loss)/d(raw) = out - y.
         if kind == "log_loss":
@@ -634,12 +663,16 @@ class _BaseMLP(BaseEstimator):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         sample_idx = np.arange(n_samples)
+        # NOTE: the log-loss of a batch needs only its rows' true-class probabilities; they
+        # are kept for the epoch, and every batch's loss computed from them at its end in a
+        # few array passes instead of a few per batch (unweighted log-loss only).
+        p_true = np.empty(n_samples, X.dtype) if kind == "log_loss" and sw is None else None
         self.n_iter_ = 0  # the iterations of this call, also with warm_start (sklearn #24764)
         for _ in range(self.max_iter):
             self._net.train()  # scoring the validation set switches it to eval
             if self.shuffle:
                 sample_idx = self._random_state.permutation(sample_idx)
-            accumulated_loss = 0.0
+            batch_losses = []
             for batch in gen_batches(n_samples, batch_size):
                 # NOTE: a batch's rows are gathered one batch at a time: a permuted copy of a
                 # large X per epoch costs more (a fresh allocation of X's size). take() is
@@ -650,9 +683,17 @@ class _BaseMLP(BaseEstimator):
                     swb = None if sw is None else sw.take(idx)
                 else:
                     Xb, yb, swb = X[batch], y[batch], None if sw is None else sw[batch]
-                batch_loss = self._backprop(Xb, yb, swb, kind, decoupled)
-                accumulated_loss += batch_loss * (batch.stop - batch.start)
+                p_b = None if p_true is None else p_true[batch]
+                batch_losses.append(self._backprop(Xb, yb, swb, kind, decoupled, p_b))
                 optimizer.update_params(params, grads)
+            if p_true is not None:  # batch_losses hold the L2 terms: add the log-losses
+                data = _batch_log_losses(p_true, batch_size)
+                batch_losses = [d + l2 for d, l2 in zip(data, batch_losses, strict=True)]
+            accumulated_loss = 0.0
+            for batch, batch_loss in zip(
+                gen_batches(n_samples, batch_size), batch_losses, strict=True
+            ):
+                accumulated_loss += batch_loss * (batch.stop - batch.start)
             self.n_iter_ += 1
             self.loss_ = accumulated_loss / n_samples
             self.t_ += n_samples
