@@ -160,3 +160,15 @@ def test_scalar_seed_gradient_is_not_shared_with_leaves():
     w = rg.tensor([1.0, 2.0], requires_grad=True)
     w.sum().backward()
     assert w.grad.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("bad", [-1, -100, 10])
+def test_cross_entropy_negative_or_large_target_never_takes_the_fast_path(bad):
+    x, t = _ce_case(np.float32, c=10)
+    t[1] = bad
+    if bad == -100:  # the default ignore_index: ignored, through the general op
+        loss = RL.cross_entropy(rg.tensor(x, requires_grad=True), rg.tensor(t))
+        assert isinstance(loss.grad_fn, RL.CrossEntropy)
+    else:
+        with pytest.raises(ValueError, match="out of range"):
+            RL.cross_entropy(rg.tensor(x), rg.tensor(t))

@@ -711,8 +711,8 @@ def cross_entropy(
             and x.dtype in FLOAT_DTYPES
             and type(ignore_index) is int
             and not 0 <= ignore_index < n_classes
-            and xp.minimum.reduce(t) >= 0
-            and xp.maximum.reduce(t) < n_classes
+            # one pass for 0 <= t < C: a negative int64 seen as uint64 is above any C
+            and xp.maximum.reduce(t.view(xp.uint64)) < n_classes
         ):
             return _apply(SoftmaxCrossEntropy, input, target=t, mean=reduction == "mean")
     op = "cross_entropy"
