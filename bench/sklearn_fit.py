@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python bench/sklearn_fit.py              # 3 rounds (about 4 minutes)
     .venv/bin/python bench/sklearn_fit.py --rounds 1 --epochs-large 1
+    .venv/bin/python bench/sklearn_fit.py --rounds 4 --numpy   # the table in docs/benchmarks.md
 
 Protocol: each library runs in its own process (``_harness.py``), the order
 alternating between rounds, with one BLAS thread. Each process fits every cell

@@ -265,7 +265,6 @@ def _data_loss(kind: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -
         return float(0.5 * np.average((y - p) ** 2, weights=sw, axis=0).mean())
     if kind == "poisson":
         return float(np.average(xlogy(y, y / p) - y + p, weights=sw, axis=0).sum())
-    eps = _EPS[p.dtype]
     if kind == "log_loss":
         # One class per row: the log-loss reads only the true class's probability (a
         # gather, not a product with the one-hot matrix; the same numbers).
@@ -273,7 +272,8 @@ def _data_loss(kind: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -
         if sw is None:
             return -float(np.add.reduce(logp) / len(y))  # what logp.mean() computes
         return float(-np.dot(sw, logp) / sw.sum())
-    p = np.clip(p, eps, 1 - eps)  # 'binary_log_loss': logistic outputs, binary or multilabel
+    eps = _EPS[p.dtype]  # 'binary_log_loss' from here: logistic outputs, binary or multilabel
+    p = np.clip(p, eps, 1 - eps)
     return float(-np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=sw, axis=0).sum())
 
 
