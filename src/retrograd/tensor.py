@@ -108,7 +108,7 @@ def _wrap(data: Any, requires_grad: bool = False, ctx: Function | None = None) -
 def _apply(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
     """Run one op forward and, when any input needs a gradient, record it.
 
-    This is the engine's hot path: one- and two-input ops avoid building lists.
+    This is the engine's hot path: ops of one to three inputs avoid building lists.
     """
     fn = _new(cls)
     if params:
@@ -119,6 +119,8 @@ def _apply(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
             out = fn.forward(inputs[0].data, inputs[1].data)
         elif n == 1:
             out = fn.forward(inputs[0].data)
+        elif n == 3:  # Linear with a bias
+            out = fn.forward(inputs[0].data, inputs[1].data, inputs[2].data)
         else:
             out = fn.forward(*[t.data for t in inputs])
     except ValueError as e:
@@ -146,6 +148,21 @@ def _apply(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
             if a._requires_grad:
                 fn.needs = (True,)
                 fn.next = (a._ctx or a,)
+                fn.out_shape = out.shape
+                fn.out_dtype = out.dtype
+                t._requires_grad = True
+                t._ctx = fn
+                return t
+        elif n == 3:
+            a, b, c = inputs
+            ra, rb, rc = a._requires_grad, b._requires_grad, c._requires_grad
+            if ra or rb or rc:
+                fn.needs = (ra, rb, rc)
+                fn.next = (
+                    (a._ctx or a) if ra else None,
+                    (b._ctx or b) if rb else None,
+                    (c._ctx or c) if rc else None,
+                )
                 fn.out_shape = out.shape
                 fn.out_dtype = out.dtype
                 t._requires_grad = True
