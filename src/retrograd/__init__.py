@@ -123,7 +123,9 @@ __all__ += ["data", "functional", "nn", "optim", "pipeline", "training"]
 # Loaded on first use, so that `import retrograd` stays fast (issue 8: under 0.2 s): the
 # data sets, the training loop and the model files are not needed to build and train a
 # network by hand; `explain` and `viz` are for teaching, `sklearn` imports scikit-learn.
-_LAZY_SUBMODULES = ("data", "explain", "pipeline", "sklearn", "training", "viz")
+_LAZY_SUBMODULES = (
+    "data", "distributed", "explain", "pipeline", "serialization", "sklearn", "training", "viz",
+)  # fmt: skip
 #: Public names defined in a lazily loaded submodule: name -> submodule.
 _LAZY_NAMES = {
     "History": "training",
