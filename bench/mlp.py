@@ -2,11 +2,11 @@
 
 Usage::
 
-    .venv/bin/python bench/mlp.py                  # 5 rounds, 2 threads (about 3 minutes)
+    .venv/bin/python bench/mlp.py                  # 5 rounds, 2 threads (about 7 minutes)
     .venv/bin/python bench/mlp.py --rounds 1 --batches 128 --optimizers sgd
     .venv/bin/python bench/mlp.py --threads 1 --json out.json
 
-What runs: one epoch, after a warm-up epoch, of softmax cross-entropy training
+What runs: three epochs (``--epochs``), after a warm-up epoch, of softmax cross-entropy training
 on 20,000 synthetic MNIST-shaped samples (784 float32 features in [0, 1], ten
 classes labelled by a fixed random teacher network, so the labels are
 learnable), batch sizes 32, 128 and 512, SGD (lr 0.1) and Adam (lr 1e-3).
@@ -23,12 +23,13 @@ NumPy array.
   and in-place updates, no autodiff: the reference with no framework overhead.
 
 Each library runs in its own process (``_harness.py``), the order alternating
-over rounds. Reported: samples per second (median and [min, max] over rounds),
+over rounds; each process reports the median of its timed epochs. Reported:
+samples per second (median and [min, max] over rounds),
 GFLOP/s counting the matrix products every library runs (forward; weight
 gradients; input gradients of the second and third layers, not of the data),
 that rate as a fraction of the float32 GEMM peak measured in the NumPy process
 (a 2048x2048 product), and the ratios retrograd / torch and retrograd / numpy
-paired round by round. The loss after the timed epoch is printed per library:
+paired round by round. The loss after the last timed epoch is printed per library:
 equal losses show the libraries did the same work.
 """
 
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -122,14 +124,21 @@ def batches(n: int, batch: int, epoch: int) -> list[Any]:
     return [perm[i : i + batch] for i in range(0, n, batch)]
 
 
-def _time_epochs(run_epoch: Callable[[int], float], epochs: int = 1) -> tuple[float, float]:
-    """Warm-up epoch, then ``epochs`` timed ones; returns (seconds per epoch, last loss)."""
+def _time_epochs(run_epoch: Callable[[int], float], epochs: int = 3) -> tuple[float, float]:
+    """Warm-up epoch, then ``epochs`` timed ones; returns (median seconds per epoch, last loss).
+
+    One epoch at batch 32 takes about half a second, short enough for one stray
+    scheduler hiccup on a shared machine to move it by a third; the median of a few
+    epochs in the same process is what the rounds then compare.
+    """
     run_epoch(0)
-    start = time.perf_counter()
+    seconds = []
     loss = 0.0
     for e in range(1, epochs + 1):
+        start = time.perf_counter()
         loss = run_epoch(e)
-    return (time.perf_counter() - start) / epochs, loss
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds), loss
 
 
 # ---------------------------------------------------------------- the three libraries
@@ -329,7 +338,9 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
         for variant in VARIANTS[lib][opt_name]:
             for batch in config["batches"]:
                 key = f"{variant}/{batch}"
-                seconds, loss = _time_epochs(TRAINERS[lib](features, y, batch, variant))
+                seconds, loss = _time_epochs(
+                    TRAINERS[lib](features, y, batch, variant), config["epochs"]
+                )
                 timings[key] = seconds
                 losses[key] = loss
     if lib == "numpy":
@@ -357,8 +368,9 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
         *(_threads_line(lib, runs[lib].info) for lib in runs),
         f"- method: {len(next(iter(runs.values())).results)} rounds; each round runs each "
         f"library in a fresh process, in the order {' '.join(runs)}, reversed every other "
-        f"round; per process and configuration a warm-up epoch, then one timed epoch of "
-        f"{n:,} samples (perf_counter, gc on). {flops / 1e6:.3f} MFLOP of matrix products "
+        f"round; per process and configuration a warm-up epoch, then {config['epochs']} timed "
+        f"epochs of {n:,} samples (perf_counter, gc on), of which the process reports the "
+        "median. {flops / 1e6:.3f} MFLOP of matrix products "
         "per sample.",
     ]
     if peak is not None:
@@ -369,7 +381,7 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
         "",
         "Samples per second (median [min, max] over rounds), GFLOP/s of the matrix "
         "products at the median, and that as a fraction of the GEMM peak; the loss "
-        "after the timed epoch:",
+        "after the last timed epoch:",
         "",
     ]
     rows = []
@@ -452,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--libraries", default=",".join(LIBRARIES), help="numpy, retrograd, torch (default all)"
     )
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="timed epochs per process, median taken (default 3)"
+    )
     parser.add_argument("--samples", type=int, default=N_SAMPLES, help="data set size (20,000)")
     parser.add_argument("--json", help="also write the raw per-round results to this file")
     args = parser.parse_args(argv)
@@ -464,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         "batches": [int(b) for b in args.batches.split(",")],
         "optimizers": optimizers,
         "samples": args.samples,
+        "epochs": args.epochs,
     }
     workers = [
         h.Worker(lib, "mlp:worker", {**config, "library": lib}, h.thread_env(args.threads))
