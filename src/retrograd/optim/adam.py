@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, StateDict, _check_betas, _check_nonnegative, _lerp_
+from .optimizer import Optimizer, ParamsT, StateDict, _check_betas, _check_nonnegative
 
 
 class Adam(Optimizer):
@@ -83,9 +83,6 @@ class Adam(Optimizer):
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adam step on ``p.data``; see the class docstring for the rule."""
         param = p.data
-        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
-        beta1, beta2 = group["betas"]
-        beta1, beta2 = float(beta1), float(beta2)
         state = self.state[p]
         if not state:
             state["step"] = 0
@@ -93,37 +90,42 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(param)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
-        state["step"] += 1
-        step = state["step"]
+        step = state["step"] = state["step"] + 1
+        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = group["betas"]
+        beta1, beta2 = float(beta1), float(beta2)
         if wd != 0 and group["decoupled_weight_decay"]:
             param *= 1.0 - lr * wd
             wd = 0.0
         d = self._direction(param, grad, group["maximize"], wd)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         tmp = self._scratch(param, 1)
-        _lerp_(exp_avg, d, 1.0 - beta1, tmp)
-        xp.multiply(d, 1.0 - beta2, out=tmp)
-        tmp *= d
+        # NOTE: twelve array passes, one scratch array (the step is bound by memory
+        # traffic and by sqrt). m = beta1*m + (1-beta1)*d is computed as
+        # beta1*(m - d) + d, three passes with no scratch.
+        exp_avg -= d
+        exp_avg *= beta1
+        exp_avg += d
+        xp.multiply(d, d, out=tmp)
+        tmp *= 1.0 - beta2
         exp_avg_sq *= beta2
         exp_avg_sq += tmp
 
         bias_correction1 = 1.0 - beta1**step
         bias_correction2_sqrt = (1.0 - beta2**step) ** 0.5
-        step_size = lr / bias_correction1
         second = exp_avg_sq
         if group["amsgrad"]:
             second = state.get("max_exp_avg_sq")
             if second is None:  # amsgrad switched on after the first step
                 second = state["max_exp_avg_sq"] = xp.zeros_like(param)
             xp.maximum(second, exp_avg_sq, out=second)
-        # NOTE: one scratch array for the whole step (fewer arrays in cache), and the update
-        # rounded in PyTorch's order, param + (-step_size) * (exp_avg / denom) (addcdiv_).
+        # m / (sqrt(v)/bc2 + eps) = bc2 * m / (sqrt(v) + eps*bc2): the bias correction of
+        # the second moment moves into two scalars, one array pass less than dividing sqrt(v).
         update = tmp
         xp.sqrt(second, out=update)
-        update /= bias_correction2_sqrt
-        update += eps
+        update += eps * bias_correction2_sqrt
         xp.divide(exp_avg, update, out=update)
-        update *= -step_size
+        update *= -lr * bias_correction2_sqrt / bias_correction1
         param += update
 
 
