@@ -2,11 +2,11 @@
 
 Usage::
 
-    .venv/bin/python bench/mlp.py                  # 5 rounds, 2 threads (about 7 minutes)
+    .venv/bin/python bench/mlp.py                  # 5 rounds, 2 threads (about 8 minutes)
     .venv/bin/python bench/mlp.py --rounds 1 --batches 128 --optimizers sgd
     .venv/bin/python bench/mlp.py --threads 1 --json out.json
 
-What runs: three epochs (``--epochs``), after a warm-up epoch, of softmax cross-entropy training
+What runs: five epochs (``--epochs``), after a warm-up epoch, of softmax cross-entropy training
 on 20,000 synthetic MNIST-shaped samples (784 float32 features in [0, 1], ten
 classes labelled by a fixed random teacher network, so the labels are
 learnable), batch sizes 32, 128 and 512, SGD (lr 0.1) and Adam (lr 1e-3).
@@ -123,14 +123,14 @@ def batches(n: int, batch: int, epoch: int) -> list[Any]:
     return [perm[i : i + batch] for i in range(0, n, batch)]
 
 
-def _time_epochs(run_epoch: Callable[[int], float], epochs: int = 3) -> tuple[float, float]:
+def _time_epochs(run_epoch: Callable[[int], float], epochs: int = 5) -> tuple[float, float]:
     """Warm-up epoch, then ``epochs`` timed ones; returns (fastest epoch's seconds, last loss).
 
     NOTE: why the fastest. On the shared 2-core machine, two-thread BLAS runs in
     two regimes that last seconds each and switch at random: the same NumPy
     batch-32 epoch took 445 or 780 microseconds a step, within one process
     (one thread: a steady 600-620). The slow regime is the machine's, not the
-    library's; the fastest of a few epochs is the least disturbed (timeit's
+    library's; the fastest of five epochs is the least disturbed (timeit's
     reasoning), and the median over rounds then compares those.
     """
     run_epoch(0)
@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         "--libraries", default=",".join(LIBRARIES), help="numpy, retrograd, torch (default all)"
     )
     parser.add_argument(
-        "--epochs", type=int, default=3, help="timed epochs per process, median taken (default 3)"
+        "--epochs", type=int, default=5, help="timed epochs per process, fastest taken (default 5)"
     )
     parser.add_argument("--samples", type=int, default=N_SAMPLES, help="data set size (20,000)")
     parser.add_argument("--json", help="also write the raw per-round results to this file")
