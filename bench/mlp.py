@@ -358,6 +358,17 @@ def _ratios(a: h.Run, b: h.Run, key_a: str, key_b: str) -> h.Stats:
     return h.Stats.of([tb / ta for ta, tb in zip(a.samples(key_a), b.samples(key_b), strict=True)])
 
 
+def _best_ratio(a: h.Run, b: h.Run, key_a: str, key_b: str) -> float:
+    """Speed ratio a / b of each library's fastest process over all rounds.
+
+    NOTE: a round pairs processes that run seconds apart; when the machine's
+    slow regime (see :func:`_time_epochs`) hits one and not the other, the
+    paired ratio swings by 1.5x either way. The fastest process of each library
+    is the one the regime disturbed least: this ratio is the steadier of the two.
+    """
+    return min(b.samples(key_b)) / min(a.samples(key_a))
+
+
 def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, Any]) -> str:
     """The Markdown report: header, the speed table, the ratios and the goals."""
     from ops import _threads_line
@@ -420,8 +431,10 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
     rg_run = runs["retrograd"]
     out += [
         "",
-        "Speed ratios, retrograd's samples/s over the other's, per round (median [min, max]), "
-        "and the issue's goals:",
+        "Speed ratios, retrograd's samples/s over the other's: paired per round (median "
+        "[min, max]); 'best', the ratio of each library's fastest process over all rounds "
+        "(steadier when the machine's slow regime hits one process of a round and not the "
+        "other); and the issue's goals:",
         "",
     ]
     rows, verdicts = [], []
@@ -431,14 +444,16 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
             row: list[Any] = [opt_name, batch]
             if "numpy" in runs:
                 r = _ratios(rg_run, runs["numpy"], key, key)
-                row.append(f"{r.fmt('.2f')} (≥ {GOAL_NUMPY})")
-                verdicts.append((f"{key} vs numpy", r.median, GOAL_NUMPY))
+                best = _best_ratio(rg_run, runs["numpy"], key, key)
+                row.append(f"{r.fmt('.2f')}; best {best:.2f} (≥ {GOAL_NUMPY})")
+                verdicts.append((f"{key} vs numpy", r.median, best, GOAL_NUMPY))
             if "torch" in runs:
                 for variant in VARIANTS["torch"][opt_name]:
                     r = _ratios(rg_run, runs["torch"], key, f"{variant}/{batch}")
+                    best = _best_ratio(rg_run, runs["torch"], key, f"{variant}/{batch}")
                     goal = GOAL_TORCH[(variant, batch)]
-                    row.append(f"{r.fmt('.2f')} (≥ {goal})")
-                    verdicts.append((f"{key} vs torch {variant}", r.median, goal))
+                    row.append(f"{r.fmt('.2f')}; best {best:.2f} (≥ {goal})")
+                    verdicts.append((f"{key} vs torch {variant}", r.median, best, goal))
                 if len(VARIANTS["torch"][opt_name]) == 1:
                     row.append("")
             rows.append(row)
@@ -448,10 +463,18 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
     if "torch" in runs:
         header += ["retrograd / torch", "retrograd / torch fused"]
     out.append(h.markdown_table(header, rows, "ll" + "r" * (len(header) - 2)))
-    met = [v for v in verdicts if v[1] >= v[2]]
-    missed = [v for v in verdicts if v[1] < v[2]]
-    out += ["", f"Goals met: {len(met)} of {len(verdicts)}."]
-    out += [f"- NOT met: {k}: {v:.2f} < {g}" for k, v, g in missed]
+    by_median = sum(v[1] >= v[3] for v in verdicts)
+    by_best = sum(v[2] >= v[3] for v in verdicts)
+    out += [
+        "",
+        f"Goals met: {by_median} of {len(verdicts)} by the paired median, {by_best} of "
+        f"{len(verdicts)} by the fastest processes.",
+    ]
+    out += [
+        f"- NOT met by one measure or both: {k}: median {m:.2f}, best {b:.2f}, goal {g}"
+        for k, m, b, g in verdicts
+        if m < g or b < g
+    ]
     return "\n".join(out) + "\n"
 
 
