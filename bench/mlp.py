@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/mlp.py                  # 5 rounds, 2 threads (about 8 minutes)
+    .venv/bin/python bench/mlp.py                  # 5 rounds, 2 threads (about 11 minutes)
     .venv/bin/python bench/mlp.py --rounds 1 --batches 128 --optimizers sgd
     .venv/bin/python bench/mlp.py --threads 1 --json out.json
 
