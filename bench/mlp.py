@@ -28,9 +28,11 @@ samples per second (median and [min, max] over rounds),
 GFLOP/s counting the matrix products every library runs (forward; weight
 gradients; input gradients of the second and third layers, not of the data),
 that rate as a fraction of the float32 GEMM peak measured in the NumPy process
-(a 2048x2048 product), and the ratios retrograd / torch and retrograd / numpy
-paired round by round. The loss after the last timed epoch is printed per library:
-equal losses show the libraries did the same work.
+(a 2048x2048 product), and the ratios retrograd / torch and retrograd / numpy,
+both paired round by round and as the ratio of each library's fastest process
+(steadier on a machine whose two-thread speed switches between regimes). The
+loss after the last timed epoch is printed per library: equal losses show the
+libraries did the same work.
 """
 
 from __future__ import annotations
