@@ -125,14 +125,14 @@ def batches(n: int, batch: int, epoch: int) -> list[Any]:
     return [perm[i : i + batch] for i in range(0, n, batch)]
 
 
-def _time_epochs(run_epoch: Callable[[int], float], epochs: int = 5) -> tuple[float, float]:
+def _time_epochs(run_epoch: Callable[[int], float], epochs: int) -> tuple[float, float]:
     """Warm-up epoch, then ``epochs`` timed ones; returns (fastest epoch's seconds, last loss).
 
     NOTE: why the fastest. On the shared 2-core machine, two-thread BLAS runs in
     two regimes that last seconds each and switch at random: the same NumPy
     batch-32 epoch took 445 or 780 microseconds a step, within one process
     (one thread: a steady 600-620). The slow regime is the machine's, not the
-    library's; the fastest of five epochs is the least disturbed (timeit's
+    library's; the fastest of a few epochs is the least disturbed (timeit's
     reasoning), and the median over rounds then compares those.
     """
     run_epoch(0)
@@ -465,8 +465,8 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
     if "torch" in runs:
         header += ["retrograd / torch", "retrograd / torch fused"]
     out.append(h.markdown_table(header, rows, "ll" + "r" * (len(header) - 2)))
-    by_median = sum(v[1] >= v[3] for v in verdicts)
-    by_best = sum(v[2] >= v[3] for v in verdicts)
+    by_median = sum(m >= g for _, m, _, g in verdicts)
+    by_best = sum(b >= g for _, _, b, g in verdicts)
     out += [
         "",
         f"Goals met: {by_median} of {len(verdicts)} by the paired median, {by_best} of "
