@@ -58,6 +58,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -201,6 +202,68 @@ def run_alternating(
         for label in order:
             runs[label].results.append(run_worker(by_label[label], timeout))
     return runs
+
+
+class Server:
+    """A worker process kept alive between requests, for benchmarks that interleave.
+
+    The child (``python _harness.py --serve module:function``) calls
+    ``function(config)``, which returns ``(info, handler)``; it then answers each
+    request (a JSON line on its stdin) with ``handler(request)`` (a JSON line
+    after :data:`MARKER`). Use it as a context manager; the child ends when its
+    stdin closes.
+
+    Parameters
+    ----------
+    worker : Worker
+        The label, ``"module:function"``, config and environment of the child.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(_HERE, "_harness.py"), "--serve", worker.target],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env={**os.environ, **worker.env},
+        )
+        self.info: dict[str, Any] = self.request(worker.config)
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send one JSON request and wait for the child's answer."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # the child died: reported below
+        for line in self.proc.stdout:
+            if line.startswith(MARKER):
+                return json.loads(line[len(MARKER) :])
+        self.proc.wait()
+        self._stderr.seek(0)
+        raise RuntimeError(
+            f"worker {self.worker.label} ({self.worker.target}) ended with exit code "
+            f"{self.proc.returncode} before answering {message}:\n{self._stderr.read()[-4000:]}"
+        )
+
+    def close(self) -> None:
+        """Close the child's stdin and wait for it to end."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+        self._stderr.close()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            self.proc.kill()
+        self.close()
 
 
 def thread_env(n: int) -> dict[str, str]:
@@ -404,19 +467,39 @@ def _minor_faults() -> float:
 
 
 def _main(argv: list[str]) -> int:
-    """Child entry point: ``python _harness.py module:function`` with JSON on stdin."""
+    """Child entry point: ``python _harness.py [--serve] module:function``.
+
+    Without ``--serve``: the JSON config on stdin, one result out. With it: the
+    config as the first JSON line, then one answer per request line (:class:`Server`).
+    """
+    serve = argv[:1] == ["--serve"]
+    if serve:
+        argv = argv[1:]
     if len(argv) != 1 or ":" not in argv[0]:
-        print("usage: python bench/_harness.py module:function < config.json", file=sys.stderr)
+        print(
+            "usage: python bench/_harness.py [--serve] module:function < config.json",
+            file=sys.stderr,
+        )
         return 2
     module_name, func_name = argv[0].split(":", 1)
     if _HERE not in sys.path:
         sys.path.insert(0, _HERE)
     func = getattr(importlib.import_module(module_name), func_name)
-    config = json.loads(sys.stdin.read() or "{}")
-    result = func(config)
+    if not serve:
+        config = json.loads(sys.stdin.read() or "{}")
+        _answer(func(config))
+        return 0
+    info, handler = func(json.loads(sys.stdin.readline() or "{}"))
+    _answer(info)
+    for line in sys.stdin:
+        if line.strip():
+            _answer(handler(json.loads(line)))
+    return 0
+
+
+def _answer(result: Any) -> None:
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
     sys.stdout.flush()
-    return 0
 
 
 if __name__ == "__main__":

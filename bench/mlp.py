@@ -2,17 +2,17 @@
 
 Usage::
 
-    .venv/bin/python bench/mlp.py                  # 5 rounds, 2 threads (about 11 minutes)
-    .venv/bin/python bench/mlp.py --rounds 1 --batches 128 --optimizers sgd
+    .venv/bin/python bench/mlp.py              # 10 interleaved passes, 2 threads (~4 minutes)
+    .venv/bin/python bench/mlp.py --epochs 4 --batches 128 --optimizers sgd
     .venv/bin/python bench/mlp.py --threads 1 --json out.json
+    .venv/bin/python bench/mlp.py --mode processes --rounds 5   # a fresh process per round
 
-What runs: five epochs (``--epochs``), after a warm-up epoch, of softmax cross-entropy training
-on 20,000 synthetic MNIST-shaped samples (784 float32 features in [0, 1], ten
-classes labelled by a fixed random teacher network, so the labels are
-learnable), batch sizes 32, 128 and 512, SGD (lr 0.1) and Adam (lr 1e-3).
-Every library starts from the same weights and visits the same batches (one
-fixed permutation per epoch, the last batch partial), gathered from the same
-NumPy array.
+What runs: softmax cross-entropy training on 20,000 synthetic MNIST-shaped
+samples (784 float32 features in [0, 1], ten classes labelled by a fixed random
+teacher network, so the labels are learnable), batch sizes 32, 128 and 512, SGD
+(lr 0.1) and Adam (lr 1e-3). Every library starts from the same weights and
+visits the same batches (one fixed permutation per epoch, the last batch
+partial), gathered from the same NumPy array.
 
 - ``retrograd``: as a user writes it: ``nn.Sequential`` of ``nn.Linear`` and
   ``nn.ReLU``, ``nn.CrossEntropyLoss``, ``optim.SGD``/``optim.Adam``, the loop
@@ -22,17 +22,29 @@ NumPy array.
 - ``numpy``: the forward and backward written by hand with explicit matrices
   and in-place updates, no autodiff: the reference with no framework overhead.
 
-Each library runs in its own process (``_harness.py``), the order alternating
-over rounds; each process reports the fastest of its timed epochs. Reported:
-samples per second (median and [min, max] over rounds),
+Each library runs in its own process (``_harness.py``). Two ways to time them
+(``--mode``):
+
+- ``interleaved`` (the default): the processes stay alive. Per configuration
+  each library runs a warm-up epoch, then ``--epochs`` passes (10) in which each
+  library times one epoch, in the order numpy, retrograd, torch, reversed every
+  other pass, after ``--gap`` seconds (0.3) of sleep so that the last process's
+  BLAS and OpenMP threads stop spinning. Ratios pair the epochs of each pass.
+  Why: two-thread BLAS on the shared 2-core machine switches between a fast and
+  a slow regime that last seconds; epochs a second apart mostly share one,
+  while fresh processes a minute apart often do not.
+- ``processes``: each library in a fresh process per round (``--rounds``, 5),
+  the order alternating over rounds; each process reports the fastest of
+  ``--epochs`` (5) timed epochs after a warm-up one. Ratios pair the rounds,
+  and "best" gives the ratio of each library's fastest process.
+
+Reported: samples per second (median and [min, max] over passes or rounds),
 GFLOP/s counting the matrix products every library runs (forward; weight
 gradients; input gradients of the second and third layers, not of the data),
 that rate as a fraction of the float32 GEMM peak measured in the NumPy process
-(a 2048x2048 product), and the ratios retrograd / torch and retrograd / numpy,
-both paired round by round and as the ratio of each library's fastest process
-(steadier on a machine whose two-thread speed switches between regimes). The
-loss after the last timed epoch is printed per library: equal losses show the
-libraries did the same work.
+(a 2048x2048 product), and the ratios retrograd / torch and retrograd / numpy
+against the goals of issue 8. The loss after the last timed epoch is printed
+per library: equal losses show the libraries did the same work.
 """
 
 from __future__ import annotations
@@ -314,9 +326,8 @@ def gemm_peak(threads: int) -> float:
     return 2 * 2048**3 / best / 1e9
 
 
-def worker(config: dict[str, Any]) -> dict[str, Any]:
-    """One library (``config['library']``), every batch size and optimizer, in this process."""
-    lib = config["library"]
+def _library_info(lib: str, threads: int) -> dict[str, Any]:
+    """Import ``lib``, set every thread pool to ``threads``; its version and thread report."""
     if lib == "torch":
         import torch
 
@@ -329,12 +340,19 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
 
     if lib == "numpy":
         version = np.__version__
-    info = h.limit_threads(config["threads"])
+    info = h.limit_threads(threads)
     info["version"] = version
     if lib == "torch":
         import torch
 
         info["blas"] = "MKL" if torch.backends.mkl.is_available() else "not MKL"
+    return info
+
+
+def worker(config: dict[str, Any]) -> dict[str, Any]:
+    """One library (``config['library']``), every batch size and optimizer, in this process."""
+    lib = config["library"]
+    info = _library_info(lib, config["threads"])
     features, y = make_data(config["samples"])
     timings: dict[str, float] = {}
     losses: dict[str, float] = {}
@@ -350,6 +368,91 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
     if lib == "numpy":
         timings["gemm_peak"] = gemm_peak(config["threads"])
     return {"info": info, "timings": timings, "losses": losses}
+
+
+def server(config: dict[str, Any]) -> tuple[dict[str, Any], Callable[[dict[str, Any]], Any]]:
+    """One library kept alive for the interleaved mode (``_harness.Server``).
+
+    Requests: ``{"setup": key}`` builds the trainer of ``key`` (``"variant/batch"``)
+    and runs its warm-up epoch; ``{"epoch": key, "index": e}`` times epoch ``e``
+    and answers ``{"seconds": ..., "loss": ...}``; ``{"reset": True}`` drops the
+    trainers built so far.
+    """
+    lib = config["library"]
+    info = _library_info(lib, config["threads"])
+    features, y = make_data(config["samples"])
+    if lib == "numpy":
+        info["gemm_peak"] = gemm_peak(config["threads"])
+    trainers: dict[str, Callable[[int], float]] = {}
+
+    def handle(request: dict[str, Any]) -> dict[str, Any]:
+        if request.get("reset"):
+            trainers.clear()
+            return {}
+        if "setup" in request:
+            key = request["setup"]
+            variant, batch = key.split("/")
+            trainers[key] = TRAINERS[lib](features, y, int(batch), variant)
+            return {"loss": trainers[key](0)}
+        run_epoch = trainers[request["epoch"]]
+        start = time.perf_counter()
+        loss = run_epoch(request["index"])
+        return {"seconds": time.perf_counter() - start, "loss": loss}
+
+    return info, handle
+
+
+def run_interleaved(
+    workers: list[h.Worker],
+    config: dict[str, Any],
+    gap: float,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, h.Run]:
+    """Time every library's epochs one after another, alternating, in processes kept alive.
+
+    Per configuration (optimizer and batch size), each library (each variant)
+    runs a warm-up epoch, then ``config['epochs']`` times one epoch each, in the
+    order A B C, then C B A, ... with ``gap`` seconds of sleep before each (so that
+    the BLAS and OpenMP threads of the process that ran last stop spinning). The
+    epochs of one pass run within a few seconds of each other, so the machine's
+    regime is mostly the same for all libraries: pass ``k`` becomes "round" ``k``
+    of the returned runs, for the paired ratios of :func:`report`.
+    """
+    epochs = config["epochs"]
+    servers: dict[str, h.Server] = {}
+    try:
+        for w in workers:
+            servers[w.label] = h.Server(w)
+        runs = {label: h.Run(label) for label in servers}
+        for label, run in runs.items():
+            info = servers[label].info
+            extra = {"gemm_peak": info["gemm_peak"]} if "gemm_peak" in info else {}
+            run.results = [
+                {"info": info, "timings": dict(extra), "losses": {}} for _ in range(epochs)
+            ]
+        for opt_name in config["optimizers"]:
+            for batch in config["batches"]:
+                parts = [
+                    (label, f"{variant}/{batch}")
+                    for label in servers
+                    for variant in VARIANTS[label][opt_name]
+                ]
+                if progress is not None:
+                    progress(f"{opt_name}/{batch}: {epochs} passes over {len(parts)} trainers")
+                for label in servers:
+                    servers[label].request({"reset": True})
+                for label, key in parts:
+                    servers[label].request({"setup": key})
+                for k in range(epochs):
+                    for label, key in parts if k % 2 == 0 else parts[::-1]:
+                        time.sleep(gap)
+                        answer = servers[label].request({"epoch": key, "index": k + 1})
+                        runs[label].results[k]["timings"][key] = answer["seconds"]
+                        runs[label].results[k]["losses"][key] = answer["loss"]
+    finally:
+        for srv in servers.values():
+            srv.close()
+    return runs
 
 
 # ---------------------------------------------------------------- report
@@ -378,15 +481,30 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
     n = config["samples"]
     flops = matmul_flops_per_sample()
     peak = runs["numpy"].stats("gemm_peak") if "numpy" in runs else None
+    interleaved = config.get("mode") == "interleaved"
+    if interleaved:
+        method = (
+            f"one process per library, kept alive; per configuration a warm-up epoch "
+            f"each, then {config['epochs']} passes in which each library (and variant) "
+            f"times one epoch of {n:,} samples, in the order {' '.join(runs)}, reversed every "
+            f"other pass, with {config['gap']} s of sleep before each epoch (perf_counter, gc "
+            f"on). A pass takes a few seconds, so its epochs mostly share the machine's "
+            f"regime; the ratios pair the epochs of each pass."
+        )
+    else:
+        method = (
+            f"{len(next(iter(runs.values())).results)} rounds; each round runs each "
+            f"library in a fresh process, in the order {' '.join(runs)}, reversed every other "
+            f"round; per process and configuration a warm-up epoch, then {config['epochs']} "
+            f"timed epochs of {n:,} samples (perf_counter, gc on), of which the process "
+            f"reports the fastest (two-thread BLAS here switches between a fast and a slow "
+            f"regime for seconds at a time)."
+        )
+    unit = "pass" if interleaved else "round"
     out = [
         *h.header_lines(machine, next(iter(runs.values())).info.get("env")),
         *(_threads_line(lib, runs[lib].info) for lib in runs),
-        f"- method: {len(next(iter(runs.values())).results)} rounds; each round runs each "
-        f"library in a fresh process, in the order {' '.join(runs)}, reversed every other "
-        f"round; per process and configuration a warm-up epoch, then {config['epochs']} timed "
-        f"epochs of {n:,} samples (perf_counter, gc on), of which the process reports the "
-        f"fastest (two-thread BLAS here switches between a fast and a slow regime for "
-        f"seconds at a time). {flops / 1e6:.3f} MFLOP of matrix products per sample.",
+        f"- method: {method} {flops / 1e6:.3f} MFLOP of matrix products per sample.",
     ]
     if peak is not None:
         out.append(
@@ -394,7 +512,7 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
         )
     out += [
         "",
-        "Samples per second (median [min, max] over rounds), GFLOP/s of the matrix "
+        f"Samples per second (median [min, max] over {unit}es), GFLOP/s of the matrix "
         "products at the median, and that as a fraction of the GEMM peak; the loss "
         "after the last timed epoch:",
         "",
@@ -418,7 +536,7 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
                             sps.fmt(".0f"),
                             f"{gflops:.1f}",
                             frac,
-                            f"{runs[lib].results[0]['losses'][key]:.4f}",
+                            f"{runs[lib].results[-1]['losses'][key]:.4f}",
                         ]
                     )
     out.append(
@@ -431,31 +549,41 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
     if "retrograd" not in runs:
         return "\n".join(out) + "\n"
     rg_run = runs["retrograd"]
-    out += [
-        "",
-        "Speed ratios, retrograd's samples/s over the other's: paired per round (median "
-        "[min, max]); 'best', the ratio of each library's fastest process over all rounds "
-        "(steadier when the machine's slow regime hits one process of a round and not the "
-        "other); and the issue's goals:",
-        "",
-    ]
+    if interleaved:
+        what = (
+            "paired per pass (median [min, max] over passes: the epochs of a pass ran "
+            "seconds apart); the goals are checked on the median"
+        )
+    else:
+        what = (
+            "paired per round (median [min, max]); 'best', the ratio of each library's "
+            "fastest process over all rounds (steadier when the machine's slow regime hits "
+            "one process of a round and not the other)"
+        )
+    out += ["", f"Speed ratios, retrograd's samples/s over the other's: {what}:", ""]
     rows, verdicts = [], []
+
+    def compare(other: str, key_b: str, goal: float, name: str) -> str:
+        r = _ratios(rg_run, runs[other], key, key_b)
+        if interleaved:
+            verdicts.append((name, r.median, None, goal))
+            return f"{r.fmt('.2f')} (≥ {goal})"
+        best = _best_ratio(rg_run, runs[other], key, key_b)
+        verdicts.append((name, r.median, best, goal))
+        return f"{r.fmt('.2f')}; best {best:.2f} (≥ {goal})"
+
     for opt_name in config["optimizers"]:
         for batch in config["batches"]:
             key = f"{opt_name}/{batch}"
             row: list[Any] = [opt_name, batch]
             if "numpy" in runs:
-                r = _ratios(rg_run, runs["numpy"], key, key)
-                best = _best_ratio(rg_run, runs["numpy"], key, key)
-                row.append(f"{r.fmt('.2f')}; best {best:.2f} (≥ {GOAL_NUMPY})")
-                verdicts.append((f"{key} vs numpy", r.median, best, GOAL_NUMPY))
+                row.append(compare("numpy", key, GOAL_NUMPY, f"{key} vs numpy"))
             if "torch" in runs:
                 for variant in VARIANTS["torch"][opt_name]:
-                    r = _ratios(rg_run, runs["torch"], key, f"{variant}/{batch}")
-                    best = _best_ratio(rg_run, runs["torch"], key, f"{variant}/{batch}")
                     goal = GOAL_TORCH[(variant, batch)]
-                    row.append(f"{r.fmt('.2f')}; best {best:.2f} (≥ {goal})")
-                    verdicts.append((f"{key} vs torch {variant}", r.median, best, goal))
+                    row.append(
+                        compare("torch", f"{variant}/{batch}", goal, f"{key} vs torch {variant}")
+                    )
                 if len(VARIANTS["torch"][opt_name]) == 1:
                     row.append("")
             rows.append(row)
@@ -466,23 +594,56 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], config: dict[str, An
         header += ["retrograd / torch", "retrograd / torch fused"]
     out.append(h.markdown_table(header, rows, "ll" + "r" * (len(header) - 2)))
     by_median = sum(m >= g for _, m, _, g in verdicts)
-    by_best = sum(b >= g for _, _, b, g in verdicts)
-    out += [
-        "",
-        f"Goals met: {by_median} of {len(verdicts)} by the paired median, {by_best} of "
-        f"{len(verdicts)} by the fastest processes.",
-    ]
-    out += [
-        f"- NOT met by one measure or both: {k}: median {m:.2f}, best {b:.2f}, goal {g}"
-        for k, m, b, g in verdicts
-        if m < g or b < g
-    ]
+    if interleaved:
+        out += ["", f"Goals met: {by_median} of {len(verdicts)} by the paired median."]
+        out += [f"- NOT met: {k}: median {m:.2f}, goal {g}" for k, m, _, g in verdicts if m < g]
+    else:
+        by_best = sum(b >= g for _, _, b, g in verdicts)
+        out += [
+            "",
+            f"Goals met: {by_median} of {len(verdicts)} by the paired median, {by_best} of "
+            f"{len(verdicts)} by the fastest processes.",
+        ]
+        out += [
+            f"- NOT met by one measure or both: {k}: median {m:.2f}, best {b:.2f}, goal {g}"
+            for k, m, b, g in verdicts
+            if m < g or b < g
+        ]
     return "\n".join(out) + "\n"
+
+
+def pooled_report(paths: list[str]) -> str:
+    """The report of several ``--json`` files of one mode and thread count, taken together.
+
+    Each file's passes (or rounds) become passes of one run: the paired ratios'
+    median is then over all of them. The header is the first file's.
+    """
+    raws = []
+    for path in paths:
+        with open(path) as f:
+            raws.append(json.load(f))
+    first = raws[0]
+    config = dict(first["config"])
+    keys = ("mode", "threads", "batches", "optimizers", "samples")
+    for path, raw in zip(paths, raws, strict=True):
+        if [raw["config"].get(k) for k in keys] != [config.get(k) for k in keys]:
+            raise SystemExit(f"--pool: {path} was run with other settings than {paths[0]}")
+        if set(raw["runs"]) != set(first["runs"]):
+            raise SystemExit(f"--pool: {path} has other libraries than {paths[0]}")
+    runs = {lib: h.Run(lib, [r for raw in raws for r in raw["runs"][lib]]) for lib in first["runs"]}
+    config["epochs"] = sum(raw["config"]["epochs"] for raw in raws)
+    dates = [raw["machine"]["date"] for raw in raws]
+    return (
+        f"Pooled from {len(paths)} runs ({', '.join(paths)}), {min(dates)} to {max(dates)}:\n\n"
+        + report(runs, first["machine"], config)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of processes (default 5)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="processes mode: rounds of processes (default 5)"
+    )
     parser.add_argument(
         "--threads", type=int, default=2, help="threads for BLAS, OpenMP and torch (default 2)"
     )
@@ -492,11 +653,33 @@ def main(argv: list[str] | None = None) -> int:
         "--libraries", default=",".join(LIBRARIES), help="numpy, retrograd, torch (default all)"
     )
     parser.add_argument(
-        "--epochs", type=int, default=5, help="timed epochs per process, fastest taken (default 5)"
+        "--epochs",
+        type=int,
+        help="interleaved: timed passes (default 10); processes: timed epochs per process, "
+        "the fastest taken (default 5)",
     )
     parser.add_argument("--samples", type=int, default=N_SAMPLES, help="data set size (20,000)")
+    parser.add_argument(
+        "--mode",
+        choices=("interleaved", "processes"),
+        default="interleaved",
+        help="interleaved: processes kept alive, epochs alternated (default); processes: "
+        "a fresh process per library and round",
+    )
+    parser.add_argument(
+        "--gap", type=float, default=0.3, help="interleaved: seconds of sleep before each epoch"
+    )
     parser.add_argument("--json", help="also write the raw per-round results to this file")
+    parser.add_argument(
+        "--pool",
+        nargs="+",
+        metavar="JSON",
+        help="run nothing: report the passes (or rounds) of these --json files together",
+    )
     args = parser.parse_args(argv)
+    if args.pool:
+        print(pooled_report(args.pool))
+        return 0
     libs = [s.strip() for s in args.libraries.split(",") if s.strip()]
     optimizers = [s.strip() for s in args.optimizers.split(",") if s.strip()]
     if any(lib not in LIBRARIES for lib in libs) or any(o not in OPTIMIZERS for o in optimizers):
@@ -506,16 +689,24 @@ def main(argv: list[str] | None = None) -> int:
         "batches": [int(b) for b in args.batches.split(",")],
         "optimizers": optimizers,
         "samples": args.samples,
-        "epochs": args.epochs,
+        "epochs": args.epochs or (10 if args.mode == "interleaved" else 5),
+        "mode": args.mode,
+        "gap": args.gap,
     }
     workers = [
         h.Worker(lib, "mlp:worker", {**config, "library": lib}, h.thread_env(args.threads))
         for lib in libs
     ]
     machine = h.machine_info()
-    runs = h.run_alternating(
-        workers, args.rounds, progress=lambda s: print(s, file=sys.stderr, flush=True)
-    )
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    if args.mode == "interleaved":
+        servers = [h.Worker(w.label, "mlp:server", w.config, w.env) for w in workers]
+        runs = run_interleaved(servers, config, args.gap, progress)
+    else:
+        runs = h.run_alternating(workers, args.rounds, progress=progress)
     command = " ".join(["python bench/mlp.py", *(sys.argv[1:] if argv is None else argv)])
     print(f"Command: `{command}`\n")
     print(report(runs, machine, config))
