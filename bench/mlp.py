@@ -405,14 +405,13 @@ def server(config: dict[str, Any]) -> tuple[dict[str, Any], Callable[[dict[str, 
 def run_interleaved(
     workers: list[h.Worker],
     config: dict[str, Any],
-    gap: float,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, h.Run]:
     """Time every library's epochs one after another, alternating, in processes kept alive.
 
     Per configuration (optimizer and batch size), each library (each variant)
     runs a warm-up epoch, then ``config['epochs']`` times one epoch each, in the
-    order A B C, then C B A, ... with ``gap`` seconds of sleep before each (so that
+    order A B C, then C B A, ... with ``config['gap']`` seconds of sleep before each (so that
     the BLAS and OpenMP threads of the process that ran last stop spinning). The
     epochs of one pass run within a few seconds of each other, so the machine's
     regime is mostly the same for all libraries: pass ``k`` becomes "round" ``k``
@@ -445,7 +444,7 @@ def run_interleaved(
                     servers[label].request({"setup": key})
                 for k in range(epochs):
                     for label, key in parts if k % 2 == 0 else parts[::-1]:
-                        time.sleep(gap)
+                        time.sleep(config["gap"])
                         answer = servers[label].request({"epoch": key, "index": k + 1})
                         runs[label].results[k]["timings"][key] = answer["seconds"]
                         runs[label].results[k]["losses"][key] = answer["loss"]
@@ -693,8 +692,9 @@ def main(argv: list[str] | None = None) -> int:
         "mode": args.mode,
         "gap": args.gap,
     }
+    target = "mlp:server" if args.mode == "interleaved" else "mlp:worker"
     workers = [
-        h.Worker(lib, "mlp:worker", {**config, "library": lib}, h.thread_env(args.threads))
+        h.Worker(lib, target, {**config, "library": lib}, h.thread_env(args.threads))
         for lib in libs
     ]
     machine = h.machine_info()
@@ -703,8 +703,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr, flush=True)
 
     if args.mode == "interleaved":
-        servers = [h.Worker(w.label, "mlp:server", w.config, w.env) for w in workers]
-        runs = run_interleaved(servers, config, args.gap, progress)
+        runs = run_interleaved(workers, config, progress)
     else:
         runs = h.run_alternating(workers, args.rounds, progress=progress)
     command = " ".join(["python bench/mlp.py", *(sys.argv[1:] if argv is None else argv)])

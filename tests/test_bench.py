@@ -37,7 +37,7 @@ def runs() -> dict[str, h.Run]:
         h.Worker(lib, "mlp:server", {**CONFIG, "library": lib}, h.thread_env(1))
         for lib in ("numpy", "retrograd")
     ]
-    return mlp.run_interleaved(workers, CONFIG, CONFIG["gap"])
+    return mlp.run_interleaved(workers, CONFIG)
 
 
 def test_interleaved_runs_one_epoch_per_pass(runs: dict[str, h.Run]) -> None:
