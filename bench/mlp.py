@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/mlp.py              # 10 interleaved passes, 2 threads (~4 minutes)
+    .venv/bin/python bench/mlp.py              # 10 interleaved passes, 2 threads (~3 minutes)
     .venv/bin/python bench/mlp.py --epochs 4 --batches 128 --optimizers sgd
     .venv/bin/python bench/mlp.py --threads 1 --json out.json
     .venv/bin/python bench/mlp.py --mode processes --rounds 5   # a fresh process per round
