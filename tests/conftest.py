@@ -59,6 +59,24 @@ def assert_close(ours, theirs, dtype=None, **kw) -> None:
     np.testing.assert_allclose(a, b, **opts)
 
 
+def noncontiguous(a: np.ndarray) -> np.ndarray:
+    """The values of ``a`` in a layout that is not C-contiguous (for 1-D and up).
+
+    Fortran order where that differs from C order (the layout of ``x.T``), else
+    every other element of a larger buffer. Ops that assume C order, for instance
+    by writing through ``reshape(-1)``, give wrong answers on these.
+    """
+    a = np.asarray(a)
+    out = np.asfortranarray(a)
+    if out.flags.c_contiguous:
+        buf = np.zeros((*a.shape, 2), a.dtype)
+        out = buf[..., 0]
+        out[...] = a
+    if a.size > 1:
+        assert not out.flags.c_contiguous
+    return out
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

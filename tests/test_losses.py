@@ -28,16 +28,18 @@ import retrograd as rg
 import retrograd.losses as RL
 from retrograd.nn import loss as rnn
 
-from .conftest import assert_close
+from .conftest import assert_close, noncontiguous
 
 FLOATS = [np.float32, np.float64]
 REDUCTIONS = ["none", "mean", "sum"]
 
 
-def _ours(a, requires_grad=False):
+def _ours(a, requires_grad=False, layout="C"):
     if not isinstance(a, (np.ndarray, np.generic)):
         return a  # None, or a Python option
-    return rg.tensor(np.asarray(a), requires_grad=requires_grad)
+    if layout == "C":
+        return rg.tensor(np.asarray(a), requires_grad=requires_grad)
+    return rg.from_numpy(noncontiguous(a)).requires_grad_(requires_grad)
 
 
 def _theirs(a, requires_grad=False):
@@ -50,20 +52,24 @@ def check(name, args, kwargs, grads, dtype, seed=0):
     """Run ``<name>(*args, **kwargs)`` in both libraries; compare the loss and the gradients.
 
     ``args`` and array-valued ``kwargs`` are NumPy arrays; ``grads`` lists the
-    positions in ``args`` whose gradients are compared. Returns our loss.
+    positions in ``args`` whose gradients are compared. Our side runs twice: on
+    C-ordered arrays and on the same values in another layout (``x.T``'s).
+    Returns our loss.
     """
-    ours = [_ours(a, i in grads) for i, a in enumerate(args)]
     theirs = [_theirs(a, i in grads) for i, a in enumerate(args)]
-    out = getattr(RL, name)(*ours, **{k: _ours(v) for k, v in kwargs.items()})
     ref = getattr(TF, name)(*theirs, **{k: _theirs(v) for k, v in kwargs.items()})
-    assert out.dtype == np.dtype(dtype)
-    assert_close(out, ref, dtype)
     up = np.random.default_rng(seed + 1).uniform(0.5, 1.5, ref.shape).astype(dtype)
-    out.backward(up)
     ref.backward(torch.from_numpy(up))
-    for i in grads:
-        assert ours[i].grad is not None, f"no gradient reached argument {i}"
-        assert_close(ours[i].grad, theirs[i].grad, dtype)
+    for layout in ("C", "other"):
+        ours = [_ours(a, i in grads, layout) for i, a in enumerate(args)]
+        opts = {k: _ours(v, layout=layout) for k, v in kwargs.items()}
+        out = getattr(RL, name)(*ours, **opts)
+        assert out.dtype == np.dtype(dtype)
+        assert_close(out, ref, dtype)
+        out.backward(up)
+        for i in grads:
+            assert ours[i].grad is not None, f"no gradient reached argument {i} ({layout} layout)"
+            assert_close(ours[i].grad, theirs[i].grad, dtype)
     return out
 
 
@@ -419,6 +425,14 @@ def test_gradcheck_catches_a_wrong_gradient():
     y = rg.tensor([[0.0, 0.0]], dtype=rg.float64)
     with pytest.raises(rg.GradcheckError):
         rg.gradcheck(lambda a: _apply(Wrong, a, y), [x])
+
+
+def test_gradcheck_perturbs_inputs_of_any_layout():
+    # A Fortran-ordered input: perturbing through reshape(-1) would change a copy, and
+    # every numeric gradient would be 0.
+    x = rg.from_numpy(noncontiguous(np.arange(1.0, 7.0).reshape(2, 3))).requires_grad_()
+    y = rg.from_numpy(noncontiguous(np.zeros((2, 3))))
+    assert rg.gradcheck(lambda a: RL.mse_loss(a, y, reduction="none"), [x])
 
 
 # ---------------------------------------------------------------- errors say expected vs got

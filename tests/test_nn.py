@@ -27,6 +27,8 @@ import retrograd as rg
 import retrograd.functional as F
 import retrograd.nn as nn
 
+from .conftest import noncontiguous
+
 DTYPES = [np.float32, np.float64]
 TOL = {
     np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6),
@@ -60,10 +62,18 @@ def twin(make_rg: Callable[[], nn.Module], t_mod: tnn.Module, dtype) -> nn.Modul
     return m
 
 
-def run_both(m: nn.Module, t_mod: tnn.Module, x: np.ndarray, seed: int = 0, cmp=None):
-    """Forward and backward (with one random upstream gradient) through both; compare all."""
+def run_both(
+    m: nn.Module, t_mod: tnn.Module, x: np.ndarray, seed: int = 0, cmp=None, layout: str = "C"
+):
+    """Forward and backward (with one random upstream gradient) through both; compare all.
+
+    ``layout="other"`` gives our module the input in a layout that is not C order.
+    """
     close_ = cmp or close
-    xr = rg.tensor(x, requires_grad=True)
+    if layout == "C":
+        xr = rg.tensor(x, requires_grad=True)
+    else:
+        xr = rg.from_numpy(noncontiguous(x)).requires_grad_()
     xt = torch.tensor(x, requires_grad=True)
     yr, yt = m(xr), t_mod(xt)
     close_(yr, yt)
@@ -129,9 +139,10 @@ LAYERS = {
 }
 
 
+@pytest.mark.parametrize("layout", ["C", "other"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", list(LAYERS))
-def test_layer_matches_torch(name, dtype):
+def test_layer_matches_torch(name, dtype, layout):
     make_rg, make_t, shape = LAYERS[name]
     torch.manual_seed(0)
     t_mod = make_t()
@@ -140,7 +151,7 @@ def test_layer_matches_torch(name, dtype):
             for p in t_mod.parameters():
                 p.copy_(torch.randn(p.shape) * 0.5 + 1.0)
     m = twin(make_rg, t_mod, dtype)
-    run_both(m, t_mod, data(shape, dtype))
+    run_both(m, t_mod, data(shape, dtype), layout=layout)
 
 
 BN_CASES = {

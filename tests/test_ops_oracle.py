@@ -20,7 +20,7 @@ import torch.nn.functional as TF
 import retrograd as rg
 import retrograd.functional as RF
 
-from .conftest import assert_close, to_torch
+from .conftest import assert_close, noncontiguous, to_torch
 
 UNARY_SHAPES = [(), (1,), (5,), (2, 3), (2, 1, 3), (0, 3)]
 BINARY_SHAPES = [
@@ -268,8 +268,11 @@ def _inputs(shapes, dtype, domain, rng):
     return out
 
 
-def _run(case: Case, arrays, dtype, rng):
-    ours = [rg.tensor(a, requires_grad=True) for a in arrays]
+def _run(case: Case, arrays, dtype, rng, layout="C"):
+    if layout == "C":
+        ours = [rg.tensor(a, requires_grad=True) for a in arrays]
+    else:  # the same values in another layout (x.T's): ops must not assume C order
+        ours = [rg.from_numpy(noncontiguous(a)).requires_grad_() for a in arrays]
     theirs = [to_torch(a, requires_grad=True) for a in arrays]
     y = case.fn(rg, RF, *ours)
     yt = case.fn(torch, TF, *theirs)
@@ -296,6 +299,13 @@ PARAMS = [
 @pytest.mark.parametrize(("case", "shapes"), PARAMS)
 def test_matches_torch(case: Case, shapes, dtype, rng):
     _run(case, _inputs(shapes, dtype, case.domain, rng), dtype, rng)
+
+
+@pytest.mark.parametrize(
+    ("case", "shapes"), [p for p in PARAMS if any(np.prod(s) > 1 for s in p.values[1])]
+)
+def test_matches_torch_on_noncontiguous_inputs(case: Case, shapes, rng):
+    _run(case, _inputs(shapes, np.float64, case.domain, rng), np.float64, rng, layout="other")
 
 
 @pytest.mark.parametrize(

@@ -90,14 +90,16 @@ def gradcheck(
     with no_grad():
         for i in checked:
             x = args[i].data
-            flat = x.reshape(-1)
-            for e in range(flat.size):
-                orig = flat[e]
-                flat[e] = orig + eps
+            for e in range(x.size):
+                # NOTE: a multi-index, not reshape(-1): that is a copy for an input that is
+                # not C-contiguous (x.T), and writing to it would perturb nothing.
+                at = xp.unravel_index(e, x.shape)
+                orig = x[at]
+                x[at] = orig + eps
                 plus = xp.concatenate([o.data.reshape(-1) for o in _outputs(fn(*args))])
-                flat[e] = orig - eps
+                x[at] = orig - eps
                 minus = xp.concatenate([o.data.reshape(-1) for o in _outputs(fn(*args))])
-                flat[e] = orig
+                x[at] = orig
                 numeric = (plus - minus) / (2 * eps)
                 got = analytic[i][:, e]
                 bad = ~(xp.abs(got - numeric) <= atol + rtol * xp.abs(numeric))

@@ -288,7 +288,9 @@ class SoftmaxCrossEntropy(Function):
         return total / x.dtype.type(x.shape[0]) if self.mean else total
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
-        grad = self.e / self.s
+        # NOTE: order="C", so that reshape(-1) below is a view that the flat indices
+        # write through; logits of another layout (x.T) would give exp() that layout.
+        grad = xp.divide(self.e, self.s, order="C")
         grad.reshape(-1)[self.flat] -= 1
         grad *= g / g.dtype.type(grad.shape[0]) if self.mean else g
         return (grad,)
