@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
 import pickle
 import re
+import subprocess
+import sys
 import tracemalloc
 import warnings
 from pathlib import Path
@@ -14,7 +17,7 @@ import pytest
 import torch
 
 import retrograd as rg
-from retrograd import optim
+from retrograd import _blas, optim
 from retrograd.optim import lr_scheduler
 
 # ---------------------------------------------------------------- the MLP in both libraries
@@ -32,10 +35,12 @@ TRAJ_TOL = {
 }
 
 
-def make_problem(dtype, loss: str, seed: int = 0):
+def make_problem(dtype, loss: str, seed: int = 0, hidden: int = 8):
     """Initial weights and N_BATCHES minibatches (inputs, targets) as arrays."""
     rng = np.random.default_rng(seed)
-    weights = [(rng.standard_normal(s) * 0.5).astype(dtype) for s in SIZES]
+    sizes = SIZES if hidden == 8 else [(hidden, 4), (hidden,), (3, hidden), (3,)]
+    scale = 0.5 if hidden == 8 else 0.5 * (8 / hidden) ** 0.5  # the same output scale
+    weights = [(rng.standard_normal(s) * scale).astype(dtype) for s in sizes]
     X = rng.standard_normal((N_BATCHES * BATCH, 4)).astype(dtype)
     if loss == "mse":
         Y = rng.standard_normal((N_BATCHES * BATCH, 3)).astype(dtype)
@@ -115,12 +120,14 @@ def assert_same_trajectory(
     group_opts=None,
     sched=None,
     steps=50,
+    hidden=8,
+    tol=None,
 ):
     """Train the MLP in both libraries; every parameter must agree after every step.
 
     Returns the learning rates seen, so that callers can check the schedule moved.
     """
-    weights, batches = make_problem(dtype, loss)
+    weights, batches = make_problem(dtype, loss, hidden=hidden)
     ours, theirs = rg_params(weights), torch_params(weights)
     opt = getattr(optim, name)(as_groups(ours, group_opts), **kwargs)
     topt = getattr(torch.optim, name)(as_groups(theirs, group_opts), **kwargs)
@@ -134,14 +141,14 @@ def assert_same_trajectory(
         batch = batches[step % N_BATCHES]
         loss_ours = rg_train_step(opt, s, ours, batch, act, loss)
         loss_theirs = torch_train_step(topt, ts, theirs, batch, act, loss)
-        np.testing.assert_allclose(loss_ours, loss_theirs, **TRAJ_TOL[dtype])
+        np.testing.assert_allclose(loss_ours, loss_theirs, **(tol or TRAJ_TOL[dtype]))
         for i, (p, t) in enumerate(zip(ours, theirs, strict=True)):
             assert p.dtype == dtype, f"step {step}: parameter {i} became {p.dtype}"
             np.testing.assert_allclose(
                 p.data,
                 t.detach().numpy(),
                 err_msg=f"{name}{kwargs} step {step} parameter {i}",
-                **TRAJ_TOL[dtype],
+                **(tol or TRAJ_TOL[dtype]),
             )
         got = [g["lr"] for g in opt.param_groups]
         want = [g["lr"] for g in topt.param_groups]
@@ -198,6 +205,141 @@ def test_trajectory_matches_torch(case, dtype):
     # alternate the network so that both activations and both losses meet every optimizer
     act, loss = [("tanh", "mse"), ("relu", "ce"), ("tanh", "ce"), ("relu", "mse")][i % 4]
     assert_same_trajectory(name, kwargs, dtype, act=act, loss=loss)
+
+
+# ---------------------------------------------------------------- the BLAS path
+
+#: Hidden units of the wide network: W1 (4200 x 4) is over _blas.MIN_SIZE and takes
+#: the BLAS path, W2 (3 x 4200) is under it and takes the ufunc path.
+WIDE = 4200
+BLAS_CASES = [c for c in OPTIMIZER_CASES if c[0] in ("SGD", "Adam", "AdamW")]
+
+
+@pytest.fixture(params=["blas", "ufuncs"])
+def update_path(request, monkeypatch):
+    """Run with the BLAS updates (counting those that BLAS did) or with ufuncs only."""
+    if request.param == "ufuncs":
+        monkeypatch.setattr(_blas, "_funcs", {})
+    elif not _blas.available():
+        pytest.skip("NumPy loaded no OpenBLAS with axpy in this process")
+    done: list[str] = []
+
+    def spy(name):
+        real = getattr(_blas, name)
+
+        def call(*args):
+            ok = real(*args)
+            if ok:
+                done.append(name)
+            return ok
+
+        return call
+
+    for name in ("axpy", "axpby"):
+        monkeypatch.setattr(_blas, name, spy(name))
+    return request.param, done
+
+
+def test_numpy_wheels_openblas_is_found():
+    # NumPy's own wheels bundle OpenBLAS; where this process runs on one, the fast
+    # path must be in use, or every "blas" test below would test the ufuncs twice.
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    if "openblas" not in blas["name"] or sys.platform not in ("linux", "darwin"):
+        pytest.skip(f"NumPy is built on {blas['name']}")
+    assert _blas.available()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", BLAS_CASES, ids=[case_id(c) for c in BLAS_CASES])
+def test_wide_trajectory_matches_torch(case, dtype, update_path):
+    name, kwargs = case
+    path, done = update_path
+    # NOTE: in float32 a few of the 16,800 gradients of W1 are ~1e-9, all rounding
+    # noise, and Adam's first step turns them into steps of up to lr (m / sqrt(v) is
+    # about g / |g|): those elements differ from torch's by ~2e-5. A wrong update
+    # differs by ~lr = 1e-2 nearly everywhere.
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else None
+    assert_same_trajectory(
+        name, kwargs, dtype, act="relu", loss="ce", steps=12, hidden=WIDE, tol=tol
+    )
+    if path == "blas":
+        assert done, "no update went through BLAS"
+        if name == "AdamW" or (name == "Adam" and kwargs.get("betas", (0.9,))[0] != 0):
+            assert "axpby" in done
+    else:
+        assert not done
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blas_updates_match_numpy(dtype):
+    rng = np.random.default_rng(0)
+    n = _blas.MIN_SIZE + 5
+    x, y0 = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    if not _blas.available():
+        pytest.skip("no BLAS in this process")
+    ulp = np.finfo(dtype).eps * 8
+    y = y0.copy()
+    assert _blas.axpy(-0.3, x, y)
+    np.testing.assert_allclose(y, y0 + dtype(-0.3) * x, rtol=ulp, atol=ulp)
+    y = y0.copy()
+    assert _blas.axpby(0.1, x, 0.9, y)
+    np.testing.assert_allclose(y, dtype(0.1) * x + dtype(0.9) * y0, rtol=ulp, atol=ulp)
+
+
+def test_blas_declines_what_it_cannot_do_and_leaves_y_alone():
+    n = _blas.MIN_SIZE
+    x, y = np.ones(n, np.float32), np.zeros(n, np.float32)
+    declined = [
+        (0.5, np.ones(n - 1, np.float32), np.zeros(n - 1, np.float32)),  # small
+        (0.0, x, y),  # alpha 0: BLAS would skip the pass, y + 0*inf must be NaN
+        (0.5, x.astype(np.float64), y),  # mixed dtypes
+        (0.5, np.ones((2, n), np.float32).T, np.zeros((n, 2), np.float32)),  # not C order
+        (0.5, np.ones(n, np.int64), np.zeros(n, np.int64)),  # not floating point
+        (0.5, x.reshape(2, -1), y),  # shapes differ
+    ]
+    for alpha, a, b in declined:
+        before = b.copy()
+        assert not _blas.axpy(alpha, a, b)
+        np.testing.assert_array_equal(b, before)
+    assert not _blas.axpby(0.5, x, 0.0, y) and not _blas.axpby(0.0, x, 0.5, y)
+    y.flags.writeable = False
+    assert not _blas.axpy(0.5, x, y)
+
+
+def test_sgd_with_lr_zero_and_an_infinite_gradient_is_nan_like_torch():
+    # BLAS skips the pass for alpha = 0; torch computes w - 0 * inf = NaN.
+    w = np.ones(_blas.MIN_SIZE, np.float32)
+    g = np.full_like(w, np.inf)
+    p, t = rg.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    p.grad, t.grad = rg.tensor(g), torch.tensor(g)
+    with np.errstate(invalid="ignore"):  # 0 * inf, as intended
+        optim.SGD([p], lr=0.0).step()
+    torch.optim.SGD([t], lr=0.0).step()
+    assert np.isnan(p.data).all() and torch.isnan(t).all()
+
+
+def test_sgd_on_a_parameter_that_is_not_c_contiguous_matches_torch():
+    # Such a parameter takes the ufunc path; the update must still be in place and right.
+    w = np.random.default_rng(0).standard_normal((_blas.MIN_SIZE, 2)).astype(np.float32)
+    p = rg.from_numpy(np.asfortranarray(w)).requires_grad_()
+    t = torch.tensor(w, requires_grad=True)
+    opt, topt = optim.SGD([p], lr=0.01, momentum=0.9), torch.optim.SGD([t], lr=0.01, momentum=0.9)
+    for _ in range(3):
+        opt.zero_grad()
+        topt.zero_grad()
+        (p * p * p).sum().backward()
+        (t * t * t).sum().backward()
+        opt.step()
+        topt.step()
+    assert np.shares_memory(p.data, w) is False and not p.data.flags.c_contiguous
+    np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-6)
+
+
+def test_blas_can_be_switched_off_by_environment(tmp_path):
+    code = "import retrograd._blas as b; print(b.available())"
+    env = {**os.environ, "RETROGRAD_BLAS": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
 
 
 GROUP_CASES = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _blas
 from .._backend import ndarray, xp
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, StateDict, _check_betas, _check_nonnegative
@@ -27,8 +28,9 @@ class Adam(Optimizer):
     the gradient; the weights shrink instead, ``w = w * (1 - lr * weight_decay)``,
     before the step (that is :class:`AdamW`).
 
-    Updates work in place on ``param.data`` in the parameter's dtype, with NumPy
-    ``out=`` ufuncs over reused scratch arrays. State per parameter: ``'step'``
+    Updates work in place on ``param.data`` in the parameter's dtype, through BLAS
+    ``axpby``/``axpy`` on large arrays (see ``retrograd._blas``) and NumPy ``out=``
+    ufuncs over reused scratch arrays. State per parameter: ``'step'``
     (int), ``'exp_avg'``, ``'exp_avg_sq'`` and, with amsgrad, ``'max_exp_avg_sq'``.
 
     Parameters
@@ -100,16 +102,19 @@ class Adam(Optimizer):
         d = self._direction(param, grad, group["maximize"], wd)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         tmp = self._scratch(param, 1)
-        # NOTE: twelve array passes, one scratch array (the step is bound by memory
-        # traffic and by sqrt). m = beta1*m + (1-beta1)*d is computed as
-        # beta1*(m - d) + d, three passes with no scratch.
-        exp_avg -= d
-        exp_avg *= beta1
-        exp_avg += d
+        # NOTE: the step is bound by memory traffic and by sqrt: seven array passes
+        # with BLAS (axpby and axpy do one each), twelve with ufuncs alone, where
+        # m = beta1*m + (1-beta1)*d is computed as beta1*(m - d) + d, three passes
+        # with no scratch.
+        if not _blas.axpby(1.0 - beta1, d, beta1, exp_avg):
+            exp_avg -= d
+            exp_avg *= beta1
+            exp_avg += d
         xp.multiply(d, d, out=tmp)
-        tmp *= 1.0 - beta2
-        exp_avg_sq *= beta2
-        exp_avg_sq += tmp
+        if not _blas.axpby(1.0 - beta2, tmp, beta2, exp_avg_sq):
+            tmp *= 1.0 - beta2
+            exp_avg_sq *= beta2
+            exp_avg_sq += tmp
 
         bias_correction1 = 1.0 - beta1**step
         bias_correction2_sqrt = (1.0 - beta2**step) ** 0.5
@@ -125,8 +130,10 @@ class Adam(Optimizer):
         xp.sqrt(second, out=update)
         update += eps * bias_correction2_sqrt
         xp.divide(exp_avg, update, out=update)
-        update *= -lr * bias_correction2_sqrt / bias_correction1
-        param += update
+        scale = -lr * bias_correction2_sqrt / bias_correction1
+        if not _blas.axpy(scale, update, param):
+            update *= scale
+            param += update
 
 
 class AdamW(Adam):

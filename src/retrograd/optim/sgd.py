@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _blas
 from .._backend import ndarray, xp
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check_nonnegative, _real
@@ -25,8 +26,9 @@ class SGD(Optimizer):
     learning rate multiplies it at the update; scikit-learn's buffer holds steps,
     ``v = mu * v - lr * g``. The two agree only while ``lr`` is constant.
 
-    Updates work in place on ``param.data`` in the parameter's dtype, with NumPy
-    ``out=`` ufuncs over reused scratch arrays; the state is
+    Updates work in place on ``param.data`` in the parameter's dtype: ``w += a * v``
+    in one pass through BLAS ``axpy`` on large arrays (see ``retrograd._blas``),
+    NumPy ``out=`` ufuncs over reused scratch arrays otherwise; the state is
     ``{'momentum_buffer': array}`` per parameter, only when ``momentum != 0``.
 
     Parameters
@@ -82,11 +84,13 @@ class SGD(Optimizer):
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One SGD step on ``p.data``; see the class docstring for the rule."""
         param = p.data
+        lr = float(group["lr"])
         if not (group["momentum"] or group["weight_decay"] or group["maximize"]):
-            # plain gradient descent, the common case: two array passes, nothing else
-            step = self._scratch(param, 1)
-            xp.multiply(grad, -float(group["lr"]), out=step)
-            param += step
+            # plain gradient descent, the common case: one BLAS pass, or two ufunc passes
+            if not _blas.axpy(-lr, grad, param):
+                step = self._scratch(param, 1)
+                xp.multiply(grad, -lr, out=step)
+                param += step
             return
         d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
         momentum = float(group["momentum"])
@@ -94,11 +98,11 @@ class SGD(Optimizer):
         if momentum != 0:
             state = self.state[p]
             buf = state.get("momentum_buffer")
+            dampening = float(group["dampening"])
             if buf is None:
                 buf = state["momentum_buffer"] = d.copy()
-            else:
+            elif not _blas.axpby(1.0 - dampening, d, momentum, buf):
                 buf *= momentum
-                dampening = float(group["dampening"])
                 if dampening == 0:
                     buf += d
                 else:
@@ -110,5 +114,6 @@ class SGD(Optimizer):
                 d = step
             else:
                 d = buf
-        xp.multiply(d, -float(group["lr"]), out=step)  # d may be `step` itself: elementwise
-        param += step
+        if not _blas.axpy(-lr, d, param):
+            xp.multiply(d, -lr, out=step)  # d may be `step` itself: elementwise
+            param += step
