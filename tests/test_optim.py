@@ -219,7 +219,8 @@ BLAS_CASES = [c for c in OPTIMIZER_CASES if c[0] in ("SGD", "Adam", "AdamW")]
 def update_path(request, monkeypatch):
     """Run with the BLAS updates (counting those that BLAS did) or with ufuncs only."""
     if request.param == "ufuncs":
-        monkeypatch.setattr(_blas, "_funcs", {})
+        monkeypatch.setattr(_blas, "_axpy", {})
+        monkeypatch.setattr(_blas, "_axpby", {})
     elif not _blas.available():
         pytest.skip("NumPy loaded no OpenBLAS with axpy in this process")
     done: list[str] = []
@@ -302,8 +303,11 @@ def test_blas_declines_what_it_cannot_do_and_leaves_y_alone():
         assert not _blas.axpy(alpha, a, b)
         np.testing.assert_array_equal(b, before)
     assert not _blas.axpby(0.5, x, 0.0, y) and not _blas.axpby(0.0, x, 0.5, y)
-    y.flags.writeable = False
+    x.flags.writeable = False  # read-only arrays take the ufuncs, x or y
     assert not _blas.axpy(0.5, x, y)
+    x.flags.writeable, y.flags.writeable = True, False
+    assert not _blas.axpy(0.5, x, y) and not _blas.axpby(0.5, x, 0.5, y)
+    np.testing.assert_array_equal(y, 0)
 
 
 def test_sgd_with_lr_zero_and_an_infinite_gradient_is_nan_like_torch():

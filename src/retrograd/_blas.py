@@ -20,6 +20,7 @@ multiply-adds, so ``a * x + y`` is rounded once instead of twice.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 from typing import Any
@@ -27,10 +28,12 @@ from typing import Any
 from ._backend import ndarray, xp
 
 #: Arrays with fewer elements take the ufunc path: the ctypes call and the two
-#: pointer lookups (about 3.5 microseconds) cost more than the pass they save.
+#: pointer lookups (about 2 microseconds) cost more than the pass they save.
 MIN_SIZE = 16384
 
-_funcs: dict[tuple[str, Any], Any] | None = None  # (name, dtype) -> BLAS function; {} if none
+# dtype -> BLAS function, bound on first use; empty where there is no such BLAS
+_axpy: dict[Any, Any] | None = None
+_axpby: dict[Any, Any] | None = None
 
 
 def _candidates() -> list[str]:
@@ -51,14 +54,12 @@ def _candidates() -> list[str]:
     return paths
 
 
-def _load() -> dict[tuple[str, Any], Any]:
-    """Bind ``{s,d}axpy`` and ``{s,d}axpby`` from an already loaded OpenBLAS, or nothing."""
+def _bind() -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """``{dtype: axpy}`` and ``{dtype: axpby}`` from an already loaded OpenBLAS, or empty."""
     if os.environ.get("RETROGRAD_BLAS", "1") == "0" or xp.__name__ != "numpy":
-        return {}
+        return {}, {}
     if not hasattr(os, "RTLD_NOLOAD") or sys.platform == "win32":
-        return {}
-    import ctypes
-
+        return {}, {}
     for path in _candidates():
         try:  # RTLD_NOLOAD: a handle to the loaded copy, never a new one
             lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_NOW)
@@ -72,12 +73,12 @@ def _load() -> dict[tuple[str, Any], Any]:
                 continue
             config.restype = ctypes.c_char_p
             integer = ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int32
-            funcs = {}
+            ptr = ctypes.c_void_p
+            axpys, axpbys = {}, {}
             for letter, dtype, real in (
                 ("s", xp.float32, ctypes.c_float),
                 ("d", xp.float64, ctypes.c_double),
             ):
-                ptr = ctypes.c_void_p
                 axpy = getattr(lib, f"{prefix}cblas_{letter}axpy{suffix}", None)
                 axpby = getattr(lib, f"{prefix}cblas_{letter}axpby{suffix}", None)
                 if axpy is None or axpby is None:
@@ -85,31 +86,34 @@ def _load() -> dict[tuple[str, Any], Any]:
                 axpy.restype = axpby.restype = None
                 axpy.argtypes = [integer, real, ptr, integer, ptr, integer]
                 axpby.argtypes = [integer, real, ptr, integer, real, ptr, integer]
-                funcs["axpy", xp.dtype(dtype)] = axpy
-                funcs["axpby", xp.dtype(dtype)] = axpby
+                axpys[xp.dtype(dtype)], axpbys[xp.dtype(dtype)] = axpy, axpby
             else:
-                return funcs
-    return {}
+                return axpys, axpbys
+    return {}, {}
 
 
-def _usable(name: str, x: ndarray, y: ndarray) -> Any:
-    """The BLAS function for ``y`` updated from ``x``, or None when the ufuncs must do it."""
-    global _funcs
-    if y.size < MIN_SIZE:
-        return None
-    if _funcs is None:
-        _funcs = _load()
-    if (
-        type(x) is not ndarray
-        or type(y) is not ndarray
-        or x.dtype != y.dtype
-        or x.shape != y.shape
-        or not x.flags.c_contiguous
-        or not y.flags.c_contiguous
-        or not y.flags.writeable
-    ):
-        return None
-    return _funcs.get((name, y.dtype))
+def _load() -> None:
+    global _axpy, _axpby
+    _axpy, _axpby = _bind()
+
+
+def _fits(x: ndarray, y: ndarray) -> bool:
+    """Whether BLAS can read ``x`` and write ``y`` as flat vectors of one dtype."""
+    return (
+        type(x) is ndarray
+        and type(y) is ndarray
+        and x.shape == y.shape
+        and x.dtype == y.dtype
+        and x.flags.c_contiguous
+        and y.flags.c_contiguous
+        and x.flags.writeable  # from_buffer below asks for a writeable buffer
+        and y.flags.writeable
+    )
+
+
+def _address(a: ndarray) -> int:
+    # NOTE: a third of the time of a.ctypes.data (0.4 against 1.4 microseconds).
+    return ctypes.addressof(ctypes.c_char.from_buffer(a))
 
 
 def axpy(alpha: float, x: ndarray, y: ndarray) -> bool:
@@ -123,10 +127,14 @@ def axpy(alpha: float, x: ndarray, y: ndarray) -> bool:
     x, y : ndarray
         Same shape and floating dtype, C-contiguous, not overlapping.
     """
-    func = _usable("axpy", x, y) if alpha != 0 else None
-    if func is None:
+    if y.size < MIN_SIZE or alpha == 0:
         return False
-    func(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+    if _axpy is None:
+        _load()
+    func = _axpy.get(y.dtype)  # type: ignore[union-attr]
+    if func is None or not _fits(x, y):
+        return False
+    func(y.size, alpha, _address(x), 1, _address(y), 1)
     return True
 
 
@@ -140,16 +148,19 @@ def axpby(alpha: float, x: ndarray, beta: float, y: ndarray) -> bool:
     x, y : ndarray
         Same shape and floating dtype, C-contiguous, not overlapping.
     """
-    func = _usable("axpby", x, y) if alpha != 0 and beta != 0 else None
-    if func is None:
+    if y.size < MIN_SIZE or alpha == 0 or beta == 0:
         return False
-    func(y.size, alpha, x.ctypes.data, 1, beta, y.ctypes.data, 1)
+    if _axpby is None:
+        _load()
+    func = _axpby.get(y.dtype)  # type: ignore[union-attr]
+    if func is None or not _fits(x, y):
+        return False
+    func(y.size, alpha, _address(x), 1, beta, _address(y), 1)
     return True
 
 
 def available() -> bool:
     """True when the one-pass BLAS updates are in use in this process."""
-    global _funcs
-    if _funcs is None:
-        _funcs = _load()
-    return bool(_funcs)
+    if _axpy is None:
+        _load()
+    return bool(_axpy)
