@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _blas
 from .._backend import ndarray, xp
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check_nonnegative
@@ -25,8 +26,9 @@ class Adagrad(Optimizer):
     always fills the sum from the constructor's ``initial_accumulator_value``, a
     group's own ``initial_accumulator_value`` is honoured.
 
-    Updates work in place on ``param.data`` in the parameter's dtype, with NumPy
-    ``out=`` ufuncs over reused scratch arrays. State per parameter: ``'step'``
+    Updates work in place on ``param.data`` in the parameter's dtype, through BLAS
+    ``axpy`` on large arrays (see ``retrograd._blas``) and NumPy ``out=`` ufuncs
+    over reused scratch arrays. State per parameter: ``'step'``
     (int) and ``'sum'``.
 
     Parameters
@@ -97,9 +99,10 @@ class Adagrad(Optimizer):
         xp.sqrt(state_sum, out=std)
         std += float(group["eps"])
         update = self._scratch(param, 2)
-        xp.multiply(d, -clr, out=update)
-        update /= std
-        param += update
+        xp.divide(d, std, out=update)
+        if not _blas.axpy(-clr, update, param):
+            update *= -clr
+            param += update
 
 
 def _init_state(state: dict[str, Any], param: ndarray, group: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _blas
 from .._backend import ndarray, xp
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check_nonnegative, _lerp_
@@ -23,8 +24,9 @@ class RMSprop(Optimizer):
     inside), and the momentum buffer holds ``g / r``, not a step: ``lr``
     multiplies it at the update, as in :class:`SGD`.
 
-    Updates work in place on ``param.data`` in the parameter's dtype, with NumPy
-    ``out=`` ufuncs over reused scratch arrays. State per parameter: ``'step'``
+    Updates work in place on ``param.data`` in the parameter's dtype, through BLAS
+    ``axpby``/``axpy`` on large arrays (see ``retrograd._blas``) and NumPy ``out=``
+    ufuncs over reused scratch arrays. State per parameter: ``'step'``
     (int), ``'square_avg'`` and, when used, ``'momentum_buffer'`` and ``'grad_avg'``.
 
     Parameters
@@ -94,10 +96,11 @@ class RMSprop(Optimizer):
         d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
         square_avg = state["square_avg"]
         avg = self._scratch(param, 1)
-        xp.multiply(d, 1.0 - alpha, out=avg)
-        avg *= d
-        square_avg *= alpha
-        square_avg += avg
+        xp.multiply(d, d, out=avg)
+        if not _blas.axpby(1.0 - alpha, avg, alpha, square_avg):
+            avg *= 1.0 - alpha
+            square_avg *= alpha
+            square_avg += avg
         if group["centered"]:
             grad_avg = _state_array(state, "grad_avg", param)
             _lerp_(grad_avg, d, 1.0 - alpha, avg)
@@ -108,16 +111,16 @@ class RMSprop(Optimizer):
             xp.sqrt(square_avg, out=avg)
         avg += eps
         step = self._scratch(param, 2)
+        xp.divide(d, avg, out=step)
         if momentum > 0:
             buf = _state_array(state, "momentum_buffer", param)
-            buf *= momentum
-            xp.divide(d, avg, out=step)
-            buf += step
-            xp.multiply(buf, -lr, out=step)
-        else:
-            xp.multiply(d, -lr, out=step)
-            step /= avg
-        param += step
+            if not _blas.axpby(1.0, step, momentum, buf):
+                buf *= momentum
+                buf += step
+            step = buf
+        if not _blas.axpy(-lr, step, param):
+            xp.multiply(step, -lr, out=avg)  # avg is free now
+            param += avg
 
 
 def _state_array(state: dict[str, Any], name: str, param: ndarray) -> ndarray:
