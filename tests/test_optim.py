@@ -261,6 +261,20 @@ def test_numpy_wheels_openblas_is_found():
     assert _blas.available()
 
 
+def test_blas_binds_numpys_openblas_even_when_scipys_is_loaded_first():
+    # SciPy's wheel loads a second OpenBLAS with its own thread pool; updating
+    # through it beside NumPy's products made a two-thread step 25 times slower.
+    pytest.importorskip("scipy")
+    if not _blas.available():
+        pytest.skip("NumPy loaded no OpenBLAS with axpy in this process")
+    code = "import scipy.linalg, retrograd._blas as b; print(b.available()); print(b.library)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    found, path = out.stdout.splitlines()
+    assert found == "True"
+    assert path == _blas.library  # the one this process, without SciPy first, found
+    assert os.path.basename(os.path.dirname(path)) in ("numpy.libs", ".dylibs"), path
+
+
 @pytest.mark.parametrize(("case", "dtype"), WIDE_CASES)
 def test_wide_trajectory_matches_torch(case, dtype, update_path):
     name, kwargs = case
