@@ -137,6 +137,45 @@ def test_same_trajectory_as_sklearn(extra):
         assert ours._optimizer.learning_rate == pytest.approx(ref._optimizer.learning_rate)
 
 
+@pytest.mark.parametrize("path", ["blas", "ufuncs"])
+@pytest.mark.parametrize(
+    "extra",
+    [dict(solver="sgd"), dict(solver="sgd", nesterovs_momentum=False), dict(solver="adam")],
+    ids=["sgd", "sgd-no-nesterov", "adam"],
+)
+def test_same_trajectory_as_sklearn_with_a_wide_layer(extra, path, monkeypatch):
+    # 64*300 + 300*10 + 310 = 22,510 parameters: over _blas.MIN_SIZE, so the solver
+    # steps through BLAS (fused multiply-adds: the same values to ~1e-15 in float64).
+    from retrograd import _blas
+
+    if path == "ufuncs":
+        monkeypatch.setattr(_blas, "_axpy", {})
+        monkeypatch.setattr(_blas, "_axpby", {})
+    elif not _blas.available():
+        pytest.skip("NumPy loaded no OpenBLAS with axpy in this process")
+    done = []
+    real = _blas.axpby
+
+    def spy(*args):
+        ok = real(*args)
+        done.append(ok)
+        return ok
+
+    monkeypatch.setattr(_blas, "axpby", spy)
+    X, _, y, _ = _digits()
+    X, y = X[:300], y[:300]
+    kw = dict(hidden_layer_sizes=(300,), max_iter=3, shuffle=False, random_state=3)
+    kw.update(batch_size=64, alpha=1e-3, learning_rate_init=0.01, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(dtype="float64", **kw).fit(X, y)
+        ref = sk_nn.MLPClassifier(**kw).fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-10)
+    assert done and all(done) == (path == "blas")
+
+
 def test_lbfgs_matches_sklearn_regressor():
     X, y = load_diabetes(return_X_y=True)
     kw = dict(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=30, random_state=0)

@@ -54,7 +54,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import nn, serialization
+from . import _blas, nn, serialization
 from .autograd import no_grad
 from .pipeline import ACTIVATIONS as _MODULES
 from .random import manual_seed
@@ -144,20 +144,29 @@ class _SGD(_StochasticOptimizer):
             print(msg + f" Setting learning rate to {self.learning_rate:f}")
         return False
 
-    def _get_updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         mu, lr = self.momentum, self.learning_rate
-        updates = []
-        for v, g, lrg, u in zip(self.velocities, grads, self.scratch, self.steps, strict=True):
+        for p, v, g, lrg, u in zip(
+            params, self.velocities, grads, self.scratch, self.steps, strict=True
+        ):
+            # Large arrays: v = mu*v - lr*g and p += mu*v - lr*g in two or three
+            # BLAS passes (retrograd._blas) instead of six ufunc passes.
+            if _blas.axpby(-lr, g, mu, v):
+                if self.nesterov:  # axpby took mu, lr != 0 and these arrays; so do these
+                    _blas.axpy(mu, v, p)
+                    _blas.axpy(-lr, g, p)
+                else:
+                    p += v
+                continue
             np.multiply(g, lr, out=lrg)
             v *= mu
             v -= lrg
             if self.nesterov:
                 np.multiply(v, mu, out=u)
                 u -= lrg
-                updates.append(u)
+                p += u
             else:
-                updates.append(v)
-        return updates
+                p += v
 
 
 class _Adam(_StochasticOptimizer):
@@ -172,25 +181,28 @@ class _Adam(_StochasticOptimizer):
         self.vs = [np.zeros_like(p) for p in params]
         self.scratch = [np.empty_like(p) for p in params]
 
-    def _get_updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         lr = self.learning_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        updates = []
-        for m, v, g, u in zip(self.ms, self.vs, grads, self.scratch, strict=True):
-            m *= b1
-            np.multiply(g, 1 - b1, out=u)
-            m += u
-            v *= b2
+        for p, m, v, g, u in zip(params, self.ms, self.vs, grads, self.scratch, strict=True):
+            # Large arrays: the moments and the step by BLAS (retrograd._blas), seven
+            # passes instead of twelve; the ufunc lines are scikit-learn's arithmetic.
+            if not _blas.axpby(1 - b1, g, b1, m):
+                m *= b1
+                np.multiply(g, 1 - b1, out=u)
+                m += u
             np.multiply(g, g, out=u)
-            u *= 1 - b2
-            v += u
+            if not _blas.axpby(1 - b2, u, b2, v):
+                u *= 1 - b2
+                v *= b2
+                v += u
             np.sqrt(v, out=u)
             u += self.epsilon
             np.divide(m, u, out=u)
-            u *= -lr
-            updates.append(u)
-        return updates
+            if not _blas.axpy(-lr, u, p):
+                u *= -lr
+                p += u
 
 
 class _AdamW(_Adam):
