@@ -77,6 +77,37 @@ def noncontiguous(a: np.ndarray) -> np.ndarray:
     return out
 
 
+@pytest.fixture(params=["blas", "ufuncs"])
+def update_path(request, monkeypatch):
+    """Optimizer updates with BLAS (``retrograd._blas``) or with NumPy ufuncs only.
+
+    Returns ``(path, calls)``: ``calls`` gets ``(name, done)`` for every call of
+    ``_blas.axpy`` and ``_blas.axpby``, ``done`` being whether BLAS did the update.
+    """
+    from retrograd import _blas
+
+    if request.param == "ufuncs":
+        monkeypatch.setattr(_blas, "_axpy", {})
+        monkeypatch.setattr(_blas, "_axpby", {})
+    elif not _blas.available():
+        pytest.skip("NumPy loaded no OpenBLAS with axpy in this process")
+    calls: list[tuple[str, bool]] = []
+
+    def spy(name):
+        real = getattr(_blas, name)
+
+        def call(*args):
+            done = real(*args)
+            calls.append((name, done))
+            return done
+
+        return call
+
+    for name in ("axpy", "axpby"):
+        monkeypatch.setattr(_blas, name, spy(name))
+    return request.param, calls
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
