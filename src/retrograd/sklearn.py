@@ -81,7 +81,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 class _StochasticOptimizer:
-    """Base of the stochastic solvers: compute the updates, then add them in place.
+    """Base of the stochastic solvers: each updates the parameters in place.
 
     ``params`` are the arrays of the weights and intercepts; the update works on
     them in place so that views (``coefs_``) stay current. The estimator passes
@@ -98,11 +98,7 @@ class _StochasticOptimizer:
         self.learning_rate = self.learning_rate_init
 
     def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Add each update to its parameter, in place."""
-        for p, u in zip(params, self._get_updates(grads), strict=True):
-            p += u
-
-    def _get_updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        """Take one step: change each parameter in place from its gradient."""
         raise NotImplementedError
 
     def iteration_ends(self, time_step: int) -> None:
@@ -229,17 +225,16 @@ class _RMSprop(_StochasticOptimizer):
         self.rho, self.epsilon = float(est.beta_2), float(est.epsilon)
         self.vs = [np.zeros_like(p) for p in params]
 
-    def _get_updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
-        rho, updates = self.rho, []
-        for v, g in zip(self.vs, grads, strict=True):
+    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        rho = self.rho
+        for p, v, g in zip(params, self.vs, grads, strict=True):
             v *= rho
             v += (1 - rho) * (g * g)
             u = np.sqrt(v)
             u += self.epsilon
             np.divide(g, u, out=u)
             u *= -self.learning_rate
-            updates.append(u)
-        return updates
+            p += u
 
 
 #: Solver names to their optimizer class (``None``: 'lbfgs', full batch through scipy).
