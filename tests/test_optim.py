@@ -27,11 +27,14 @@ N_BATCHES, BATCH = 4, 8
 
 #: Elementwise tolerance per dtype. NOTE: float32 elements near zero keep the
 #: absolute rounding error of the O(1) numbers they are computed from, and
-#: PyTorch fuses multiply-adds (one rounding) where NumPy rounds twice; hence
-#: atol about 16 float32 ulps of 1. float64 agrees to ~1e-13 in these runs.
+#: PyTorch fuses multiply-adds (one rounding) where NumPy rounds twice. That error
+#: grows with the steps: ~1e-7 a step for RMSprop with momentum on an Intel CPU
+#: (MKL's AVX-512 kernels), 4.9e-6 after 40 steps on a weight crossing zero;
+#: hence atol about 80 float32 ulps of 1. A wrong update is off by ~lr (1e-3 or
+#: more). float64 agrees to ~1e-13 in these runs.
 TRAJ_TOL = {
     np.float64: dict(rtol=1e-6, atol=1e-12),
-    np.float32: dict(rtol=1e-4, atol=1e-6),
+    np.float32: dict(rtol=1e-4, atol=1e-5),
 }
 
 
@@ -122,9 +125,12 @@ def assert_same_trajectory(
     steps=50,
     hidden=8,
     tol=None,
+    outliers=0.0,
 ):
     """Train the MLP in both libraries; every parameter must agree after every step.
 
+    ``outliers``: the fraction of a parameter's entries allowed outside ``tol``
+    (where float32 rounding decides a ReLU or the sign of a gradient of ~1e-9).
     Returns the learning rates seen, so that callers can check the schedule moved.
     """
     weights, batches = make_problem(dtype, loss, hidden=hidden)
@@ -144,11 +150,14 @@ def assert_same_trajectory(
         np.testing.assert_allclose(loss_ours, loss_theirs, **(tol or TRAJ_TOL[dtype]))
         for i, (p, t) in enumerate(zip(ours, theirs, strict=True)):
             assert p.dtype == dtype, f"step {step}: parameter {i} became {p.dtype}"
+            tol_i = tol or TRAJ_TOL[dtype]
+            if outliers and np.isclose(p.data, t.detach().numpy(), **tol_i).mean() >= 1 - outliers:
+                continue
             np.testing.assert_allclose(
                 p.data,
                 t.detach().numpy(),
                 err_msg=f"{name}{kwargs} step {step} parameter {i}",
-                **(tol or TRAJ_TOL[dtype]),
+                **tol_i,
             )
         got = [g["lr"] for g in opt.param_groups]
         want = [g["lr"] for g in topt.param_groups]
@@ -255,10 +264,22 @@ def test_wide_trajectory_matches_torch(case, dtype, update_path):
     path, calls = update_path
     # NOTE: Adam's first step turns those noisy float32 gradients into steps of up to
     # lr (m / sqrt(v) is about g / |g|): they differ from torch's by ~2e-5. A wrong
-    # update differs by ~lr = 1e-2 nearly everywhere.
+    # update differs by ~lr = 1e-2 nearly everywhere. Up to 0.1% of the entries may be
+    # off by more: where a hidden unit's input is within rounding of zero, float32
+    # sums in another order (MKL's AVX-512 products against OpenBLAS's) decide
+    # whether the ReLU fires; on an Intel CPU 3 of W1's 16,800 entries were, at step 8.
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else None
+    outliers = 1e-3 if dtype == np.float32 else 0.0
     assert_same_trajectory(
-        name, kwargs, dtype, act="relu", loss="ce", steps=12, hidden=WIDE, tol=tol
+        name,
+        kwargs,
+        dtype,
+        act="relu",
+        loss="ce",
+        steps=12,
+        hidden=WIDE,
+        tol=tol,
+        outliers=outliers,
     )
     done = [blas_fn for blas_fn, ok in calls if ok]
     if path == "blas":
