@@ -21,6 +21,10 @@ partial), gathered from the same NumPy array.
   (for-loop) implementation and ``fused=True``.
 - ``numpy``: the forward and backward written by hand with explicit matrices
   and in-place updates, no autodiff: the reference with no framework overhead.
+  Its Adam sets the moments' subnormal entries to zero every 32 steps, as
+  retrograd's optimizers do (``Optimizer.flush_every``): without it, on Intel
+  CPUs, the moments of dead units sink to subnormal numbers and the epoch runs
+  four times slower (see docs/benchmarks.md).
 
 Each library runs in its own process (``_harness.py``). Two ways to time them
 (``--mode``):
@@ -229,6 +233,12 @@ def numpy_trainer(features: Any, labels: Any, batch: int, variant: str) -> Calla
             np.divide(m_, t_, out=t_)
             t_ *= -step_size
             p_ += t_
+        if t % 32 == 0:  # as retrograd's optimizers do: subnormal moments set to zero
+            for a, t_ in zip((*m, *v), (*tmp, *tmp), strict=True):
+                bits, keep = a.view(np.int32), t_.view(np.int32)
+                np.bitwise_and(bits, 0x7F800000, out=keep)
+                np.minimum(keep, 1, out=keep)
+                np.multiply(bits, keep, out=bits)
         return loss
 
     def run_epoch(epoch: int) -> float:

@@ -18,6 +18,7 @@ import torch
 
 import retrograd as rg
 from retrograd import _blas, optim
+from retrograd._backend import flush_subnormal
 from retrograd.optim import lr_scheduler
 
 # ---------------------------------------------------------------- the MLP in both libraries
@@ -430,6 +431,69 @@ def test_trajectory_with_scheduler_matches_torch(name, kwargs, sched, dtype):
         name, kwargs, dtype, act="tanh", loss="ce", group_opts=group_opts, sched=sched
     )
     assert len({tuple(lr) for lr in lrs}) > 1, "the schedule never changed the learning rate"
+
+
+# ---------------------------------------------------------------- subnormal state
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flush_subnormal_zeroes_the_subnormals_and_nothing_else(dtype):
+    info = np.finfo(dtype)
+    tiny, sub = info.tiny, info.smallest_subnormal
+    subnormal = [sub, -sub, tiny / 2, -tiny * (1 - info.eps)]
+    normal = [0.0, tiny, -tiny, 1.0, -2.5, info.max, np.inf, -np.inf, np.nan]
+    block = np.full((len(subnormal) + len(normal), 3), 7.0, dtype)
+    block[:, 1] = subnormal + normal
+    column = block[:, 1]  # a strided view: any layout works
+    flush_subnormal(column, np.empty_like(column))
+    assert np.all(column[: len(subnormal)] == 0)
+    np.testing.assert_array_equal(column[len(subnormal) :], np.array(normal, dtype))
+    assert np.all(block[:, [0, 2]] == 7.0)
+
+
+def _subnormal(a):
+    return (a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)
+
+
+SINKING_CASES = [
+    ("Adam", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, amsgrad=True)),
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.9, centered=True)),
+]
+
+
+@pytest.mark.parametrize("flush", [True, False], ids=["flush", "no-flush"])
+@pytest.mark.parametrize("case", SINKING_CASES, ids=[case_id(c) for c in SINKING_CASES])
+def test_state_sinking_into_subnormals_is_flushed_and_steps_stay_torchs(case, flush, monkeypatch):
+    # One gradient, then zeros, as a dead ReLU unit gets: the moments decay by 0.9 a
+    # step into subnormal numbers (40-50x slower arithmetic on Intel CPUs) and stay,
+    # since 0.9 times the smallest subnormal rounds back to it. The flush sets them
+    # to zero; the parameters must not notice (steps of 1e-30 and less).
+    name, kwargs = case
+    if not flush:
+        monkeypatch.setattr(optim.Optimizer, "flush_every", 0)
+    first = np.array([1e-17, -1e-30, 0.5, 0.0, 2.0], np.float32)
+    w = np.array([0.3, -1e-3, 1.0, 0.25, -2.0], np.float32)
+    p, t = rg.tensor(w.copy(), requires_grad=True), torch.tensor(w.copy(), requires_grad=True)
+    opt, topt = getattr(optim, name)([p], **kwargs), getattr(torch.optim, name)([t], **kwargs)
+    for step in range(400):
+        g = first if step == 0 else np.zeros_like(first)
+        p.grad, t.grad = rg.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+        np.testing.assert_allclose(
+            p.data, t.detach().numpy(), rtol=1e-6, atol=0, err_msg=f"step {step}"
+        )
+    ours = [a for a in opt.state[p].values() if isinstance(a, np.ndarray)]
+    theirs = [
+        topt.state[t][k].numpy() for k, a in opt.state[p].items() if isinstance(a, np.ndarray)
+    ]
+    assert any(_subnormal(a).any() for a in theirs), "the case never reached subnormal numbers"
+    assert any(_subnormal(a).any() for a in ours) is not flush
+    for a, b in zip(ours, theirs, strict=True):
+        normal = ~(_subnormal(a) | _subnormal(b))
+        np.testing.assert_allclose(a[normal], b[normal], rtol=1e-4, atol=0)
 
 
 # ---------------------------------------------------------------- closed-form single steps

@@ -183,6 +183,30 @@ def test_sgd_momentum_convention_closed_form():
     np.testing.assert_allclose(p[0], [1.0 - 0.2 - 0.3])
 
 
+@pytest.mark.parametrize("solver", ["sgd", "adam", "adamw", "rmsprop"])
+def test_solver_state_sinking_into_subnormals_is_flushed(solver, monkeypatch):
+    # One gradient, then zeros (a dead unit): the solver's momenta and moments decay
+    # into subnormal numbers, 40-50x slower arithmetic on Intel CPUs, and stay there.
+    # step() sets them to zero every flush_every steps; the parameters never notice.
+    def run(flush_every):
+        monkeypatch.setattr(SOLVERS[solver], "flush_every", flush_every)
+        est = MLPClassifier(learning_rate_init=0.01, momentum=0.9, beta_2=0.9)
+        est._n_coef = 3
+        p = [np.array([0.5, -1.0, 2.0, 0.25], np.float32)]
+        opt = SOLVERS[solver](p, est)
+        first = np.array([1e-30, -1e-17, 0.5, 0.0], np.float32)
+        for step in range(400):
+            opt.step(p, [first if step == 0 else np.zeros_like(first)])
+        stuck = [(a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny) for a in opt.state_arrays()]
+        return p[0], any(s.any() for s in stuck)
+
+    flushed, stuck_after_flush = run(SOLVERS[solver].flush_every)
+    kept, stuck_without = run(0)
+    assert stuck_without, "the case never reached subnormal numbers"
+    assert not stuck_after_flush
+    np.testing.assert_array_equal(flushed, kept)
+
+
 def test_registries_drive_validation():
     assert set(ACTIVATIONS) >= {"identity", "logistic", "tanh", "relu", "gelu", "elu"}
     assert set(SOLVERS) == {"lbfgs", "sgd", "adam", "adamw", "rmsprop"}

@@ -55,6 +55,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _blas, nn, serialization
+from ._backend import flush_subnormal
 from .autograd import no_grad
 from .pipeline import ACTIVATIONS as _MODULES
 from .random import manual_seed
@@ -92,14 +93,30 @@ class _StochasticOptimizer:
 
     #: Whether the solver applies the L2 term itself (then the gradient leaves it out).
     decoupled = False
+    #: Every this many steps, the subnormal entries of the state arrays are set to
+    #: zero, as retrograd.optim.Optimizer.flush_every; 0 never.
+    flush_every = 32
 
     def __init__(self, params: list[np.ndarray], est: Any) -> None:
         self.learning_rate_init = float(est.learning_rate_init)
         self.learning_rate = self.learning_rate_init
+        self.steps_taken = 0
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Take one step (:meth:`update_params`), flushing subnormal state now and then."""
+        self.update_params(params, grads)
+        self.steps_taken += 1
+        if self.flush_every and self.steps_taken % self.flush_every == 0:
+            for a in self.state_arrays():
+                flush_subnormal(a, np.empty_like(a))
 
     def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """Take one step: change each parameter in place from its gradient."""
         raise NotImplementedError
+
+    def state_arrays(self) -> list[np.ndarray]:
+        """The arrays the solver carries from step to step (momenta, moments)."""
+        return []
 
     def iteration_ends(self, time_step: int) -> None:
         """Called at the end of each epoch with the number of samples seen so far."""
@@ -123,6 +140,9 @@ class _SGD(_StochasticOptimizer):
         self.velocities = [np.zeros_like(p) for p in params]
         self.scratch = [np.empty_like(p) for p in params]
         self.steps = [np.empty_like(p) for p in params]
+
+    def state_arrays(self) -> list[np.ndarray]:
+        return self.velocities
 
     def iteration_ends(self, time_step: int) -> None:
         if self.lr_schedule == "invscaling":
@@ -177,6 +197,9 @@ class _Adam(_StochasticOptimizer):
         self.vs = [np.zeros_like(p) for p in params]
         self.scratch = [np.empty_like(p) for p in params]
 
+    def state_arrays(self) -> list[np.ndarray]:
+        return [*self.ms, *self.vs]
+
     def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
@@ -224,6 +247,9 @@ class _RMSprop(_StochasticOptimizer):
         super().__init__(params, est)
         self.rho, self.epsilon = float(est.beta_2), float(est.epsilon)
         self.vs = [np.zeros_like(p) for p in params]
+
+    def state_arrays(self) -> list[np.ndarray]:
+        return self.vs
 
     def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         rho = self.rho
@@ -692,7 +718,7 @@ class _BaseMLP(BaseEstimator):
                     Xb, yb, swb = X[batch], y[batch], None if sw is None else sw[batch]
                 p_b = None if p_true is None else p_true[batch]
                 batch_losses.append(self._backprop(Xb, yb, swb, kind, decoupled, p_b))
-                optimizer.update_params(params, grads)
+                optimizer.step(params, grads)
             if p_true is not None:  # batch_losses hold the L2 terms: add the log-losses
                 data = _batch_log_losses(p_true, batch_size)
                 batch_losses = [d + l2 for d, l2 in zip(data, batch_losses, strict=True)]

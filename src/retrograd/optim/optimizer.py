@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Union
 
-from .._backend import FLOAT_DTYPES, ndarray, xp
+from .._backend import FLOAT_DTYPES, flush_subnormal, ndarray, xp
 from ..autograd import enable_grad
 from ..tensor import Tensor, zero_grads
 
@@ -56,6 +56,10 @@ class Optimizer:
         The options given at construction.
     """
 
+    #: Every this many calls of :meth:`step`, the subnormal entries of the state
+    #: arrays (momentum buffers, moment estimates) are set to zero; 0 never.
+    flush_every = 32
+
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self._check_options(self.defaults, "")
@@ -69,6 +73,7 @@ class Optimizer:
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._work: dict[tuple[Any, ...], ndarray] = {}
+        self._steps_taken = 0
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -184,7 +189,17 @@ class Optimizer:
                         f"shape {grad.shape} and dtype {grad.dtype}; they must match"
                     )
                 self._update(p, grad, group)
+        self._steps_taken += 1
+        if self.flush_every and self._steps_taken % self.flush_every == 0:
+            self._flush_state()
         return loss
+
+    def _flush_state(self) -> None:
+        """Set the subnormal entries of every state array to zero."""
+        for state in self.state.values():
+            for value in state.values():
+                if isinstance(value, ndarray) and value.dtype in FLOAT_DTYPES:
+                    flush_subnormal(value, self._scratch(value, 1))
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """Apply one step of the rule to ``p.data`` in place, given its gradient array."""

@@ -106,6 +106,11 @@ class RMSprop(Optimizer):
             _lerp_(grad_avg, d, 1.0 - alpha, avg)
             xp.multiply(grad_avg, grad_avg, out=avg)
             xp.subtract(square_avg, avg, out=avg)
+            # NOTE: square_avg >= grad_avg**2 in exact arithmetic, but rounding, or
+            # square_avg's subnormal entries set to zero (Optimizer.flush_every), can
+            # leave the difference a hair below zero, where sqrt gives NaN (and torch
+            # does): it is clamped at zero. A NaN gradient still propagates.
+            xp.maximum(avg, 0.0, out=avg)
             xp.sqrt(avg, out=avg)
         else:
             xp.sqrt(square_avg, out=avg)
