@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import ops
 from ._backend import FLOAT_DTYPES, xp
 from .autograd import no_grad
 from .functions import (
@@ -31,7 +32,6 @@ from .losses import (
     nll_loss,
     smooth_l1_loss,
 )
-from .nn import _ops
 from .random import Generator, get_rng
 from .tensor import Tensor, _apply
 
@@ -109,8 +109,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             raise ValueError(
                 f"linear(): bias must have shape ({weight.shape[0]},), got {bias.shape}"
             )
-        return _apply(_ops.Linear, input, weight, bias, has_bias=True)
-    return _apply(_ops.Linear, input, weight, has_bias=False)
+        return _apply(ops.Linear, input, weight, bias, has_bias=True)
+    return _apply(ops.Linear, input, weight, has_bias=False)
 
 
 def dropout(
@@ -156,7 +156,7 @@ def dropout(
     else:
         keep = get_rng(generator).random(input.shape, dtype=dtype) >= p
         mask = keep * xp.asarray(1.0 / (1.0 - p), dtype=dtype)
-    return _apply(_ops.Dropout, input, mask=mask)
+    return _apply(ops.Dropout, input, mask=mask)
 
 
 def _as_param(x: Tensor | None, name: str, size: int, op: str) -> None:
@@ -223,7 +223,7 @@ def batch_norm(
                 "batch_norm(): running_mean and running_var are required when training=False"
             )
         mean, var = running_mean.data, running_var.data
-        return _apply(_ops.BatchNorm, input, *params, mean=mean, var=var, batch=False, **flags)
+        return _apply(ops.BatchNorm, input, *params, mean=mean, var=var, batch=False, **flags)
     n = input.data.size // c
     if n <= 1:
         raise ValueError(
@@ -242,7 +242,7 @@ def batch_norm(
         if running_var is not None:
             rv = running_var.data
             rv[...] = (1 - momentum) * rv + momentum * var * (n / (n - 1))
-    return _apply(_ops.BatchNorm, input, *params, mean=mean, var=var, batch=True, **flags)
+    return _apply(ops.BatchNorm, input, *params, mean=mean, var=var, batch=True, **flags)
 
 
 def layer_norm(
@@ -282,7 +282,7 @@ def layer_norm(
             raise ValueError(f"layer_norm(): {name} must have shape {shape}, got {t.shape}")
     params = [t for t in (weight, bias) if t is not None]
     return _apply(
-        _ops.LayerNorm,
+        ops.LayerNorm,
         input,
         *params,
         has_weight=weight is not None,

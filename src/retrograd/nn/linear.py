@@ -6,8 +6,9 @@ import math
 from typing import Any
 
 from .. import functional as F
+from .. import ops
 from ..tensor import Tensor, _apply
-from . import _ops, init
+from . import init
 from .module import Module
 from .parameter import _check_device, _check_size, _empty_parameter
 
@@ -94,7 +95,7 @@ class Linear(Module):
             and bias is not None
             and bias.data.dtype == data.dtype
         ):
-            return _apply(_ops.Linear, input, weight, bias, has_bias=True)
+            return _apply(ops.Linear, input, weight, bias, has_bias=True)
         if not isinstance(input, Tensor):
             raise TypeError(f"{self!r}: expected a Tensor input, got {type(input).__name__}")
         if input.ndim == 0 or input.shape[-1] != self.in_features:

@@ -1,0 +1,119 @@
+"""Every differentiable operation: one small class each, forward and backward side by side.
+
+Every class works on arrays only. ``forward`` receives the input arrays (op
+parameters are attributes set when the op is applied) and returns the output
+array; ``backward`` receives the output's gradient and returns one gradient per
+input. Gradients of broadcast operands are reduced by
+:func:`retrograd._backend.sum_to`.
+
+- :mod:`.elementwise`: arithmetic, unary math, activations, clamp, cast;
+- :mod:`.reduction`: sum, mean, var, std, amax, max along a dim, logsumexp, softmax;
+- :mod:`.shape`: reshape, permute, expand, indexing, cat, stack;
+- :mod:`.linalg`: the matrix product;
+- :mod:`.nn`: the layers' fused ops (linear, dropout, batch and layer norm);
+- :mod:`.loss`: the losses' fused ops.
+"""
+
+from __future__ import annotations
+
+from .elementwise import (
+    ELU,
+    GELU,
+    Abs,
+    Add,
+    Cast,
+    Clamp,
+    Cos,
+    Div,
+    Exp,
+    LeakyReLU,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    PowScalar,
+    ReLU,
+    RPowScalar,
+    Sigmoid,
+    Sin,
+    Softplus,
+    Sqrt,
+    Sub,
+    Tanh,
+    Where,
+)
+from .linalg import MatMul
+from .loss import (
+    NLL,
+    AbsoluteError,
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    CrossEntropy,
+    Huber,
+    SmoothL1,
+    SoftmaxCrossEntropy,
+    SquaredError,
+)
+from .nn import BatchNorm, Dropout, LayerNorm, Linear
+from .reduction import AMax, LogSoftmax, LogSumExp, MaxDim, Mean, Softmax, Std, Sum, Var
+from .shape import Cat, Expand, Index, Permute, Reshape, Stack
+
+__all__ = [
+    "AMax",
+    "Abs",
+    "AbsoluteError",
+    "Add",
+    "BatchNorm",
+    "BinaryCrossEntropy",
+    "BinaryCrossEntropyWithLogits",
+    "Cast",
+    "Cat",
+    "Clamp",
+    "Cos",
+    "CrossEntropy",
+    "Div",
+    "Dropout",
+    "ELU",
+    "Exp",
+    "Expand",
+    "GELU",
+    "Huber",
+    "Index",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "Log",
+    "LogSoftmax",
+    "LogSumExp",
+    "MatMul",
+    "MaxDim",
+    "Maximum",
+    "Mean",
+    "Minimum",
+    "Mul",
+    "NLL",
+    "Neg",
+    "Permute",
+    "Pow",
+    "PowScalar",
+    "RPowScalar",
+    "ReLU",
+    "Reshape",
+    "Sigmoid",
+    "Sin",
+    "SmoothL1",
+    "Softmax",
+    "SoftmaxCrossEntropy",
+    "Softplus",
+    "Sqrt",
+    "SquaredError",
+    "Stack",
+    "Std",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "Var",
+    "Where",
+]

@@ -1,0 +1,92 @@
+"""Shape operations: reshape, permute, expand, indexing, cat and stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._backend import ndarray, sum_to, xp
+from ..autograd import Function
+
+# ---------------------------------------------------------------- shape ops
+
+
+class Reshape(Function):
+    """d reshape(a) = g reshaped back."""
+
+    shape: tuple[int, ...]
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.src = a.shape
+        return a.reshape(self.shape)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g.reshape(self.src),)
+
+
+class Permute(Function):
+    """d permute(a, dims) = g permuted by the inverse permutation."""
+
+    dims: tuple[int, ...]
+
+    def forward(self, a: ndarray) -> ndarray:
+        return a.transpose(self.dims)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g.transpose(tuple(xp.argsort(self.dims))),)
+
+
+class Expand(Function):
+    """d expand(a) = g summed back to a's shape (expand's backward is a sum)."""
+
+    shape: tuple[int, ...]
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.src = a.shape
+        return xp.broadcast_to(a, self.shape)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (sum_to(g, self.src),)
+
+
+class Index(Function):
+    """d a[idx] = g scattered into zeros; repeated indices accumulate."""
+
+    idx: Any
+    advanced: bool
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.shape = a.shape
+        return a[self.idx]
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        if self.advanced:
+            xp.add.at(out, self.idx, g)
+        else:
+            out[self.idx] = g
+        return (out,)
+
+
+class Cat(Function):
+    """d cat(xs, axis) = g split back into the pieces."""
+
+    axis: int
+
+    def forward(self, *xs: ndarray) -> ndarray:
+        self.bounds = xp.cumsum([x.shape[self.axis] for x in xs])[:-1]
+        return xp.concatenate(xs, axis=self.axis)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return tuple(xp.split(g, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    """d stack(xs, axis) = g unstacked along axis."""
+
+    axis: int
+
+    def forward(self, *xs: ndarray) -> ndarray:
+        return xp.stack(xs, axis=self.axis)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return tuple(xp.moveaxis(g, self.axis, 0))
