@@ -519,8 +519,8 @@ def evaluate(
         ``loss_fn(output, target)`` with ``reduction='mean'``.
     loader : iterable of (input, target)
         Batches; ``target.shape[0]`` is the batch size.
-    metric : {'accuracy', 'r2'} or callable, optional
-        Computed once on the concatenated outputs and targets.
+    metric : {'accuracy', 'r2'}, a function of that registry, or callable, optional
+        As in :func:`fit`; computed once on the concatenated outputs and targets.
 
     Returns
     -------
