@@ -1,33 +1,7 @@
-"""scikit-learn estimators trained by retrograd: :class:`MLPClassifier`, :class:`MLPRegressor`.
-
-Drop-in replacements for :mod:`sklearn.neural_network`'s estimators of the same
-names: the same constructor parameters with the same defaults and meanings, the
-same fitted attributes, and scikit-learn's conventions throughout (they differ
-quietly from PyTorch's, so they are stated here):
-
-- the objective is the sample-weighted mean data loss plus
-  ``alpha / 2 * sum(||W||^2) / sum(sample_weight)`` (intercepts not penalised);
-  the data losses are scikit-learn's: log-loss (softmax output, or logistic for
-  binary and multilabel targets), half squared error averaged over outputs,
-  half Poisson deviance (exp output);
-- the weights start Glorot-uniform from ``random_state`` exactly as
-  scikit-learn draws them (bound ``sqrt(6 / (fan_in + fan_out))``, factor 2 for
-  'logistic');
-- SGD momentum is ``v = momentum * v - lr * g`` and the 'invscaling' and
-  'adaptive' learning-rate schedules, the Adam step, ``tol`` /
-  ``n_iter_no_change`` and early stopping follow
-  ``sklearn/neural_network/_stochastic_optimizers.py`` and
-  ``_multilayer_perceptron.py``.
-
-What retrograd adds: the activations 'gelu', 'leaky_relu' and 'elu', the
-solvers 'adamw' and 'rmsprop', ``dropout`` after each hidden activation, a
-``dtype`` (float32 by default, for speed), :meth:`~MLPClassifier.to_module`
-(the trained ``retrograd.nn.Sequential``) and ``save``/``load`` through
-:func:`retrograd.save`. The forward and backward passes of training run through
-retrograd's engine (the fused ``Linear`` op and the activation modules); the
-output layer's gradient, ``(prediction - target) * sample_weight / sum(weights)``
-for every loss here (each pairs with its canonical output activation), is
-handed to ``backward`` directly.
+"""The estimators: :class:`MLPClassifier` and :class:`MLPRegressor`, as
+``sklearn/neural_network/_multilayer_perceptron.py`` (see the package's docstring
+for the conventions). The forward and backward passes run through retrograd's
+engine; the solvers are in :mod:`._stochastic_optimizers`, the losses in :mod:`._base`.
 """
 
 # X is scikit-learn's name for the feature matrix; keep it.
@@ -42,7 +16,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.optimize
-from scipy.special import expit, xlogy
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -54,294 +27,17 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _blas, nn, serialization
-from ._backend import flush_subnormal
-from .autograd import no_grad
-from .pipeline import ACTIVATIONS as _MODULES
-from .random import manual_seed
-from .serialization import PathLike
-from .tensor import _wrap
+from .. import nn, serialization
+from ..autograd import no_grad
+from ..random import manual_seed
+from ..serialization import PathLike
+from ..tensor import _wrap
+from ._base import ACTIVATIONS, OUT_ACTIVATIONS, batch_log_losses, check_dtype, data_loss
+from ._stochastic_optimizers import SOLVERS
 
-__all__ = ["ACTIVATIONS", "SOLVERS", "MLPClassifier", "MLPRegressor"]
+__all__ = ["MLPClassifier", "MLPRegressor"]
 
 _FORMAT = "retrograd-sklearn-mlp/1"
-
-#: Hidden-layer activation names (scikit-learn's, then retrograd's) to module classes.
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "identity": _MODULES["identity"],
-    "logistic": _MODULES["sigmoid"],
-    "tanh": _MODULES["tanh"],
-    "relu": _MODULES["relu"],
-    "gelu": _MODULES["gelu"],
-    "leaky_relu": _MODULES["leaky_relu"],
-    "elu": _MODULES["elu"],
-}
-
-
-# ---------------------------------------------------------------- solvers (scikit-learn's)
-
-
-class _StochasticOptimizer:
-    """Base of the stochastic solvers: each updates the parameters in place.
-
-    ``params`` are the arrays of the weights and intercepts; the update works on
-    them in place so that views (``coefs_``) stay current. The estimator passes
-    one array, every parameter flat (the weights first, ``est._n_coef`` entries,
-    then the intercepts), so that each step of a solver is a few array passes,
-    not a few per parameter.
-    """
-
-    #: Whether the solver applies the L2 term itself (then the gradient leaves it out).
-    decoupled = False
-    #: Every this many steps, the subnormal entries of the state arrays are set to
-    #: zero, as retrograd.optim.Optimizer.flush_every; 0 never.
-    flush_every = 32
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        self.learning_rate_init = float(est.learning_rate_init)
-        self.learning_rate = self.learning_rate_init
-        self.steps_taken = 0
-
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Take one step (:meth:`update_params`), flushing subnormal state now and then."""
-        self.update_params(params, grads)
-        self.steps_taken += 1
-        if self.flush_every and self.steps_taken % self.flush_every == 0:
-            for a in self.state_arrays():
-                flush_subnormal(a, np.empty_like(a))
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Take one step: change each parameter in place from its gradient."""
-        raise NotImplementedError
-
-    def state_arrays(self) -> list[np.ndarray]:
-        """The arrays the solver carries from step to step (momenta, moments)."""
-        return []
-
-    def iteration_ends(self, time_step: int) -> None:
-        """Called at the end of each epoch with the number of samples seen so far."""
-
-    def trigger_stopping(self, msg: str, verbose: bool) -> bool:
-        """Whether to stop after ``n_iter_no_change`` epochs without improvement."""
-        if verbose:
-            print(msg + " Stopping.")
-        return True
-
-
-class _SGD(_StochasticOptimizer):
-    """SGD, scikit-learn's momentum ``v = mu*v - lr*g``; Nesterov's steps ``mu*v - lr*g``."""
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        super().__init__(params, est)
-        self.lr_schedule = est.learning_rate
-        self.momentum = float(est.momentum)
-        self.nesterov = bool(est.nesterovs_momentum)
-        self.power_t = float(est.power_t)
-        self.velocities = [np.zeros_like(p) for p in params]
-        self.scratch = [np.empty_like(p) for p in params]
-        self.steps = [np.empty_like(p) for p in params]
-
-    def state_arrays(self) -> list[np.ndarray]:
-        return self.velocities
-
-    def iteration_ends(self, time_step: int) -> None:
-        if self.lr_schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
-
-    def trigger_stopping(self, msg: str, verbose: bool) -> bool:
-        if self.lr_schedule != "adaptive":
-            return super().trigger_stopping(msg, verbose)
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(msg + f" Setting learning rate to {self.learning_rate:f}")
-        return False
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        mu, lr = self.momentum, self.learning_rate
-        for p, v, g, lrg, u in zip(
-            params, self.velocities, grads, self.scratch, self.steps, strict=True
-        ):
-            # Large arrays: v = mu*v - lr*g and p += mu*v - lr*g in two or three
-            # BLAS passes (retrograd._blas) instead of six ufunc passes.
-            if _blas.axpby(-lr, g, mu, v):
-                if self.nesterov:  # axpby took mu, lr != 0 and these arrays; so do these
-                    _blas.axpy(mu, v, p)
-                    _blas.axpy(-lr, g, p)
-                else:
-                    p += v
-                continue
-            np.multiply(g, lr, out=lrg)
-            v *= mu
-            v -= lrg
-            if self.nesterov:
-                np.multiply(v, mu, out=u)
-                u -= lrg
-                p += u
-            else:
-                p += v
-
-
-class _Adam(_StochasticOptimizer):
-    """Adam as scikit-learn: ``lr_t = lr*sqrt(1-b2^t)/(1-b1^t)``, step ``-lr_t*m/(sqrt(v)+eps)``."""
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        super().__init__(params, est)
-        self.beta_1, self.beta_2 = float(est.beta_1), float(est.beta_2)
-        self.epsilon = float(est.epsilon)
-        self.t = 0
-        self.ms = [np.zeros_like(p) for p in params]
-        self.vs = [np.zeros_like(p) for p in params]
-        self.scratch = [np.empty_like(p) for p in params]
-
-    def state_arrays(self) -> list[np.ndarray]:
-        return [*self.ms, *self.vs]
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        self.t += 1
-        b1, b2 = self.beta_1, self.beta_2
-        lr = self.learning_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        for p, m, v, g, u in zip(params, self.ms, self.vs, grads, self.scratch, strict=True):
-            # Large arrays: the moments and the step by BLAS (retrograd._blas), seven
-            # passes instead of twelve; the ufunc lines are scikit-learn's arithmetic.
-            if not _blas.axpby(1 - b1, g, b1, m):
-                m *= b1
-                np.multiply(g, 1 - b1, out=u)
-                m += u
-            np.multiply(g, g, out=u)
-            if not _blas.axpby(1 - b2, u, b2, v):
-                u *= 1 - b2
-                v *= b2
-                v += u
-            np.sqrt(v, out=u)
-            u += self.epsilon
-            np.divide(m, u, out=u)
-            if not _blas.axpy(-lr, u, p):
-                u *= -lr
-                p += u
-
-
-class _AdamW(_Adam):
-    """Adam on the data gradient, the L2 term decoupled: ``W -= lr*alpha*W`` (coefs only)."""
-
-    decoupled = True
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        super().__init__(params, est)
-        self.alpha = float(est.alpha)
-        self.n_coef = int(est._n_coef)
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        (flat,) = params  # the weights are its first n_coef entries, the intercepts the rest
-        flat[: self.n_coef] *= 1.0 - self.learning_rate * self.alpha
-        super().update_params(params, grads)
-
-
-class _RMSprop(_StochasticOptimizer):
-    """RMSprop: ``v = b2*v + (1-b2)*g^2``, step ``-lr*g/(sqrt(v)+eps)`` (b2 = ``beta_2``)."""
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        super().__init__(params, est)
-        self.rho, self.epsilon = float(est.beta_2), float(est.epsilon)
-        self.vs = [np.zeros_like(p) for p in params]
-
-    def state_arrays(self) -> list[np.ndarray]:
-        return self.vs
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        rho = self.rho
-        for p, v, g in zip(params, self.vs, grads, strict=True):
-            v *= rho
-            v += (1 - rho) * (g * g)
-            u = np.sqrt(v)
-            u += self.epsilon
-            np.divide(g, u, out=u)
-            u *= -self.learning_rate
-            p += u
-
-
-#: Solver names to their optimizer class (``None``: 'lbfgs', full batch through scipy).
-SOLVERS: dict[str, type[_StochasticOptimizer] | None] = {
-    "lbfgs": None,
-    "sgd": _SGD,
-    "adam": _Adam,
-    "adamw": _AdamW,
-    "rmsprop": _RMSprop,
-}
-
-
-# ---------------------------------------------------------------- output layers and losses
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    # NOTE: the ufuncs' reduce is what ndarray.max/sum call, without their Python wrappers.
-    z = z - np.maximum.reduce(z, axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= np.add.reduce(z, axis=1, keepdims=True)
-    return z
-
-
-_OUT = {"identity": lambda z: z, "logistic": expit, "softmax": _softmax, "exp": np.exp}
-#: The clipping bound of the log-losses (scikit-learn's ``np.finfo(dtype).eps``), looked up once.
-_EPS = {np.dtype(t): np.finfo(t).eps for t in (np.float32, np.float64)}
-
-
-def _data_loss(kind: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -> float:
-    """scikit-learn's losses (``sklearn/neural_network/_base.py``) on the outputs ``p``.
-
-    For 'log_loss' (softmax output) ``y`` holds the class index of each row.
-    """
-    if kind == "squared_error":
-        return float(0.5 * np.average((y - p) ** 2, weights=sw, axis=0).mean())
-    if kind == "poisson":
-        return float(np.average(xlogy(y, y / p) - y + p, weights=sw, axis=0).sum())
-    if kind == "log_loss":
-        # One class per row: the log-loss reads only the true class's probability (a
-        # gather, not a product with the one-hot matrix; the same numbers).
-        logp = _clipped_log(p[np.arange(len(y)), y])
-        if sw is None:
-            return -float(np.add.reduce(logp) / len(y))  # what logp.mean() computes
-        return float(-np.dot(sw, logp) / sw.sum())
-    eps = _EPS[p.dtype]  # 'binary_log_loss' from here: logistic outputs, binary or multilabel
-    p = np.clip(p, eps, 1 - eps)
-    return float(-np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=sw, axis=0).sum())
-
-
-def _clipped_log(p: np.ndarray) -> np.ndarray:
-    """``log(clip(p, eps, 1 - eps))`` in place, as scikit-learn's log-loss clips."""
-    eps = _EPS[p.dtype]
-    np.maximum(p, eps, out=p)  # np.clip's numbers, without its wrapper's cost
-    np.minimum(p, 1 - eps, out=p)
-    return np.log(p, out=p)
-
-
-def _batch_log_losses(p_true: np.ndarray, batch_size: int) -> list[float]:
-    """The log-loss of each batch of an epoch, from each row's true-class probability.
-
-    Batches as ``gen_batches(len(p_true), batch_size)``; the numbers are
-    :func:`_data_loss`'s for each batch, bit for bit (a row sum of a 2-D
-    array is the same pairwise sum as the sum of that row alone). ``p_true``
-    is overwritten.
-    """
-    logp, n = _clipped_log(p_true), len(p_true)
-    n_full = n - n % batch_size
-    means = list(np.add.reduce(logp[:n_full].reshape(-1, batch_size), axis=1) / batch_size)
-    if n_full < n:
-        means.append(np.add.reduce(logp[n_full:]) / (n - n_full))
-    return [-float(m) for m in means]
-
-
-def _check_dtype(dtype: Any) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    return dt
 
 
 # ---------------------------------------------------------------- the shared base
@@ -378,7 +74,7 @@ class _BaseMLP(BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "dtype": "no_validation",  # checked by _check_dtype: float32 or float64
+        "dtype": "no_validation",  # checked by check_dtype: float32 or float64
     }
 
     loss: str
@@ -466,7 +162,7 @@ class _BaseMLP(BaseEstimator):
     def _forward_pass_fast(self, X: Any, check_input: bool = True) -> np.ndarray:
         if check_input:
             X = self._check_input(X)
-        return _OUT[self.out_activation_](self._raw(X.astype(self._dtype, copy=False)))
+        return OUT_ACTIVATIONS[self.out_activation_](self._raw(X.astype(self._dtype, copy=False)))
 
     def _check_input(self, X: Any) -> np.ndarray:
         X = validate_data(
@@ -490,15 +186,15 @@ class _BaseMLP(BaseEstimator):
         ``decoupled`` it leaves out the L2 term (the solver applies it). With
         ``p_true`` ('log_loss' only), the rows' true-class probabilities are
         written there and the objective returned is the L2 term alone: the
-        caller adds the data loss (:func:`_batch_log_losses`).
+        caller adds the data loss (:func:`batch_log_losses`).
         """
         for p in self._tensors:  # the caller has put the network in training mode
             p.grad = None
         raw = self._net(_wrap(X))
-        out = _OUT[self.out_activation_](raw.data)  # a new array, except for 'identity'
+        out = OUT_ACTIVATIONS[self.out_activation_](raw.data)  # a new array, except for 'identity'
         n = X.shape[0]
         if p_true is None:
-            loss = _data_loss(kind, y, out, sw)
+            loss = data_loss(kind, y, out, sw)
         else:
             p_true[...] = out[np.arange(n), y]
             loss = 0.0
@@ -531,7 +227,7 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False) -> Any:
         self._validate_params()
-        dtype = _check_dtype(self.dtype)
+        dtype = check_dtype(self.dtype)
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
         if any(h <= 0 for h in hidden):
@@ -720,7 +416,7 @@ class _BaseMLP(BaseEstimator):
                 batch_losses.append(self._backprop(Xb, yb, swb, kind, decoupled, p_b))
                 optimizer.step(params, grads)
             if p_true is not None:  # batch_losses hold the L2 terms: add the log-losses
-                data = _batch_log_losses(p_true, batch_size)
+                data = batch_log_losses(p_true, batch_size)
                 batch_losses = [d + l2 for d, l2 in zip(data, batch_losses, strict=True)]
             accumulated_loss = 0.0
             for batch, batch_loss in zip(
