@@ -366,83 +366,26 @@ class _BaseMLP(BaseEstimator):
     def _fit_stochastic(
         self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, incremental: bool
     ) -> None:
-        params, grads = [self._flat], [self._flat_grad]  # every parameter, flat (_flatten)
+        """Epochs of mini-batch steps until ``max_iter``, or the solver says stop."""
         if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = SOLVERS[self.solver](params, self)
-        optimizer = self._optimizer
-        decoupled = optimizer.decoupled
-        kind = self._loss_kind()
+            self._optimizer = SOLVERS[self.solver]([self._flat], self)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        early_stopping = self.early_stopping
-        if early_stopping:
+        if self.early_stopping:
             X, X_val, y, y_val, sw, sw_val = self._split_validation(X, y, sw)
+            validation = (X_val, y_val, sw_val)
         else:
-            X_val = y_val = sw_val = None
-        n_samples = X.shape[0]
+            validation = None
         y = self._targets(y, X.dtype)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is going to "
-                    "be clipped",
-                    stacklevel=3,
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        sample_idx = np.arange(n_samples)
-        # NOTE: the log-loss of a batch needs only its rows' true-class probabilities; they
-        # are kept for the epoch, and every batch's loss computed from them at its end in a
-        # few array passes instead of a few per batch (unweighted log-loss only).
-        p_true = np.empty(n_samples, X.dtype) if kind == "log_loss" and sw is None else None
+        batch_size = self._batch_size(X.shape[0])
+        sample_idx = np.arange(X.shape[0])
         self.n_iter_ = 0  # the iterations of this call, also with warm_start (sklearn #24764)
         for _ in range(self.max_iter):
             self._net.train()  # scoring the validation set switches it to eval
             if self.shuffle:
                 sample_idx = self._random_state.permutation(sample_idx)
-            batch_losses = []
-            for batch in gen_batches(n_samples, batch_size):
-                # NOTE: a batch's rows are gathered one batch at a time: a permuted copy of a
-                # large X per epoch costs more (a fresh allocation of X's size). take() is
-                # the quicker gather than X[idx] (the same rows).
-                if self.shuffle:
-                    idx = sample_idx[batch]
-                    Xb, yb = X.take(idx, axis=0), y.take(idx, axis=0)
-                    swb = None if sw is None else sw.take(idx)
-                else:
-                    Xb, yb, swb = X[batch], y[batch], None if sw is None else sw[batch]
-                p_b = None if p_true is None else p_true[batch]
-                batch_losses.append(self._backprop(Xb, yb, swb, kind, decoupled, p_b))
-                optimizer.step(params, grads)
-            if p_true is not None:  # batch_losses hold the L2 terms: add the log-losses
-                data = batch_log_losses(p_true, batch_size)
-                batch_losses = [d + l2 for d, l2 in zip(data, batch_losses, strict=True)]
-            accumulated_loss = 0.0
-            for batch, batch_loss in zip(
-                gen_batches(n_samples, batch_size), batch_losses, strict=True
-            ):
-                accumulated_loss += batch_loss * (batch.stop - batch.start)
-            self.n_iter_ += 1
-            self.loss_ = accumulated_loss / n_samples
-            self.t_ += n_samples
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-            if not np.isfinite(self.loss_):
-                self._check_finite()
-            self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
-            optimizer.iteration_ends(self.t_)
-            if self._no_improvement_count > self.n_iter_no_change:
-                what = "Validation score" if early_stopping else "Training loss"
-                msg = (
-                    f"{what} did not improve more than tol={self.tol:f} for "
-                    f"{self.n_iter_no_change} consecutive epochs."
-                )
-                if optimizer.trigger_stopping(msg, self.verbose):
-                    break
-                self._no_improvement_count = 0
-            if incremental:
+            loss = self._epoch(X, y, sw, sample_idx, batch_size)
+            if self._epoch_ends(loss, X.shape[0], validation) or incremental:
                 break
             if self.n_iter_ == self.max_iter:
                 warnings.warn(
@@ -451,9 +394,81 @@ class _BaseMLP(BaseEstimator):
                     ConvergenceWarning,
                     stacklevel=3,
                 )
-        if early_stopping:
+        if self.early_stopping:
             for p, best in zip(self._params(), self._best_coefs, strict=True):
                 p[...] = best
+
+    def _batch_size(self, n_samples: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going to "
+                "be clipped",
+                stacklevel=4,
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _epoch(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sw: np.ndarray | None,
+        sample_idx: np.ndarray,
+        batch_size: int,
+    ) -> float:
+        """One pass over the batches, a solver step each; returns the epoch's mean loss."""
+        optimizer, kind = self._optimizer, self._loss_kind()
+        n_samples = X.shape[0]
+        # NOTE: the log-loss of a batch needs only its rows' true-class probabilities; they
+        # are kept for the epoch, and every batch's loss computed from them at its end in a
+        # few array passes instead of a few per batch (unweighted log-loss only).
+        p_true = np.empty(n_samples, X.dtype) if kind == "log_loss" and sw is None else None
+        batch_losses = []
+        for batch in gen_batches(n_samples, batch_size):
+            # NOTE: a batch's rows are gathered one batch at a time: a permuted copy of a
+            # large X per epoch costs more (a fresh allocation of X's size). take() is
+            # the quicker gather than X[idx] (the same rows).
+            if self.shuffle:
+                idx = sample_idx[batch]
+                Xb, yb = X.take(idx, axis=0), y.take(idx, axis=0)
+                swb = None if sw is None else sw.take(idx)
+            else:
+                Xb, yb, swb = X[batch], y[batch], None if sw is None else sw[batch]
+            p_b = None if p_true is None else p_true[batch]
+            batch_losses.append(self._backprop(Xb, yb, swb, kind, optimizer.decoupled, p_b))
+            optimizer.step([self._flat], [self._flat_grad])
+        if p_true is not None:  # batch_losses hold the L2 terms: add the log-losses
+            data = batch_log_losses(p_true, batch_size)
+            batch_losses = [d + l2 for d, l2 in zip(data, batch_losses, strict=True)]
+        accumulated_loss = 0.0
+        for batch, batch_loss in zip(gen_batches(n_samples, batch_size), batch_losses, strict=True):
+            accumulated_loss += batch_loss * (batch.stop - batch.start)
+        return accumulated_loss / n_samples
+
+    def _epoch_ends(self, loss: float, n_samples: int, validation: tuple | None) -> bool:
+        """Record the epoch, as scikit-learn does; whether training should stop."""
+        self.n_iter_ += 1
+        self.loss_ = loss
+        self.t_ += n_samples
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+        if not np.isfinite(self.loss_):
+            self._check_finite()
+        early_stopping = validation is not None
+        self._update_no_improvement_count(early_stopping, *(validation or (None, None, None)))
+        self._optimizer.iteration_ends(self.t_)
+        if self._no_improvement_count > self.n_iter_no_change:
+            what = "Validation score" if early_stopping else "Training loss"
+            msg = (
+                f"{what} did not improve more than tol={self.tol:f} for "
+                f"{self.n_iter_no_change} consecutive epochs."
+            )
+            if self._optimizer.trigger_stopping(msg, self.verbose):
+                return True
+            self._no_improvement_count = 0
+        return False
 
     def _update_no_improvement_count(
         self, early_stopping: bool, X: Any, y: Any, sw: np.ndarray | None
