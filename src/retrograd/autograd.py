@@ -130,9 +130,6 @@ def _toposort(root: Function) -> list[Function]:
     Iterative depth-first search: no recursion, so graphs of any depth work.
     Nodes are hashed by identity (Function defines no ``__eq__``).
     """
-    order = _chain(root)
-    if order is not None:
-        return order
     order = []
     seen = {root}
     stack = [(root, iter(root.next))]
@@ -147,27 +144,6 @@ def _toposort(root: Function) -> list[Function]:
             stack.pop()
             order.append(node)
     order.reverse()
-    return order
-
-
-def _chain(root: Function) -> list[Function] | None:
-    """The nodes from ``root`` down, when each has at most one node among its inputs.
-
-    That is the graph of a stack of layers and a loss (a chain), which this walks
-    without the search's bookkeeping; None for any other graph.
-    """
-    order = [root]
-    node: Function | None = root
-    while node is not None:
-        found = None
-        for child in node.next:
-            if isinstance(child, Function):
-                if found is not None:
-                    return None
-                found = child
-        if found is not None:
-            order.append(found)
-        node = found
     return order
 
 

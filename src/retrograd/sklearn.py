@@ -60,7 +60,7 @@ from .autograd import no_grad
 from .pipeline import ACTIVATIONS as _MODULES
 from .random import manual_seed
 from .serialization import PathLike
-from .tensor import _wrap
+from .tensor import wrap_array
 
 __all__ = ["ACTIVATIONS", "SOLVERS", "MLPClassifier", "MLPRegressor"]
 
@@ -461,7 +461,7 @@ class _BaseMLP(BaseEstimator):
         """The output layer's pre-activation values, without recording a graph."""
         self._net.eval()
         with no_grad():
-            return self._net(_wrap(X)).data
+            return self._net(wrap_array(X)).data
 
     def _forward_pass_fast(self, X: Any, check_input: bool = True) -> np.ndarray:
         if check_input:
@@ -494,7 +494,7 @@ class _BaseMLP(BaseEstimator):
         """
         for p in self._tensors:  # the caller has put the network in training mode
             p.grad = None
-        raw = self._net(_wrap(X))
+        raw = self._net(wrap_array(X))
         out = _OUT[self.out_activation_](raw.data)  # a new array, except for 'identity'
         n = X.shape[0]
         if p_true is None:
