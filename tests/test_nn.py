@@ -821,8 +821,17 @@ def test_load_state_dict_without_num_batches_tracked_like_torch():
     ours, theirs = seq_pair()
     sd = torch_state(theirs)
     del sd["1.num_batches_tracked"]
-    ours.load_state_dict(sd)  # no error, as in torch (state_dicts from before the buffer)
+    for key in sd:  # values that differ from both models' own, to see that they load
+        sd[key] = sd[key] + 1
+    ours[1].num_batches_tracked.data[...] = 3
+    with torch.no_grad():
+        theirs[1].num_batches_tracked.fill_(3)
+    # no error, as in torch (state_dicts from before the buffer), and the count is kept
+    ours.load_state_dict(sd)
     theirs.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    assert ours[1].num_batches_tracked.item() == theirs[1].num_batches_tracked.item() == 3
+    for key, value in sd.items():
+        np.testing.assert_array_equal(ours.state_dict()[key], value)
 
 
 # ---------------------------------------------------------------- repr
