@@ -179,24 +179,35 @@ def run_backward(root: Function, grad: ndarray, retain_graph: bool) -> None:
         if not retain_graph:
             node.release()
         for child, ig in zip(node.next, in_grads, strict=True):
-            if child is None or ig is None:
-                continue
-            if isinstance(child, Function):
-                if ig.shape != child.out_shape:
-                    raise _shape_error(node, ig, child.out_shape)
-                if ig.dtype != child.out_dtype:
-                    ig = ig.astype(child.out_dtype)
-                prev = grads.get(child)
-                grads[child] = ig if prev is None else prev + ig  # out of place: ig may be shared
-            else:
-                data = child.data
-                if ig.shape != data.shape:
-                    raise _shape_error(node, ig, data.shape)
-                if ig.dtype != data.dtype:
-                    ig = ig.astype(data.dtype)
-                # NOTE: an op may hand one array to several inputs (add gives g to both),
-                # or a view of g; such an array is copied before a leaf keeps it.
-                child._accumulate_grad(ig, g_is_shared=ig is g or ig.base is not None)
+            if child is not None and ig is not None:
+                _pass_gradient(node, child, ig, ig is g, grads)
+
+
+def _pass_gradient(
+    node: Function, child: Any, ig: ndarray, is_shared: bool, grads: dict[Function, ndarray]
+) -> None:
+    """Add ``node``'s gradient ``ig`` for input ``child`` to that input's total.
+
+    A node's total waits in ``grads`` until the walk reaches it; a leaf (a Tensor)
+    accumulates into its ``.grad`` at once. ``is_shared``: ``ig`` is the array the node
+    received, which other nodes may hold too.
+    """
+    if isinstance(child, Function):
+        if ig.shape != child.out_shape:
+            raise _shape_error(node, ig, child.out_shape)
+        if ig.dtype != child.out_dtype:
+            ig = ig.astype(child.out_dtype)
+        prev = grads.get(child)
+        grads[child] = ig if prev is None else prev + ig  # out of place: ig may be shared
+        return
+    data = child.data
+    if ig.shape != data.shape:
+        raise _shape_error(node, ig, data.shape)
+    if ig.dtype != data.dtype:
+        ig = ig.astype(data.dtype)
+    # NOTE: an op may hand one array to several inputs (add gives g to both),
+    # or a view of g; such an array is copied before a leaf keeps it.
+    child._accumulate_grad(ig, g_is_shared=is_shared or ig.base is not None)
 
 
 def _shape_error(node: Function, ig: ndarray, shape: tuple[int, ...]) -> RuntimeError:
