@@ -14,6 +14,7 @@ import pickle
 import re
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1032,6 +1033,33 @@ def test_functional_namespaces():
     assert rg.functional.batch_norm is F.batch_norm
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         NF.nope  # noqa: B018
+    # every public name is defined (or imported) in nn.functional itself: no proxy
+    assert set(F.__all__) == set(NF.__all__)
+    for name in NF.__all__:
+        assert name in vars(NF) and getattr(F, name) is vars(NF)[name]
+    assert NF.cross_entropy.__module__ == "retrograd.nn.functional"
+
+
+def test_nn_functional_imports_only_the_engine():
+    # the layer modules import nn.functional; it must not import them back (no cycle)
+    import ast
+
+    import retrograd.nn.functional as NF
+
+    tree = ast.parse(Path(NF.__file__).read_text())
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level > 0 and node.module
+    }
+    imported |= {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level > 0 and not node.module
+        for alias in node.names
+    }
+    engine = {"ops", "_backend", "autograd", "random", "tensor", "tensor_functions"}
+    assert imported and imported <= engine, imported - engine
 
 
 # ---------------------------------------------------------------- shapes (hypothesis)
