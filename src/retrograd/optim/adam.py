@@ -104,10 +104,9 @@ class Adam(Optimizer):
         tmp = self._scratch(param, 1)
         # NOTE: the step is bound by memory traffic and by sqrt: seven array passes
         # where BLAS does moving_average_, mul_add_ and add_ in one each, twelve without.
-        moving_average_(exp_avg, d, beta1)
+        moving_average_(exp_avg, d, beta1)  # m = beta1 m + (1 - beta1) d
         xp.multiply(d, d, out=tmp)
-        mul_add_(exp_avg_sq, beta2, 1.0 - beta2, tmp, tmp)
-
+        mul_add_(exp_avg_sq, beta2, 1.0 - beta2, tmp, tmp)  # v = beta2 v + (1 - beta2) d^2
         bias_correction1 = 1.0 - beta1**step
         bias_correction2_sqrt = (1.0 - beta2**step) ** 0.5
         second = exp_avg_sq
@@ -122,6 +121,7 @@ class Adam(Optimizer):
         xp.sqrt(second, out=update)
         update += eps * bias_correction2_sqrt
         xp.divide(exp_avg, update, out=update)
+        # w -= lr * m_hat / (sqrt(v_hat) + eps)
         add_(param, -lr * bias_correction2_sqrt / bias_correction1, update, update)
 
 

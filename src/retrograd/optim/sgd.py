@@ -93,6 +93,7 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = d.copy()
             else:
+                # b = momentum b + (1 - dampening) d
                 mul_add_(buf, momentum, 1.0 - float(group["dampening"]), d, step)
             if group["nesterov"]:
                 xp.multiply(buf, momentum, out=step)
@@ -100,4 +101,4 @@ class SGD(Optimizer):
                 d = step
             else:
                 d = buf
-        add_(param, -lr, d, step)  # d may be `step` itself: add_ reads it elementwise
+        add_(param, -lr, d, step)  # w -= lr d (d may be `step` itself: read elementwise)
