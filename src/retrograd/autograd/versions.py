@@ -1,0 +1,350 @@
+"""In-place operations, version counters and views, with PyTorch's semantics.
+
+Every tensor has a version counter (``t._version``), a one-element list shared by a
+tensor, its views and ``detach()`` (not ``.data``), and created on first use: a
+tensor that was never saved, viewed or modified in place has none. An in-place
+operation bumps it.
+
+- :func:`save_versions`: when an op is recorded, note the version of each tensor it
+  saves for backward (:data:`SAVES` says which, following PyTorch's ops); the
+  backward walk calls ``graph.check_versions``, which raises PyTorch's error when a saved
+  tensor was modified since.
+- :func:`commit`: write an op's out-of-place result into a tensor (the second half
+  of every in-place method), bump the version and rebind ``grad_fn``. A write into
+  a view rebinds its base through :class:`CopySlices`, as PyTorch does.
+- :func:`make_view`: mark an op's output as a view of its input (basic indexing,
+  reshape without a copy, permute/transpose, expand): it shares the version counter
+  and remembers how to take the same view of its base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import ops
+from .._backend import ndarray, xp
+from .grad_mode import _GradMode
+from .graph import Op
+
+_new = object.__new__
+
+# Which tensors an op saves for backward, as PyTorch's derivatives do: for each input,
+# ALWAYS, NEVER, or the index j of the input whose need for a gradient makes PyTorch
+# save it (Mul saves b only to differentiate a); and whether it saves its output.
+# Ops not listed are scanned: an input or output array found among the op's
+# attributes counts as saved.
+ALWAYS, NEVER = -1, None
+SAVES: dict[type, tuple[tuple[int | None, ...], bool]] = {
+    ops.Add: ((NEVER, NEVER), False),
+    ops.Sub: ((NEVER, NEVER), False),
+    ops.Neg: ((NEVER,), False),
+    ops.Mul: ((1, 0), False),
+    ops.MatMul: ((1, 0), False),
+    ops.Div: ((1, ALWAYS), False),
+    ops.PowScalar: ((ALWAYS,), False),
+    ops.RPowScalar: ((NEVER,), True),
+    ops.Pow: ((ALWAYS, ALWAYS), True),
+    ops.Exp: ((NEVER,), True),
+    ops.Log: ((ALWAYS,), False),
+    ops.Sqrt: ((NEVER,), True),
+    ops.Tanh: ((NEVER,), True),
+    ops.Sigmoid: ((NEVER,), True),
+    ops.ReLU: ((NEVER,), True),
+    ops.Abs: ((ALWAYS,), False),
+    ops.Clamp: ((ALWAYS,), False),
+    ops.Sin: ((ALWAYS,), False),
+    ops.Cos: ((ALWAYS,), False),
+    ops.Cast: ((NEVER,), False),
+    ops.Sum: ((NEVER,), False),
+    ops.Mean: ((NEVER,), False),
+    ops.Reshape: ((NEVER,), False),
+    ops.Permute: ((NEVER,), False),
+    ops.Expand: ((NEVER,), False),
+    ops.Index: ((NEVER,), False),
+    ops.Where: ((NEVER, NEVER, NEVER), False),
+    ops.Softmax: ((NEVER,), True),
+    ops.LogSoftmax: ((NEVER,), True),
+    ops.Linear: ((1, 0, NEVER), False),
+}
+
+
+def counter(t: Any) -> list[int]:
+    """The tensor's version counter, created (at version 0) on first use."""
+    try:
+        return t._vc
+    except AttributeError:
+        vc = t._vc = [0]
+        return vc
+
+
+def version(t: Any) -> int:
+    """``t._version``: how many in-place changes the tensor (or its base) has seen."""
+    vc = getattr(t, "_vc", None)
+    return 0 if vc is None else vc[0]
+
+
+def save_versions(fn: Op, inputs: tuple[Any, ...], out: Any) -> None:
+    """Note the version of each tensor ``fn`` saved for backward (``fn`` was just recorded)."""
+    spec = SAVES.get(type(fn))
+    if spec is None:
+        saved_in, saves_out = _scan(fn, inputs, out)
+    else:
+        rule, saves_out = spec
+        if len(rule) != len(inputs):  # an optional input (Linear's bias)
+            rule = rule[: len(inputs)] + (NEVER,) * (len(inputs) - len(rule))
+        needs = fn.needs
+        saved_in = [i for i, r in enumerate(rule) if r is not NEVER and (r == ALWAYS or needs[r])]
+        if not saved_in and not saves_out:
+            return
+    entries = []
+    for i in saved_in:
+        t = inputs[i]
+        vc = counter(t)
+        entries.append((vc, vc[0], t, i))
+    if saves_out:
+        vc = out._vc = [0]
+        entries.append((vc, 0, out, -1))
+    if entries:
+        fn.saved_versions = tuple(_entry(fn, *e) for e in entries)
+
+
+def _scan(fn: Op, inputs: tuple[Any, ...], out: Any) -> tuple[list[int], bool]:
+    arrays = [v for v in fn.__dict__.values() if type(v) is ndarray]
+    saved_in = [i for i, t in enumerate(inputs) if any(a is t.array for a in arrays)]
+    return saved_in, any(a is out.array for a in arrays)
+
+
+def _entry(fn: Op, vc: list[int], v: int, t: Any, i: int) -> tuple[Any, ...]:
+    """One saved tensor: its counter, the version saved, and how the error names it."""
+    shape = list(t.array.shape)
+    desc = f"[{t.array.dtype} {shape}]"
+    if i == -1:
+        desc += f", which is output 0 of {fn.name},"
+    elif t._ctx is not None:
+        desc += f", which is output 0 of {t._ctx.name} and input {i} of {fn.name},"
+    else:
+        desc += f", which is input {i} of {fn.name},"
+    return (vc, v, desc)
+
+
+# ---------------------------------------------------------------- views
+
+
+class ViewInfo:
+    """How a view was taken: its base (never itself a view) and the array function."""
+
+    __slots__ = ("base", "fn")
+
+    def __init__(self, base: Any, fn: Callable[[ndarray], ndarray]) -> None:
+        self.base = base
+        self.fn = fn
+
+
+def make_view(src: Any, out: Any, fn: Callable[[ndarray], ndarray]) -> Any:
+    """Mark ``out`` (just computed from ``src`` by ``fn``) as a view when it shares memory."""
+    if not xp.may_share_memory(out.array, src.array):
+        return out
+    out._vc = counter(src)
+    info = getattr(src, "_view", None)
+    if info is None:
+        out._view = ViewInfo(src, fn)
+    else:
+        inner = info.fn
+        out._view = ViewInfo(info.base, lambda a: fn(inner(a)))
+    return out
+
+
+def base_of(t: Any) -> Any:
+    """PyTorch's ``t._base``: the tensor ``t`` is a view of, or None."""
+    info = getattr(t, "_view", None)
+    return None if info is None else info.base
+
+
+class CopySlices(Op):
+    """A base after an in-place write into one of its views (PyTorch's ``CopySlices``).
+
+    Inputs: the base before the write, and the view's new values. The gradient of
+    the base is ``g`` with the view's region zeroed; the new values get ``g``'s view.
+    """
+
+    view_fn: Callable[[ndarray], ndarray]
+
+    @property
+    def name(self) -> str:
+        return "CopySlices"
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        gb = gv = None
+        if self.needs[1]:
+            gv = self.view_fn(g).copy()
+        if self.needs[0]:
+            gb = xp.array(g, copy=True)
+            self.view_fn(gb)[...] = 0
+        return gb, gv
+
+
+class AsStrided(Op):
+    """A view taken again from its base's new node: the gradient scattered into zeros."""
+
+    view_fn: Callable[[ndarray], ndarray]
+    base_shape: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return "AsStridedBackward0"
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        out = xp.zeros(self.base_shape, dtype=g.dtype)
+        self.view_fn(out)[...] = g
+        return (out,)
+
+
+# ---------------------------------------------------------------- in-place writes
+
+_TORCH_NAMES = {
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "int32": "Int",
+    "int64": "Long",
+    "bool": "Bool",
+}
+
+
+def check_writable(t: Any, op: str) -> None:
+    """Raise PyTorch's errors for in-place changes autograd cannot record (before any change)."""
+    if not _GradMode.enabled:
+        return
+    if t._requires_grad and t._ctx is None and getattr(t, "_view", None) is None:
+        raise RuntimeError(
+            f"{op}(): a leaf Variable that requires grad is being used in an in-place "
+            "operation. Do it under retrograd.no_grad() (as an optimizer step does), or on "
+            "a clone()."
+        )
+    base = base_of(t)
+    if base is not None and base._requires_grad and base._ctx is None:
+        raise RuntimeError(
+            f"{op}(): a view of a leaf Variable that requires grad is being used in an "
+            "in-place operation. Do it under retrograd.no_grad(), or on a clone()."
+        )
+
+
+def source(t: Any, recording: bool) -> Any:
+    """The tensor an in-place op reads ``t``'s old values from.
+
+    When the op is recorded, a copy: the op may save it for backward, and ``t``'s
+    memory is about to be overwritten. The copy keeps ``t``'s place in the graph.
+    """
+    if not recording:
+        return t
+    from ..tensor import wrap_array
+
+    return wrap_array(t.array.copy(), t._requires_grad, t._ctx)
+
+
+def commit(t: Any, res: Any, op: str) -> Any:
+    """Write ``res`` (an op's result computed from ``t``) into ``t`` and rebind its graph."""
+    dst = t.array
+    src = res.array
+    if src.shape != dst.shape:
+        raise RuntimeError(
+            f"{op}(): output with shape {list(dst.shape)} doesn't match the broadcast shape "
+            f"{list(src.shape)}"
+        )
+    if src.dtype != dst.dtype:
+        if not xp.can_cast(src.dtype, dst.dtype, casting="same_kind"):
+            raise RuntimeError(
+                f"{op}(): result type {_TORCH_NAMES.get(src.dtype.name, src.dtype.name)} "
+                "can't be cast to the desired output type "
+                f"{_TORCH_NAMES.get(dst.dtype.name, dst.dtype.name)}"
+            )
+        if res._ctx is not None:
+            from ..tensor import apply_op
+
+            res = apply_op(ops.Cast, res, dtype=dst.dtype)
+    write(t, src, op)
+    vc = counter(t)
+    vc[0] += 1
+    node = res._ctx
+    if node is None:
+        return t
+    # The op saved its own output (exp_, sigmoid_): that output is now t, at its new version.
+    saved = node.saved_versions
+    if saved is not None:
+        rvc = getattr(res, "_vc", None)
+        node.saved_versions = tuple((vc, vc[0], d) if c is rvc else (c, v, d) for c, v, d in saved)
+    info = getattr(t, "_view", None)
+    if info is None:
+        _rebind(t, node)
+    else:
+        _rebind_view(t, info, res)
+    return t
+
+
+def write(t: Any, values: Any, op: str, key: Any = ...) -> None:
+    """``t.array[key] = values``, with PyTorch's error for an expanded (read-only) tensor."""
+    try:
+        t.array[key] = values
+    except ValueError as e:
+        if not t.array.flags.writeable:
+            raise RuntimeError(
+                f"{op}(): unsupported operation: more than one element of the written-to "
+                "tensor refers to a single memory location (an expand()ed tensor, or a "
+                "read-only array). Please clone() the tensor before performing the operation."
+            ) from None
+        raise RuntimeError(f"{op}(): {e}") from None
+
+
+def _rebind(t: Any, node: Op) -> None:
+    old = t._ctx
+    if old is not None and old.retained is not None and old.retained() is t:
+        node.retained = old.retained  # retain_grad() follows the tensor, as in PyTorch
+    t._ctx = node
+    t._requires_grad = True
+
+
+def _rebind_view(t: Any, info: ViewInfo, res: Any) -> None:
+    """After a recorded write into view ``t``: its base gets CopySlices, ``t`` a view of it."""
+    base = info.base
+    cs = _new(CopySlices)
+    cs.view_fn = info.fn
+    cs.needs = (base._requires_grad, True)
+    cs.next = ((base._ctx or base) if base._requires_grad else None, res._ctx)
+    cs.out_shape = base.array.shape
+    cs.out_dtype = base.array.dtype
+    _rebind(base, cs)
+    view = _new(AsStrided)
+    view.view_fn = info.fn
+    view.base_shape = base.array.shape
+    view.needs = (True,)
+    view.next = (cs,)
+    view.out_shape = t.array.shape
+    view.out_dtype = t.array.dtype
+    _rebind(t, view)
+
+
+class IndexPut(Op):
+    """``a`` with ``a[idx] = v`` (indexed assignment): a's gradient zeroed there, v's gathered."""
+
+    idx: Any
+
+    def forward(self, a: ndarray, v: ndarray) -> ndarray:
+        self.vshape = v.shape
+        out = a.copy()
+        out[self.idx] = v
+        return out
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        from .._backend import sum_to
+
+        ga = gv = None
+        if self.needs[0]:
+            ga = g.copy()
+            ga[self.idx] = 0
+        if self.needs[1]:
+            gv = sum_to(xp.asarray(g[self.idx]), self.vshape)
+        return ga, gv
+
+
+SAVES[IndexPut] = ((NEVER, NEVER), False)
