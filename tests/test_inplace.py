@@ -17,13 +17,13 @@ DTYPES = ["float32", "float64"]
 TOLS = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-14)}
 
 
-def T(M, data, dtype="float32", requires_grad=False):  # noqa: N802 - a constructor
+def T(M, data, dtype="float32", requires_grad=False):
     """``M.tensor`` for M = retrograd or torch."""
     return M.tensor(np.asarray(data, dtype=dtype), requires_grad=requires_grad)
 
 
 def arr(t) -> np.ndarray:
-    return t.detach().numpy().copy() if isinstance(t, torch.Tensor) else t.detach().numpy().copy()
+    return t.detach().numpy().copy()
 
 
 def both(fn, *args):
@@ -123,7 +123,7 @@ def test_values_and_version(op, dtype):
         t = T(M, X, dtype)
         a = t.numpy()
         out = OPS[op](M, t)
-        assert out is t and t.numpy() is a or M is torch  # the same tensor, the same memory
+        assert (out is t and t.numpy() is a) or M is torch  # the same tensor, the same memory
         return [t, M.tensor(float(t._version))]
 
     r, p = both(run)
@@ -164,7 +164,9 @@ def test_gradient_flows_to_the_inplace_operand():
 
 def test_integer_tensors_refuse_float_results_as_torch():
     t = rg.tensor([1, 2, 3])
-    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+    with pytest.raises(
+        RuntimeError, match="result type Float can't be cast to the desired output type Long"
+    ):
         t += 1.5
     with pytest.raises(RuntimeError, match="result type Float can't be cast"):
         t /= 2
@@ -174,10 +176,14 @@ def test_integer_tensors_refuse_float_results_as_torch():
     t *= 3
     assert t.tolist() == [9, 12, 15] and t.dtype == rg.int64
     b = rg.tensor([True, False])
-    with pytest.raises(RuntimeError, match="result type Long can't be cast to the desired output type Bool"):
+    with pytest.raises(
+        RuntimeError, match="result type Long can't be cast to the desired output type Bool"
+    ):
         b += 1
     with torch.no_grad():  # the same in torch
-        with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        with pytest.raises(
+            RuntimeError, match="result type Float can't be cast to the desired output type Long"
+        ):
             u = torch.tensor([1, 2, 3])
             u += 1.5
 
@@ -203,18 +209,25 @@ def test_float32_tensor_updated_by_float64_keeps_its_dtype():
 
 
 def test_shape_mismatch_raises():
-    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"):
+    with pytest.raises(
+        RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"
+    ):
         rg.zeros(3).add_(rg.ones(2, 3))
 
 
 # ---------------------------------------------------------------- the leaf rule
 
 
-@pytest.mark.parametrize("op", ["add_", "mul_scalar", "zero_", "fill_", "copy_", "exp_", "iadd", "setitem_slice"])
+@pytest.mark.parametrize(
+    "op", ["add_", "mul_scalar", "zero_", "fill_", "copy_", "exp_", "iadd", "setitem_slice"]
+)
 def test_leaf_that_requires_grad_raises_outside_no_grad(op):
     for M in (rg, torch):
         x = T(M, X, requires_grad=True)
-        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+        with pytest.raises(
+            RuntimeError,
+            match="a leaf Variable that requires grad is being used in an in-place operation",
+        ):
             OPS[op](M, x)
         assert x.tolist() == X  # nothing changed
         with M.no_grad():
@@ -302,7 +315,9 @@ def test_version_error_names_the_op_and_the_tensor():
     with pytest.raises(RuntimeError) as e:
         z.sum().backward()
     msg = str(e.value)
-    assert "modified by an inplace operation: [float32 [2]], which is output 0 of MulBackward0" in msg
+    assert (
+        "modified by an inplace operation: [float32 [2]], which is output 0 of MulBackward0" in msg
+    )
     assert "input 0 of LogBackward0" in msg and "is at version 1; expected version 0" in msg
     y = x.exp()
     y.add_(1)
@@ -393,7 +408,9 @@ def test_view_shares_memory_and_version_with_base(kind):
     assert_same(*both(run))
 
 
-@pytest.mark.parametrize("op", ["mul_scalar", "add_", "exp_", "zero_", "copy_broadcast", "relu_", "fill_"])
+@pytest.mark.parametrize(
+    "op", ["mul_scalar", "add_", "exp_", "zero_", "copy_broadcast", "relu_", "fill_"]
+)
 @pytest.mark.parametrize("kind", sorted(VIEWS))
 def test_inplace_through_a_view_gradients_as_torch(kind, op):
     """CopySlices: y = x * 1; v = view(y); v.op_(); (y * c).sum().backward()."""
@@ -557,7 +574,7 @@ def fit_polynomial(M, steps=300, lr=1e-6):
     start = np.random.default_rng(0).normal(size=4)
     a, b, c, d = (M.tensor(float(v), dtype=dtype, requires_grad=True) for v in start)
     losses = []
-    for t in range(steps):
+    for _ in range(steps):
         y_pred = a + b * x + c * x**2 + d * x**3
         loss = (y_pred - y).pow(2).sum()
         losses.append(loss.item())

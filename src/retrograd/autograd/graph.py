@@ -130,15 +130,22 @@ def run_backward(root: Op, grad: ndarray, retain_graph: bool) -> None:
 def check_versions(node: Op) -> None:
     """Raise PyTorch's error when a tensor ``node`` saved was changed in place since.
 
-    ``node.saved_versions`` is written by ``versions.save_versions`` when the op is recorded.
+    ``node.saved_versions`` is written by ``versions.save_versions`` when the op is recorded:
+    (counter, version, shape, dtype, maker node, input index or -1 for the output) per tensor.
     """
-    for vc, v, desc in node.saved_versions:
+    for vc, v, shape, dtype, maker, i in node.saved_versions:
         if vc[0] != v:
+            if i == -1:
+                what = f"output 0 of {node.name}"
+            elif maker is not None:
+                what = f"output 0 of {maker.name} and input {i} of {node.name}"
+            else:
+                what = f"input {i} of {node.name}"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: {desc} is at version {vc[0]}; expected version {v} "
-                "instead. Hint: clone() the tensor before changing it in place, or do the "
-                "in-place change after backward()."
+                f"an inplace operation: [{dtype} {list(shape)}], which is {what}, is at version "
+                f"{vc[0]}; expected version {v} instead. Hint: clone() the tensor before "
+                "changing it in place, or do the in-place change after backward()."
             )
 
 

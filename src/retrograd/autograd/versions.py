@@ -97,35 +97,24 @@ def save_versions(fn: Op, inputs: tuple[Any, ...], out: Any) -> None:
         saved_in = [i for i, r in enumerate(rule) if r is not NEVER and (r == ALWAYS or needs[r])]
         if not saved_in and not saves_out:
             return
+    # (counter, version saved, shape, dtype, the node that made the tensor, input index or -1
+    # for the output): the error message is written only if a check fails (graph.py).
     entries = []
     for i in saved_in:
         t = inputs[i]
         vc = counter(t)
-        entries.append((vc, vc[0], t, i))
+        entries.append((vc, vc[0], t.array.shape, t.array.dtype, t._ctx, i))
     if saves_out:
         vc = out._vc = [0]
-        entries.append((vc, 0, out, -1))
+        entries.append((vc, 0, out.array.shape, out.array.dtype, None, -1))
     if entries:
-        fn.saved_versions = tuple(_entry(fn, *e) for e in entries)
+        fn.saved_versions = tuple(entries)
 
 
 def _scan(fn: Op, inputs: tuple[Any, ...], out: Any) -> tuple[list[int], bool]:
     arrays = [v for v in fn.__dict__.values() if type(v) is ndarray]
     saved_in = [i for i, t in enumerate(inputs) if any(a is t.array for a in arrays)]
     return saved_in, any(a is out.array for a in arrays)
-
-
-def _entry(fn: Op, vc: list[int], v: int, t: Any, i: int) -> tuple[Any, ...]:
-    """One saved tensor: its counter, the version saved, and how the error names it."""
-    shape = list(t.array.shape)
-    desc = f"[{t.array.dtype} {shape}]"
-    if i == -1:
-        desc += f", which is output 0 of {fn.name},"
-    elif t._ctx is not None:
-        desc += f", which is output 0 of {t._ctx.name} and input {i} of {fn.name},"
-    else:
-        desc += f", which is input {i} of {fn.name},"
-    return (vc, v, desc)
 
 
 # ---------------------------------------------------------------- views
@@ -273,7 +262,7 @@ def commit(t: Any, res: Any, op: str) -> Any:
     saved = node.saved_versions
     if saved is not None:
         rvc = getattr(res, "_vc", None)
-        node.saved_versions = tuple((vc, vc[0], d) if c is rvc else (c, v, d) for c, v, d in saved)
+        node.saved_versions = tuple((vc, vc[0], *e[2:]) if e[0] is rvc else e for e in saved)
     info = getattr(t, "_view", None)
     if info is None:
         _rebind(t, node)
