@@ -131,16 +131,16 @@ def check_versions(node: Op) -> None:
     """Raise PyTorch's error when a tensor ``node`` saved was changed in place since.
 
     ``node.saved_versions`` is written by ``versions.save_versions`` when the op is recorded:
-    (counter, version, shape, dtype, maker node, input index or -1 for the output) per tensor.
+    (counter, version, the tensor or None for the output, input index or -1) per tensor.
     """
-    for vc, v, shape, dtype, maker, i in node.saved_versions:
+    for vc, v, t, i in node.saved_versions:
         if vc[0] != v:
-            if i == -1:
-                what = f"output 0 of {node.name}"
-            elif maker is not None:
-                what = f"output 0 of {maker.name} and input {i} of {node.name}"
+            if t is None:
+                shape, dtype, what = node.out_shape, node.out_dtype, f"output 0 of {node.name}"
             else:
-                what = f"input {i} of {node.name}"
+                shape, dtype, what = t.array.shape, t.array.dtype, f"input {i} of {node.name}"
+                if t._ctx is not None:
+                    what = f"output 0 of {t._ctx.name} and {what}"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by "
                 f"an inplace operation: [{dtype} {list(shape)}], which is {what}, is at version "

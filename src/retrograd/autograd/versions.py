@@ -69,6 +69,16 @@ SAVES: dict[type, tuple[tuple[int | None, ...], bool]] = {
 }
 
 
+# SAVES as it is read on the hot path: (input index, rule) for the inputs that may be saved.
+_PLANS: dict[type, tuple[tuple[tuple[int, int], ...], bool]] = {}
+
+
+def _plan(cls: type, spec: tuple[tuple[int | None, ...], bool]) -> None:
+    rule, saves_out = spec
+    _PLANS[cls] = (tuple((i, r) for i, r in enumerate(rule) if r is not NEVER), saves_out)
+    # NOTE: Linear's bias is optional: a rule never names an input index past the inputs given.
+
+
 def counter(t: Any) -> list[int]:
     """The tensor's version counter, created (at version 0) on first use."""
     try:
@@ -85,30 +95,34 @@ def version(t: Any) -> int:
 
 
 def save_versions(fn: Op, inputs: tuple[Any, ...], out: Any) -> None:
-    """Note the version of each tensor ``fn`` saved for backward (``fn`` was just recorded)."""
-    spec = SAVES.get(type(fn))
-    if spec is None:
+    """Note the version of each tensor ``fn`` saved for backward (``fn`` was just recorded).
+
+    One entry per saved tensor: (its counter, the version saved, the tensor or None for
+    the output, its input index or -1 for the output); ``graph.check_versions`` reads them.
+    The output is not kept (it holds ``fn``: that would be a reference cycle).
+    """
+    plan = _PLANS.get(type(fn))
+    if plan is None:
         saved_in, saves_out = _scan(fn, inputs, out)
+        rule = tuple((i, ALWAYS) for i in saved_in)
     else:
-        rule, saves_out = spec
-        if len(rule) != len(inputs):  # an optional input (Linear's bias)
-            rule = rule[: len(inputs)] + (NEVER,) * (len(inputs) - len(rule))
-        needs = fn.needs
-        saved_in = [i for i, r in enumerate(rule) if r is not NEVER and (r == ALWAYS or needs[r])]
-        if not saved_in and not saves_out:
-            return
-    # (counter, version saved, shape, dtype, the node that made the tensor, input index or -1
-    # for the output): the error message is written only if a check fails (graph.py).
+        rule, saves_out = plan
     entries = []
-    for i in saved_in:
-        t = inputs[i]
-        vc = counter(t)
-        entries.append((vc, vc[0], t.array.shape, t.array.dtype, t._ctx, i))
+    if rule:
+        needs = fn.needs
+        for i, r in rule:
+            if r == ALWAYS or needs[r]:
+                t = inputs[i]
+                try:
+                    vc = t._vc
+                except AttributeError:
+                    vc = t._vc = [0]
+                entries.append((vc, vc[0], t, i))
     if saves_out:
         vc = out._vc = [0]
-        entries.append((vc, 0, out.array.shape, out.array.dtype, None, -1))
+        entries.append((vc, 0, None, -1))
     if entries:
-        fn.saved_versions = tuple(entries)
+        fn.saved_versions = entries
 
 
 def _scan(fn: Op, inputs: tuple[Any, ...], out: Any) -> tuple[list[int], bool]:
@@ -262,7 +276,7 @@ def commit(t: Any, res: Any, op: str) -> Any:
     saved = node.saved_versions
     if saved is not None:
         rvc = getattr(res, "_vc", None)
-        node.saved_versions = tuple((vc, vc[0], *e[2:]) if e[0] is rvc else e for e in saved)
+        node.saved_versions = [(vc, vc[0], None, -1) if e[0] is rvc else e for e in saved]
     info = getattr(t, "_view", None)
     if info is None:
         _rebind(t, node)
@@ -337,3 +351,5 @@ class IndexPut(Op):
 
 
 SAVES[IndexPut] = ((NEVER, NEVER), False)
+for _cls, _spec in SAVES.items():
+    _plan(_cls, _spec)
