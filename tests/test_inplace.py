@@ -612,3 +612,24 @@ def test_docs_examples_run():
     scope: dict = {}
     for block in blocks:
         exec(compile(block, "docs/autograd.md", "exec"), scope)
+
+
+@pytest.mark.parametrize("through", ["sibling", "base"])
+def test_other_views_see_a_write_in_their_gradients(through):
+    """Views taken before a write (through another view, or into the base) follow it."""
+
+    def run(M):
+        x = T(M, X, "float64", requires_grad=True)
+        y = x * 1
+        u = y[0:2]
+        c = y.view(2, 2).t()
+        if through == "sibling":
+            y[1:3].mul_(3)
+        else:
+            y.mul_(T(M, [2.0, 3, 4, 5], "float64"))
+        (u * T(M, [1.0, 2], "float64")).sum().backward(retain_graph=True)
+        g1 = x.grad.clone()
+        (c * c).sum().backward()
+        return [u, c, g1, x.grad]
+
+    assert_same(*both(run))

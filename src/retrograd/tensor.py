@@ -178,8 +178,18 @@ class Tensor:
         called :meth:`retain_grad`.
     """
 
-    # _vc (version counter) and _view (ViewInfo) are set only on tensors that need them
-    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "_vc", "_view", "array", "grad")
+    # _vc (version counter), _view (ViewInfo) and _views (weak references to its views)
+    # are set only on tensors that need them (autograd/versions.py)
+    __slots__ = (
+        "__weakref__",
+        "_ctx",
+        "_requires_grad",
+        "_vc",
+        "_view",
+        "_views",
+        "array",
+        "grad",
+    )
     __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
 
     array: ndarray

@@ -19,6 +19,7 @@ operation bumps it.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -151,10 +152,21 @@ def make_view(src: Any, out: Any, fn: Callable[[ndarray], ndarray]) -> Any:
     out._vc = counter(src)
     info = getattr(src, "_view", None)
     if info is None:
+        base = src
         out._view = ViewInfo(src, fn)
     else:
         inner = info.fn
-        out._view = ViewInfo(info.base, lambda a: fn(inner(a)))
+        base = info.base
+        out._view = ViewInfo(base, lambda a: fn(inner(a)))
+    # The base remembers its live views, so that a write through one of them, or into
+    # the base, gives the others a grad_fn that sees it (PyTorch regenerates theirs).
+    try:
+        views = base._views
+    except AttributeError:
+        views = base._views = []
+    if len(views) >= 16:
+        views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(out))
     return out
 
 
@@ -280,6 +292,7 @@ def commit(t: Any, res: Any, op: str) -> Any:
     info = getattr(t, "_view", None)
     if info is None:
         _rebind(t, node)
+        _rebind_views_of(t, skip=None)
     else:
         _rebind_view(t, info, res)
     return t
@@ -322,9 +335,28 @@ def _rebind_view(t: Any, info: ViewInfo, res: Any) -> None:
     view.base_shape = base.array.shape
     view.needs = (True,)
     view.next = (cs,)
+    _rebind(t, _as_strided(cs, info, t))
+    _rebind_views_of(base, skip=t)
+
+
+def _as_strided(node: Op, info: ViewInfo, t: Any) -> AsStrided:
+    """A node taking view ``t`` (described by ``info``) of its base's node ``node``."""
+    view = _new(AsStrided)
+    view.view_fn = info.fn
+    view.base_shape = info.base.array.shape
+    view.needs = (True,)
+    view.next = (node,)
     view.out_shape = t.array.shape
     view.out_dtype = t.array.dtype
-    _rebind(t, view)
+    return view
+
+
+def _rebind_views_of(base: Any, skip: Any) -> None:
+    """Point every live view of ``base`` (but ``skip``) at ``base``'s new node."""
+    for ref in getattr(base, "_views", ()):
+        u = ref()
+        if u is not None and u is not skip:
+            _rebind(u, _as_strided(base._ctx, u._view, u))
 
 
 class IndexPut(Op):
