@@ -387,7 +387,9 @@ def _pool_args(
     padding: IntOr,
     dilation: IntOr,
     ceil_mode: bool,
+    shape: tuple[int, ...],
 ) -> tuple[tuple[int, ...], ...]:
+    """Pooling arguments as tuples, the output size and the bottom/right padding."""
     k = _ints(kernel_size, d, "kernel_size", op)
     s = (
         k
@@ -403,7 +405,7 @@ def _pool_args(
                 f"and kernel_size {k}"
             )
     out = tuple(
-        _pool_size(op, n, ka, sa, pa, da, ceil_mode, x.shape)
+        _pool_size(op, n, ka, sa, pa, da, ceil_mode, shape)
         for n, ka, sa, pa, da in zip(x.shape[2:], k, s, p, dil, strict=True)
     )
     # Bottom/right padding: enough for the last window (ceil mode may need more than p).
@@ -427,7 +429,9 @@ def _max_pool(
 ) -> Tensor | tuple[Tensor, Tensor]:
     unbatched = _check_input(input, d, op)
     x = _batched(input, unbatched)
-    k, s, p, dil, out, hi = _pool_args(op, d, x, kernel_size, stride, padding, dilation, ceil_mode)
+    k, s, p, dil, out, hi = _pool_args(
+        op, d, x, kernel_size, stride, padding, dilation, ceil_mode, input.shape
+    )
     pads = ((0, 0), (p[0], hi[0])) if d == 1 else ((p[0], hi[0]), (p[1], hi[1]))
     sink: list[Any] | None = [] if return_indices else None
     y = _apply(
@@ -516,7 +520,9 @@ def _avg_pool(
         )
     unbatched = _check_input(input, d, op)
     x = _batched(input, unbatched)
-    k, s, p, _, out, hi = _pool_args(op, d, x, kernel_size, stride, padding, 1, ceil_mode)
+    k, s, p, _, out, hi = _pool_args(
+        op, d, x, kernel_size, stride, padding, 1, ceil_mode, input.shape
+    )
     divs = [
         avg_divisor(n, o, ka, sa, pa, count_include_pad)
         for n, o, ka, sa, pa in zip(x.shape[2:], out, k, s, p, strict=True)

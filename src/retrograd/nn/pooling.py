@@ -117,6 +117,21 @@ class AvgPool1d(_AvgPoolNd):
     Shape: input (N, C, L) or (C, L) -> output (N, C, L_out).
     """
 
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        # As PyTorch's AvgPool1d (not its MaxPool1d), the sizes are kept as 1-tuples.
+        one = lambda v: (v,) if isinstance(v, int) else tuple(v)
+        self.kernel_size, self.stride, self.padding = map(
+            one, (self.kernel_size, self.stride, self.padding)
+        )
+
     def forward(self, input: Tensor) -> Tensor:
         return CF.avg_pool1d(
             input,
