@@ -127,9 +127,9 @@ class AvgPool1d(_AvgPoolNd):
     ) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         # As PyTorch's AvgPool1d (not its MaxPool1d), the sizes are kept as 1-tuples.
-        one = lambda v: (v,) if isinstance(v, int) else tuple(v)
-        self.kernel_size, self.stride, self.padding = map(
-            one, (self.kernel_size, self.stride, self.padding)
+        self.kernel_size, self.stride, self.padding = (
+            (v,) if isinstance(v, int) else tuple(v)
+            for v in (self.kernel_size, self.stride, self.padding)
         )
 
     def forward(self, input: Tensor) -> Tensor:
