@@ -142,6 +142,16 @@ def _col2im(geo: Geometry, dst: ndarray, gcols: ndarray) -> None:
             target += gcols[:, :, i, j]
 
 
+def _weight_grad(g: ndarray, cols: ndarray) -> ndarray:
+    """``sum_n g[n] @ cols[n]^T`` (G, O/G, k) for g (n, G, O/G, L) and cols (n, G, k, L).
+
+    NOTE: computed as ``(cols @ g^T)^T`` with g^T copied contiguous: BLAS runs
+    twice as fast with the long L axis as the inner axis of both operands.
+    """
+    gt = xp.ascontiguousarray(g.transpose(0, 1, 3, 2))
+    return xp.matmul(cols, gt).sum(axis=0).transpose(0, 2, 1)
+
+
 def _chunk(n: int, per_sample: int, itemsize: int) -> int:
     """Samples per chunk so that a chunk's ``cols`` stay within :data:`SCRATCH_BYTES`."""
     return max(1, min(n, SCRATCH_BYTES // max(1, per_sample * itemsize)))
@@ -212,7 +222,7 @@ class Conv(Function):
             g_c = gg[n0 : n0 + m]
             if gw is not None:
                 cm = cols[:m] if saved is not None else _im2col(v[n0 : n0 + m], groups, cols[:m])
-                gw += xp.matmul(g_c, cm.transpose(0, 1, 3, 2)).sum(axis=0)
+                gw += _weight_grad(g_c, cm)
             if gbuf is not None:
                 gcols = xp.matmul(wt, g_c).reshape(m, c, kh, kw, geo.oh, geo.wq)
                 _col2im(geo, gbuf[n0 : n0 + m], gcols)
@@ -301,7 +311,7 @@ class ConvTranspose(Function):
             if gx is not None:
                 xp.matmul(wg, cm, out=gx[n0 : n0 + m])
             if gw is not None:
-                gw += xp.matmul(xg[n0 : n0 + m], cm.transpose(0, 1, 3, 2)).sum(axis=0)
+                gw += _weight_grad(xg[n0 : n0 + m], cm)
         if gx is not None:
             gx = gx.reshape(n, c, geo.oh, geo.wq)[:, :, :, :wd]
             if self.one_d:

@@ -57,12 +57,16 @@ class MaxPool(Function):
         for o in range(1, kh * kw):
             xp.maximum(best, v[:, :, :, :, o // kw, o % kw], out=best)
         # The offset of the first maximum (PyTorch's choice at ties, such as windows of
-        # zeros after a ReLU): found last to first, so that the first one is kept.
-        # NOTE: maximum then where is 2-4x faster than one pass of masked copies.
+        # zeros after a ReLU) is the number of leading offsets that hold no maximum.
+        # NOTE: these comparisons and adds are 3x faster than a where() per offset.
         itype = xp.int8 if kh * kw < 2**7 else xp.int32
-        arg = xp.full(best.shape, kh * kw - 1, dtype=itype)
-        for o in range(kh * kw - 2, -1, -1):
-            arg = xp.where(v[:, :, :, :, o // kw, o % kw] == best, itype(o), arg)
+        arg = xp.zeros(best.shape, dtype=itype)
+        before = xp.ones(best.shape, dtype=bool)  # no maximum among the offsets so far
+        differs = xp.empty(best.shape, dtype=bool)
+        for o in range(kh * kw - 1):
+            xp.not_equal(v[:, :, :, :, o // kw, o % kw], best, out=differs)
+            before &= differs
+            arg += before.view(xp.int8) if itype is xp.int8 else before
         self.arg, self.in_shape, self.pad_shape, self.one_d = arg, x.shape, xpad.shape, one_d
         if self.sink is not None:
             self.sink.append(self._indices(x.shape, arg))
@@ -82,7 +86,6 @@ class MaxPool(Function):
         g4 = _as_2d(g)
         arg = self.arg
         gxpad = xp.zeros(self.pad_shape, dtype=g.dtype)
-        zero = xp.zeros((), dtype=g.dtype)
         oh, ow = arg.shape[2:]
         (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
         # Windows that do not overlap (stride >= span, the usual 2x2/2) write each element once.
@@ -90,10 +93,12 @@ class MaxPool(Function):
         for o, (_, _, (rows, cols)) in enumerate(
             _offset_slices(self.kernel, self.stride, self.dilation, oh, ow)
         ):
+            # NOTE: g times the mask, 4x faster than where(); an infinite g would leave
+            # NaN, not 0, beside its window's maximum.
             if tiles:
-                gxpad[:, :, rows, cols] = xp.where(arg == o, g4, zero)
+                xp.multiply(g4, arg == o, out=gxpad[:, :, rows, cols])
             else:
-                gxpad[:, :, rows, cols] += xp.where(arg == o, g4, zero)
+                gxpad[:, :, rows, cols] += g4 * (arg == o)
         (t, _), (left, _) = self.padding
         _, _, h, w = self.in_shape
         gx = gxpad[:, :, t : t + h, left : left + w]
