@@ -9,15 +9,19 @@ weight for the output and one for each gradient. The input gradient is the
 offsets, each one vectorised add into a strided view.
 
 Scratch memory is bounded: the batch is processed in chunks whose ``cols``
-hold at most :data:`SCRATCH_BYTES` (or one sample's, when that is larger).
-``cols`` is kept for backward when the whole batch fits in one chunk, and
-rebuilt chunk by chunk otherwise.
+hold at most :data:`SCRATCH_BYTES` (or one sample's, when that is larger), in
+two buffers per thread reused by every call (:func:`scratch`). Backward copies
+the windows again rather than keeping them: it saves only the padded input.
 
 1-D convolutions run as 2-D ones over a height of 1: 3-D arrays are viewed as
 4-D on the way in and the results viewed back.
 """
 
 from __future__ import annotations
+
+import math
+import threading
+from typing import Any
 
 from .._backend import ndarray, xp
 from ..autograd import Function
@@ -152,6 +156,28 @@ def _weight_grad(g: ndarray, cols: ndarray) -> ndarray:
     return xp.matmul(cols, gt).sum(axis=0).transpose(0, 2, 1)
 
 
+_SCRATCH = threading.local()
+
+
+def scratch(slot: int, shape: tuple[int, ...], dtype: Any) -> ndarray:
+    """A reusable array of ``shape`` (uninitialised), one per ``slot`` and thread.
+
+    The windows and their gradient go through these instead of fresh arrays:
+    a fresh array of megabytes comes from the operating system as new pages,
+    and touching them (page faults) cost LeNet-5 a fifth of its training step.
+    Each slot keeps the largest chunk seen, so at most 2 x :data:`SCRATCH_BYTES`
+    per thread (more only when one sample's windows are larger).
+    """
+    nbytes = math.prod(shape) * xp.dtype(dtype).itemsize
+    bufs = getattr(_SCRATCH, "bufs", None)
+    if bufs is None:
+        bufs = _SCRATCH.bufs = {}
+    buf = bufs.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        buf = bufs[slot] = xp.empty(nbytes, dtype=xp.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
 def _chunk(n: int, per_sample: int, itemsize: int) -> int:
     """Samples per chunk so that a chunk's ``cols`` stay within :data:`SCRATCH_BYTES`."""
     return max(1, min(n, SCRATCH_BYTES // max(1, per_sample * itemsize)))
@@ -190,7 +216,7 @@ class Conv(Function):
         wg = w.reshape(g, o // g, k)
         out = xp.empty((n, g, o // g, l_), dtype=x.dtype)
         step = _chunk(n, c * kh * kw * l_, x.itemsize)
-        cols = xp.empty((step, g, k, l_), dtype=x.dtype)
+        cols = scratch(0, (step, g, k, l_), x.dtype)
         for n0 in range(0, n, step):
             m = min(step, n - n0)
             xp.matmul(wg, _im2col(v[n0 : n0 + m], g, cols[:m]), out=out[n0 : n0 + m])
@@ -198,7 +224,6 @@ class Conv(Function):
         if bias:
             out += bias[0].reshape(1, o, 1, 1)
         self.buf, self.w, self.geo, self.one_d = buf, w, geo, one_d
-        self.cols = cols if step == n else None  # the whole batch's windows, for backward
         return out[:, :, 0] if one_d else out
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
@@ -213,19 +238,20 @@ class Conv(Function):
         gbuf = xp.zeros(buf.shape, dtype=buf.dtype) if needs[0] else None
         # (G, k, O/G) made contiguous: BLAS is faster on it than on the transposed view.
         wt = xp.ascontiguousarray(w.reshape(groups, o // groups, k).transpose(0, 2, 1))
-        saved = self.cols
-        step = n if saved is not None else _chunk(n, c * kh * kw * l_, buf.itemsize)
-        cols = saved if saved is not None else xp.empty((step, groups, k, l_), buf.dtype)
+        # The windows are copied again (into scratch) rather than kept from forward.
+        step = _chunk(n, c * kh * kw * l_, buf.itemsize)
+        cols = scratch(0, (step, groups, k, l_), buf.dtype)
+        gcols = scratch(1, (step, c, kh, kw, geo.oh, geo.wq), buf.dtype)
         v = geo.view(buf)
         for n0 in range(0, n, step):
             m = min(step, n - n0)
             g_c = gg[n0 : n0 + m]
             if gw is not None:
-                cm = cols[:m] if saved is not None else _im2col(v[n0 : n0 + m], groups, cols[:m])
-                gw += _weight_grad(g_c, cm)
+                gw += _weight_grad(g_c, _im2col(v[n0 : n0 + m], groups, cols[:m]))
             if gbuf is not None:
-                gcols = xp.matmul(wt, g_c).reshape(m, c, kh, kw, geo.oh, geo.wq)
-                _col2im(geo, gbuf[n0 : n0 + m], gcols)
+                gc = gcols[:m]
+                xp.matmul(wt, g_c, out=gc.reshape(m, groups, k, l_))
+                _col2im(geo, gbuf[n0 : n0 + m], gc)
         gx = None
         if gbuf is not None:
             gx = geo.crop(gbuf)
@@ -273,10 +299,12 @@ class ConvTranspose(Function):
         xg = geo.widen(x).reshape(n, groups, c // groups, -1)
         buf = xp.zeros(geo.buf_shape, dtype=x.dtype)
         step = _chunk(n, o * kh * kw * geo.oh * geo.wq, x.itemsize)
+        gcols = scratch(1, (step, o, kh, kw, geo.oh, geo.wq), x.dtype)
         for n0 in range(0, n, step):
             m = min(step, n - n0)
-            gcols = xp.matmul(wt, xg[n0 : n0 + m]).reshape(m, o, kh, kw, geo.oh, geo.wq)
-            _col2im(geo, buf[n0 : n0 + m], gcols)
+            gc = gcols[:m]
+            xp.matmul(wt, xg[n0 : n0 + m], out=gc.reshape(m, groups, k, -1))
+            _col2im(geo, buf[n0 : n0 + m], gc)
         (t, b), (left, r) = self.padding
         oh, ow = (
             full[2] + self.output_padding[0] - t - b,
@@ -304,7 +332,7 @@ class ConvTranspose(Function):
         gx = xp.empty((n, groups, c // groups, l_), dtype=x.dtype) if needs[0] else None
         gw = xp.zeros((groups, c // groups, k), dtype=w.dtype) if needs[1] else None
         step = _chunk(n, geo.shape[1] * kh * kw * l_, x.itemsize)
-        cols = xp.empty((step, groups, k, l_), dtype=x.dtype)
+        cols = scratch(0, (step, groups, k, l_), x.dtype)
         for n0 in range(0, n, step):
             m = min(step, n - n0)
             cm = _im2col(v[n0 : n0 + m], groups, cols[:m])
