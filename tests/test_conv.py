@@ -458,3 +458,11 @@ def test_lenet_training_steps_match_torch():
         np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=1e-9)
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_functions_are_in_nn_functional():
+    import retrograd.nn.functional as F
+
+    for name in CF.__all__:
+        assert getattr(F, name) is getattr(CF, name), name
+        assert name in dir(F)

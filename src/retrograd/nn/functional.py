@@ -23,4 +23,39 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return dir(_functional)
+    return sorted({*dir(_functional), *_CONV})
+
+
+# Convolutions and pooling (defined in ._conv_functional): module attributes, found
+# before __getattr__ is asked.
+from ._conv_functional import (  # noqa: E402, F401 - re-exported
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    dropout2d,
+    max_pool1d,
+    max_pool2d,
+)
+
+_CONV = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "dropout2d",
+    "max_pool1d",
+    "max_pool2d",
+]
