@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..tensor import Tensor
 from . import _conv_functional as CF
-from . import init
+from .linear import Linear
 from .module import Module
 from .parameter import _check_device, _check_size, _empty_parameter
 
@@ -90,12 +89,8 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's default: ``kaiming_uniform_(a=sqrt(5))``, bias U(-1/sqrt(fan_in), ...)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        # The same rule as Linear's (fan_in counts the kernel: in/groups * kh * kw).
+        Linear.reset_parameters(self)  # type: ignore[arg-type]
 
     def extra_repr(self) -> str:
         d = self._d

@@ -28,6 +28,7 @@ def __dir__() -> list[str]:
 
 # Convolutions and pooling (defined in ._conv_functional): module attributes, found
 # before __getattr__ is asked.
+from . import _conv_functional  # noqa: E402
 from ._conv_functional import (  # noqa: E402, F401 - re-exported
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -44,18 +45,4 @@ from ._conv_functional import (  # noqa: E402, F401 - re-exported
     max_pool2d,
 )
 
-_CONV = [
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "adaptive_max_pool1d",
-    "adaptive_max_pool2d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "conv1d",
-    "conv2d",
-    "conv_transpose1d",
-    "conv_transpose2d",
-    "dropout2d",
-    "max_pool1d",
-    "max_pool2d",
-]
+_CONV = _conv_functional.__all__

@@ -187,6 +187,20 @@ def _as_2d(a: ndarray) -> ndarray:
     return a[:, :, None] if a.ndim == 3 else a
 
 
+def _grads(
+    fn: Function, gx: ndarray | None, gw: ndarray | None, g4: ndarray
+) -> tuple[ndarray | None, ...]:
+    """The gradients of a (transposed) convolution in its inputs' shapes, with the bias's."""
+    if gw is not None:
+        gw = gw.reshape(fn.w.shape)
+    if fn.one_d:  # back from the height of 1
+        gx = gx[:, :, 0] if gx is not None else None
+        gw = gw[:, :, 0] if gw is not None else None
+    if not fn.has_bias:
+        return gx, gw
+    return gx, gw, g4.sum(axis=(0, 2, 3)) if fn.needs[2] else None
+
+
 class Conv(Function):
     """Cross-correlation ``y = W * x + b`` over windows; gradients by matrix products::
 
@@ -252,19 +266,7 @@ class Conv(Function):
                 gc = gcols[:m]
                 xp.matmul(wt, g_c, out=gc.reshape(m, groups, k, l_))
                 _col2im(geo, gbuf[n0 : n0 + m], gc)
-        gx = None
-        if gbuf is not None:
-            gx = geo.crop(gbuf)
-            if self.one_d:
-                gx = gx[:, :, 0]
-        if gw is not None:
-            gw = gw.reshape(w.shape)
-            if self.one_d:
-                gw = gw[:, :, 0]
-        if not self.has_bias:
-            return gx, gw
-        gb = g4.sum(axis=(0, 2, 3)) if needs[2] else None
-        return gx, gw, gb
+        return _grads(self, geo.crop(gbuf) if gbuf is not None else None, gw, g4)
 
 
 class ConvTranspose(Function):
@@ -342,13 +344,4 @@ class ConvTranspose(Function):
                 gw += _weight_grad(xg[n0 : n0 + m], cm)
         if gx is not None:
             gx = gx.reshape(n, c, geo.oh, geo.wq)[:, :, :, :wd]
-            if self.one_d:
-                gx = gx[:, :, 0]
-        if gw is not None:
-            gw = gw.reshape(w.shape)
-            if self.one_d:
-                gw = gw[:, :, 0]
-        if not self.has_bias:
-            return gx, gw
-        gb = g4.sum(axis=(0, 2, 3)) if needs[2] else None
-        return gx, gw, gb
+        return _grads(self, gx, gw, g4)
