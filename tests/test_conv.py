@@ -20,7 +20,7 @@ import retrograd.nn as nn
 from retrograd.nn import _conv_functional as CF
 from retrograd.ops import conv as conv_ops
 
-from .conftest import tol
+from .conftest import noncontiguous, tol
 
 DTYPES = [np.float64, np.float32]
 # torch warns that its own 'same' padding of even kernels copies the input.
@@ -466,3 +466,29 @@ def test_functions_are_in_nn_functional():
     for name in CF.__all__:
         assert getattr(F, name) is getattr(CF, name), name
         assert name in dir(F)
+
+
+W_NC = rg.tensor(arr((4, 3, 3, 3), 3))
+
+
+@pytest.mark.parametrize(
+    ("fn", "t_fn"),
+    [
+        (lambda x: CF.conv2d(x, W_NC, padding=1), lambda x: TF.conv2d(x, torch.tensor(W_NC.data), padding=1)),
+        (lambda x: CF.conv2d(x, W_NC, stride=2), lambda x: TF.conv2d(x, torch.tensor(W_NC.data), stride=2)),
+        (lambda x: CF.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2)),
+        (lambda x: CF.avg_pool2d(x, 3, 1, 1), lambda x: TF.avg_pool2d(x, 3, 1, 1)),
+        (lambda x: CF.adaptive_max_pool2d(x, 3), lambda x: TF.adaptive_max_pool2d(x, 3)),
+    ],
+)  # fmt: skip
+def test_noncontiguous_input(fn, t_fn):
+    """Inputs in a layout other than C order (a transposed view) give the same results."""
+    x = arr((2, 3, 7, 6), 1)
+    xr = rg.from_numpy(noncontiguous(x)).requires_grad_()
+    xt = torch.tensor(x, requires_grad=True)
+    y, yt = fn(xr), t_fn(xt)
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), **tol(np.float64))
+    g = arr(yt.shape, 2)
+    y.backward(g)
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(xr.grad.data, xt.grad.numpy(), **tol(np.float64))
