@@ -15,7 +15,7 @@ from .. import ops
 from .._backend import FLOAT_DTYPES, xp
 from ..ops.pool import avg_divisor
 from ..random import Generator, get_rng
-from ..tensor import Tensor, _apply, _wrap
+from ..tensor import Tensor, apply_op, wrap_array
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -175,9 +175,9 @@ def _conv(
     pad2 = ((0, 0), pads[0]) if d == 1 else (pads[0], pads[1])
     params = dict(stride=_pair(s, 1), padding=pad2, dilation=_pair(dil, 1), groups=groups)
     if bias is not None:
-        out = _apply(ops.Conv, x, weight, bias, has_bias=True, **params)
+        out = apply_op(ops.Conv, x, weight, bias, has_bias=True, **params)
     else:
-        out = _apply(ops.Conv, x, weight, has_bias=False, **params)
+        out = apply_op(ops.Conv, x, weight, has_bias=False, **params)
     return _unbatched(out, unbatched)
 
 
@@ -282,9 +282,9 @@ def _conv_transpose(
         groups=groups,
     )
     if bias is not None:
-        out = _apply(ops.ConvTranspose, x, weight, bias, has_bias=True, **params)
+        out = apply_op(ops.ConvTranspose, x, weight, bias, has_bias=True, **params)
     else:
-        out = _apply(ops.ConvTranspose, x, weight, has_bias=False, **params)
+        out = apply_op(ops.ConvTranspose, x, weight, has_bias=False, **params)
     return _unbatched(out, unbatched)
 
 
@@ -434,7 +434,7 @@ def _max_pool(
     )
     pads = ((0, 0), (p[0], hi[0])) if d == 1 else ((p[0], hi[0]), (p[1], hi[1]))
     sink: list[Any] | None = [] if return_indices else None
-    y = _apply(
+    y = apply_op(
         ops.MaxPool,
         x,
         kernel=_pair(k, 1),
@@ -448,7 +448,7 @@ def _max_pool(
     if sink is None:
         return y
     idx = sink[0][0] if unbatched else sink[0]
-    return y, _wrap(idx)
+    return y, wrap_array(idx)
 
 
 def max_pool1d(
@@ -529,7 +529,7 @@ def _avg_pool(
     ]
     divisor = divs[0][None, :] if d == 1 else divs[0][:, None] * divs[1][None, :]
     pads = ((0, 0), (p[0], hi[0])) if d == 1 else ((p[0], hi[0]), (p[1], hi[1]))
-    y = _apply(
+    y = apply_op(
         ops.AvgPool,
         x,
         kernel=_pair(k, 1),
@@ -619,7 +619,7 @@ def _adaptive_avg(op: str, d: int, input: Tensor, output_size: Any) -> Tensor:
     unbatched = _check_input(input, d, op)
     x = _batched(input, unbatched)
     out = _adaptive_size(output_size, x, d, op)
-    y = _apply(ops.AdaptiveAvgPool, x, out_size=_pair(out, 1))
+    y = apply_op(ops.AdaptiveAvgPool, x, out_size=_pair(out, 1))
     return _unbatched(y, unbatched)
 
 
@@ -654,10 +654,10 @@ def _adaptive_max(
     x = _batched(input, unbatched)
     out = _adaptive_size(output_size, x, d, op)
     sink: list[Any] | None = [] if return_indices else None
-    y = _unbatched(_apply(ops.AdaptiveMaxPool, x, out_size=_pair(out, 1), sink=sink), unbatched)
+    y = _unbatched(apply_op(ops.AdaptiveMaxPool, x, out_size=_pair(out, 1), sink=sink), unbatched)
     if sink is None:
         return y
-    return y, _wrap(sink[0][0] if unbatched else sink[0])
+    return y, wrap_array(sink[0][0] if unbatched else sink[0])
 
 
 def adaptive_max_pool1d(
@@ -730,4 +730,4 @@ def dropout2d(
         keep = get_rng(generator).random(shape, dtype=dtype) >= p
         mask = keep * xp.asarray(1.0 / (1.0 - p), dtype=dtype)
     # ops.Dropout multiplies by the broadcast mask; its gradient g*mask has g's shape.
-    return _apply(ops.Dropout, input, mask=mask)
+    return apply_op(ops.Dropout, input, mask=mask)

@@ -8,7 +8,7 @@ from ..tensor import Tensor
 from . import _conv_functional as CF
 from .linear import Linear
 from .module import Module
-from .parameter import _check_device, _check_size, _empty_parameter
+from .parameter import check_device, check_size, empty_parameter
 
 #: PyTorch's other padding modes: named so that the error can say they are not built.
 _TORCH_PADDING_MODES = ("reflect", "replicate", "circular")
@@ -41,11 +41,11 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        _check_device(device, name)
+        check_device(device, name)
         d = self._d
-        self.in_channels = _check_size(in_channels, "in_channels", name, positive=True)
-        self.out_channels = _check_size(out_channels, "out_channels", name, positive=True)
-        self.groups = _check_size(groups, "groups", name, positive=True)
+        self.in_channels = check_size(in_channels, "in_channels", name, positive=True)
+        self.out_channels = check_size(out_channels, "out_channels", name, positive=True)
+        self.groups = check_size(groups, "groups", name, positive=True)
         for what, n in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
             if n % self.groups:
                 raise ValueError(f"{name}: {what}={n} must be divisible by groups={self.groups}")
@@ -80,9 +80,9 @@ class _ConvNd(Module):
             shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         else:
             shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        self.weight = _empty_parameter(shape, dtype, name)
+        self.weight = empty_parameter(shape, dtype, name)
         if bias:
-            self.bias = _empty_parameter((self.out_channels,), dtype, name)
+            self.bias = empty_parameter((self.out_channels,), dtype, name)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
