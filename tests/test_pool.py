@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import retrograd as rg
 import retrograd.nn as nn
-from retrograd.nn import _conv_functional as CF
+from retrograd.nn import functional as CF
 
 from .conftest import tol
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..tensor import Tensor
-from . import _conv_functional as CF
+from . import functional as F
 from .linear import Linear
 from .module import Module
 from .parameter import check_device, check_size, empty_parameter
@@ -15,7 +15,7 @@ _TORCH_PADDING_MODES = ("reflect", "replicate", "circular")
 
 
 def _tuple(value: Any, d: int, name: str, op: str, low: int = 1) -> tuple[int, ...]:
-    return CF._ints(value, d, name, op, low)
+    return F._ints(value, d, name, op, low)
 
 
 class _ConvNd(Module):
@@ -170,7 +170,7 @@ class Conv1d(_ConvNd):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        return CF.conv1d(
+        return F.conv1d(
             input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
 
@@ -236,7 +236,7 @@ class Conv2d(_ConvNd):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        return CF.conv2d(
+        return F.conv2d(
             input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
 
@@ -310,7 +310,7 @@ class ConvTranspose2d(_ConvNd):
             raise NotImplementedError(
                 "ConvTranspose2d.forward(): output_size is not supported; set output_padding"
             )
-        return CF.conv_transpose2d(
+        return F.conv_transpose2d(
             input,
             self.weight,
             self.bias,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..tensor import Tensor
-from . import _conv_functional as CF
+from . import functional as F
 from .batchnorm import BatchNorm1d
 from .dropout import Dropout
 from .module import Module
@@ -57,7 +57,7 @@ class Dropout2d(Dropout):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return CF.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training)
 
 
 class Unflatten(Module):

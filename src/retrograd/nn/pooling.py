@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..tensor import Tensor
-from . import _conv_functional as CF
+from . import functional as F
 from .module import Module
 
 
@@ -46,7 +46,7 @@ class MaxPool1d(_MaxPoolNd):
     """
 
     def forward(self, input: Tensor) -> Any:
-        return CF.max_pool1d(
+        return F.max_pool1d(
             input,
             self.kernel_size,
             self.stride,
@@ -80,7 +80,7 @@ class MaxPool2d(_MaxPoolNd):
     """
 
     def forward(self, input: Tensor) -> Any:
-        return CF.max_pool2d(
+        return F.max_pool2d(
             input,
             self.kernel_size,
             self.stride,
@@ -133,7 +133,7 @@ class AvgPool1d(_AvgPoolNd):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        return CF.avg_pool1d(
+        return F.avg_pool1d(
             input,
             self.kernel_size,
             self.stride,
@@ -182,7 +182,7 @@ class AvgPool2d(_AvgPoolNd):
         self.divisor_override = None
 
     def forward(self, input: Tensor) -> Tensor:
-        return CF.avg_pool2d(
+        return F.avg_pool2d(
             input,
             self.kernel_size,
             self.stride,
@@ -203,7 +203,7 @@ class AdaptiveAvgPool1d(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return CF.adaptive_avg_pool1d(input, self.output_size)
+        return F.adaptive_avg_pool1d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -229,7 +229,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return CF.adaptive_avg_pool2d(input, self.output_size)
+        return F.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -256,7 +256,7 @@ class AdaptiveMaxPool2d(Module):
         self.return_indices = return_indices
 
     def forward(self, input: Tensor) -> Any:
-        return CF.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
