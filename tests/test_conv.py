@@ -37,7 +37,7 @@ def both(rg_fn, t_fn, arrays, dtype, seed=0, needs=None):
     y, yt = rg_fn(*ours), t_fn(*theirs)
     assert y.shape == tuple(yt.shape), f"shape {y.shape} != {tuple(yt.shape)}"
     assert y.dtype == np.dtype(dtype)
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), **tol(dtype))
+    np.testing.assert_allclose(y.array, yt.detach().numpy(), **tol(dtype))
     g = np.random.default_rng(seed).standard_normal(yt.shape).astype(dtype)
     y.backward(g)
     yt.backward(torch.from_numpy(g))
@@ -45,7 +45,7 @@ def both(rg_fn, t_fn, arrays, dtype, seed=0, needs=None):
         if needs[i]:
             assert a.grad.dtype == np.dtype(dtype)
             np.testing.assert_allclose(
-                a.grad.data, b.grad.numpy(), **tol(dtype), err_msg=f"arg {i}"
+                a.grad.array, b.grad.numpy(), **tol(dtype), err_msg=f"arg {i}"
             )
         else:
             assert a.grad is None
@@ -339,22 +339,22 @@ def test_layers_match_torch(make, make_t, shape, dtype):
     x = arr(shape, 5).astype(dtype)
     xr, xt = rg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, yt = m(xr), t_mod(xt)
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), **tol(dtype))
+    np.testing.assert_allclose(y.array, yt.detach().numpy(), **tol(dtype))
     g = arr(yt.shape, 6).astype(dtype)
     y.backward(g)
     yt.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(xr.grad.data, xt.grad.numpy(), **tol(dtype))
+    np.testing.assert_allclose(xr.grad.array, xt.grad.numpy(), **tol(dtype))
     tp = dict(t_mod.named_parameters())
     for k, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tp[k].grad.numpy(), **tol(dtype), err_msg=k)
+        np.testing.assert_allclose(p.grad.array, tp[k].grad.numpy(), **tol(dtype), err_msg=k)
     # ...and back: our (updated) state loads into torch with equal values.
-    state = {k: torch.from_numpy(np.array(v.data)) for k, v in m.state_dict().items()}
+    state = {k: torch.from_numpy(np.array(v.array)) for k, v in m.state_dict().items()}
     t2 = make_t()
     if dtype == np.float64:
         t2.double()
     t2.load_state_dict(state)
     for k, v in t2.state_dict().items():
-        np.testing.assert_array_equal(v.numpy(), m.state_dict()[k].data)
+        np.testing.assert_array_equal(v.numpy(), m.state_dict()[k].array)
 
 
 def test_batchnorm2d_running_stats_and_eval_match_torch():
@@ -362,15 +362,15 @@ def test_batchnorm2d_running_stats_and_eval_match_torch():
     for seed in range(3):
         x = arr((4, 3, 5, 5), seed) * 2 + 1
         np.testing.assert_allclose(
-            m(rg.tensor(x)).data, t_mod(torch.tensor(x)).detach().numpy(), **tol(np.float64)
+            m(rg.tensor(x)).array, t_mod(torch.tensor(x)).detach().numpy(), **tol(np.float64)
         )
     for k, v in t_mod.state_dict().items():
-        np.testing.assert_allclose(m.state_dict()[k].data, v.numpy(), **tol(np.float64), err_msg=k)
+        np.testing.assert_allclose(m.state_dict()[k].array, v.numpy(), **tol(np.float64), err_msg=k)
     m.eval()
     t_mod.eval()
     x = arr((2, 3, 4, 4), 9)
     np.testing.assert_allclose(
-        m(rg.tensor(x)).data, t_mod(torch.tensor(x)).detach().numpy(), **tol(np.float64)
+        m(rg.tensor(x)).array, t_mod(torch.tensor(x)).detach().numpy(), **tol(np.float64)
     )
     with pytest.raises(ValueError, match="expected 4D input"):
         m(rg.zeros(2, 3, 4))
@@ -385,8 +385,8 @@ def test_conv_layer_defaults_and_repr_match_torch():
     assert m.weight.shape == tuple(t_mod.weight.shape) and m.weight.dtype == np.float32
     # PyTorch's init: kaiming_uniform(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     bound = 1 / np.sqrt(3 * 3 * 2)
-    assert np.abs(m.weight.data).max() <= bound and np.abs(m.bias.data).max() <= bound
-    assert np.abs(m.weight.data).max() > 0.8 * bound
+    assert np.abs(m.weight.array).max() <= bound and np.abs(m.bias.array).max() <= bound
+    assert np.abs(m.weight.array).max() > 0.8 * bound
     for ours, theirs in [
         (nn.Conv1d(2, 3, 5, stride=2, bias=False), tnn.Conv1d(2, 3, 5, stride=2, bias=False)),
         (nn.ConvTranspose2d(2, 3, 3, stride=2, output_padding=1), tnn.ConvTranspose2d(2, 3, 3, stride=2, output_padding=1)),
@@ -403,7 +403,7 @@ def test_state_dict_through_safetensors_both_ways(tmp_path):
     m.load_state_dict(rg.serialization.load_file(tmp_path / "t.safetensors"))
     x = arr((2, 1, 8, 8), 0).astype(np.float32)
     np.testing.assert_allclose(
-        m(rg.tensor(x)).data, t_mod(torch.tensor(x)).detach().numpy(), **tol(np.float32)
+        m(rg.tensor(x)).array, t_mod(torch.tensor(x)).detach().numpy(), **tol(np.float32)
     )
     rg.serialization.save_file(m.state_dict(), tmp_path / "r.safetensors")
     t_mod.load_state_dict(load_file(tmp_path / "r.safetensors"))
@@ -414,11 +414,11 @@ def test_dropout2d_zeroes_whole_channels():
     m = nn.Dropout2d(0.5)
     x = rg.ones(8, 16, 3, 3, requires_grad=True)
     y = m(x)
-    per_channel = y.data.reshape(8, 16, -1)
+    per_channel = y.array.reshape(8, 16, -1)
     assert np.all((per_channel == 0).all(-1) | (per_channel == 2.0).all(-1))
     assert 0.2 < (per_channel[:, :, 0] == 0).mean() < 0.8
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, y.data)  # the gradient is the mask
+    np.testing.assert_array_equal(x.grad.array, y.array)  # the gradient is the mask
     m.eval()
     assert m(x) is x
     with pytest.raises(ValueError, match=r"dropout2d\(\): expected an input of shape"):
@@ -479,8 +479,8 @@ W_NC = rg.tensor(arr((4, 3, 3, 3), 3))
 @pytest.mark.parametrize(
     ("fn", "t_fn"),
     [
-        (lambda x: CF.conv2d(x, W_NC, padding=1), lambda x: TF.conv2d(x, torch.tensor(W_NC.data), padding=1)),
-        (lambda x: CF.conv2d(x, W_NC, stride=2), lambda x: TF.conv2d(x, torch.tensor(W_NC.data), stride=2)),
+        (lambda x: CF.conv2d(x, W_NC, padding=1), lambda x: TF.conv2d(x, torch.tensor(W_NC.array), padding=1)),
+        (lambda x: CF.conv2d(x, W_NC, stride=2), lambda x: TF.conv2d(x, torch.tensor(W_NC.array), stride=2)),
         (lambda x: CF.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2)),
         (lambda x: CF.avg_pool2d(x, 3, 1, 1), lambda x: TF.avg_pool2d(x, 3, 1, 1)),
         (lambda x: CF.adaptive_max_pool2d(x, 3), lambda x: TF.adaptive_max_pool2d(x, 3)),
@@ -492,8 +492,8 @@ def test_noncontiguous_input(fn, t_fn):
     xr = rg.from_numpy(noncontiguous(x)).requires_grad_()
     xt = torch.tensor(x, requires_grad=True)
     y, yt = fn(xr), t_fn(xt)
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), **tol(np.float64))
+    np.testing.assert_allclose(y.array, yt.detach().numpy(), **tol(np.float64))
     g = arr(yt.shape, 2)
     y.backward(g)
     yt.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(xr.grad.data, xt.grad.numpy(), **tol(np.float64))
+    np.testing.assert_allclose(xr.grad.array, xt.grad.numpy(), **tol(np.float64))

@@ -35,15 +35,15 @@ def both(rg_fn, t_fn, x, dtype, seed=0):
     if isinstance(yt, tuple):
         assert isinstance(y, tuple)
         assert y[1].dtype == np.int64
-        np.testing.assert_array_equal(y[1].data, yt[1].numpy())
+        np.testing.assert_array_equal(y[1].array, yt[1].numpy())
         y, yt = y[0], yt[0]
     assert y.shape == tuple(yt.shape), f"shape {y.shape} != {tuple(yt.shape)}"
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), **tol(dtype))
+    np.testing.assert_allclose(y.array, yt.detach().numpy(), **tol(dtype))
     g = np.random.default_rng(seed).standard_normal(yt.shape).astype(dtype)
     y.backward(g)
     yt.backward(torch.from_numpy(g))
     assert xr.grad.dtype == np.dtype(dtype)
-    np.testing.assert_allclose(xr.grad.data, xt.grad.numpy(), **tol(dtype))
+    np.testing.assert_allclose(xr.grad.array, xt.grad.numpy(), **tol(dtype))
 
 
 MAX2D = [

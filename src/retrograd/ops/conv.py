@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 from .._backend import ndarray, xp
-from ..autograd import Function
+from ..autograd import Op
 
 #: Upper bound on the bytes of one chunk's ``cols`` (and of its gradient).
 SCRATCH_BYTES = 1 << 25
@@ -200,7 +200,7 @@ def _as_2d(a: ndarray) -> ndarray:
 
 
 def _grads(
-    fn: Function, gx: ndarray | None, gw: ndarray | None, g4: ndarray
+    fn: Op, gx: ndarray | None, gw: ndarray | None, g4: ndarray
 ) -> tuple[ndarray | None, ...]:
     """The gradients of a (transposed) convolution in its inputs' shapes, with the bias's."""
     if gw is not None:
@@ -213,7 +213,7 @@ def _grads(
     return gx, gw, g4.sum(axis=(0, 2, 3)) if fn.needs[2] else None
 
 
-class Conv(Function):
+class Conv(Op):
     """Cross-correlation ``y = W * x + b`` over windows; gradients by matrix products::
 
         dW = g @ cols^T,   d cols = W^T @ g (added back into x by offsets),   db = sum(g)
@@ -281,7 +281,7 @@ class Conv(Function):
         return _grads(self, geo.crop(gbuf) if gbuf is not None else None, gw, g4)
 
 
-class ConvTranspose(Function):
+class ConvTranspose(Op):
     """The adjoint of :class:`Conv` over its input: ``y = Conv^T(x; W) + b``.
 
     Forward is Conv's input gradient (``cols = W^T @ x``, added back by

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._backend import ndarray, xp
-from ..autograd import Function
+from ..autograd import Op
 from .conv import Pair, _as_2d, _pad, windows
 
 
@@ -30,7 +30,7 @@ def _offset_slices(
     return out
 
 
-class MaxPool(Function):
+class MaxPool(Op):
     """Maximum over each window; the gradient goes to the first maximum of the window.
 
     ``padding`` is ((top, bottom), (left, right)), the bottom/right including
@@ -120,7 +120,7 @@ def avg_divisor(
     return end - start
 
 
-class AvgPool(Function):
+class AvgPool(Op):
     """Mean over each window: ``y = sum(window) / divisor``, ``dx += g / divisor`` per offset.
 
     ``divisor`` is the (OH, OW) array of element counts (see :func:`avg_divisor`).
@@ -171,7 +171,7 @@ def _averaging(size: int, out: int, dtype: Any) -> ndarray:
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
-class AdaptiveAvgPool(Function):
+class AdaptiveAvgPool(Op):
     """Adaptive average as two matrix products: ``y = Ph @ x @ Pw^T``, ``dx = Ph^T @ g @ Pw``."""
 
     out_size: Pair
@@ -190,7 +190,7 @@ class AdaptiveAvgPool(Function):
         return (gx[:, :, 0] if self.one_d else gx,)
 
 
-class AdaptiveMaxPool(Function):
+class AdaptiveMaxPool(Op):
     """Adaptive maximum: one pass per output position (windows differ in size).
 
     The gradient goes to each window's first maximum; one output position
