@@ -25,15 +25,15 @@ from .autograd.grad_mode import _GradMode
 from .autograd.versions import (
     IndexPut,
     base_of,
+    check_result,
     check_writable,
-    commit,
     counter,
     make_view,
-    save_versions,
-    source,
     version,
     write,
 )
+from .autograd.versions import commit as commit_write
+from .ops.saved import save_versions
 from .random import get_rng
 
 DTypeLike = Any
@@ -1036,6 +1036,24 @@ class Tensor:
         if self.array.ndim == 0 or (spec and self.array.size == 1):
             return format(self.array.item(), spec)
         return format(repr(self), spec)
+
+
+def source(t: Tensor, recording: bool) -> Tensor:
+    """The tensor an in-place op reads ``t``'s old values from.
+
+    When the op is recorded, a copy: the op may save it for backward, and ``t``'s
+    memory is about to be overwritten. The copy keeps ``t``'s place in the graph.
+    """
+    if not recording:
+        return t
+    return wrap_array(t.array.copy(), t._requires_grad, t._ctx)
+
+
+def commit(t: Tensor, res: Tensor, op: str) -> Tensor:
+    """Write ``res`` (computed from ``t``) into ``t``, cast to its dtype (autograd/versions.py)."""
+    if check_result(t, res, op) and res._ctx is not None:
+        res = apply_op(ops.Cast, res, dtype=t.array.dtype)
+    return commit_write(t, res, op)
 
 
 def _permute(t: Tensor, dims: tuple[int, ...]) -> Tensor:

@@ -23,61 +23,11 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .. import ops
 from .._backend import ndarray, xp
 from .grad_mode import _GradMode
 from .graph import Op
 
 _new = object.__new__
-
-# Which tensors an op saves for backward, as PyTorch's derivatives do: for each input,
-# ALWAYS, NEVER, or the index j of the input whose need for a gradient makes PyTorch
-# save it (Mul saves b only to differentiate a); and whether it saves its output.
-# Ops not listed are scanned: an input or output array found among the op's
-# attributes counts as saved.
-ALWAYS, NEVER = -1, None
-SAVES: dict[type, tuple[tuple[int | None, ...], bool]] = {
-    ops.Add: ((NEVER, NEVER), False),
-    ops.Sub: ((NEVER, NEVER), False),
-    ops.Neg: ((NEVER,), False),
-    ops.Mul: ((1, 0), False),
-    ops.MatMul: ((1, 0), False),
-    ops.Div: ((1, ALWAYS), False),
-    ops.PowScalar: ((ALWAYS,), False),
-    ops.RPowScalar: ((NEVER,), True),
-    ops.Pow: ((ALWAYS, ALWAYS), True),
-    ops.Exp: ((NEVER,), True),
-    ops.Log: ((ALWAYS,), False),
-    ops.Sqrt: ((NEVER,), True),
-    ops.Tanh: ((NEVER,), True),
-    ops.Sigmoid: ((NEVER,), True),
-    ops.ReLU: ((NEVER,), True),
-    ops.Abs: ((ALWAYS,), False),
-    ops.Clamp: ((ALWAYS,), False),
-    ops.Sin: ((ALWAYS,), False),
-    ops.Cos: ((ALWAYS,), False),
-    ops.Cast: ((NEVER,), False),
-    ops.Sum: ((NEVER,), False),
-    ops.Mean: ((NEVER,), False),
-    ops.Reshape: ((NEVER,), False),
-    ops.Permute: ((NEVER,), False),
-    ops.Expand: ((NEVER,), False),
-    ops.Index: ((NEVER,), False),
-    ops.Where: ((NEVER, NEVER, NEVER), False),
-    ops.Softmax: ((NEVER,), True),
-    ops.LogSoftmax: ((NEVER,), True),
-    ops.Linear: ((1, 0, NEVER), False),
-}
-
-
-# SAVES as it is read on the hot path: (input index, rule) for the inputs that may be saved.
-_PLANS: dict[type, tuple[tuple[tuple[int, int], ...], bool]] = {}
-
-
-def _plan(cls: type, spec: tuple[tuple[int | None, ...], bool]) -> None:
-    rule, saves_out = spec
-    _PLANS[cls] = (tuple((i, r) for i, r in enumerate(rule) if r is not NEVER), saves_out)
-    # NOTE: Linear's bias is optional: a rule never names an input index past the inputs given.
 
 
 def counter(t: Any) -> list[int]:
@@ -93,43 +43,6 @@ def version(t: Any) -> int:
     """``t._version``: how many in-place changes the tensor (or its base) has seen."""
     vc = getattr(t, "_vc", None)
     return 0 if vc is None else vc[0]
-
-
-def save_versions(fn: Op, inputs: tuple[Any, ...], out: Any) -> None:
-    """Note the version of each tensor ``fn`` saved for backward (``fn`` was just recorded).
-
-    One entry per saved tensor: (its counter, the version saved, the tensor or None for
-    the output, its input index or -1 for the output); ``graph.check_versions`` reads them.
-    The output is not kept (it holds ``fn``: that would be a reference cycle).
-    """
-    plan = _PLANS.get(type(fn))
-    if plan is None:
-        saved_in, saves_out = _scan(fn, inputs, out)
-        rule = tuple((i, ALWAYS) for i in saved_in)
-    else:
-        rule, saves_out = plan
-    entries = []
-    if rule:
-        needs = fn.needs
-        for i, r in rule:
-            if r == ALWAYS or needs[r]:
-                t = inputs[i]
-                try:
-                    vc = t._vc
-                except AttributeError:
-                    vc = t._vc = [0]
-                entries.append((vc, vc[0], t, i))
-    if saves_out:
-        vc = out._vc = [0]
-        entries.append((vc, 0, None, -1))
-    if entries:
-        fn.saved_versions = entries
-
-
-def _scan(fn: Op, inputs: tuple[Any, ...], out: Any) -> tuple[list[int], bool]:
-    arrays = [v for v in fn.__dict__.values() if type(v) is ndarray]
-    saved_in = [i for i, t in enumerate(inputs) if any(a is t.array for a in arrays)]
-    return saved_in, any(a is out.array for a in arrays)
 
 
 # ---------------------------------------------------------------- views
@@ -245,21 +158,8 @@ def check_writable(t: Any, op: str) -> None:
         )
 
 
-def source(t: Any, recording: bool) -> Any:
-    """The tensor an in-place op reads ``t``'s old values from.
-
-    When the op is recorded, a copy: the op may save it for backward, and ``t``'s
-    memory is about to be overwritten. The copy keeps ``t``'s place in the graph.
-    """
-    if not recording:
-        return t
-    from ..tensor import wrap_array
-
-    return wrap_array(t.array.copy(), t._requires_grad, t._ctx)
-
-
-def commit(t: Any, res: Any, op: str) -> Any:
-    """Write ``res`` (an op's result computed from ``t``) into ``t`` and rebind its graph."""
+def check_result(t: Any, res: Any, op: str) -> bool:
+    """Check that ``res`` can be written into ``t``; True when it must be cast first."""
     dst = t.array
     src = res.array
     if src.shape != dst.shape:
@@ -274,11 +174,17 @@ def commit(t: Any, res: Any, op: str) -> Any:
                 "can't be cast to the desired output type "
                 f"{_TORCH_NAMES.get(dst.dtype.name, dst.dtype.name)}"
             )
-        if res._ctx is not None:
-            from ..tensor import apply_op
+        return True
+    return False
 
-            res = apply_op(ops.Cast, res, dtype=dst.dtype)
-    write(t, src, op)
+
+def commit(t: Any, res: Any, op: str) -> Any:
+    """Write ``res`` (an op's result computed from ``t``, of its dtype) into ``t``.
+
+    Bumps the version and, when ``res`` was recorded, moves ``t``'s ``grad_fn`` to it
+    (through CopySlices for a view) and gives ``t``'s other views new nodes.
+    """
+    write(t, res.array, op)
     vc = counter(t)
     vc[0] += 1
     node = res._ctx
@@ -380,8 +286,3 @@ class IndexPut(Op):
         if self.needs[1]:
             gv = sum_to(xp.asarray(g[self.idx]), self.vshape)
         return ga, gv
-
-
-SAVES[IndexPut] = ((NEVER, NEVER), False)
-for _cls, _spec in SAVES.items():
-    _plan(_cls, _spec)
