@@ -39,6 +39,7 @@ from . import distributed as _dist
 from .data import DATASETS, DataError, load_dataset, read_csv_features, train_val_test_split
 from .explain import FORMATS as EXPLAIN_FORMATS
 from .explain import LOSS_NAMES as EXPLAIN_LOSSES
+from .options import NUMERIC, check_number, lookup
 from .serialization import atomic_write
 from .training import NonFiniteError
 
@@ -153,6 +154,54 @@ def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
 # ---------------------------------------------------------------- input at the boundary
 
 
+class Name(click.ParamType):
+    """A name from a registry table, spelled as the Python API accepts it.
+
+    Resolved by :func:`retrograd.options.lookup` (case, spaces and ``-``/``_``
+    ignored), so ``--activation Leaky-ReLU`` is ``leaky_relu``; the command gets
+    the table's own spelling.
+    """
+
+    name = "NAME"
+
+    def __init__(self, table: Mapping[str, Any], option: str) -> None:
+        self.table = table
+        self.option = option
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self.table) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return lookup(self.table, value, self.option)
+        except (TypeError, ValueError) as e:
+            self.fail(str(e), param, ctx)
+
+
+class Number(click.ParamType):
+    """A number within the range :data:`retrograd.options.NUMERIC` gives the option.
+
+    The same rule checks the Python API's argument of the same name, so both
+    accept exactly the same values.
+    """
+
+    def __init__(self, option: str) -> None:
+        self.option = option
+        self.rule = NUMERIC[option]
+        self.name = "INTEGER" if self.rule.kind is int else "FLOAT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                value = self.rule.kind(value.strip())
+            except ValueError:
+                self.fail(f"{value!r} is not {self.rule.describe()}", param, ctx)
+        try:
+            return check_number(value, self.option)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
 class HiddenSizes(click.ParamType):
     """``--hidden 128,64``: comma-separated positive layer widths; ``none`` for no hidden layer."""
 
@@ -168,7 +217,7 @@ class HiddenSizes(click.ParamType):
             sizes = tuple(int(part) for part in text.split(","))
         except ValueError:
             sizes = ()
-        if not sizes or min(sizes) < 1:
+        if not sizes or not all(NUMERIC["hidden"].accepts(h) for h in sizes):
             self.fail(
                 f"expected comma-separated positive integers such as 128,64 (or 'none'); "
                 f"got {value!r}",
@@ -441,58 +490,58 @@ _D = {
 )
 @click.option(
     "--activation",
-    type=click.Choice(list(pipeline.ACTIVATIONS), case_sensitive=False),
+    type=Name(pipeline.ACTIVATIONS, "activation"),
     default=_D["activation"],
     show_default=True,
     help="The hidden layers' activation.",
 )
 @click.option(
     "--loss",
-    type=click.Choice(list(pipeline.LOSSES), case_sensitive=False),
+    type=Name(pipeline.LOSSES, "loss"),
     default=_D["loss"],
     show_default=True,
     help="auto: cross-entropy for classification, mean squared error for regression.",
 )
 @click.option(
     "--optimizer",
-    type=click.Choice(list(pipeline.OPTIMIZERS), case_sensitive=False),
+    type=Name(pipeline.OPTIMIZERS, "optimizer"),
     default=_D["optimizer"],
     show_default=True,
 )
 @click.option(
     "--lr",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Number("lr"),
     default=_D["lr"],
     show_default=True,
     help="Learning rate.",
 )
 @click.option(
     "--momentum",
-    type=click.FloatRange(0, 1, max_open=True),
+    type=Number("momentum"),
     default=_D["momentum"],
     show_default=True,
     help="SGD's momentum (and RMSprop's, where the optimizer takes one).",
 )
 @click.option(
     "--weight-decay",
-    type=click.FloatRange(min=0),
+    type=Number("weight_decay"),
     default=_D["weight_decay"],
     show_default=True,
     help="L2 penalty (decoupled for adamw).",
 )
 @click.option(
-    "--batch-size", type=click.IntRange(min=1), default=_D["batch_size"], show_default=True
+    "--batch-size", type=Number("batch_size"), default=_D["batch_size"], show_default=True
 )
 @click.option(
     "--epochs",
-    type=click.IntRange(min=1),
+    type=Number("epochs"),
     default=_D["epochs"],
     show_default=True,
     help="At most this many (early stopping usually ends the run sooner).",
 )
 @click.option(
     "--patience",
-    type=click.IntRange(min=1),
+    type=Number("patience"),
     default=_D["patience"],
     show_default=True,
     help="Stop after this many epochs without a better validation loss (the best "
@@ -500,28 +549,28 @@ _D = {
 )
 @click.option(
     "--dropout",
-    type=click.FloatRange(0, 1, max_open=True),
+    type=Number("dropout"),
     default=_D["dropout"],
     show_default=True,
     help="Dropout probability after each hidden layer.",
 )
 @click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=Number("seed"),
     default=_D["seed"],
     show_default=True,
     help="Seeds the split, the initial weights, the batches and dropout.",
 )
 @click.option(
     "--val-split",
-    type=click.FloatRange(0, 1, max_open=True),
+    type=Number("val_split"),
     default=_D["val_split"],
     show_default=True,
     help="Fraction of the rows held out for validation (early stopping); 0 for none.",
 )
 @click.option(
     "--test-split",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=Number("test_split"),
     default=_D["test_split"],
     show_default=True,
     help="Fraction of the rows held out for the final test metrics.",
@@ -611,6 +660,7 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
         out = opts["out"] or Path("runs") / f"{_data_slug(options['data'])}-{stamp}"
 
     spec = _dist.run_everywhere(lambda: _load_data(options["data"], options["target"]))
+    kwargs = _check_options(ctx, spec.task, options)  # all of them, before --out is touched
     fingerprint = _fingerprint(np.asarray(spec.X), np.asarray(spec.y))
     if resume is None:
         _dist.run_on_main(lambda: _prepare_out(out, opts["force"]))
@@ -639,8 +689,6 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
     if not quiet:
         ranks = f" on {_dist.world_size()} ranks" if distributed else ""
         click.echo(f"{'Resuming' if resume else 'Training'} on {run['summary']} -> {out}{ranks}")
-    kwargs = {k: v for k, v in options.items() if k not in ("data", "target")}
-    kwargs["hidden"] = tuple(kwargs["hidden"])
     checkpoint = out / CHECKPOINT_FILE
     callbacks = (_StopAfter(opts["stop_after"]),) if opts["stop_after"] else ()
     t0 = time.perf_counter()
@@ -690,15 +738,23 @@ def _new_options(ctx: click.Context, opts: Mapping[str, Any]) -> dict[str, Any]:
     """The options of a new run, checked together, as saved in run.json."""
     options = {name: opts[name] for name in TRAIN_OPTIONS}
     options["hidden"] = list(options["hidden"])
-    if options["val_split"] + options["test_split"] >= 1:
-        raise click.UsageError(
-            f"--val-split {options['val_split']} and --test-split {options['test_split']} "
-            "leave no rows for training; their sum must be below 1",
-            ctx,
-        )
     if Path(options["data"]).is_file():  # so that --resume works from another folder
         options["data"] = str(Path(options["data"]).resolve())
     return options
+
+
+def _check_options(ctx: click.Context, task: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments for :func:`retrograd.pipeline.train`, checked as it checks them.
+
+    One check for the options together and against the data's task (a loss
+    for the other task, splits that leave no training rows), as a usage error
+    naming the option.
+    """
+    kwargs = {k: v for k, v in options.items() if k not in ("data", "target")}
+    try:
+        return pipeline.check_options(task, **kwargs)
+    except pipeline.OptionError as e:
+        raise click.BadParameter(str(e), ctx, param_hint=f"'{_flag(e.option)}'") from None
 
 
 def _finish_run(
@@ -787,6 +843,8 @@ def _test_part(
     except DataError as e:
         raise UsageFailure(str(e)) from None
     rows = np.sort(parts.X_test)
+    if not len(rows):
+        raise UsageFailure(f"--split test: test split {test_split} holds no rows; use --split all")
     what = f"the {len(rows):,} test rows (seed {seed}, test split {test_split})"
     return spec.X[rows], spec.y[rows], what
 
@@ -809,12 +867,12 @@ def _test_part(
 )
 @click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=Number("seed"),
     help="The training seed, for --split test (default: the one saved with the model).",
 )
 @click.option(
     "--test-split",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=Number("test_split"),
     help="The training --test-split, for --split test (default: the one saved with the model).",
 )
 @click.option(
@@ -1083,28 +1141,26 @@ def _explain_model(
 )
 @click.option(
     "--activation",
-    type=click.Choice(list(pipeline.ACTIVATIONS)),
+    type=Name(pipeline.ACTIVATIONS, "activation"),
     default="sigmoid",
     show_default=True,
     help="The activation of every layer (the output layer too, with --loss mse).",
 )
 @click.option(
     "--loss",
-    type=click.Choice(list(EXPLAIN_LOSSES)),
+    type=Name({name: pipeline.LOSSES[name] for name in EXPLAIN_LOSSES}, "loss"),
     default="mse",
     show_default=True,
     help="cross-entropy puts a softmax on the output layer (2 or more outputs, --target a class).",
 )
 @click.option(
     "--lr",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Number("lr"),
     default=0.5,
     show_default=True,
     help="The learning rate eta.",
 )
-@click.option(
-    "--seed", type=click.IntRange(min=0), help="Random weights (nn.Linear's default) by seed."
-)
+@click.option("--seed", type=Number("seed"), help="Random weights (nn.Linear's default) by seed.")
 @click.option(
     "--weights",
     "weights_file",
@@ -1124,21 +1180,21 @@ def _explain_model(
     help="A saved model (model file or run folder) to explain instead.",
 )
 @click.option(
-    "--sample", type=click.IntRange(min=0), default=0, show_default=True, help="Row of --data."
+    "--sample", type=Number("sample"), default=0, show_default=True, help="Row of --data."
 )
 @click.option(
     "--data", metavar="NAME|FILE", help="With --model: its data [default: the one it trained on]."
 )
 @click.option(
     "--steps",
-    type=click.IntRange(min=1),
+    type=Number("steps"),
     default=1,
     show_default=True,
     help="Repeat the step N times on the sample and show the loss after each.",
 )
 @click.option(
     "--tol",
-    type=click.FloatRange(min=0),
+    type=Number("tol"),
     default=1e-3,
     show_default=True,
     help="Stop the repeat once the loss falls below this.",
