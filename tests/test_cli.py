@@ -292,6 +292,20 @@ def test_a_network_with_any_registered_activation_saves_and_loads(tmp_path):
         assert [type(m) for m in loaded] == [type(m) for m in network], name
 
 
+def test_a_run_without_a_test_part_has_no_test_part_to_evaluate(tmp_path):
+    out = tmp_path / "no-test"
+    result = invoke(
+        "train", "--data", "iris", "--hidden", "4", "--epochs", "2", "--test-split", "0",
+        "--quiet", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / cli.METRICS_FILE).read_text())
+    assert metrics["n_test"] == 0 and "test_accuracy" not in metrics
+    assert_invoke_error(
+        invoke("evaluate", out, "--data", "iris", "--split", "test"), "holds no rows"
+    )
+
+
 def _real_train(data: str, **options):
     """The real pipeline.train (the probe stands in for it in cli_train), for refused options."""
     return REAL_TRAIN(data, quiet=True, **options)
