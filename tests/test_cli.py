@@ -25,6 +25,7 @@ from safetensors.numpy import load_file
 
 from retrograd import cli, pipeline
 from retrograd.data import DATASETS, load_dataset
+from retrograd.options import NUMERIC
 from retrograd.pipeline import TrainedModel
 
 REAL_TRAIN = pipeline.train
@@ -219,21 +220,7 @@ def test_the_old_disagreements_are_gone(cli_train):
 NUMBERS = [-1, -0.0, 0, 1e-12, 0.5, 1, 1.0, 2, 7, 2**32 - 1, 2**32, "nan", "inf", "-inf", "x"]
 
 
-@pytest.mark.parametrize(
-    "option",
-    [
-        "lr",
-        "momentum",
-        "weight_decay",
-        "batch_size",
-        "epochs",
-        "patience",
-        "dropout",
-        "seed",
-        "val_split",
-        "test_split",
-    ],
-)
+@pytest.mark.parametrize("option", [o for o in cli.TRAIN_OPTIONS if o in NUMERIC and o != "hidden"])
 def test_train_accepts_every_number_the_api_accepts_and_no_other(cli_train, option):
     for value in NUMBERS:
         text = str(value)

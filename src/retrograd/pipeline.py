@@ -471,6 +471,13 @@ class RunResult:
 # ------------------------------------------------------------------ train, piece by piece
 
 
+#: The options saved with the model (``info["options"]``), in the order ``retrograd info`` shows.
+_SAVED_OPTIONS = (
+    "hidden", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay", "batch_size",
+    "epochs", "patience", "dropout", "batch_norm", "seed", "val_split", "test_split", "tol",
+)  # fmt: skip
+
+
 @dataclass
 class _Parts:
     """The rows of each part (``'train'``, ``'val'``, ``'test'``): indices, features, targets."""
@@ -772,11 +779,8 @@ def train(
     seconds = time.perf_counter() - t0
     network.eval()
 
-    keys = ("hidden", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay",
-            "batch_size", "epochs", "patience", "dropout", "batch_norm", "seed", "val_split",
-            "test_split", "tol")  # fmt: skip
-    saved = {k: opts.get(k) for k in keys} | {"hidden": list(opts["hidden"])}
-    saved["batch_norm"] = bool(batch_norm)
+    options = {**opts, "hidden": list(opts["hidden"]), "batch_norm": bool(batch_norm)}
+    saved = {name: options[name] for name in _SAVED_OPTIONS}
     model = prep.model(network, spec, info={"dataset": spec.name, "options": saved})
     metrics = _scores(model, parts)
     metrics.update(
