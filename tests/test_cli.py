@@ -213,8 +213,9 @@ def test_the_old_disagreements_are_gone(cli_train):
     assert cli_train("iris", "--lr", "0") is None
     with pytest.raises(ValueError, match="lr must be a finite number > 0"):
         _real_train("iris", lr=0)
-    result = invoke("explain", "--activation", "ReLU")
+    result = invoke("explain", "--activation", "ReLU", "--loss", "MSE", "--format", "Markdown")
     assert result.exit_code == 0, result.output
+    assert result.output.startswith("#")  # the Markdown report
 
 
 NUMBERS = [-1, -0.0, 0, 1e-12, 0.5, 1, 1.0, 2, 7, 2**32 - 1, 2**32, "nan", "inf", "-inf", "x"]

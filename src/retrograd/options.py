@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["NUMERIC", "Range", "check_number", "lookup", "normalize_name"]
+__all__ = ["NUMERIC", "OptionError", "Range", "check_number", "lookup", "normalize_name"]
 
 V = TypeVar("V")
 
@@ -71,6 +71,14 @@ def lookup(table: Mapping[str, V], name: Any, option: str) -> str:
         if normalize_name(key) == wanted:
             return key
     raise ValueError(f"unknown {option} {name!r}; expected one of {', '.join(map(repr, table))}")
+
+
+class OptionError(ValueError):
+    """An option value that the rules refuse; ``option`` is the option's name (``'lr'``)."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 # ---------------------------------------------------------------- numeric constraints

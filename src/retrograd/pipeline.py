@@ -46,7 +46,7 @@ from .data import (
 from .nn import activation as nn_activation
 from .nn import loss as nn_loss
 from .nn.loss import LossEntry
-from .options import NUMERIC, check_number, lookup
+from .options import NUMERIC, OptionError, check_number, lookup
 from .random import manual_seed
 from .serialization import PathLike
 from .tensor import Tensor, _wrap
@@ -130,14 +130,6 @@ def get_loss(name: str, task: str) -> nn.Module:
     entry = LOSSES[_AUTO_LOSS[task] if key == "auto" else key]
     assert entry is not None
     return entry.cls()
-
-
-class OptionError(ValueError):
-    """An option value :func:`check_options` refuses; ``option`` is the option's name."""
-
-    def __init__(self, option: str, message: str) -> None:
-        super().__init__(message)
-        self.option = option
 
 
 def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:

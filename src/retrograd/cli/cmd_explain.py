@@ -106,7 +106,7 @@ def _explain_model(
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(list(EXPLAIN_FORMATS)),
+    type=Name(dict.fromkeys(EXPLAIN_FORMATS), "format"),
     default="text",
     show_default=True,
     help="html: one self-contained page with the network drawn in SVG.",

@@ -13,7 +13,7 @@ import numpy as np
 from ..data import DATASETS, DataError, train_val_test_split
 from .errors import UsageFailure
 from .inputs import check_features, load_data, load_model, read_features_csv
-from .params import Number
+from .params import Name, Number
 from .plots import plot_confusion, plot_regression
 from .text import echo_lines, fmt, preview, table
 
@@ -54,7 +54,7 @@ def _test_part(
 @click.option("--target", metavar="COLUMN", help="The target column of a CSV file.")
 @click.option(
     "--split",
-    type=click.Choice(["all", "test"]),
+    type=Name(dict.fromkeys(("all", "test")), "split"),
     default="all",
     show_default=True,
     help="all: every row; test: only the rows `train` held out for testing (same split).",

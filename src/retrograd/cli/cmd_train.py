@@ -14,6 +14,7 @@ import numpy as np
 from .. import distributed as _dist
 from .. import pipeline
 from ..data import DATASETS
+from ..options import OptionError
 from ..training import NonFiniteError
 from .errors import EXIT_INTERRUPTED, UsageFailure, run_on_all_ranks
 from .inputs import load_data
@@ -213,6 +214,36 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
     started = time.perf_counter()
     main = _dist.is_main()
     quiet = opts["quiet"] or not main
+    out, run, spec, kwargs = _open_run(ctx, opts, distributed)
+    data_seconds = time.perf_counter() - started
+    if not quiet:
+        ranks = f" on {_dist.world_size()} ranks" if distributed else ""
+        verb = "Resuming" if opts["resume"] else "Training"
+        click.echo(f"{verb} on {run['summary']} -> {out}{ranks}")
+    result = _fit(ctx, opts, out, run, spec, kwargs, quiet=quiet, distributed=distributed)
+    if not main:
+        if result.history.stop_reason == "interrupted":
+            ctx.exit(EXIT_INTERRUPTED)
+        return
+    finish_run(run, result, spec, out, data_seconds, started)
+    echo_lines(summary(run, result.metrics, out))
+    if run["status"] == "interrupted":
+        click.echo(
+            f"\nInterrupted after epoch {run['epochs']}: the run is saved in {out}; "
+            f"continue it with: retrograd train --resume {out}",
+            err=True,
+        )
+        ctx.exit(EXIT_INTERRUPTED)
+
+
+def _open_run(
+    ctx: click.Context, opts: Mapping[str, Any], distributed: bool
+) -> tuple[Path, dict[str, Any], Any, dict[str, Any]]:
+    """The run folder, its run.json record, the data and ``pipeline.train``'s arguments.
+
+    A new run or a resumed one; every option is checked before the folder is
+    created or touched, and a resumed run must find the data it started on.
+    """
     resume: Path | None = opts["resume"]
     if resume is not None:
         clash = given(ctx, (*TRAIN_OPTIONS, "out", "force"))
@@ -225,12 +256,12 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
         out, run = resume, _dist.run_on_main(lambda: read_run(resume))
         options = run["options"]
     else:
-        options = _new_options(ctx, opts)
+        options = _new_options(opts)
         stamp = _dist.broadcast_object(time.strftime("%Y%m%d-%H%M%S"))
         out = opts["out"] or Path("runs") / f"{data_slug(options['data'])}-{stamp}"
 
     spec = _dist.run_everywhere(lambda: load_data(options["data"], options["target"]))
-    kwargs = _check_options(ctx, spec.task, options)  # all of them, before --out is touched
+    kwargs = _check_options(ctx, spec.task, options)
     fingerprint = data_fingerprint(np.asarray(spec.X), np.asarray(spec.y))
     if resume is None:
         _dist.run_on_main(lambda: prepare_out(out, opts["force"]))
@@ -252,13 +283,24 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
     run["status"] = "running"
     if distributed:  # which sessions ran on how many ranks
         run.setdefault("world_sizes", []).append(_dist.world_size())
-    if main:
+    if _dist.is_main():
         write_json(out / RUN_FILE, run)
-    data_seconds = time.perf_counter() - started
+    return out, run, spec, kwargs
 
-    if not quiet:
-        ranks = f" on {_dist.world_size()} ranks" if distributed else ""
-        click.echo(f"{'Resuming' if resume else 'Training'} on {run['summary']} -> {out}{ranks}")
+
+def _fit(
+    ctx: click.Context,
+    opts: Mapping[str, Any],
+    out: Path,
+    run: dict[str, Any],
+    spec: Any,
+    kwargs: Mapping[str, Any],
+    *,
+    quiet: bool,
+    distributed: bool,
+) -> pipeline.RunResult:
+    """``pipeline.train`` saving checkpoints in ``out``; an early stop is noted in run.json."""
+    main = _dist.is_main()
     checkpoint = out / CHECKPOINT_FILE
     callbacks = (_StopAfter(opts["stop_after"]),) if opts["stop_after"] else ()
     t0 = time.perf_counter()
@@ -268,7 +310,7 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
             **kwargs,
             quiet=quiet,
             checkpoint_path=checkpoint,
-            resume_from=checkpoint if resume else None,
+            resume_from=checkpoint if opts["resume"] else None,
             callbacks=callbacks,
             distributed=distributed,
         )
@@ -289,23 +331,11 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
             stop_run(run, out, "failed", time.perf_counter() - t0)
         raise UsageFailure(str(e)) from None
     run["train_seconds"] += time.perf_counter() - t0
-    if not main:
-        if result.history.stop_reason == "interrupted":
-            ctx.exit(EXIT_INTERRUPTED)
-        return
-    finish_run(run, result, spec, out, data_seconds, started)
-    echo_lines(summary(run, result.metrics, out))
-    if run["status"] == "interrupted":
-        click.echo(
-            f"\nInterrupted after epoch {run['epochs']}: the run is saved in {out}; "
-            f"continue it with: retrograd train --resume {out}",
-            err=True,
-        )
-        ctx.exit(EXIT_INTERRUPTED)
+    return result
 
 
-def _new_options(ctx: click.Context, opts: Mapping[str, Any]) -> dict[str, Any]:
-    """The options of a new run, checked together, as saved in run.json."""
+def _new_options(opts: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of a new run, as saved in run.json (a data file by its absolute path)."""
     options = {name: opts[name] for name in TRAIN_OPTIONS}
     options["hidden"] = list(options["hidden"])
     if Path(options["data"]).is_file():  # so that --resume works from another folder
@@ -316,12 +346,12 @@ def _new_options(ctx: click.Context, opts: Mapping[str, Any]) -> dict[str, Any]:
 def _check_options(ctx: click.Context, task: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments for :func:`retrograd.pipeline.train`, checked as it checks them.
 
-    One check for the options together and against the data's task (a loss
-    for the other task, splits that leave no training rows), as a usage error
-    naming the option.
+    :func:`retrograd.pipeline.check_options` checks each value, the options
+    together and against the data's task (a loss for the other task, splits that
+    leave no training rows); a refusal is a usage error naming the option.
     """
     kwargs = {k: v for k, v in options.items() if k not in ("data", "target")}
     try:
         return pipeline.check_options(task, **kwargs)
-    except pipeline.OptionError as e:
+    except OptionError as e:
         raise click.BadParameter(str(e), ctx, param_hint=f"'{flag(e.option)}'") from None

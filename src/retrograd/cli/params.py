@@ -94,6 +94,7 @@ def given(ctx: click.Context, names: Iterable[str]) -> list[str]:
 
 
 def flag(name: str) -> str:
+    """The command-line flag of an option's Python name: ``'val_split'`` -> ``'--val-split'``."""
     return "--" + name.replace("_", "-")
 
 

@@ -34,23 +34,10 @@ METRICS_FORMAT = "retrograd-metrics/1"
 
 #: The options of ``train`` that define a run: saved in run.json, reused by ``--resume``.
 TRAIN_OPTIONS = (
-    "data",
-    "target",
-    "hidden",
-    "activation",
-    "loss",
-    "optimizer",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "batch_size",
-    "epochs",
-    "patience",
-    "dropout",
-    "seed",
-    "val_split",
+    "data", "target", "hidden", "activation", "loss", "optimizer", "lr", "momentum",
+    "weight_decay", "batch_size", "epochs", "patience", "dropout", "seed", "val_split",
     "test_split",
-)
+)  # fmt: skip
 
 
 def plain(obj: Any) -> Any:
