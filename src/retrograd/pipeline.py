@@ -150,8 +150,11 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
 
     Raises
     ------
-    OptionError
+    retrograd.options.OptionError
         A ValueError naming the option (``.option``), the value and what was expected.
+    TypeError
+        For an argument that is not an option of :func:`train`, or a name that
+        is not a str.
     """
     out = dict(options)
     for name, value in options.items():
@@ -170,7 +173,7 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
                 out[name] = check_number(value, name)
             else:
                 raise TypeError(f"check_options: {name!r} is not an option of train")
-        except (TypeError, ValueError) as e:
+        except ValueError as e:  # a TypeError (a name that is not a str) stays one
             raise OptionError(name, str(e)) from None
     val, test = out.get("val_split", 0.0), out.get("test_split", 0.0)
     if val + test >= 1:
