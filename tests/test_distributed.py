@@ -180,9 +180,54 @@ def _worker_failure(mode: str) -> None:
     print("finished", dist.rank(), flush=True)
 
 
+def _worker_average(out: str) -> None:
+    """Each rank backpropagates its uneven share of 7 rows; the strategy averages."""
+    from retrograd import distributed as dist
+    from retrograd import nn
+
+    model, data = _problem()
+    X, y = data.tensors[0][:7], data.tensors[1][:7]
+    loss_fn = nn.CrossEntropyLoss()
+    whole = loss_fn(model(X), y)  # the reference: one process, every row
+    whole.backward()
+    want = [p.grad.data.copy() for p in model.parameters()]
+    model.zero_grad()
+    # No init() before: the strategy joins the job before it asks for this rank (a regression:
+    # fit once read is_main() before init(), so every rank printed and wrote checkpoints).
+    strategy, module = dist.strategy_for(model, [None], distributed=True)
+    rows = np.array_split(np.arange(7), dist.world_size())[dist.rank()]
+    loss = loss_fn(module(X[rows]), y[rows])
+    loss.backward()
+    step = strategy.after_backward(float(loss.data), len(rows))
+    error = max(
+        float(np.max(np.abs(p.grad.data - w)) / np.max(np.abs(w)))
+        for p, w in zip(model.parameters(), want, strict=True)
+    )
+    pred, _ = strategy.gather(np.array([dist.rank()]), np.array([len(rows)]))
+    info = {
+        "rows": len(rows),
+        "error": error,
+        "loss": step.loss,
+        "want_loss": float(whole.data),
+        "batch_size": step.batch_size,
+        "all_finite": strategy.all_finite(step, list(model.parameters())),
+        "gathered": pred.tolist(),
+        "agreed": strategy.agree(dist.rank()),
+        "is_main": strategy.is_main,
+        "can_roll_back": strategy.can_roll_back,
+    }
+    infos = dist.all_gather_object(info)
+    if dist.is_main():
+        Path(out).write_text(json.dumps(infos))
+
+
 # ---------------------------------------------------------------- workers run by mpiexec
 
-WORKERS = {"equivalence": _worker_equivalence, "failure": _worker_failure}
+WORKERS = {
+    "average": _worker_average,
+    "equivalence": _worker_equivalence,
+    "failure": _worker_failure,
+}
 
 if __name__ == "__main__":
     WORKERS[sys.argv[1]](*sys.argv[2:])
@@ -213,6 +258,23 @@ def test_equivalence_with_a_single_process(n, tmp_path):
     for a, b in zip(info["history"], ref_history.records, strict=True):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-9)
         assert a["train_metric"] == pytest.approx(b["train_metric"], rel=1e-12)
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_mpi_strategy_averages_uneven_shards_to_the_single_process_gradient(n, tmp_path):
+    out = tmp_path / "average.json"
+    proc = mpirun(n, str(HERE), "average", str(out))
+    assert proc.returncode == 0, proc.stderr
+    infos = json.loads(out.read_text())
+    assert [i["rows"] for i in infos] == [len(r) for r in np.array_split(np.arange(7), n)]
+    for rank, info in enumerate(infos):
+        assert info["error"] < 1e-13, (rank, info)  # weighted by rows: the global mean's gradient
+        assert info["loss"] == pytest.approx(info["want_loss"], rel=1e-13)
+        assert info["batch_size"] == 7 and info["all_finite"]
+        assert info["gathered"] == list(range(n))  # every rank's part, in rank order
+        assert info["agreed"] == 0  # rank 0's value everywhere
+        assert info["is_main"] == (rank == 0) and info["can_roll_back"] is False
 
 
 @needs_mpi
@@ -406,6 +468,60 @@ def test_world_of_one_without_mpi(monkeypatch):
     monkeypatch.setenv("PMI_RANK", "0")
     with pytest.raises(RuntimeError, match="started by an MPI launcher \\(PMI_RANK is set\\)"):
         dist.init()
+
+
+# ---------------------------------------------------------------- the strategies in one process
+
+
+def test_strategy_for_picks_local_unless_distributed(monkeypatch):
+    from retrograd import distributed as dist
+
+    for var in dist.LAUNCH_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(dist, "_world", None)
+    model, _ = _problem()
+    strategy, module = dist.strategy_for(model, [], None)
+    assert isinstance(strategy, dist.LocalStrategy) and module is model
+    strategy, module = dist.strategy_for(model, [], True)  # a world of one, through DDP
+    assert isinstance(strategy, dist.MPIStrategy) and module is model
+    assert strategy.can_roll_back and strategy.is_main and strategy.world_size == 1
+    ddp = dist.DistributedDataParallel(model)
+    strategy, module = dist.strategy_for(ddp, [], None)  # a wrapped model: that wrapper
+    assert isinstance(strategy, dist.MPIStrategy) and strategy.ddp is ddp and module is model
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_local_strategy_finiteness_rule():
+    import retrograd as rg
+    from retrograd import distributed as dist
+
+    local = dist.LocalStrategy([])
+    a, b = rg.zeros(2), rg.zeros(2)
+    a.grad, b.grad = rg.tensor([1.0, 2.0]), rg.tensor([3.0, 4.0])
+    ok = local.after_backward(0.5, 4)
+    assert (ok.loss, ok.batch_size, ok.nonfinite_ranks) == (0.5, 4, [])
+    assert local.all_finite(ok, [a, b])
+    assert not local.all_finite(local.after_backward(float("nan"), 4), [a, b])
+    b.grad = rg.tensor([3.0, float("inf")])
+    assert not local.all_finite(ok, [a, b])
+    # Finite gradients whose float32 sum overflows are finite: the sum is only a quick test.
+    b.grad = rg.tensor(np.array([3e38, 3e38], dtype=np.float32))
+    assert np.isinf(b.grad.data.sum())
+    assert local.all_finite(ok, [a, b])
+
+
+def test_local_strategy_sets_the_samplers_epoch_and_sends_nothing():
+    from retrograd import distributed as dist
+    from retrograd.data import DataLoader
+
+    _, data = _problem()
+    sampler = dist.DistributedSampler(data, num_replicas=1, rank=0, seed=3)
+    local = dist.LocalStrategy(DataLoader(data, batch_size=8, sampler=sampler))
+    local.begin_epoch(3)
+    assert sampler.epoch == 2  # fit's epochs count from 1, the sampler's from 0
+    pred, true = np.arange(3), np.arange(3, 6)
+    assert local.gather(pred, true) == (pred, true)
+    assert local.agree("x") == "x" and local.run_on_main(lambda: 7) == 7
 
 
 def test_import_retrograd_does_not_import_mpi4py():

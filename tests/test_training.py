@@ -364,6 +364,109 @@ def test_progress_bar_and_quiet_mode(capsys):
     assert captured.err == "" and captured.out == ""
 
 
+# ------------------------------------------------------------------ the loop's shape
+
+
+class RecordingLoader:
+    """Four batches of 16, 16, 16 and 2 rows, numbered; a sampler that records set_epoch."""
+
+    class Sampler:
+        def __init__(self) -> None:
+            self.epochs: list[int] = []
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epochs.append(epoch)
+
+    def __init__(self) -> None:
+        X, y = blobs(50)
+        self.batches = [
+            (rg.tensor(X[i : i + 16]), rg.tensor(y[i : i + 16])) for i in range(0, 50, 16)
+        ]
+        self.sampler = self.Sampler()
+        self.handed: list[list[int]] = []  # per pass: the numbers of the batches handed out
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        self.handed.append([])
+        for b, batch in enumerate(self.batches, 1):
+            self.handed[-1].append(b)
+            yield batch
+
+
+def test_the_loop_visits_each_batch_once_per_epoch_and_steps_once_per_batch():
+    rg.manual_seed(0)
+    model = build_mlp(2, (4,), 3)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    steps = []
+    step = opt.step
+    opt.step = lambda: (steps.append(1), step())[1]
+    loader = RecordingLoader()
+    losses: list[tuple[float, int]] = []  # (mean loss, rows) of every training batch
+
+    def loss_fn(out, target):
+        loss = CrossEntropyLoss()(out, target)
+        if model.training:
+            losses.append((float(loss.data), target.shape[0]))
+        return loss
+
+    h = fit(model, loss_fn, opt, loader, max_epochs=3, n_iter_no_change=None, progress=False)
+    assert loader.handed == [[1, 2, 3, 4]] * 3
+    assert loader.sampler.epochs == [0, 1, 2]  # set_epoch before each epoch, from 0
+    assert len(steps) == 12
+    # The record's loss is the epoch's mean over samples (the last batch of 2 weighs 2/50).
+    for e in range(3):
+        epoch = losses[4 * e : 4 * e + 4]
+        want = sum(v * n for v, n in epoch) / sum(n for _, n in epoch)
+        assert h.train_loss[e] == pytest.approx(want, rel=1e-12)
+    assert [n for _, n in losses[:4]] == [16, 16, 16, 2]
+
+
+def test_evaluate_weights_uneven_batches_by_their_rows():
+    X, y = blobs(10)
+    rg.manual_seed(0)
+    model = build_mlp(2, (4,), 3)
+    loss, acc = evaluate(
+        model,
+        CrossEntropyLoss(),
+        [(rg.tensor(X[:3]), rg.tensor(y[:3])), (rg.tensor(X[3:]), rg.tensor(y[3:]))],
+        metric="accuracy",
+    )
+    with rg.no_grad():
+        out = model(rg.tensor(X))
+        whole = float(CrossEntropyLoss()(out, rg.tensor(y)).data)
+    assert loss == pytest.approx(whole, rel=1e-6)
+    assert acc == np.mean(out.numpy().argmax(axis=1) == y)
+    with pytest.raises(ValueError, match="evaluation loader yielded no batches"):
+        evaluate(model, CrossEntropyLoss(), [])
+    with pytest.raises(ValueError, match="train_loader yielded no batches"):
+        fit(model, CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), [], progress=False)
+
+
+def test_a_function_of_the_metrics_registry_is_taken_in_its_own_argument_order():
+    from retrograd.metrics import METRICS, r2_score
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    y = (X @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32)).astype(np.float32)
+    batches = [(rg.tensor(X), rg.tensor(y))]
+    runs = []
+    for metric in ("r2", r2_score):
+        rg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 1))
+        opt = optim.SGD(model.parameters(), lr=0.05)
+        runs.append(fit(model, MSELoss(), opt, batches, batches, metric=metric, max_epochs=3,
+                        progress=False))  # fmt: skip
+    by_name, by_function = runs
+    assert by_function.metric == "r2" and METRICS["r2"] is r2_score
+    assert by_function.val_metric == by_name.val_metric
+    with rg.no_grad():
+        pred = model(rg.tensor(X)).numpy()
+    assert by_function.val_metric[-1] == pytest.approx(r2_score(y, pred), rel=1e-6)
+    assert r2_score(pred, y) != pytest.approx(r2_score(y, pred), rel=1e-3)  # order matters
+
+
 # ------------------------------------------------------------------ non-finite values
 
 

@@ -18,6 +18,11 @@ drift. Launch with any MPI launcher::
   averages gradients with ONE ``Allreduce`` per step on a flat, preallocated
   buffer (which also carries the loss, the sample count and a non-finite flag
   per rank).
+- :class:`LocalStrategy` and :class:`MPIStrategy` are what
+  :func:`retrograd.fit` asks, with the same few methods, about the processes:
+  which batches this one sees, how a step's gradients, loss and metric are
+  combined, whether this process prints and writes. ``fit`` picks one with
+  :func:`strategy_for` and never asks whether it is distributed.
 
 ``import retrograd`` does not import ``mpi4py``: only :func:`init` does, and only
 when MPI is in use. See ``docs/distributed.md``.
@@ -25,22 +30,27 @@ when MPI is in use. See ``docs/distributed.md``.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
+from . import random as _random
 from .nn.module import Module
-from .tensor import _wrap
+from .tensor import Tensor, _wrap
 
 __all__ = [
     "DistributedDataParallel",
     "DistributedSampler",
+    "LocalStrategy",
+    "MPIStrategy",
+    "Strategy",
     "SyncResult",
     "abort",
     "all_gather_object",
@@ -54,6 +64,7 @@ __all__ = [
     "rank",
     "run_everywhere",
     "run_on_main",
+    "strategy_for",
     "world_size",
 ]
 
@@ -567,3 +578,202 @@ def parameters_checksum(module: Module) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(p.data).tobytes())
     return h.hexdigest()
+
+
+# ------------------------------------------------------------------ strategies for fit
+
+
+class Strategy(Protocol):
+    """What :func:`retrograd.fit` asks about the processes it trains in.
+
+    :class:`LocalStrategy` (one process) and :class:`MPIStrategy` (the ranks
+    of :func:`init`) answer it; ``fit`` asks nothing else, so its loop has no
+    ``if distributed`` branch.
+    """
+
+    #: Whether this process shows progress and writes files (rank 0).
+    is_main: bool
+
+    @property
+    def world_size(self) -> int:
+        """The number of processes (named in error messages)."""
+        ...
+
+    @property
+    def can_roll_back(self) -> bool:
+        """Whether Ctrl-C may roll back to the last epoch (every process is at one point)."""
+        ...
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Choose the batches (and random draws) of epoch ``epoch`` (from 1) for this process."""
+        ...
+
+    def after_backward(self, loss: float, batch_size: int) -> SyncResult:
+        """After ``backward()``: make every ``.grad`` the gradient of the step's whole batch.
+
+        Returns the batch's mean loss and size over every process.
+        """
+        ...
+
+    def all_finite(self, step: SyncResult, params: Sequence[Tensor]) -> bool:
+        """Whether the step's loss and every gradient in ``params`` are finite everywhere."""
+        ...
+
+    def gather(self, pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """An epoch's outputs and targets of every process, concatenated in rank order."""
+        ...
+
+    def agree(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every process, so that all take the same decision."""
+        ...
+
+    def run_on_main(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` on rank 0 only (reading a file) and return its result everywhere."""
+        ...
+
+
+def _set_epoch(loader: Any, epoch: int) -> None:
+    """Tell the loader's sampler, if it has ``set_epoch``, which epoch's order to draw."""
+    sampler = getattr(loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch - 1)  # the sampler's epochs count from 0, fit's from 1
+
+
+class LocalStrategy:
+    """One process trains on every batch: each step's numbers are its own, nothing is sent.
+
+    Parameters
+    ----------
+    loader : iterable
+        The training loader; a ``sampler`` with ``set_epoch`` gets the epoch.
+    """
+
+    is_main = True
+    world_size = 1
+    can_roll_back = True
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def begin_epoch(self, epoch: int) -> None:
+        _set_epoch(self.loader, epoch)
+
+    def after_backward(self, loss: float, batch_size: int) -> SyncResult:
+        return SyncResult(loss, batch_size, [])
+
+    def all_finite(self, step: SyncResult, params: Sequence[Tensor]) -> bool:
+        # One reduction per gradient, summed: finite unless some entry is NaN/inf (or the sum
+        # of finite gradients overflows, which the per-gradient check then tells apart).
+        total = 0.0
+        for p in params:
+            if p.grad is not None:
+                total += float(p.grad.data.sum())
+        if math.isfinite(step.loss) and math.isfinite(total):
+            return True
+        return math.isfinite(step.loss) and all(
+            p.grad is None or bool(np.isfinite(p.grad.data).all()) for p in params
+        )
+
+    def gather(self, pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return pred, true
+
+    def agree(self, obj: Any) -> Any:
+        return obj
+
+    def run_on_main(self, fn: Callable[[], Any]) -> Any:
+        return fn()
+
+
+class MPIStrategy:
+    """Data-parallel training over the ranks of :func:`init`, through ``ddp``.
+
+    Each rank's loader yields its shard of every global batch (a
+    :class:`DistributedSampler`); gradients, losses and metrics are those of
+    the global batches; rank 0 shows progress, writes and reads files.
+
+    Parameters
+    ----------
+    ddp : DistributedDataParallel
+        The model's wrapper (built, and rank 0's weights broadcast, beforehand).
+    loader : iterable
+        This rank's training loader; every rank's must have as many batches.
+
+    Raises
+    ------
+    ValueError
+        When the ranks' loaders have different numbers of batches (the job
+        would hang in the first missing ``Allreduce``).
+    """
+
+    def __init__(self, ddp: DistributedDataParallel, loader: Any) -> None:
+        self.ddp, self.loader = ddp, loader
+        self.is_main = is_main()
+        _check_same_length(loader)
+
+    @property
+    def world_size(self) -> int:
+        return world_size()
+
+    @property
+    def can_roll_back(self) -> bool:
+        # The other ranks may be anywhere in the epoch: no common state to roll back to.
+        return world_size() == 1
+
+    def begin_epoch(self, epoch: int) -> None:
+        _set_epoch(self.loader, epoch)
+        # Dropout: ranks draw different masks, and a resume on any number of ranks the same.
+        seed = getattr(getattr(self.loader, "sampler", None), "seed", 0)
+        _random.default_generator.manual_seed(_rank_seed(seed, epoch, rank()))
+
+    def after_backward(self, loss: float, batch_size: int) -> SyncResult:
+        return self.ddp.sync_gradients(batch_size, loss)
+
+    def all_finite(self, step: SyncResult, params: Sequence[Tensor]) -> bool:
+        return not step.nonfinite_ranks  # every rank's flag came with the Allreduce
+
+    def gather(self, pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if world_size() == 1:
+            return pred, true
+        parts = all_gather_object((pred, true))
+        return np.concatenate([p for p, _ in parts]), np.concatenate([t for _, t in parts])
+
+    def agree(self, obj: Any) -> Any:
+        return broadcast_object(obj)
+
+    def run_on_main(self, fn: Callable[[], Any]) -> Any:
+        return run_on_main(fn)
+
+
+def strategy_for(model: Any, loader: Any, distributed: bool | None) -> tuple[Strategy, Any]:
+    """The strategy for ``fit(model, ..., loader, distributed=...)`` and the module to train.
+
+    Distributed (an :class:`MPIStrategy`) when ``distributed`` is True, when it
+    is None and :func:`init` found more than one rank, or when ``model`` is
+    already a :class:`DistributedDataParallel`; else a :class:`LocalStrategy`.
+    """
+    if distributed is None:
+        distributed = is_initialized() and world_size() > 1
+    if isinstance(model, DistributedDataParallel):
+        return MPIStrategy(model, loader), model.module
+    if distributed:
+        init()
+        return MPIStrategy(DistributedDataParallel(model), loader), model
+    return LocalStrategy(loader), model
+
+
+def _check_same_length(loader: Any) -> None:
+    """Every rank must take the same number of steps per epoch, or the job would hang."""
+    n = len(loader) if hasattr(loader, "__len__") else None
+    lengths = all_gather_object(n)
+    if len(set(lengths)) > 1:
+        per_rank = ", ".join(f"rank {r}: {k}" for r, k in enumerate(lengths))
+        raise ValueError(
+            f"distributed fit: the ranks' train_loaders have different numbers of batches "
+            f"({per_rank}); shard the data with retrograd.distributed.DistributedSampler, which "
+            "gives every rank as many samples"
+        )
+
+
+def _rank_seed(seed: int, epoch: int, rank: int) -> int:
+    """A seed for one rank's random draws (dropout) in one epoch, independent across ranks."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])

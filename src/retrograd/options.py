@@ -5,8 +5,8 @@ Two kinds of option, one rule each:
 - **Names** (``activation='leaky_relu'``, ``--loss cross-entropy``): every string
   option has one registry table beside the things it names
   (:data:`retrograd.nn.activation.ACTIVATIONS`, :data:`retrograd.nn.loss.LOSSES`,
-  :data:`retrograd.optim.OPTIMIZERS`, and for metrics ``retrograd.training``'s
-  table), and every caller resolves a name with :func:`lookup`, which ignores
+  :data:`retrograd.optim.OPTIMIZERS`, :data:`retrograd.metrics.METRICS`),
+  and every caller resolves a name with :func:`lookup`, which ignores
   case, surrounding spaces and the difference between ``-`` and ``_``. So
   ``'leaky-relu'``, ``'LEAKY_RELU'`` and ``'Leaky-ReLU'`` are one name, in
   :func:`retrograd.pipeline.train` and in ``retrograd train`` alike.
@@ -15,7 +15,8 @@ Two kinds of option, one rule each:
   arguments with it and the command line's options parse through it, so both
   accept exactly the same values.
 
-To adopt a registry elsewhere (the scikit-learn estimators, ``explain``):
+To adopt a registry elsewhere (the scikit-learn estimators, ``explain``,
+``fit(metric=...)``, which still compare names exactly):
 replace a membership test ``name in TABLE`` with ``key = lookup(TABLE, name,
 'option')``, which returns the table's own spelling of the name, and use ``key``
 from there on.

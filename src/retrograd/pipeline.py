@@ -43,6 +43,7 @@ from .data import (
     load_dataset,
     train_val_test_split,
 )
+from .metrics import r2_score
 from .nn import activation as nn_activation
 from .nn import loss as nn_loss
 from .nn.loss import LossEntry
@@ -50,7 +51,7 @@ from .options import NUMERIC, OptionError, check_number, lookup
 from .random import manual_seed
 from .serialization import PathLike
 from .tensor import Tensor, _wrap
-from .training import Callback, History, _r2, fit
+from .training import Callback, History, fit
 
 __all__ = [
     "ACTIVATIONS",
@@ -386,7 +387,7 @@ class TrainedModel:
             raise ValueError(f"TrainedModel.score: X has {len(pred)} samples but y has {len(y)}")
         if self.task == "classification":
             return float(np.mean(pred == y))
-        return _r2(pred, y.astype(np.float64))
+        return r2_score(y.astype(np.float64), pred)
 
     def metadata(self) -> dict[str, Any]:
         """What :meth:`save` stores next to the weights (JSON-able)."""
@@ -595,7 +596,7 @@ def _scores(model: TrainedModel, parts: _Parts) -> dict[str, Any]:
             metrics[f"{part}_accuracy"] = model.score(X, y)
         else:
             pred = model.predict(X)
-            metrics[f"{part}_r2"] = _r2(pred, y.astype(np.float64))
+            metrics[f"{part}_r2"] = r2_score(y.astype(np.float64), pred)
             metrics[f"{part}_mse"] = float(np.mean((pred - y) ** 2))
     return metrics
 

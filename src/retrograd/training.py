@@ -13,6 +13,14 @@ optimizer and scheduler state, history, stopping bookkeeping, random state);
 ``resume_from`` continues from one so that the run ends bit for bit where an
 uninterrupted run would.
 
+The loop itself is the seed's: for each epoch, for each batch, forward, loss,
+backward, step; then evaluate and decide whether to stop. Everything else is a
+small named piece beside it: :class:`_Meter` (the per-batch bookkeeping),
+:class:`_FiniteGuard` (non-finite detection), :class:`_TrainingState` (what a
+checkpoint holds and Ctrl-C rolls back; the stopping rules), :class:`_ProgressBar`,
+:func:`_call_callbacks`; and the strategy of :mod:`retrograd.distributed`
+(one process, or the ranks of an MPI job), chosen once.
+
 Epochs are numbered from 1, and so are batches within an epoch.
 """
 
@@ -29,6 +37,7 @@ import numpy as np
 from . import distributed as _dist
 from . import random as _random
 from .autograd import no_grad
+from .metrics import METRICS, Metric
 from .serialization import PathLike, load_checkpoint, save_checkpoint
 from .tensor import Tensor, _wrap
 
@@ -38,7 +47,8 @@ __all__ = ["STOP_REASONS", "History", "NonFiniteError", "evaluate", "fit"]
 #: :class:`NonFiniteError`, whose ``history`` attribute holds the History).
 STOP_REASONS = ("max_epochs", "converged", "early_stopping", "interrupted", "callback", "diverged")
 
-#: ``metric=`` accepts one of these names or a callable ``(y_pred, y_true) -> float``.
+#: ``metric=`` accepts a name of :data:`retrograd.metrics.METRICS`, one of its functions, or a
+#: callable ``(y_pred, y_true) -> float`` on Tensors.
 MetricLike = Union[str, Callable[[Tensor, Tensor], float], None]
 #: A callback: ``(epoch, record, model) -> bool | None``; True stops training.
 Callback = Callable[[int, dict[str, Any], Any], Any]
@@ -207,195 +217,6 @@ class History:
         )
 
 
-# ------------------------------------------------------------------ metrics
-
-
-def _accuracy(pred: np.ndarray, true: np.ndarray) -> float:
-    """Share of correct predictions; one output column is read as a logit (> 0 is class 1)."""
-    if pred.ndim == 2 and pred.shape[1] > 1:
-        labels = pred.argmax(axis=1)
-    else:
-        labels = (pred.reshape(-1) > 0).astype(np.int64)
-    if true.ndim == 2 and true.shape[1] > 1:  # one-hot or probability targets
-        true = true.argmax(axis=1)
-    return float(np.mean(labels == true.reshape(-1)))
-
-
-def _r2(pred: np.ndarray, true: np.ndarray) -> float:
-    """Coefficient of determination, averaged over output columns as scikit-learn's r2_score."""
-    p = pred.reshape(len(pred), -1).astype(np.float64)
-    t = true.reshape(len(true), -1).astype(np.float64)
-    ss_res = ((t - p) ** 2).sum(axis=0)
-    ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
-    # As scikit-learn (force_finite): a constant target scores 1 if predicted exactly, else 0.
-    safe = np.where(ss_tot > 0, ss_tot, 1.0)
-    scores = np.where(ss_tot > 0, 1.0 - ss_res / safe, np.where(ss_res == 0, 1.0, 0.0))
-    return float(scores.mean())
-
-
-_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "accuracy": _accuracy,
-    "r2": _r2,
-}
-
-
-def _resolve_metric(
-    metric: MetricLike,
-) -> tuple[str | None, Callable[[np.ndarray, np.ndarray], float] | None]:
-    if metric is None:
-        return None, None
-    if isinstance(metric, str):
-        if metric not in _METRICS:
-            raise ValueError(
-                f"unknown metric {metric!r}; expected one of {', '.join(map(repr, _METRICS))} "
-                "or a callable (y_pred, y_true) -> float"
-            )
-        return metric, _METRICS[metric]
-    if callable(metric):
-
-        def on_tensors(pred: np.ndarray, true: np.ndarray) -> float:
-            return float(metric(_wrap(pred), _wrap(true)))
-
-        return getattr(metric, "__name__", "metric"), on_tensors
-    raise TypeError(f"metric must be None, a name or a callable, got {type(metric).__name__}")
-
-
-def _batch_size(target: Any) -> int:
-    shape = getattr(target, "shape", None)
-    return int(shape[0]) if shape else 1
-
-
-def _data(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
-
-
-# ------------------------------------------------------------------ evaluation
-
-
-def evaluate(
-    model: Any,
-    loss_fn: Callable[[Any, Any], Tensor],
-    loader: Iterable[tuple[Any, Any]],
-    metric: MetricLike = None,
-) -> tuple[float, float | None]:
-    """Mean loss (weighted by batch size) and metric of ``model`` over ``loader``.
-
-    Runs under :func:`retrograd.no_grad` in eval mode and puts the model back
-    into the mode it was in.
-
-    Parameters
-    ----------
-    model : nn.Module
-    loss_fn : callable
-        ``loss_fn(output, target)`` with ``reduction='mean'``.
-    loader : iterable of (input, target)
-        Batches; ``target.shape[0]`` is the batch size.
-    metric : {'accuracy', 'r2'} or callable, optional
-        Computed once on the concatenated outputs and targets.
-
-    Returns
-    -------
-    (float, float or None)
-        The loss and the metric (None without one).
-    """
-    _, metric_fn = _resolve_metric(metric)
-    return _evaluate(model, loss_fn, loader, metric_fn)
-
-
-def _evaluate(
-    model: Any,
-    loss_fn: Callable[[Any, Any], Tensor],
-    loader: Iterable[tuple[Any, Any]],
-    metric_fn: Callable[[np.ndarray, np.ndarray], float] | None,
-) -> tuple[float, float | None]:
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    outs: list[np.ndarray] = []
-    targets: list[np.ndarray] = []
-    try:
-        with no_grad():
-            for xb, yb in loader:
-                out = model(xb)
-                n = _batch_size(yb)
-                total += float(loss_fn(out, yb).data) * n
-                count += n
-                if metric_fn is not None:
-                    outs.append(_data(out))
-                    targets.append(_data(yb))
-    finally:
-        model.train(was_training)
-    if count == 0:
-        raise ValueError("evaluation loader yielded no batches")
-    value = None
-    if metric_fn is not None:
-        value = metric_fn(np.concatenate(outs), np.concatenate(targets))
-    return total / count, value
-
-
-# ------------------------------------------------------------------ stopping rules
-
-
-@dataclass
-class _Stopping:
-    """The bookkeeping of the stopping rules, saved in checkpoints."""
-
-    best_train_loss: float = math.inf
-    no_improvement: int = 0  # epochs in a row without a train-loss gain of tol
-    best_val_loss: float = math.inf
-    bad_epochs: int = 0  # epochs in a row without a val-loss gain of tol
-    best_epoch: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def _snapshot_model(model: Any) -> dict[str, np.ndarray]:
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
-
-
-def _restore_model(model: Any, arrays: Mapping[str, np.ndarray]) -> None:
-    model.load_state_dict(arrays)
-
-
-class _Rollback:
-    """Model, optimizer and scheduler state at the end of the last completed epoch."""
-
-    def __init__(self, model: Any, optimizer: Any, scheduler: Any, n_records: int) -> None:
-        self.model_state = _snapshot_model(model)
-        self.optimizer_state = optimizer.state_dict()
-        self.scheduler_state = scheduler.state_dict() if scheduler is not None else None
-        self.n_records = n_records
-
-    def restore(self, model: Any, optimizer: Any, scheduler: Any) -> None:
-        _restore_model(model, self.model_state)
-        optimizer.load_state_dict(self.optimizer_state)
-        if scheduler is not None:
-            scheduler.load_state_dict(self.scheduler_state)
-
-
-def _loader_generator(loader: Any) -> Any:
-    """The loader's own random generator (for shuffling), if it has one with a state."""
-    gen = getattr(loader, "generator", None)
-    return gen if gen is not None and hasattr(gen, "get_state") else None
-
-
-def _is_plateau(scheduler: Any) -> bool:
-    from .optim.lr_scheduler import ReduceLROnPlateau
-
-    return isinstance(scheduler, ReduceLROnPlateau)
-
-
-def _progress_bar(progress: bool, start: int, total: int) -> Any:
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm comes with retrograd[cli]; without it, train silently
-        return None
-    return tqdm(total=total, initial=start, unit="epoch", dynamic_ncols=True, leave=True)
-
-
 # ------------------------------------------------------------------ the loop
 
 
@@ -474,9 +295,11 @@ def fit(
     scheduler : optim.lr_scheduler.LRScheduler, optional
         Stepped once per epoch; ``ReduceLROnPlateau`` with the validation loss
         (the training loss without validation data).
-    metric : {'accuracy', 'r2'} or callable, optional
-        Recorded for training and validation each epoch. A callable gets
-        ``(y_pred, y_true)`` Tensors of the whole epoch and returns a float.
+    metric : {'accuracy', 'r2'}, a function of that registry, or callable, optional
+        Recorded for training and validation each epoch: a name of
+        :data:`retrograd.metrics.METRICS` or one of its functions, or your own
+        callable, which gets ``(y_pred, y_true)`` Tensors of the whole epoch
+        and returns a float.
     callbacks : sequence of callable, default=()
         Each called as ``callback(epoch, record, model)`` after the epoch's
         checkpoint; a return value of True stops training.
@@ -494,7 +317,10 @@ def fit(
         Epochs already done (numbering continues from it); ignored when resuming.
     distributed : bool or None, default=None
         Train data-parallel over the ranks of :mod:`retrograd.distributed`
-        (None: when it is initialized with more than one rank). Each rank's
+        (None: when it is initialized with more than one rank; a model already
+        wrapped in a ``DistributedDataParallel`` is trained so too): the loop
+        then asks an :class:`~retrograd.distributed.MPIStrategy` instead of a
+        :class:`~retrograd.distributed.LocalStrategy`. Each rank's
         ``train_loader`` yields its shard of every global batch (a
         ``DataLoader`` with a :class:`~retrograd.distributed.DistributedSampler`,
         whose ``set_epoch`` is called before every epoch); the model is wrapped
@@ -526,275 +352,143 @@ def fit(
     if early_stopping and val_loader is None:
         raise ValueError("early_stopping=True needs a val_loader to monitor the validation loss")
     metric_name, metric_fn = _resolve_metric(metric)
-    if distributed is None:
-        distributed = _dist.is_initialized() and _dist.world_size() > 1
-    ddp: _dist.DistributedDataParallel | None = None
-    if isinstance(model, _dist.DistributedDataParallel):
-        ddp, model = model, model.module
-    is_main = not distributed or _dist.is_main()
-    if distributed:
-        _dist.init()
-        _check_same_length(train_loader)
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    params = [p for _, p in named]
-    plateau = _is_plateau(scheduler)
-    loader_gen = _loader_generator(train_loader)
-    history = History(metric=metric_name)
-    stop = _Stopping()
-    best_weights: dict[str, np.ndarray] | None = None
-
-    if resume_from is not None:
-        if distributed:  # rank 0 reads it: the other ranks need not see its disk
-            ckpt = _dist.run_on_main(lambda: load_checkpoint(resume_from))
-        else:
-            ckpt = load_checkpoint(resume_from)
-        if ckpt.get("kind") != _CHECKPOINT_KIND:
-            raise ValueError(f"{resume_from} is not a checkpoint written by retrograd.fit")
-        _restore_model(model, ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scheduler is not None:
-            if ckpt["scheduler"] is None:
-                raise ValueError(f"{resume_from} was written without a scheduler")
-            scheduler.load_state_dict(ckpt["scheduler"])
-        history = History.from_dict(ckpt["history"])
-        history.metric = metric_name
-        stop = _Stopping(**ckpt["stopping"])
-        best_weights = ckpt["best_weights"]
-        _random.default_generator.set_state(ckpt["rng"]["default"])
-        if loader_gen is not None and ckpt["rng"]["loader"] is not None:
-            loader_gen.set_state(ckpt["rng"]["loader"])
-        start_epoch = int(ckpt["epoch"])
-    if distributed and ddp is None:
-        ddp = _dist.DistributedDataParallel(model)  # broadcasts rank 0's weights
-    sampler = getattr(train_loader, "sampler", None)
-    if not hasattr(sampler, "set_epoch"):
-        sampler = None
-
-    def write_checkpoint(epoch: int) -> None:
-        save_checkpoint(
-            {
-                "kind": _CHECKPOINT_KIND,
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "history": history.to_dict(),
-                "stopping": stop.to_dict(),
-                "best_weights": best_weights,
-                "rng": {
-                    "default": _random.default_generator.get_state(),
-                    "loader": loader_gen.get_state() if loader_gen is not None else None,
-                },
-            },
-            checkpoint_path,  # type: ignore[arg-type]
-        )
+    strategy, model = _dist.strategy_for(model, train_loader, distributed)
+    rules = _Rules(max_epochs, early_stopping, tol, n_iter_no_change, patience, restore_best)
+    state = _TrainingState(model, optimizer, scheduler, train_loader, rules, metric_name)
+    state.epoch = start_epoch  # epochs done before this call (numbering continues from it)
+    if resume_from is not None:  # read on rank 0 only: the other ranks need not see its disk
+        state.resume(strategy.run_on_main(lambda: load_checkpoint(resume_from)), resume_from)
+    guard = _FiniteGuard(model, strategy) if check_finite else None
 
     model.train()
-    rollback = _Rollback(model, optimizer, scheduler, len(history.records))
-    saved_stop, saved_best = dict(stop.to_dict()), best_weights
-    reason = history.stop_reason or "max_epochs"
-    first = max_epochs + 1 if history.stop_reason else start_epoch + 1  # a finished run: no-op
-    show = progress and is_main and first <= max_epochs
-    bar = _progress_bar(progress, start_epoch, max_epochs) if show else None
-    try:
-        for epoch in range(first, max_epochs + 1):
-            if sampler is not None:
-                sampler.set_epoch(epoch - 1)  # the sampler's epochs count from 0
-            if ddp is not None:
-                _random.default_generator.manual_seed(
-                    _rank_seed(getattr(sampler, "seed", 0), epoch, _dist.rank())
-                )
+    last_epoch = state.snapshot()  # what Ctrl-C, or weights that overflowed, go back to
+    reason = state.history.stop_reason or "max_epochs"
+    epochs = state.epochs_left()
+    show = progress and strategy.is_main and len(epochs) > 0
+    with _ProgressBar(show, state.epoch, max_epochs, metric_name) as bar:
+        for epoch in epochs:
+            strategy.begin_epoch(epoch)  # this process's batches (and dropout draws)
             try:
-                record = _run_epoch(
-                    model, loss_fn, optimizer, train_loader, named, params, epoch,
-                    metric_fn, check_finite, ddp,
-                )  # fmt: skip
+                meter = _Meter(metric_fn, lr=optimizer.param_groups[0]["lr"])
+                for batch, (x, y) in enumerate(train_loader, 1):
+                    optimizer.zero_grad()
+                    output = model(x)
+                    loss = loss_fn(output, y)
+                    loss.backward()
+                    step = strategy.after_backward(float(loss.data), _batch_size(y))
+                    if guard is not None:
+                        guard.check(step, batch)
+                    optimizer.step()
+                    meter.add(step.loss, step.batch_size, output, y)
+                record = meter.record(epoch, strategy.gather)
                 if val_loader is not None:
                     record["val_loss"], record["val_metric"] = _evaluate(
                         model, loss_fn, val_loader, metric_fn
                     )
-                if ddp is not None:
-                    # Every rank decides with rank 0's numbers: a last-bit difference between
-                    # machines' BLAS must not make one rank stop an epoch before the others.
-                    record = _dist.broadcast_object(record)
-                history.records.append(record)
-                reason, improved = _apply_stopping_rules(
-                    stop, record, epoch, early_stopping, tol, n_iter_no_change, patience
-                )
-                if improved and early_stopping and restore_best:
-                    best_weights = _snapshot_model(model)
-                history.best_epoch = stop.best_epoch
-                if reason != "max_epochs" or epoch == max_epochs:
-                    # Saved in the checkpoint: resuming a finished run then trains no more.
-                    history.stop_reason = reason
-                if scheduler is not None:
-                    if plateau:
-                        monitored = record["val_loss"]
-                        scheduler.step(record["train_loss"] if monitored is None else monitored)
-                    else:
-                        scheduler.step()
-                if checkpoint_path is not None and is_main:
-                    write_checkpoint(epoch)
-                rollback = _Rollback(model, optimizer, scheduler, len(history.records))
-                saved_stop, saved_best = dict(stop.to_dict()), best_weights
+                # Every rank decides with rank 0's numbers: a last-bit difference between
+                # machines' BLAS must not make one rank stop an epoch before the others.
+                record = strategy.agree(record)
+                reason = state.end_epoch(record)
+                if checkpoint_path is not None and strategy.is_main:
+                    save_checkpoint(state.checkpoint(), checkpoint_path)
+                last_epoch = state.snapshot()
             except _DivergedError as d:
-                restored = None
-                if not all(np.isfinite(p.data).all() for p in params):
-                    rollback.restore(model, optimizer, scheduler)
-                    restored = epoch - 1
-                error = NonFiniteError(
-                    epoch, d.batch, d.parameter, d.loss, restored, d.ranks, _dist.world_size()
-                )
-                history.stop_reason = "diverged"
-                error.history = history
-                raise error from None
+                raise state.diverged(d, epoch, last_epoch, strategy.world_size) from None
             except KeyboardInterrupt:
-                if ddp is not None and _dist.world_size() > 1:
-                    raise  # the other ranks may be anywhere in the epoch: no common rollback
-                rollback.restore(model, optimizer, scheduler)
-                del history.records[rollback.n_records :]
-                stop, best_weights = _Stopping(**saved_stop), saved_best
-                history.best_epoch = stop.best_epoch
-                model.train()
+                if not strategy.can_roll_back:
+                    raise
+                state.restore(last_epoch)
                 reason = "interrupted"
                 break
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(_postfix(record, metric_name), refresh=False)
-            try:
-                for callback in callbacks:
-                    if callback(epoch, record, model) is True and reason == "max_epochs":
-                        reason = "callback"
-            except KeyboardInterrupt:  # the epoch is complete: keep it
-                reason = "interrupted"
-            if ddp is not None:  # callbacks may differ between ranks: rank 0's decision holds
-                reason = _dist.broadcast_object(reason)
+            bar.show(record)
+            reason = _call_callbacks(callbacks, epoch, record, model, reason)
+            reason = strategy.agree(reason)  # callbacks may differ between ranks: rank 0's holds
             if reason != "max_epochs":
                 break
-    finally:
-        if bar is not None:
-            bar.close()
-    history.stop_reason = reason
-    if early_stopping and restore_best and reason != "interrupted" and best_weights is not None:
-        _restore_model(model, best_weights)
-    return history
+    return state.finish(reason)
 
 
-def _check_fit_options(
-    max_epochs: int, tol: float, n_iter_no_change: int | None, patience: int, start_epoch: int
-) -> None:
-    for name, value in (("max_epochs", max_epochs), ("patience", patience)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    if n_iter_no_change is not None and (
-        isinstance(n_iter_no_change, bool)
-        or not isinstance(n_iter_no_change, int)
-        or n_iter_no_change < 1
-    ):
-        raise ValueError(f"n_iter_no_change must be an int >= 1 or None, got {n_iter_no_change!r}")
-    if not (isinstance(tol, (int, float)) and tol >= 0):
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    if isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or start_epoch < 0:
-        raise ValueError(f"start_epoch must be an int >= 0, got {start_epoch!r}")
+# ------------------------------------------------------------------ the per-batch bookkeeping
 
 
-def _run_epoch(
-    model: Any,
-    loss_fn: Callable[[Any, Any], Tensor],
-    optimizer: Any,
-    loader: Iterable[tuple[Any, Any]],
-    named: list[tuple[str, Tensor]],
-    params: list[Tensor],
-    epoch: int,
-    metric_fn: Callable[[np.ndarray, np.ndarray], float] | None,
-    check_finite: bool,
-    ddp: _dist.DistributedDataParallel | None = None,
-) -> dict[str, Any]:
-    """One pass over ``loader``; returns the epoch's record (without validation numbers).
+def _batch_size(target: Any) -> int:
+    shape = getattr(target, "shape", None)
+    return int(shape[0]) if shape else 1
 
-    With ``ddp``, the loader yields this rank's shards; losses, counts and the
-    metric are those of the global batches.
+
+def _data(x: Any) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _same(pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return pred, true
+
+
+class _Meter:
+    """The per-batch bookkeeping of a pass: the loss summed over samples, outputs for the metric.
+
+    Used by the training epoch (losses and sizes of the global batches, in distributed
+    training) and by the evaluation pass.
     """
-    t0 = time.perf_counter()
-    lr = float(optimizer.param_groups[0]["lr"])
-    total, count, batch = 0.0, 0, 0
-    outs: list[np.ndarray] = []
-    targets: list[np.ndarray] = []
-    isfinite = math.isfinite
-    for batch, (xb, yb) in enumerate(loader, 1):
-        optimizer.zero_grad()
-        out = model(xb)
-        loss = loss_fn(out, yb)
-        loss.backward()
-        value = float(loss.data)
-        if ddp is not None:
-            sync = ddp.sync_gradients(_batch_size(yb), value)
-            value = sync.loss
-            if check_finite and sync.nonfinite_ranks:
-                raise _DivergedError(batch, _first_nonfinite(named), value, sync.nonfinite_ranks)
-            optimizer.step()
-            total += value * sync.batch_size
-            count += sync.batch_size
-            if metric_fn is not None:
-                outs.append(out.data)
-                targets.append(_data(yb))
-            continue
-        if check_finite:
-            # One reduction per gradient, summed: finite unless some entry is NaN/inf (or
-            # the sum overflows, which _first_nonfinite then tells apart).
-            s = 0.0
-            for p in params:
-                g = p.grad
-                if g is not None:
-                    s += float(g.data.sum())
-            if not (isfinite(value) and isfinite(s)):
-                name = _first_nonfinite(named)
-                if name is not None or not isfinite(value):
-                    raise _DivergedError(batch, name, value)
-        optimizer.step()
-        n = _batch_size(yb)
-        total += value * n
-        count += n
-        if metric_fn is not None:
-            outs.append(out.data)
-            targets.append(_data(yb))
-    if count == 0:
-        raise ValueError("train_loader yielded no batches")
-    metric_value = None
-    if metric_fn is not None:
-        pred, true = np.concatenate(outs), np.concatenate(targets)
-        if ddp is not None and _dist.world_size() > 1:  # the metric of the whole epoch
-            parts = _dist.all_gather_object((pred, true))
-            pred = np.concatenate([p for p, _ in parts])
-            true = np.concatenate([t for _, t in parts])
-        metric_value = metric_fn(pred, true)
-    return {
-        "epoch": epoch,
-        "train_loss": total / count,
-        "val_loss": None,
-        "train_metric": metric_value,
-        "val_metric": None,
-        "lr": lr,
-        "seconds": time.perf_counter() - t0,
-    }
+
+    def __init__(self, metric_fn: Metric | None, lr: float | None = None) -> None:
+        self.started = time.perf_counter()
+        self.metric_fn, self.lr = metric_fn, lr
+        self.total, self.count = 0.0, 0
+        self.outputs: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
+
+    def add(self, loss: float, n: int, output: Any, target: Any) -> None:
+        """Count one batch of ``n`` samples whose mean loss is ``loss``."""
+        self.total += loss * n
+        self.count += n
+        if self.metric_fn is not None:
+            self.outputs.append(_data(output))
+            self.targets.append(_data(target))
+
+    def result(
+        self, source: str, gather: Callable[..., tuple[np.ndarray, np.ndarray]] = _same
+    ) -> tuple[float, float | None]:
+        """The mean loss and the metric of the pass (over every process's outputs)."""
+        if self.count == 0:
+            raise ValueError(f"{source} yielded no batches")
+        value = None
+        if self.metric_fn is not None:
+            pred, true = gather(np.concatenate(self.outputs), np.concatenate(self.targets))
+            value = self.metric_fn(true, pred)
+        return self.total / self.count, value
+
+    def record(
+        self, epoch: int, gather: Callable[..., tuple[np.ndarray, np.ndarray]]
+    ) -> dict[str, Any]:
+        """The epoch's record in the history (validation numbers still None)."""
+        loss, metric = self.result("train_loader", gather)
+        return {
+            "epoch": epoch,
+            "train_loss": loss,
+            "val_loss": None,
+            "train_metric": metric,
+            "val_metric": None,
+            "lr": float(self.lr) if self.lr is not None else None,
+            "seconds": time.perf_counter() - self.started,
+        }
 
 
-def _check_same_length(loader: Any) -> None:
-    """Every rank must take the same number of steps per epoch, or the job would hang."""
-    n = len(loader) if hasattr(loader, "__len__") else None
-    lengths = _dist.all_gather_object(n)
-    if len(set(lengths)) > 1:
-        per_rank = ", ".join(f"rank {r}: {k}" for r, k in enumerate(lengths))
-        raise ValueError(
-            f"distributed fit: the ranks' train_loaders have different numbers of batches "
-            f"({per_rank}); shard the data with retrograd.distributed.DistributedSampler, which "
-            "gives every rank as many samples"
-        )
+# ------------------------------------------------------------------ non-finite values
 
 
-def _rank_seed(seed: int, epoch: int, rank: int) -> int:
-    """A seed for one rank's random draws (dropout) in one epoch, independent across ranks."""
-    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
+class _FiniteGuard:
+    """Raises :class:`_DivergedError` before a step whose loss or gradients hold NaN or inf."""
+
+    def __init__(self, model: Any, strategy: _dist.Strategy) -> None:
+        self.named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self.params = [p for _, p in self.named]
+        self.strategy = strategy
+
+    def check(self, step: _dist.SyncResult, batch: int) -> None:
+        if not self.strategy.all_finite(step, self.params):
+            parameter = _first_nonfinite(self.named)
+            raise _DivergedError(batch, parameter, step.loss, step.nonfinite_ranks)
 
 
 def _first_nonfinite(named: list[tuple[str, Tensor]]) -> str | None:
@@ -802,6 +496,281 @@ def _first_nonfinite(named: list[tuple[str, Tensor]]) -> str | None:
         if p.grad is not None and not np.isfinite(p.grad.data).all():
             return name
     return None
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+def evaluate(
+    model: Any,
+    loss_fn: Callable[[Any, Any], Tensor],
+    loader: Iterable[tuple[Any, Any]],
+    metric: MetricLike = None,
+) -> tuple[float, float | None]:
+    """Mean loss (weighted by batch size) and metric of ``model`` over ``loader``.
+
+    Runs under :func:`retrograd.no_grad` in eval mode and puts the model back
+    into the mode it was in.
+
+    Parameters
+    ----------
+    model : nn.Module
+    loss_fn : callable
+        ``loss_fn(output, target)`` with ``reduction='mean'``.
+    loader : iterable of (input, target)
+        Batches; ``target.shape[0]`` is the batch size.
+    metric : {'accuracy', 'r2'}, a function of that registry, or callable, optional
+        As in :func:`fit`; computed once on the concatenated outputs and targets.
+
+    Returns
+    -------
+    (float, float or None)
+        The loss and the metric (None without one).
+    """
+    _, metric_fn = _resolve_metric(metric)
+    return _evaluate(model, loss_fn, loader, metric_fn)
+
+
+def _evaluate(
+    model: Any,
+    loss_fn: Callable[[Any, Any], Tensor],
+    loader: Iterable[tuple[Any, Any]],
+    metric_fn: Metric | None,
+) -> tuple[float, float | None]:
+    was_training = model.training
+    model.eval()
+    meter = _Meter(metric_fn)
+    try:
+        with no_grad():
+            for x, y in loader:
+                output = model(x)
+                meter.add(float(loss_fn(output, y).data), _batch_size(y), output, y)
+    finally:
+        model.train(was_training)
+    return meter.result("evaluation loader")
+
+
+def _resolve_metric(metric: MetricLike) -> tuple[str | None, Metric | None]:
+    """The metric's name and a function ``(y_true, y_pred)`` on arrays, as in METRICS."""
+    if metric is None:
+        return None, None
+    if isinstance(metric, str):
+        if metric not in METRICS:
+            raise ValueError(
+                f"unknown metric {metric!r}; expected one of {', '.join(map(repr, METRICS))} "
+                "or a callable (y_pred, y_true) -> float"
+            )
+        return metric, METRICS[metric]
+    for name, fn in METRICS.items():
+        if metric is fn:  # its arguments are (y_true, y_pred): not the callables' order
+            return name, fn
+    if callable(metric):
+
+        def on_tensors(true: np.ndarray, pred: np.ndarray) -> float:
+            return float(metric(_wrap(pred), _wrap(true)))
+
+        return getattr(metric, "__name__", "metric"), on_tensors
+    raise TypeError(f"metric must be None, a name or a callable, got {type(metric).__name__}")
+
+
+# ------------------------------------------------------------------ what a checkpoint holds
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """The stopping options of one ``fit``."""
+
+    max_epochs: int
+    early_stopping: bool
+    tol: float
+    n_iter_no_change: int | None
+    patience: int
+    restore_best: bool
+
+    @property
+    def keeps_best(self) -> bool:
+        """Whether the best validation epoch's weights are kept, to be restored at the end."""
+        return self.early_stopping and self.restore_best
+
+
+@dataclass
+class _Stopping:
+    """The bookkeeping of the stopping rules, saved in checkpoints."""
+
+    best_train_loss: float = math.inf
+    no_improvement: int = 0  # epochs in a row without a train-loss gain of tol
+    best_val_loss: float = math.inf
+    bad_epochs: int = 0  # epochs in a row without a val-loss gain of tol
+    best_epoch: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Snapshot:
+    """The training state at the end of an epoch, in memory (Ctrl-C rolls back to it)."""
+
+    model: dict[str, np.ndarray]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any] | None
+    n_records: int
+    stop: dict[str, Any]
+    best_weights: dict[str, np.ndarray] | None
+
+
+class _TrainingState:
+    """Everything an epoch changes: model, optimizer, scheduler, history, stopping bookkeeping.
+
+    :meth:`checkpoint` and :meth:`resume` write and read it with the random
+    state (files); :meth:`snapshot` and :meth:`restore` keep it in memory.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        optimizer: Any,
+        scheduler: Any,
+        loader: Any,
+        rules: _Rules,
+        metric_name: str | None,
+    ) -> None:
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.loader_gen = _loader_generator(loader)
+        self.plateau = _is_plateau(scheduler)
+        self.rules = rules
+        self.history = History(metric=metric_name)
+        self.stop = _Stopping()
+        self.best_weights: dict[str, np.ndarray] | None = None
+        self.epoch = 0  # completed epochs
+
+    def epochs_left(self) -> range:
+        """The epochs still to run; none when the run had already finished."""
+        first = self.epoch + 1 if self.history.stop_reason is None else self.rules.max_epochs + 1
+        return range(first, self.rules.max_epochs + 1)
+
+    def end_epoch(self, record: dict[str, Any]) -> str:
+        """Record the epoch, apply the stopping rules, step the scheduler; the stop reason."""
+        r, epoch = self.rules, record["epoch"]
+        self.history.records.append(record)
+        reason, improved = _apply_stopping_rules(
+            self.stop, record, epoch, r.early_stopping, r.tol, r.n_iter_no_change, r.patience
+        )
+        if improved and r.keeps_best:
+            self.best_weights = _snapshot_model(self.model)
+        self.history.best_epoch = self.stop.best_epoch
+        if reason != "max_epochs" or epoch == r.max_epochs:
+            # Saved in the checkpoint: resuming a finished run then trains no more.
+            self.history.stop_reason = reason
+        if self.scheduler is not None:
+            if self.plateau:
+                monitored = record["val_loss"]
+                self.scheduler.step(record["train_loss"] if monitored is None else monitored)
+            else:
+                self.scheduler.step()
+        self.epoch = epoch
+        return reason
+
+    def finish(self, reason: str) -> History:
+        """The history of the run that ended for ``reason``, with the best weights restored."""
+        self.history.stop_reason = reason
+        if self.rules.keeps_best and reason != "interrupted" and self.best_weights is not None:
+            _restore_model(self.model, self.best_weights)
+        return self.history
+
+    def diverged(
+        self, d: _DivergedError, epoch: int, last: _Snapshot, world_size: int
+    ) -> NonFiniteError:
+        """The error for a non-finite step, after rolling back weights that overflowed."""
+        restored = None
+        if not all(np.isfinite(p.data).all() for p in self.model.parameters() if p.requires_grad):
+            self.restore(last)
+            restored = epoch - 1
+        error = NonFiniteError(epoch, d.batch, d.parameter, d.loss, restored, d.ranks, world_size)
+        self.history.stop_reason = "diverged"
+        error.history = self.history
+        return error
+
+    def snapshot(self) -> _Snapshot:
+        scheduler = self.scheduler.state_dict() if self.scheduler is not None else None
+        return _Snapshot(
+            _snapshot_model(self.model),
+            self.optimizer.state_dict(),
+            scheduler,
+            len(self.history.records),
+            self.stop.to_dict(),
+            self.best_weights,
+        )
+
+    def restore(self, snap: _Snapshot) -> None:
+        _restore_model(self.model, snap.model)
+        self.optimizer.load_state_dict(snap.optimizer)
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(snap.scheduler)
+        del self.history.records[snap.n_records :]
+        self.stop, self.best_weights = _Stopping(**snap.stop), snap.best_weights
+        self.history.best_epoch = self.stop.best_epoch
+        self.model.train()
+
+    def checkpoint(self) -> dict[str, Any]:
+        """What ``checkpoint_path`` holds after the last completed epoch."""
+        return {
+            "kind": _CHECKPOINT_KIND,
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "history": self.history.to_dict(),
+            "stopping": self.stop.to_dict(),
+            "best_weights": self.best_weights,
+            "rng": {
+                "default": _random.default_generator.get_state(),
+                "loader": self.loader_gen.get_state() if self.loader_gen is not None else None,
+            },
+        }
+
+    def resume(self, ckpt: Mapping[str, Any], source: PathLike) -> None:
+        """Continue from a :meth:`checkpoint` read from ``source``."""
+        if ckpt.get("kind") != _CHECKPOINT_KIND:
+            raise ValueError(f"{source} is not a checkpoint written by retrograd.fit")
+        _restore_model(self.model, ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if self.scheduler is not None:
+            if ckpt["scheduler"] is None:
+                raise ValueError(f"{source} was written without a scheduler")
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+        metric = self.history.metric
+        self.history = History.from_dict(ckpt["history"])
+        self.history.metric = metric
+        self.stop = _Stopping(**ckpt["stopping"])
+        self.best_weights = ckpt["best_weights"]
+        _random.default_generator.set_state(ckpt["rng"]["default"])
+        if self.loader_gen is not None and ckpt["rng"]["loader"] is not None:
+            self.loader_gen.set_state(ckpt["rng"]["loader"])
+        self.epoch = int(ckpt["epoch"])
+
+
+def _snapshot_model(model: Any) -> dict[str, np.ndarray]:
+    return {k: v.data.copy() for k, v in model.state_dict().items()}
+
+
+def _restore_model(model: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    model.load_state_dict(arrays)
+
+
+def _loader_generator(loader: Any) -> Any:
+    """The loader's own random generator (for shuffling), if it has one with a state."""
+    gen = getattr(loader, "generator", None)
+    return gen if gen is not None and hasattr(gen, "get_state") else None
+
+
+def _is_plateau(scheduler: Any) -> bool:
+    from .optim.lr_scheduler import ReduceLROnPlateau
+
+    return isinstance(scheduler, ReduceLROnPlateau)
+
+
+# ------------------------------------------------------------------ stopping rules
 
 
 def _apply_stopping_rules(
@@ -843,6 +812,37 @@ def _apply_stopping_rules(
     return "max_epochs", improved
 
 
+# ------------------------------------------------------------------ around the epochs
+
+
+class _ProgressBar:
+    """A tqdm bar over epochs showing the loss, validation loss and metric; or nothing."""
+
+    def __init__(self, show: bool, start: int, total: int, metric_name: str | None) -> None:
+        self.metric_name = metric_name
+        self.bar = None
+        if show:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:  # tqdm comes with retrograd[cli]; without it, train silently
+                return
+            self.bar = tqdm(
+                total=total, initial=start, unit="epoch", dynamic_ncols=True, leave=True
+            )
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def show(self, record: dict[str, Any]) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(_postfix(record, self.metric_name), refresh=False)
+
+
 def _postfix(record: dict[str, Any], metric_name: str | None) -> dict[str, str]:
     post = {"loss": f"{record['train_loss']:.4g}"}
     if record["val_loss"] is not None:
@@ -851,3 +851,34 @@ def _postfix(record: dict[str, Any], metric_name: str | None) -> dict[str, str]:
     if metric_name is not None and shown is not None:
         post[metric_name] = f"{shown:.4f}"
     return post
+
+
+def _call_callbacks(
+    callbacks: Sequence[Callback], epoch: int, record: dict[str, Any], model: Any, reason: str
+) -> str:
+    """Call every callback after the epoch; the stop reason, 'callback' if one returned True."""
+    try:
+        for callback in callbacks:
+            if callback(epoch, record, model) is True and reason == "max_epochs":
+                reason = "callback"
+    except KeyboardInterrupt:  # the epoch is complete: keep it
+        reason = "interrupted"
+    return reason
+
+
+def _check_fit_options(
+    max_epochs: int, tol: float, n_iter_no_change: int | None, patience: int, start_epoch: int
+) -> None:
+    for name, value in (("max_epochs", max_epochs), ("patience", patience)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    if n_iter_no_change is not None and (
+        isinstance(n_iter_no_change, bool)
+        or not isinstance(n_iter_no_change, int)
+        or n_iter_no_change < 1
+    ):
+        raise ValueError(f"n_iter_no_change must be an int >= 1 or None, got {n_iter_no_change!r}")
+    if not (isinstance(tol, (int, float)) and tol >= 0):
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    if isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or start_epoch < 0:
+        raise ValueError(f"start_epoch must be an int >= 0, got {start_epoch!r}")
