@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 from safetensors.numpy import load_file
 
-from retrograd import cli, pipeline
+from retrograd import cli, explain, pipeline
 from retrograd.data import DATASETS, load_dataset
 from retrograd.options import NUMERIC
 from retrograd.pipeline import TrainedModel
@@ -258,16 +258,32 @@ def test_train_accepts_the_hidden_sizes_the_api_accepts(cli_train, text, python)
         assert tuple(cli_kwargs["hidden"]) == api["hidden"]
 
 
-def test_explain_accepts_every_activation_spelling_the_api_accepts():
-    for key in pipeline.ACTIVATIONS:
+@pytest.mark.parametrize(
+    ("option", "table"),
+    [
+        ("activation", pipeline.ACTIVATIONS),
+        ("loss", dict.fromkeys(explain.LOSS_NAMES)),
+        ("format", dict.fromkeys(explain.FORMATS)),
+    ],
+)
+def test_explain_accepts_every_name_its_api_accepts_and_no_other(option, table):
+    weights, _ = explain.default_network((2, 2, 2), 0, None)
+    for key in table:
         for name in spellings(key):
+            args = {"activation": "sigmoid", "loss": "mse", "format": "text", option: name}
             try:
-                pipeline.get_activation(name)
+                exp = explain.explain_step(
+                    weights, [1.0, 0.0], 1, args["activation"], args["loss"], 0.5
+                )
+                explain.render(exp, args["format"])
                 api = True
-            except ValueError:
+            except explain.ExplainError:
                 api = False
-            result = invoke("explain", "--activation", name)
-            assert (result.exit_code == 0) == api, (name, result.output)
+            result = invoke(
+                "explain", "--layers", "2,2,2", "--seed", "0", "--target", "1",
+                *(x for k, v in args.items() for x in (flag(k), v)),
+            )  # fmt: skip
+            assert (result.exit_code == 0) == api, (option, name, result.output)
 
 
 def test_a_network_with_any_registered_activation_saves_and_loads(tmp_path):
