@@ -50,7 +50,7 @@ from .nn.loss import LossEntry
 from .options import NUMERIC, OptionError, check_number, lookup
 from .random import manual_seed
 from .serialization import PathLike
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, wrap_array
 from .training import Callback, History, fit
 
 __all__ = [
@@ -322,7 +322,7 @@ class TrainedModel:
             )
         if X.dtype.kind not in "biuf":
             raise ValueError(f"TrainedModel.{op}: features must be numbers, got dtype {X.dtype}")
-        return _wrap(self.standardizer.transform(X).astype(np.float32))
+        return wrap_array(self.standardizer.transform(X).astype(np.float32))
 
     def _outputs(self, X: Any, op: str) -> np.ndarray:
         inputs = self._inputs(X, op)
@@ -521,14 +521,14 @@ class _Preprocessing:
         return 1 if self.encoder is None else len(self.encoder)
 
     def features(self, X: np.ndarray) -> Tensor:
-        return _wrap(self.standardizer.transform(X).astype(np.float32))
+        return wrap_array(self.standardizer.transform(X).astype(np.float32))
 
     def targets(self, y: np.ndarray) -> Tensor:
         if self.encoder is not None:
-            return _wrap(self.encoder.transform(y))
+            return wrap_array(self.encoder.transform(y))
         assert self.target_scaler is not None
         scaled = self.target_scaler.transform(y.reshape(-1, 1).astype(np.float64))
-        return _wrap(scaled.astype(np.float32))
+        return wrap_array(scaled.astype(np.float32))
 
     def model(self, network: nn.Module, spec: DataSpec, info: dict[str, Any]) -> TrainedModel:
         return TrainedModel(

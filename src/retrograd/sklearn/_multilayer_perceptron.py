@@ -31,7 +31,7 @@ from .. import nn, serialization
 from ..autograd import no_grad
 from ..random import manual_seed
 from ..serialization import PathLike
-from ..tensor import _wrap
+from ..tensor import wrap_array
 from ._base import ACTIVATIONS, OUT_ACTIVATIONS, batch_log_losses, check_dtype, data_loss
 from ._stochastic_optimizers import SOLVERS
 
@@ -157,7 +157,7 @@ class _BaseMLP(BaseEstimator):
         """The output layer's pre-activation values, without recording a graph."""
         self._net.eval()
         with no_grad():
-            return self._net(_wrap(X)).data
+            return self._net(wrap_array(X)).data
 
     def _forward_pass_fast(self, X: Any, check_input: bool = True) -> np.ndarray:
         if check_input:
@@ -190,7 +190,7 @@ class _BaseMLP(BaseEstimator):
         """
         for p in self._tensors:  # the caller has put the network in training mode
             p.grad = None
-        raw = self._net(_wrap(X))
+        raw = self._net(wrap_array(X))
         out = OUT_ACTIVATIONS[self.out_activation_](raw.data)  # a new array, except for 'identity'
         n = X.shape[0]
         if p_true is None:
