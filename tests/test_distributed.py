@@ -97,7 +97,7 @@ def _problem():
         nn.Linear(N_FEATURES, 16), nn.Tanh(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, N_CLASSES)
     )
     for p in model.parameters():
-        p.data = p.data.astype(np.float64)
+        p.array = p.array.astype(np.float64)
     return model, rg.data.TensorDataset(rg.tensor(X), rg.tensor(labels))
 
 
@@ -110,7 +110,7 @@ def _train(num_replicas: int, rank: int, distributed: bool):
     model, data = _problem()
     if distributed and rank != 0:  # rank 0's weights must win: make the others differ
         for p in model.parameters():
-            p.data = p.data + 1.0
+            p.array = p.array + 1.0
     sampler = dist.DistributedSampler(data, num_replicas=num_replicas, rank=rank, seed=3)
     loader = DataLoader(data, batch_size=GLOBAL_BATCH // num_replicas, sampler=sampler)
     opt = optim.Adam(model.parameters(), lr=0.01)
@@ -146,7 +146,7 @@ def _worker_equivalence(out: str) -> None:
     calls = dict(counting.calls)
     sums = dist.all_gather_object(dist.parameters_checksum(model))
     if dist.is_main():
-        np.savez(out, *[p.data for p in model.parameters()])
+        np.savez(out, *[p.array for p in model.parameters()])
         info = {"checksums": sums, "history": history.to_dict()["records"], "calls": calls}
         Path(out + ".json").write_text(json.dumps(info))
 
@@ -162,7 +162,7 @@ def _worker_failure(mode: str) -> None:
     dist.init()
     model, data = _problem()
     if mode == "nan" and dist.rank() == 1:
-        data.tensors[0].data[:] = np.nan
+        data.tensors[0].array[:] = np.nan
 
     def fail(epoch, record, model):
         if epoch == 2 and dist.rank() == 1:
@@ -190,7 +190,7 @@ def _worker_average(out: str) -> None:
     loss_fn = nn.CrossEntropyLoss()
     whole = loss_fn(model(X), y)  # the reference: one process, every row
     whole.backward()
-    want = [p.grad.data.copy() for p in model.parameters()]
+    want = [p.grad.array.copy() for p in model.parameters()]
     model.zero_grad()
     # No init() before: the strategy joins the job before it asks for this rank (a regression:
     # fit once read is_main() before init(), so every rank printed and wrote checkpoints).
@@ -198,9 +198,9 @@ def _worker_average(out: str) -> None:
     rows = np.array_split(np.arange(7), dist.world_size())[dist.rank()]
     loss = loss_fn(module(X[rows]), y[rows])
     loss.backward()
-    step = strategy.after_backward(float(loss.data), len(rows))
+    step = strategy.after_backward(float(loss.array), len(rows))
     error = max(
-        float(np.max(np.abs(p.grad.data - w)) / np.max(np.abs(w)))
+        float(np.max(np.abs(p.grad.array - w)) / np.max(np.abs(w)))
         for p, w in zip(model.parameters(), want, strict=True)
     )
     pred, _ = strategy.gather(np.array([dist.rank()]), np.array([len(rows)]))
@@ -208,7 +208,7 @@ def _worker_average(out: str) -> None:
         "rows": len(rows),
         "error": error,
         "loss": step.loss,
-        "want_loss": float(whole.data),
+        "want_loss": float(whole.array),
         "batch_size": step.batch_size,
         "all_finite": strategy.all_finite(step, list(model.parameters())),
         "gathered": pred.tolist(),
@@ -251,7 +251,7 @@ def test_equivalence_with_a_single_process(n, tmp_path):
     assert info["calls"]["Bcast"] == 6  # the initial broadcast: 3 weights, 3 biases
     ref_model, ref_history = _train(1, 0, False)
     got = np.load(out)
-    ref = [p.data for p in ref_model.parameters()]
+    ref = [p.array for p in ref_model.parameters()]
     assert len(got.files) == len(ref)
     for i, r in enumerate(ref):
         np.testing.assert_allclose(got[f"arr_{i}"], r, rtol=1e-6, atol=1e-12)
@@ -506,7 +506,7 @@ def test_local_strategy_finiteness_rule():
     assert not local.all_finite(ok, [a, b])
     # Finite gradients whose float32 sum overflows are finite: the sum is only a quick test.
     b.grad = rg.tensor(np.array([3e38, 3e38], dtype=np.float32))
-    assert np.isinf(b.grad.data.sum())
+    assert np.isinf(b.grad.array.sum())
     assert local.all_finite(ok, [a, b])
 
 
@@ -553,13 +553,13 @@ def test_ddp_single_rank_averages_by_batch_size():
     x, y = data.tensors[0][:7], data.tensors[1][:7]
     loss = nn.CrossEntropyLoss()(ddp(x), y)
     loss.backward()
-    before = [p.grad.data.copy() for p in model.parameters()]
-    sync = ddp.sync_gradients(7, float(loss.data))
+    before = [p.grad.array.copy() for p in model.parameters()]
+    sync = ddp.sync_gradients(7, float(loss.array))
     assert sync.batch_size == 7 and sync.nonfinite_ranks == []
-    assert sync.loss == pytest.approx(float(loss.data), rel=1e-15)
+    assert sync.loss == pytest.approx(float(loss.array), rel=1e-15)
     for b, p in zip(before, model.parameters(), strict=True):
-        np.testing.assert_allclose(p.grad.data, b, rtol=1e-15)
-    assert ddp.bytes_per_step == 8 * (sum(p.data.size for p in model.parameters()) + 3)
+        np.testing.assert_allclose(p.grad.array, b, rtol=1e-15)
+    assert ddp.bytes_per_step == 8 * (sum(p.array.size for p in model.parameters()) + 3)
     assert isinstance(rg.distributed.parameters_checksum(model), str)
 
 
