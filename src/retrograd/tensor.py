@@ -20,7 +20,8 @@ from ._backend import (
     normalize_dims,
     xp,
 )
-from .autograd import Op, _GradMode, retain, run_backward
+from .autograd import Op, retain, run_backward
+from .autograd.grad_mode import _GradMode
 
 DTypeLike = Any
 Scalar = Union[int, float, bool]
