@@ -20,7 +20,7 @@ from ._backend import (
     normalize_dims,
     xp,
 )
-from .autograd import Op, retain, run_backward
+from .autograd import Op, higher, retain, run_backward
 from .autograd.grad_mode import _GradMode
 
 DTypeLike = Any
@@ -345,7 +345,13 @@ class Tensor:
         return self.to(xp.bool_)
 
     # ------------------------------------------------------------ autograd
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+    ) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
 
         Parameters
@@ -353,9 +359,19 @@ class Tensor:
         gradient : Tensor or array-like, optional
             The gradient of some scalar with respect to this tensor, of this
             tensor's shape. Required unless the tensor has one element.
-        retain_graph : bool, default=False
-            Keep the saved arrays so that backward can run through the graph again.
+        retain_graph : bool, optional
+            Keep the saved arrays so that backward can run through the graph again;
+            defaults to ``create_graph``.
+        create_graph : bool, default=False
+            Record the backward pass, so that the gradients can be differentiated
+            again (see ``docs/autograd.md``, "Higher-order gradients").
+        inputs : Tensor or sequence of Tensor, optional
+            Accumulate into the ``.grad`` of these tensors only.
         """
+        if create_graph or inputs is not None:
+            if not self._requires_grad:
+                raise RuntimeError("backward(): this tensor does not require grad")
+            return higher.backward(self, gradient, retain_graph, create_graph, inputs)
         if not self._requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no grad_fn; "
@@ -381,7 +397,7 @@ class Tensor:
         if self._ctx is None:
             self._accumulate_grad(g, g_is_shared=True)
         else:
-            run_backward(self._ctx, g, retain_graph)
+            run_backward(self._ctx, g, bool(retain_graph))
 
     def _accumulate_grad(self, g: Any, g_is_shared: bool) -> None:
         """Add ``g`` to ``self.grad`` out of place; copy it first if others hold it."""
