@@ -8,6 +8,7 @@ graph from the output back to the leaves, accumulating into their ``.grad``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Union
 
@@ -1102,3 +1103,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def to_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# The backward walk sits below this module and records gradients as Tensors under
+# create_graph=True: hand it the Tensor layer (docs/architecture.md: imports point down).
+higher.bind_tensor(sys.modules[__name__])

@@ -16,14 +16,25 @@ itself: no op returns a silently wrong second derivative.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._backend import ndarray, xp
 from .grad_mode import enable_grad, set_grad_enabled
 from .graph import Op, _freed_error, _toposort
 
-if TYPE_CHECKING:  # the engine's Tensor imports autograd: import it only where used
-    from ..tensor import Tensor
+#: retrograd.tensor.Tensor, in annotations (not imported: see ``_tensor``).
+Tensor = Any
+
+#: The Tensor layer (the module ``retrograd.tensor``). It sits above the engine
+#: (docs/architecture.md), so this module does not import it: tensor.py hands
+#: itself over with :func:`bind_tensor` when it is imported.
+_tensor: Any = None
+
+
+def bind_tensor(module: Any) -> None:
+    """Give the walk the Tensor layer (``Tensor``, ``wrap_array``, ``apply_op``, ``where``)."""
+    global _tensor
+    _tensor = module
 
 
 # ---------------------------------------------------------------- helpers for backward_graph
@@ -31,33 +42,25 @@ if TYPE_CHECKING:  # the engine's Tensor imports autograd: import it only where 
 
 def saved_input(node: Op, i: int, array: ndarray) -> Tensor:
     """Input ``i`` of ``node`` (whose values are ``array``) as a Tensor connected to the graph."""
-    from ..tensor import Tensor, wrap_array
-
     child = node.next[i]
-    if isinstance(child, Tensor):  # a leaf: the tensor itself
+    if isinstance(child, _tensor.Tensor):  # a leaf: the tensor itself
         return child
-    return wrap_array(array, requires_grad=child is not None, ctx=child)
+    return _tensor.wrap_array(array, requires_grad=child is not None, ctx=child)
 
 
 def saved_output(node: Op, array: ndarray) -> Tensor:
     """The output of ``node`` (its values ``array``) as a Tensor whose grad_fn is ``node``."""
-    from ..tensor import wrap_array
-
-    return wrap_array(array.reshape(node.out_shape), requires_grad=True, ctx=node)
+    return _tensor.wrap_array(array.reshape(node.out_shape), requires_grad=True, ctx=node)
 
 
 def call(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
-    """Apply an engine op to Tensors (``apply_op``, imported where used)."""
-    from ..tensor import apply_op
-
-    return apply_op(cls, *inputs, **params)
+    """Apply an engine op to Tensors (``apply_op``)."""
+    return _tensor.apply_op(cls, *inputs, **params)
 
 
 def const(array: Any, like: Tensor) -> Tensor:
     """A constant Tensor (no gradient) holding ``array`` in ``like``'s dtype."""
-    from ..tensor import wrap_array
-
-    return wrap_array(xp.asarray(array, dtype=like.array.dtype))
+    return _tensor.wrap_array(xp.asarray(array, dtype=like.array.dtype))
 
 
 def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -87,10 +90,7 @@ def expand_reduced(
 
 def where(cond: ndarray, a: Tensor | float, b: Tensor | float) -> Tensor:
     """``where`` with a constant condition array, recorded."""
-    from ..tensor import where as tensor_where
-    from ..tensor import wrap_array
-
-    return tensor_where(wrap_array(xp.asarray(cond, dtype=bool)), a, b)
+    return _tensor.where(_tensor.wrap_array(xp.asarray(cond, dtype=bool)), a, b)
 
 
 def by_recompute(node: Op, arrays: Sequence[ndarray], composed: Any, g: Tensor) -> tuple[Any, ...]:
@@ -156,8 +156,6 @@ def walk(
     a target. Gradients are arrays, or
     Tensors recorded on the graph when ``create_graph``. Nothing is written to ``.grad``.
     """
-    from ..tensor import Tensor
-
     by_node: dict[Op, int] = {}
     by_leaf: dict[int, int] = {}
     if targets is not None:
@@ -208,7 +206,7 @@ def walk(
                         f"of shape {shape}"
                     )
                 if ig.dtype != dtype:
-                    ig = ig.to(dtype) if isinstance(ig, Tensor) else ig.astype(dtype)
+                    ig = ig.to(dtype) if isinstance(ig, _tensor.Tensor) else ig.astype(dtype)
                 if isinstance(child, Op):
                     grads[child] = _add(grads.get(child), ig)
                     continue
@@ -225,20 +223,16 @@ def walk(
 
 
 def _as_list(x: Any) -> list[Any]:
-    from ..tensor import Tensor
-
-    return [x] if isinstance(x, Tensor) else list(x)
+    return [x] if isinstance(x, _tensor.Tensor) else list(x)
 
 
 def _seeds(
     outputs: list[Tensor], grad_outputs: list[Any], create_graph: bool, op: str
 ) -> list[tuple[Tensor, Any]]:
     """Pair each output with its gradient: a Tensor under create_graph, else an array."""
-    from ..tensor import Tensor, wrap_array
-
     seeds = []
     for i, (o, g) in enumerate(zip(outputs, grad_outputs, strict=True)):
-        if not isinstance(o, Tensor) or not o.requires_grad:
+        if not isinstance(o, _tensor.Tensor) or not o.requires_grad:
             raise RuntimeError(
                 f"{op}: element {i} of outputs does not require grad and has no grad_fn"
             )
@@ -249,7 +243,7 @@ def _seeds(
                     f"{i} has shape {o.shape}; pass grad_outputs of that shape"
                 )
             g = xp.ones(o.array.shape, dtype=o.array.dtype)
-        if isinstance(g, Tensor):
+        if isinstance(g, _tensor.Tensor):
             if g.shape != o.shape:
                 raise RuntimeError(
                     f"{op}: grad_outputs[{i}] has shape {g.shape}, but output {i} has shape "
@@ -264,7 +258,7 @@ def _seeds(
                     f"{o.shape}; they must match"
                 )
             if create_graph:
-                g = wrap_array(g)
+                g = _tensor.wrap_array(g)
         seeds.append((o, g))
     return seeds
 
@@ -303,17 +297,15 @@ def grad(
     tuple of Tensor or None
         One gradient per input, of that input's shape.
     """
-    from ..tensor import Tensor, wrap_array
-
     outs, ins = _as_list(outputs), _as_list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, ndarray)):
+    if grad_outputs is None or isinstance(grad_outputs, (_tensor.Tensor, ndarray)):
         gouts = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
     else:
         gouts = list(grad_outputs)
     if len(gouts) != len(outs):
         raise ValueError(f"grad(): grad_outputs has {len(gouts)} entries for {len(outs)} outputs")
     for i, t in enumerate(ins):
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, _tensor.Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad(): input {i} does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
@@ -328,10 +320,10 @@ def grad(
                     "outputs; pass allow_unused=True to get None for it"
                 )
             result.append(None)
-        elif isinstance(g, Tensor):
+        elif isinstance(g, _tensor.Tensor):
             result.append(g)
         else:
-            result.append(wrap_array(g.copy()))
+            result.append(_tensor.wrap_array(g.copy()))
     return tuple(result)
 
 
@@ -343,8 +335,6 @@ def backward(
     inputs: Any,
 ) -> None:
     """``Tensor.backward`` with ``create_graph`` or ``inputs``: accumulate into ``.grad``."""
-    from ..tensor import Tensor, wrap_array
-
     if retain_graph is None:
         retain_graph = create_graph
     targets = None if inputs is None else _as_list(inputs)
@@ -354,6 +344,6 @@ def backward(
     got = walk([seed], retain_graph, create_graph, targets)
     pairs = got.values() if targets is None else ((targets[k], g) for k, g in got.items())
     for t, g in pairs:
-        if not isinstance(g, Tensor):
-            g = wrap_array(g.copy())
+        if not isinstance(g, _tensor.Tensor):
+            g = _tensor.wrap_array(g.copy())
         t.grad = g if t.grad is None else t.grad + g
