@@ -193,7 +193,9 @@ class LogSumExp(Op):
         a = hg.saved_input(self, 0, self.a)
         out = hg.saved_output(self, self.out).reshape(self.out.shape)
         g = hg.expand_reduced(g, a.shape, self.axes, self.keepdim)
-        return (g * (a - out).exp(),)
+        with xp.errstate(invalid="ignore"):
+            defined = ~xp.isnan(self.a - self.out)  # NaN in rows of -inf: softmax 0 there
+        return (g * hg.where(defined, a - out, -xp.inf).exp(),)
 
 
 class Softmax(Op):
