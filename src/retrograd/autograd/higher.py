@@ -63,31 +63,6 @@ def const(array: Any, like: Tensor) -> Tensor:
     return _tensor.wrap_array(xp.asarray(array, dtype=like.array.dtype))
 
 
-def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """:func:`retrograd._backend.sum_to` on a Tensor: undo broadcasting, recorded."""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
-    )
-    if axes:
-        g = g.sum(dim=axes, keepdim=True)
-    return g.reshape(shape)
-
-
-def expand_reduced(
-    g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool
-) -> Tensor:
-    """:func:`retrograd._backend.expand_reduced` on a Tensor, recorded."""
-    if not keepdim and axes:
-        kept = list(g.shape)
-        for ax in sorted(axes):
-            kept.insert(ax, 1)
-        g = g.reshape(tuple(kept))
-    return g.expand(*shape) if g.shape != shape else g
-
-
 def where(cond: ndarray, a: Tensor | float, b: Tensor | float) -> Tensor:
     """``where`` with a constant condition array, recorded."""
     return _tensor.where(_tensor.wrap_array(xp.asarray(cond, dtype=bool)), a, b)

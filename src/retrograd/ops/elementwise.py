@@ -32,8 +32,8 @@ class Add(Op):
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         needs = self.needs
         return (
-            hg.sum_to(g, self.input_shape(0)) if needs[0] else None,
-            hg.sum_to(g, self.input_shape(1)) if needs[1] else None,
+            sum_to(g, self.input_shape(0)) if needs[0] else None,
+            sum_to(g, self.input_shape(1)) if needs[1] else None,
         )
 
 
@@ -53,8 +53,8 @@ class Sub(Op):
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         needs = self.needs
         return (
-            hg.sum_to(g, self.input_shape(0)) if needs[0] else None,
-            hg.sum_to(-g, self.input_shape(1)) if needs[1] else None,
+            sum_to(g, self.input_shape(0)) if needs[0] else None,
+            sum_to(-g, self.input_shape(1)) if needs[1] else None,
         )
 
 
@@ -75,8 +75,8 @@ class Mul(Op):
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         a, b = hg.saved_input(self, 0, self.a), hg.saved_input(self, 1, self.b)
         return (
-            hg.sum_to(g * b, a.shape) if self.needs[0] else None,
-            hg.sum_to(g * a, b.shape) if self.needs[1] else None,
+            sum_to(g * b, a.shape) if self.needs[0] else None,
+            sum_to(g * a, b.shape) if self.needs[1] else None,
         )
 
 
@@ -99,8 +99,8 @@ class Div(Op):
         a, b = hg.saved_input(self, 0, self.a), hg.saved_input(self, 1, self.b)
         gb = g / b
         return (
-            hg.sum_to(gb, a.shape) if self.needs[0] else None,
-            hg.sum_to(-gb * a / b, b.shape) if self.needs[1] else None,
+            sum_to(gb, a.shape) if self.needs[0] else None,
+            sum_to(-gb * a / b, b.shape) if self.needs[1] else None,
         )
 
 
@@ -128,12 +128,12 @@ class Pow(Op):
         a, b = hg.saved_input(self, 0, self.a), hg.saved_input(self, 1, self.b)
         ga = gb = None
         if self.needs[0]:
-            ga = hg.sum_to(hg.where(self.b == 0, 0.0, g * b * a ** (b - 1)), a.shape)
+            ga = sum_to(hg.where(self.b == 0, 0.0, g * b * a ** (b - 1)), a.shape)
         if self.needs[1]:
             mask = (self.a == 0) & (self.b >= 0)
             loga = hg.where(mask, 1.0, a).log()  # log(1) = 0 where the mask zeroes gb anyway
             out = hg.saved_output(self, self.out)
-            gb = hg.sum_to(hg.where(mask, 0.0, g * out * loga), b.shape)
+            gb = sum_to(hg.where(mask, 0.0, g * out * loga), b.shape)
         return ga, gb
 
 
@@ -229,9 +229,9 @@ def _select_backward_graph(fn: Op, g: Any, a_wins: ndarray) -> tuple[Any, ...]:
     half = g * 0.5
     ga = gb = None
     if fn.needs[0]:
-        ga = hg.sum_to(hg.where(tie, half, hg.where(a_wins, g, 0.0)), fn.a.shape)
+        ga = sum_to(hg.where(tie, half, hg.where(a_wins, g, 0.0)), fn.a.shape)
     if fn.needs[1]:
-        gb = hg.sum_to(hg.where(tie, half, hg.where(a_wins, 0.0, g)), fn.b.shape)
+        gb = sum_to(hg.where(tie, half, hg.where(a_wins, 0.0, g)), fn.b.shape)
     return ga, gb
 
 
@@ -253,8 +253,8 @@ class Where(Op):
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         return (
             None,
-            hg.sum_to(hg.where(self.cond, g, 0.0), self.sa) if self.needs[1] else None,
-            hg.sum_to(hg.where(self.cond, 0.0, g), self.sb) if self.needs[2] else None,
+            sum_to(hg.where(self.cond, g, 0.0), self.sa) if self.needs[1] else None,
+            sum_to(hg.where(self.cond, 0.0, g), self.sb) if self.needs[2] else None,
         )
 
 

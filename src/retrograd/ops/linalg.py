@@ -58,7 +58,7 @@ class MatMul(Op):
             g2 = g
         ga = gb = None
         if self.needs[0]:
-            ga = hg.sum_to(g2 @ b2.transpose(-1, -2), a2.shape).reshape(a.shape)
+            ga = sum_to(g2 @ b2.transpose(-1, -2), a2.shape).reshape(a.shape)
         if self.needs[1]:
-            gb = hg.sum_to(a2.transpose(-1, -2) @ g2, b2.shape).reshape(b.shape)
+            gb = sum_to(a2.transpose(-1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb

@@ -25,7 +25,7 @@ class Sum(Op):
         return (expand_reduced(g, self.shape, self.axes, self.keepdim),)
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
-        return (hg.expand_reduced(g, self.shape, self.axes, self.keepdim),)
+        return (expand_reduced(g, self.shape, self.axes, self.keepdim),)
 
 
 class Mean(Op):
@@ -51,7 +51,7 @@ class Mean(Op):
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         n = self.n
-        return (hg.expand_reduced(g / n if n else g, self.shape, self.axes, self.keepdim),)
+        return (expand_reduced(g / n if n else g, self.shape, self.axes, self.keepdim),)
 
 
 class Var(Op):
@@ -80,7 +80,7 @@ class Var(Op):
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         a = hg.saved_input(self, 0, self.a)
         centered = a - a.mean(dim=self.axes, keepdim=True)
-        g = hg.expand_reduced(g, a.shape, self.axes, self.keepdim)
+        g = expand_reduced(g, a.shape, self.axes, self.keepdim)
         with xp.errstate(divide="ignore"):
             return (g * float(2 / xp.float64(self.denom)) * centered,)
 
@@ -131,7 +131,7 @@ class AMax(Op):
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         mask = self.a == self.out
         count = mask.sum(axis=self.axes, keepdims=True)
-        g = hg.expand_reduced(g, self.a.shape, self.axes, self.keepdim)
+        g = expand_reduced(g, self.a.shape, self.axes, self.keepdim)
         return (g * hg.const(mask / count, g),)
 
 
@@ -159,7 +159,7 @@ class MaxDim(Op):
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         onehot = xp.zeros(self.shape, dtype=g.dtype)
         xp.put_along_axis(onehot, self.idx, 1, axis=self.axis)
-        g = hg.expand_reduced(g, self.shape, (self.axis,), self.keepdim)
+        g = expand_reduced(g, self.shape, (self.axis,), self.keepdim)
         return (g * hg.const(onehot, g),)
 
 
@@ -192,10 +192,11 @@ class LogSumExp(Op):
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         a = hg.saved_input(self, 0, self.a)
         out = hg.saved_output(self, self.out).reshape(self.out.shape)
-        g = hg.expand_reduced(g, a.shape, self.axes, self.keepdim)
+        g = expand_reduced(g, a.shape, self.axes, self.keepdim)
         with xp.errstate(invalid="ignore"):
             defined = ~xp.isnan(self.a - self.out)  # NaN in rows of -inf: softmax 0 there
-        return (g * hg.where(defined, a - out, -xp.inf).exp(),)
+        diff = hg.where(defined, a, 0.0) - hg.where(defined, out, 0.0)
+        return (g * hg.where(defined, diff, -xp.inf).exp(),)
 
 
 class Softmax(Op):

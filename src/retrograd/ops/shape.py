@@ -56,7 +56,7 @@ class Expand(Op):
         return (sum_to(g, self.src),)
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
-        return (hg.sum_to(g, self.src),)
+        return (sum_to(g, self.src),)
 
 
 class Index(Op):
