@@ -551,3 +551,12 @@ def test_logsumexp_row_of_minus_inf_stays_finite_under_create_graph():
     np.testing.assert_array_equal(g.array, g1.array)
     (h,) = autograd.grad((g * rg.tensor([[1.0, 0.0], [1.0, 1.0]])).sum(), x)
     assert np.isfinite(h.array).all() and (h.array[1] == 0).all()
+
+
+def test_backward_create_graph_fills_retained_grads():
+    x = rg.tensor([0.5, 2.0], requires_grad=True)
+    h = x * x
+    h.retain_grad()
+    (h.sin()).sum().backward(create_graph=True)
+    np.testing.assert_allclose(h.grad.array, np.cos(h.array), rtol=1e-6)
+    assert h.grad.requires_grad  # recorded: cos(h) depends on x

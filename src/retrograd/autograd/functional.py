@@ -47,6 +47,16 @@ def _as_tuple(out: Any, op: str, what: str) -> tuple[bool, tuple[Tensor, ...]]:
     return is_tuple, items
 
 
+def _scalar_output(out: Any, op: str) -> tuple[Tensor, ...]:
+    _, outs = _as_tuple(out, op, "output")
+    if len(outs) != 1 or outs[0].array.size != 1:
+        raise RuntimeError(
+            f"{op}(): func must return a single tensor with one element, got shapes "
+            f"{[o.shape for o in outs]}"
+        )
+    return outs
+
+
 def _check_v(v: Any, like: tuple[Tensor, ...], op: str, what: str) -> tuple[Tensor, ...]:
     if v is None:
         if len(like) != 1 or like[0].array.size != 1:
@@ -270,12 +280,7 @@ def hessian(
     is_tuple, ins = _prepare(inputs, create_graph, "hessian")
 
     def gradient(*xs: Tensor) -> tuple[Tensor, ...]:
-        _, outs = _as_tuple(func(*xs), "hessian", "output")
-        if len(outs) != 1 or outs[0].array.size != 1:
-            raise RuntimeError(
-                "hessian(): func must return a single tensor with one element, got shapes "
-                f"{[o.shape for o in outs]}"
-            )
+        outs = _scalar_output(func(*xs), "hessian")
         return _grads(outs, xs, None, True, strict, "hessian")
 
     h = jacobian(gradient, ins, create_graph, strict, strategy=outer_jacobian_strategy)
@@ -310,12 +315,7 @@ def hvp(
     is_tuple, ins = _prepare(inputs, create_graph, "hvp")
     vs = _check_v(v, ins, "hvp", "input")
     with enable_grad():
-        _, outs = _as_tuple(func(*ins), "hvp", "output")
-        if len(outs) != 1 or outs[0].array.size != 1:
-            raise RuntimeError(
-                "hvp(): func must return a single tensor with one element, got shapes "
-                f"{[o.shape for o in outs]}"
-            )
+        outs = _scalar_output(func(*ins), "hvp")
         gs = _grads(outs, ins, None, True, strict, "hvp")
         res = _grads(gs, ins, vs, create_graph, strict, "hvp")
     out = outs[0] if create_graph else outs[0].detach()

@@ -162,6 +162,11 @@ def walk(
                 continue
             if node.freed:
                 raise _freed_error(node)
+            if targets is None and node.retained is not None:  # retain_grad() in backward()
+                t = node.retained()
+                if t is not None:
+                    out[id(t)] = _add(out.get(id(t)), g)
+                    leaves[id(t)] = t
             k = by_node.get(node)
             if k is not None:
                 out[k] = _add(out.get(k), g)
