@@ -201,6 +201,38 @@ FUSED = [
     ),
 ]
 
+POOLS = [
+    Case("max_pool2d", lambda L, F, x: F.max_pool2d(x, 2) ** 2, [((2, 2, 4, 4),)]),
+    Case(
+        "max_pool2d_overlap_pad",
+        lambda L, F, x: F.max_pool2d(x**3, 3, stride=2, padding=1),
+        [((1, 2, 5, 5),)],
+    ),
+    Case("max_pool1d", lambda L, F, x: F.max_pool1d(x, 2) ** 2, [((2, 3, 6),)]),
+    Case("avg_pool2d", lambda L, F, x: F.avg_pool2d(x, 2) ** 2, [((2, 2, 4, 4),)]),
+    Case(
+        "avg_pool2d_pad",
+        lambda L, F, x: F.avg_pool2d(x**2, 3, stride=2, padding=1) ** 2,
+        [((1, 2, 5, 5),)],
+    ),
+    Case("avg_pool1d", lambda L, F, x: F.avg_pool1d(x, 3) ** 2, [((2, 3, 6),)]),
+    Case(
+        "adaptive_avg_pool2d",
+        lambda L, F, x: F.adaptive_avg_pool2d(x, (2, 3)) ** 2,
+        [((1, 2, 5, 7),)],
+    ),
+    Case(
+        "adaptive_max_pool2d",
+        lambda L, F, x: F.adaptive_max_pool2d(x, (2, 3)) ** 2,
+        [((1, 2, 5, 7),)],
+    ),
+    Case("adaptive_max_pool1d", lambda L, F, x: F.adaptive_max_pool1d(x, 3) ** 2, [((2, 2, 7),)]),
+]
+FUSED += POOLS
+
+#: Ops whose second derivative is not implemented: create_graph=True raises, naming them.
+UNSUPPORTED = {"Conv", "ConvTranspose"}
+
 FUSED_PARAMS = [
     pytest.param(case, shapes, id=f"{case.name}-{'x'.join(map(str, shapes))}")
     for case in FUSED
@@ -248,8 +280,24 @@ def test_every_op_has_a_recorded_backward():
         if issubclass(c, autograd.Op) and c is not autograd.Op
     ]
     assert len(classes) >= 50
-    missing = [c.__name__ for c in classes if not hasattr(c, "backward_graph")]
-    assert not missing, f"ops without a second derivative: {missing}"
+    missing = {c.__name__ for c in classes if not hasattr(c, "backward_graph")}
+    assert missing == UNSUPPORTED, f"ops without a second derivative: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("name", "fn"),
+    [
+        ("ConvBackward0", lambda x, w: RF.conv2d(x, w, padding=1)),
+        ("ConvTransposeBackward0", lambda x, w: RF.conv_transpose2d(x, w)),
+    ],
+)
+def test_convolutions_raise_under_create_graph(name, fn, rng):
+    x = rg.tensor(rng.normal(size=(1, 2, 4, 4)), requires_grad=True)
+    w = rg.tensor(rng.normal(size=(2, 2, 3, 3)), requires_grad=True)
+    gx, gw = autograd.grad(fn(x, w).sum(), [x, w])  # first order works
+    assert gx.shape == x.shape and gw.shape == w.shape
+    with pytest.raises(RuntimeError, match=f"{name}: second derivatives are not supported"):
+        autograd.grad(fn(x, w).sum(), [x, w], create_graph=True)
 
 
 def test_an_op_without_backward_graph_raises_naming_it():
@@ -560,3 +608,21 @@ def test_backward_create_graph_fills_retained_grads():
     (h.sin()).sum().backward(create_graph=True)
     np.testing.assert_allclose(h.grad.array, np.cos(h.array), rtol=1e-6)
     assert h.grad.requires_grad  # recorded: cos(h) depends on x
+
+
+@pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d"])
+def test_third_derivative_through_a_pool_matches_torch(pool, rng):
+    arr = rng.normal(size=(1, 2, 4, 4))
+    w = rng.normal(size=arr.shape)
+
+    def third(L, F, lib_grad, x):
+        y = (getattr(F, pool)(x, 2) ** 4).sum()
+        (g,) = lib_grad(y, x, create_graph=True)
+        (h,) = lib_grad(
+            (g * (torch.from_numpy(w) if L is torch else rg.tensor(w))).sum(), x, create_graph=True
+        )
+        return lib_grad(h.sum(), x)[0]
+
+    ours = third(rg, RF, autograd.grad, rg.tensor(arr, requires_grad=True))
+    theirs = third(torch, TF, torch.autograd.grad, torch.from_numpy(arr.copy()).requires_grad_())
+    assert_close(ours, theirs, **TIGHT)
