@@ -228,10 +228,28 @@ POOLS = [
     ),
     Case("adaptive_max_pool1d", lambda L, F, x: F.adaptive_max_pool1d(x, 3) ** 2, [((2, 2, 7),)]),
 ]
-FUSED += POOLS
+CONVS = [
+    Case(
+        "conv2d",
+        lambda L, F, x, w, b: F.conv2d(x, w, b, padding=1) ** 2,
+        [((2, 2, 4, 5), (3, 2, 3, 3), (3,))],
+    ),
+    Case(
+        "conv2d_stride_dilation",
+        lambda L, F, x, w: F.conv2d(x, w, stride=2, dilation=2, padding=(2, 1)).tanh(),
+        [((1, 2, 7, 6), (2, 2, 3, 2))],
+    ),
+    Case(
+        "conv2d_groups",
+        lambda L, F, x, w: F.conv2d(x, w, groups=2) ** 2,
+        [((1, 4, 4, 4), (2, 2, 2, 2))],
+    ),
+    Case("conv1d", lambda L, F, x, w: F.conv1d(x, w, padding=1) ** 2, [((2, 2, 6), (3, 2, 3))]),
+]
+FUSED += POOLS + CONVS
 
 #: Ops whose second derivative is not implemented: create_graph=True raises, naming them.
-UNSUPPORTED = {"Conv", "ConvTranspose"}
+UNSUPPORTED = {"ConvTranspose"}
 
 FUSED_PARAMS = [
     pytest.param(case, shapes, id=f"{case.name}-{'x'.join(map(str, shapes))}")
@@ -285,13 +303,9 @@ def test_every_op_has_a_recorded_backward():
 
 
 @pytest.mark.parametrize(
-    ("name", "fn"),
-    [
-        ("ConvBackward0", lambda x, w: RF.conv2d(x, w, padding=1)),
-        ("ConvTransposeBackward0", lambda x, w: RF.conv_transpose2d(x, w)),
-    ],
+    ("name", "fn"), [("ConvTransposeBackward0", lambda x, w: RF.conv_transpose2d(x, w))]
 )
-def test_convolutions_raise_under_create_graph(name, fn, rng):
+def test_unsupported_ops_raise_under_create_graph(name, fn, rng):
     x = rg.tensor(rng.normal(size=(1, 2, 4, 4)), requires_grad=True)
     w = rg.tensor(rng.normal(size=(2, 2, 3, 3)), requires_grad=True)
     gx, gw = autograd.grad(fn(x, w).sum(), [x, w])  # first order works

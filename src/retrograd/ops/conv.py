@@ -25,6 +25,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..autograd import Op
+from ..autograd import higher as hg
 
 #: Upper bound on the bytes of one chunk's ``cols`` (and of its gradient).
 SCRATCH_BYTES = 1 << 25
@@ -279,6 +280,33 @@ class Conv(Op):
                 _outer_or_matmul(wt, g_c, gc.reshape(m, groups, k, l_))
                 _col2im(geo, gbuf[n0 : n0 + m], gc)
         return _grads(self, geo.crop(gbuf) if gbuf is not None else None, gw, g4)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        x = self.geo.crop(self.buf)
+        w = self.w
+        if self.one_d:
+            x, w = x[:, :, 0], w[:, :, 0]
+        arrays = (x, w, *((xp.zeros(w.shape[0], dtype=w.dtype),) if self.has_bias else ()))
+        # NOTE: a bias enters additively, so its value (not saved) does not change a gradient.
+        return hg.by_recompute(self, arrays, self.composed, g)
+
+    def composed(self, x: Any, w: Any, *bias: Any) -> Any:
+        """The forward in Tensor ops: the windows gathered by one index, then a matmul."""
+        geo, groups = self.geo, self.groups
+        n, c, h, wd = geo.shape
+        o, cg, kh, kw = self.w.shape
+        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        rows = (xp.arange(kh) * dh)[:, None, None, None] + (xp.arange(geo.oh) * sh)[:, None]
+        cols = (xp.arange(kw) * dw)[:, None, None] + xp.arange(geo.ow) * sw
+        rows, cols = rows - geo.top, cols[None] - geo.left  # (kh, 1, OH, 1), (1, kw, 1, OW)
+        inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < wd)
+        flat = xp.where(inside, rows * wd + cols, 0).reshape(-1)
+        planes = x.reshape(n, c, h * wd)[:, :, flat] * hg.const(inside.reshape(-1), x)
+        windows = planes.reshape(n, groups, cg * kh * kw, geo.oh * geo.ow)
+        out = (w.reshape(groups, o // groups, cg * kh * kw) @ windows).reshape(n, o, geo.oh, geo.ow)
+        if bias:
+            out = out + bias[0].reshape(1, o, 1, 1)
+        return out.reshape(n, o, geo.ow) if self.one_d else out
 
 
 class ConvTranspose(Op):
