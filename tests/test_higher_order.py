@@ -245,11 +245,25 @@ CONVS = [
         [((1, 4, 4, 4), (2, 2, 2, 2))],
     ),
     Case("conv1d", lambda L, F, x, w: F.conv1d(x, w, padding=1) ** 2, [((2, 2, 6), (3, 2, 3))]),
+    Case(
+        "conv_transpose2d",
+        lambda L, F, x, w, b: (
+            F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1) ** 2
+        ),
+        [((1, 2, 3, 3), (2, 3, 3, 3), (3,))],
+    ),
+    Case(
+        "conv_transpose2d_groups_dilation",
+        lambda L, F, x, w: F.conv_transpose2d(x, w, groups=2, dilation=2).tanh(),
+        [((1, 4, 3, 2), (4, 1, 2, 2))],
+    ),
+    Case(
+        "conv_transpose1d",
+        lambda L, F, x, w: F.conv_transpose1d(x, w, stride=2) ** 2,
+        [((2, 2, 4), (2, 3, 3))],
+    ),
 ]
 FUSED += POOLS + CONVS
-
-#: Ops whose second derivative is not implemented: create_graph=True raises, naming them.
-UNSUPPORTED = {"ConvTranspose"}
 
 FUSED_PARAMS = [
     pytest.param(case, shapes, id=f"{case.name}-{'x'.join(map(str, shapes))}")
@@ -298,20 +312,8 @@ def test_every_op_has_a_recorded_backward():
         if issubclass(c, autograd.Op) and c is not autograd.Op
     ]
     assert len(classes) >= 50
-    missing = {c.__name__ for c in classes if not hasattr(c, "backward_graph")}
-    assert missing == UNSUPPORTED, f"ops without a second derivative: {missing}"
-
-
-@pytest.mark.parametrize(
-    ("name", "fn"), [("ConvTransposeBackward0", lambda x, w: RF.conv_transpose2d(x, w))]
-)
-def test_unsupported_ops_raise_under_create_graph(name, fn, rng):
-    x = rg.tensor(rng.normal(size=(1, 2, 4, 4)), requires_grad=True)
-    w = rg.tensor(rng.normal(size=(2, 2, 3, 3)), requires_grad=True)
-    gx, gw = autograd.grad(fn(x, w).sum(), [x, w])  # first order works
-    assert gx.shape == x.shape and gw.shape == w.shape
-    with pytest.raises(RuntimeError, match=f"{name}: second derivatives are not supported"):
-        autograd.grad(fn(x, w).sum(), [x, w], create_graph=True)
+    missing = [c.__name__ for c in classes if not hasattr(c, "backward_graph")]
+    assert not missing, f"ops without a second derivative: {missing}"
 
 
 def test_an_op_without_backward_graph_raises_naming_it():

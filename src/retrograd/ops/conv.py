@@ -26,6 +26,7 @@ from typing import Any
 from .._backend import ndarray, xp
 from ..autograd import Op
 from ..autograd import higher as hg
+from .shape import IndexBackward
 
 #: Upper bound on the bytes of one chunk's ``cols`` (and of its gradient).
 SCRATCH_BYTES = 1 << 25
@@ -385,3 +386,39 @@ class ConvTranspose(Op):
         if gx is not None:
             gx = gx.reshape(n, c, geo.oh, geo.wq)[:, :, :, :wd]
         return _grads(self, gx, gw, g4)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        x, w = self.x, self.w
+        if self.one_d:
+            x, w = x[:, :, 0], w[:, :, 0]
+        n_out = w.shape[1] * self.groups
+        arrays = (x, w, *((xp.zeros(n_out, dtype=w.dtype),) if self.has_bias else ()))
+        # NOTE: a bias enters additively, so its value (not saved) does not change a gradient.
+        return hg.by_recompute(self, arrays, self.composed, g)
+
+    def composed(self, x: Any, w: Any, *bias: Any) -> Any:
+        """The forward in Tensor ops: ``W^T @ x``, each column added at its place by one index."""
+        n, c, h, wd = self.x.shape
+        _, og, kh, kw = self.w.shape
+        groups, o = self.groups, og * self.groups
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        (t, b), (left, r) = self.padding
+        hf = (h - 1) * sh + dh * (kh - 1) + 1 + self.output_padding[0]
+        wf = (wd - 1) * sw + dw * (kw - 1) + 1 + self.output_padding[1]
+        k = og * kh * kw
+        wt = w.reshape(groups, c // groups, k).transpose(-1, -2)
+        cols = (wt @ x.reshape(n, groups, c // groups, h * wd)).reshape(n, o, kh * kw * h * wd)
+        rows = (xp.arange(kh) * dh)[:, None, None, None] + (xp.arange(h) * sh)[:, None]
+        cols_at = (xp.arange(kw) * dw)[:, None, None] + xp.arange(wd) * sw
+        flat = (rows * wf + cols_at[None]).reshape(-1)  # (kh, kw, h, wd) -> place in the plane
+        full = hg.call(
+            IndexBackward,
+            cols,
+            idx=(slice(None), slice(None), flat),
+            advanced=True,
+            shape=(n, o, hf * wf),
+        ).reshape(n, o, hf, wf)
+        out = full[:, :, t : hf - b, left : wf - r]
+        if bias:
+            out = out + bias[0].reshape(1, o, 1, 1)
+        return out.reshape(n, o, out.shape[3]) if self.one_d else out
