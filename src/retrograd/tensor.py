@@ -369,15 +369,13 @@ class Tensor:
         inputs : Tensor or sequence of Tensor, optional
             Accumulate into the ``.grad`` of these tensors only.
         """
-        if create_graph or inputs is not None:
-            if not self._requires_grad:
-                raise RuntimeError("backward(): this tensor does not require grad")
-            return higher.backward(self, gradient, retain_graph, create_graph, inputs)
         if not self._requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no grad_fn; "
                 "did you forget requires_grad=True on an input, or call it under no_grad()?"
             )
+        if create_graph or inputs is not None:
+            return higher.backward(self, gradient, retain_graph, create_graph, inputs)
         if gradient is None:
             if self.array.size != 1:
                 raise RuntimeError(
