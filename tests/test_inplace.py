@@ -633,3 +633,15 @@ def test_other_views_see_a_write_in_their_gradients(through):
         return [u, c, g1, x.grad]
 
     assert_same(*both(run))
+
+
+def test_autograd_grad_and_create_graph_check_versions_too():
+    for M in (rg, torch):
+        x = T(M, X, "float64", requires_grad=True)
+        y = x * 1
+        z = y.log()
+        y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            M.autograd.grad(z.sum(), x)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            z.sum().backward(create_graph=True)

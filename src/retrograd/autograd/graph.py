@@ -39,7 +39,7 @@ class Op:
     __slots__ = ("__dict__", "needs", "next", "out_dtype", "out_shape")
     retained: Any = None  # a weak reference to the output after retain_grad()
     freed = False  # True once backward has released the saved arrays
-    saved_versions: Any = None  # (counter, version, description) per saved tensor: versions.py
+    saved_versions: Any = None  # per saved tensor, see check_versions (ops/saved.py)
 
     def forward(self, *args: ndarray) -> ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement forward")

@@ -5,10 +5,9 @@ tensor, its views and ``detach()`` (not ``.data``), and created on first use: a
 tensor that was never saved, viewed or modified in place has none. An in-place
 operation bumps it.
 
-- :func:`save_versions`: when an op is recorded, note the version of each tensor it
-  saves for backward (:data:`SAVES` says which, following PyTorch's ops); the
-  backward walk calls ``graph.check_versions``, which raises PyTorch's error when a saved
-  tensor was modified since.
+- ``ops.saved.save_versions``: when an op is recorded, note the version of each tensor
+  it saves for backward; the backward walks call ``graph.check_versions``, which raises
+  PyTorch's error when a saved tensor was modified since.
 - :func:`commit`: write an op's out-of-place result into a tensor (the second half
   of every in-place method), bump the version and rebind ``grad_fn``. A write into
   a view rebinds its base through :class:`CopySlices`, as PyTorch does.
