@@ -315,6 +315,21 @@ def _plot_regression(y: np.ndarray, pred: np.ndarray, path: Path, title: str) ->
 class _Commands(click.Group):
     """The command group; a file that cannot be read or written is a message, not a traceback."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command; under an MPI launcher, a rank that exits alone stops the job."""
+        if not _dist.launched_by_mpi():
+            return super().main(*args, **kwargs)
+        _dist.init()  # before parsing: a rank with a usage error must be able to stop the rest
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+            if code and _dist.world_size() > 1 and not _dist.agreed_exit:
+                _dist.abort(
+                    f"exited with status {code} (its message is above); stopping every rank", code
+                )
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -547,6 +562,14 @@ _D = {
     help="Train data-parallel over MPI ranks (automatic when started by mpiexec); "
     "--batch-size is the global batch, split over the ranks.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=_dist.DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Distributed runs: seconds a rank waits for the others at a collective before the "
+    "job stops, naming the missing rank (PyTorch's default is 1800).",
+)
 @click.option("--stop-after", type=click.IntRange(min=1), hidden=True)
 @click.pass_context
 def train(ctx: click.Context, **opts: Any) -> None:
@@ -570,11 +593,13 @@ def train(ctx: click.Context, **opts: Any) -> None:
         _train(ctx, opts, distributed=False)
         return
     _dist.init()
+    _dist.set_timeout(opts["timeout"])
     try:
         _train(ctx, opts, distributed=True)
     except (click.ClickException, click.exceptions.Exit) as e:
         # Every rank met the same error (a usage error, a divergence: they are decided
         # together); rank 0 says it, the others leave with the same status.
+        _dist.agreed_exit = True  # every rank leaves with this status: no need to abort
         if _dist.is_main():
             raise
         code = e.exit_code
@@ -612,6 +637,13 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
 
     spec = _dist.run_everywhere(lambda: _load_data(options["data"], options["target"]))
     fingerprint = _fingerprint(np.asarray(spec.X), np.asarray(spec.y))
+    if distributed:  # one collective: ranks started with other options or data stop here
+        given = {_flag(k): v for k, v in options.items()}
+        given.update({"--resume": resume, "--timeout": opts["timeout"], "the data": fingerprint})
+        try:
+            _dist.check_consistent(given)
+        except ValueError as e:
+            raise UsageFailure(str(e)) from None
     if resume is None:
         _dist.run_on_main(lambda: _prepare_out(out, opts["force"]))
         run = {

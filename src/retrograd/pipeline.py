@@ -587,12 +587,12 @@ def train(
     distributed : bool, default=False
         Train data-parallel over the ranks of :mod:`retrograd.distributed`
         (:func:`~retrograd.distributed.init` is called; a plain process is one
-        rank). ``batch_size`` is then the global batch, split evenly over the
-        ranks (it must be a multiple of their number); the training rows are
-        shuffled by a :class:`~retrograd.distributed.DistributedSampler`
-        seeded with ``seed`` (the same order whatever the number of ranks;
-        padded by repeating a few rows when their number is not a multiple of
-        the ranks'); every rank returns the same result.
+        rank). ``batch_size`` is then the global batch: every rank draws the
+        same shuffled batches as one process and trains on its share of each
+        (split as evenly as possible, no row repeated), BatchNorm layers
+        become :class:`~retrograd.nn.SyncBatchNorm` and dropout masks are those
+        of one process, so the model is the one a single process trains (to
+        rounding); every rank returns the same result.
 
     Returns
     -------
@@ -662,18 +662,12 @@ def train(
     network = build_mlp(spec.n_features, hidden, n_out, activation, dropout, batch_norm)
     opt = _make_optimizer(optimizer, list(network.parameters()), lr, momentum, weight_decay)
     train_set = TensorDataset(features(X_tr), targets(y_tr))
+    # The same loader of global batches in every process: a distributed run shuffles as one
+    # process does, and each rank trains on its share of every batch (see fit's strategy).
+    train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)
     if distributed:
-        world = _dist.init()
-        if batch_size % world:
-            lower = max(batch_size - batch_size % world, world)
-            raise ValueError(
-                f"batch_size {batch_size} is the global batch and must be a multiple of the "
-                f"{world} ranks, which share it evenly; use {lower} or {lower + world}"
-            )
-        sampler = _dist.DistributedSampler(train_set, seed=int(seed))
-        train_loader = DataLoader(train_set, batch_size=batch_size // world, sampler=sampler)
-    else:
-        train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)
+        _dist.init()
+        network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
     has_val = len(indices["val"]) > 0
     val_loader = [(features(X_va), targets(y_va))] if has_val else None
     metric = "accuracy" if task == "classification" else "r2"
@@ -752,6 +746,6 @@ def train(
         versions=_versions(),
     )
     if distributed:
-        metrics.update(world_size=_dist.world_size(), padded_rows=sampler.num_padded)
+        metrics.update(world_size=_dist.world_size())
     model.info["metrics"] = {k: v for k, v in metrics.items() if k != "versions"}
     return RunResult(model, history, metrics, indices, X_te, y_te)

@@ -370,7 +370,7 @@ def fit(
             strategy.begin_epoch(epoch)  # this process's batches (and dropout draws)
             try:
                 meter = _Meter(metric_fn, lr=optimizer.param_groups[0]["lr"])
-                for batch, (x, y) in enumerate(train_loader, 1):
+                for batch, (x, y) in enumerate(strategy.batches(train_loader), 1):
                     optimizer.zero_grad()
                     output = model(x)
                     loss = loss_fn(output, y)
@@ -383,7 +383,7 @@ def fit(
                 record = meter.record(epoch, strategy.gather)
                 if val_loader is not None:
                     record["val_loss"], record["val_metric"] = _evaluate(
-                        model, loss_fn, val_loader, metric_fn
+                        model, loss_fn, val_loader, metric_fn, strategy
                     )
                 # Every rank decides with rank 0's numbers: a last-bit difference between
                 # machines' BLAS must not make one rank stop an epoch before the others.
@@ -447,16 +447,26 @@ class _Meter:
             self.targets.append(_data(target))
 
     def result(
-        self, source: str, gather: Callable[..., tuple[np.ndarray, np.ndarray]] = _same
+        self,
+        source: str,
+        gather: Callable[..., tuple[np.ndarray, np.ndarray]] = _same,
+        reduce: Callable[[Sequence[float]], Sequence[float]] | None = None,
     ) -> tuple[float, float | None]:
-        """The mean loss and the metric of the pass (over every process's outputs)."""
-        if self.count == 0:
+        """The mean loss and the metric of the pass (over every process's outputs).
+
+        ``reduce`` sums the loss total and count over the processes (for a pass
+        whose losses are each process's own; the training meter's are global).
+        """
+        total, count = (
+            (self.total, self.count) if reduce is None else reduce([self.total, self.count])
+        )
+        if count == 0:
             raise ValueError(f"{source} yielded no batches")
         value = None
         if self.metric_fn is not None:
             pred, true = gather(np.concatenate(self.outputs), np.concatenate(self.targets))
             value = self.metric_fn(true, pred)
-        return self.total / self.count, value
+        return total / count, value
 
     def record(
         self, epoch: int, gather: Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -536,18 +546,22 @@ def _evaluate(
     loss_fn: Callable[[Any, Any], Tensor],
     loader: Iterable[tuple[Any, Any]],
     metric_fn: Metric | None,
+    strategy: _dist.Strategy | None = None,
 ) -> tuple[float, float | None]:
+    """The pass of :func:`evaluate`; with a strategy, each process its share of every batch."""
+    strategy = strategy if strategy is not None else _dist.LocalStrategy(loader)
     was_training = model.training
     model.eval()
     meter = _Meter(metric_fn)
     try:
         with no_grad():
-            for x, y in loader:
+            for x, y in strategy.batches(loader):
+                n = _batch_size(y)
                 output = model(x)
-                meter.add(float(loss_fn(output, y).data), _batch_size(y), output, y)
+                meter.add(float(loss_fn(output, y).data) if n else 0.0, n, output, y)
     finally:
         model.train(was_training)
-    return meter.result("evaluation loader")
+    return meter.result("evaluation loader", strategy.gather, strategy.sum)
 
 
 def _resolve_metric(metric: MetricLike) -> tuple[str | None, Metric | None]:

@@ -36,6 +36,7 @@ from .loss import (
 from .module import Module
 from .normalization import LayerNorm
 from .parameter import Parameter
+from .sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "BCELoss",
@@ -47,6 +48,7 @@ __all__ = [
     "MSELoss",
     "NLLLoss",
     "SmoothL1Loss",
+    "SyncBatchNorm",
     "Dropout",
     "ELU",
     "Flatten",
