@@ -641,7 +641,7 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
         given = {_flag(k): v for k, v in options.items()}
         given.update({"--resume": resume, "--timeout": opts["timeout"], "the data": fingerprint})
         try:
-            _dist.check_consistent(given)
+            processes = _dist.check_consistent(given)
         except ValueError as e:
             raise UsageFailure(str(e)) from None
     if resume is None:
@@ -662,8 +662,9 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
         )
     run["sessions"] += 1
     run["status"] = "running"
-    if distributed:  # which sessions ran on how many ranks
+    if distributed:  # which sessions ran on how many ranks; which process was which rank
         run.setdefault("world_sizes", []).append(_dist.world_size())
+        run["ranks"] = [{"rank": r, "host": h, "pid": p} for r, (h, p) in enumerate(processes)]
     if main:
         _write_json(out / RUN_FILE, run)
     data_seconds = time.perf_counter() - started

@@ -685,12 +685,14 @@ class DistributedDataParallel(Module):
         self._rows = 0
         if n_local == 0:
             loss = 0.0  # the mean over no rows is NaN; such a rank adds nothing
+        # Alone, the gradients are those of the mean already: leave them bit for bit.
+        weight = n_local if world.size > 1 else 1.0
         for p, sl in self._slices:
             g = p.grad
             if g is None or n_local == 0:
                 flat[sl] = 0.0
             else:
-                np.multiply(g.data.reshape(-1), n_local, out=flat[sl])
+                np.multiply(g.data.reshape(-1), weight, out=flat[sl])
         end = self._n_grads
         for b in self._float_buffers:
             size = b.data.size
@@ -713,7 +715,7 @@ class DistributedDataParallel(Module):
         total = float(flat[end + 1])
         bad = [int(r) for r in np.flatnonzero(flags)]
         grads = flat[: self._n_grads]
-        if total > 0:
+        if total > 0 and world.size > 1:
             grads *= 1.0 / total
         for p, sl in self._slices:
             p.grad = _wrap(grads[sl].reshape(p.data.shape))
@@ -739,7 +741,7 @@ def parameters_checksum(module: Module) -> str:
     return h.hexdigest()
 
 
-def check_consistent(values: Mapping[str, Any]) -> None:
+def check_consistent(values: Mapping[str, Any]) -> list[tuple[str, int]]:
     """Raise on every rank when some rank's ``values`` differ from rank 0's (one collective).
 
     ``values`` maps names (as the user knows them: ``'--epochs'``, ``'data'``)
@@ -749,13 +751,22 @@ def check_consistent(values: Mapping[str, Any]) -> None:
     collectives (a different ``--hidden`` sends buffers of other sizes, a
     different ``--epochs`` leaves ranks waiting for steps that never come).
 
+    Returns
+    -------
+    list of (str, int)
+        Every rank's host name and process id, in rank order (the launcher
+        names a killed rank by its process id only).
+
     Raises
     ------
     ValueError
         Naming the first differing entry and rank.
     """
+    import socket
+
     mine = {str(k): repr(v) for k, v in values.items()}
-    every = all_gather_object(mine)
+    gathered = all_gather_object((mine, (socket.gethostname(), os.getpid())))
+    every = [g[0] for g in gathered]
     first = every[0]
     for name in sorted(set().union(*every), key=lambda k: (k not in first, k)):
         differ = [r for r, d in enumerate(every) if d.get(name) != first.get(name)]
@@ -767,6 +778,7 @@ def check_consistent(values: Mapping[str, Any]) -> None:
                 f"rank 0 has {_short(first.get(name))} (different on rank(s) {ranks} of "
                 f"{len(every)}); start every rank with the same options and data"
             )
+    return [g[1] for g in gathered]
 
 
 def _short(text: str | None) -> str:

@@ -53,6 +53,8 @@ class _SyncBatchNormOp(ops.BatchNorm):
     total: int
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        if _dist.world_size() == 1:  # one process: BatchNorm's arithmetic, to the last bit
+            return super().backward(g)
         xhat, invstd, axes = self.xhat, self.invstd, self.axes
         gx = None
         if self.needs[0]:
@@ -125,16 +127,23 @@ class SyncBatchNorm(BatchNorm1d):
         c = x.shape[1]
         axes = (0, *range(2, x.ndim))
         local = x.size // c
-        first = _dist.all_sum([*x.sum(axis=axes).tolist(), local])
-        total = int(first[-1])
+        if _dist.world_size() == 1:  # BatchNorm1d's arithmetic, to the last bit
+            total = local
+            mean = x.mean(axis=axes) if total > 1 else None
+        else:  # the sums of every rank's rows, in float64, then the two-pass variance
+            first = _dist.all_sum([*x.sum(axis=axes).tolist(), local])
+            total = int(first[-1])
+            mean = (first[:c] / total).astype(x.dtype)
         if total <= 1:
             raise ValueError(
                 f"{self!r}: expected more than 1 value per channel over all ranks when "
                 f"training, got {total} (this rank's input has shape {tuple(input.shape)})"
             )
-        mean = (first[:c] / total).astype(x.dtype)
         xc = x - np.expand_dims(mean, axes)
-        var = (_dist.all_sum((xc * xc).sum(axis=axes)) / total).astype(x.dtype)
+        if _dist.world_size() == 1:
+            var = (xc * xc).mean(axis=axes)
+        else:
+            var = (_dist.all_sum((xc * xc).sum(axis=axes)) / total).astype(x.dtype)
         if self.track_running_stats:
             with no_grad():
                 rm, rv = self.running_mean.data, self.running_var.data
