@@ -320,18 +320,20 @@ def fit(
         (None: when it is initialized with more than one rank; a model already
         wrapped in a ``DistributedDataParallel`` is trained so too): the loop
         then asks an :class:`~retrograd.distributed.MPIStrategy` instead of a
-        :class:`~retrograd.distributed.LocalStrategy`. Each rank's
-        ``train_loader`` yields its shard of every global batch (a
-        ``DataLoader`` with a :class:`~retrograd.distributed.DistributedSampler`,
-        whose ``set_epoch`` is called before every epoch); the model is wrapped
-        in a :class:`~retrograd.distributed.DistributedDataParallel` (rank 0's
-        weights are broadcast), gradients, losses and metrics are reduced
-        across ranks, every rank validates on the whole ``val_loader``, only
+        :class:`~retrograd.distributed.LocalStrategy`. Every rank iterates the
+        same ``train_loader`` of global batches (the generators seeded alike)
+        and trains on its contiguous share of each, the last batch split
+        unevenly; gradients are averaged weighted by each rank's rows, dropout
+        masks are drawn for the whole global batch and sliced, so that K ranks
+        train the model one process trains (use
+        :class:`~retrograd.nn.SyncBatchNorm` for BatchNorm). The model is
+        wrapped in a :class:`~retrograd.distributed.DistributedDataParallel`
+        (rank 0's weights are broadcast); losses and metrics are those of the
+        global batches, validation is sharded the same way and reduced; only
         rank 0 shows progress and writes the checkpoint, and a resumed
-        checkpoint is read by rank 0 and broadcast. Before every epoch the
-        default generator (dropout) is reseeded from the sampler's seed, the
-        epoch and the rank, so that ranks draw different masks and a resume
-        with any number of ranks repeats them.
+        checkpoint is read by rank 0 and broadcast. A loader whose sampler is
+        a :class:`~retrograd.distributed.DistributedSampler` yields each
+        rank's own batches and is used as it is.
 
     Returns
     -------
