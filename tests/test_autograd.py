@@ -12,7 +12,7 @@ import torch
 
 import retrograd as rg
 from retrograd.autograd import Function
-from retrograd.tensor import _apply
+from retrograd.tensor import apply_op
 
 
 def test_gradients_accumulate_across_backward_calls():
@@ -243,14 +243,14 @@ class _Forgets(Function):
 
 def test_gradient_of_wrong_shape_names_the_op():
     x = rg.tensor([1.0, 2.0], requires_grad=True)
-    y = _apply(_WrongShape, x)
+    y = apply_op(_WrongShape, x)
     with pytest.raises(RuntimeError, match=r"_WrongShapeBackward0.*shape \(\).*shape \(2,\)"):
         y.sum().backward()
 
 
 def test_missing_gradient_is_an_error_not_a_silent_drop():
     x = rg.tensor([1.0], requires_grad=True)
-    y = _apply(_Forgets, x, x)
+    y = apply_op(_Forgets, x, x)
     with pytest.raises(ValueError):
         y.sum().backward()
 

@@ -203,6 +203,34 @@ class _Collect(HTMLParser):
         self.text.append(data)
 
 
+GOLDEN = Path(__file__).parent / "golden"
+#: The relative difference of a gradient and its finite difference is rounding noise
+#: (about 1e-10), which differs between platforms' exp and log; everything else is exact.
+REL_DIFF = re.compile(r"rel\. diff [^)]*")
+
+
+@pytest.mark.parametrize(
+    ("args", "golden"),
+    [
+        ((), "explain_default.txt"),
+        (("--format", "markdown"), "explain_default.md"),
+        (("--format", "html"), "explain_default.html"),
+        (
+            ("--layers", "2,3,2", "--loss", "cross-entropy", "--seed", "1", "--steps", "50"),
+            "explain_cross_entropy_steps.txt",
+        ),
+    ],
+)
+def test_the_reports_are_the_golden_ones_byte_for_byte(args, golden):
+    """The reports as written before explain became a package (tests/golden/).
+
+    Regenerate a file only for an intended change of the report:
+    ``retrograd explain ARGS > tests/golden/FILE``.
+    """
+    expected = (GOLDEN / golden).read_text(encoding="utf-8")
+    assert REL_DIFF.sub("rel. diff ~", ok(*args)) == REL_DIFF.sub("rel. diff ~", expected)
+
+
 def test_html_is_self_contained_with_the_svg_and_every_number_of_the_text(tmp_path):
     args = ["--steps", "30", "--graph"]
     text = ok(*args)

@@ -14,6 +14,7 @@ import pickle
 import re
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -821,8 +822,17 @@ def test_load_state_dict_without_num_batches_tracked_like_torch():
     ours, theirs = seq_pair()
     sd = torch_state(theirs)
     del sd["1.num_batches_tracked"]
-    ours.load_state_dict(sd)  # no error, as in torch (state_dicts from before the buffer)
+    for key in sd:  # values that differ from both models' own, to see that they load
+        sd[key] = sd[key] + 1
+    ours[1].num_batches_tracked.data[...] = 3
+    with torch.no_grad():
+        theirs[1].num_batches_tracked.fill_(3)
+    # no error, as in torch (state_dicts from before the buffer), and the count is kept
+    ours.load_state_dict(sd)
     theirs.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    assert ours[1].num_batches_tracked.item() == theirs[1].num_batches_tracked.item() == 3
+    for key, value in sd.items():
+        np.testing.assert_array_equal(ours.state_dict()[key], value)
 
 
 # ---------------------------------------------------------------- repr
@@ -1023,6 +1033,33 @@ def test_functional_namespaces():
     assert rg.functional.batch_norm is F.batch_norm
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         NF.nope  # noqa: B018
+    # every public name is defined (or imported) in nn.functional itself: no proxy
+    assert set(F.__all__) == set(NF.__all__)
+    for name in NF.__all__:
+        assert name in vars(NF) and getattr(F, name) is vars(NF)[name]
+    assert NF.cross_entropy.__module__ == "retrograd.nn.functional"
+
+
+def test_nn_functional_imports_only_the_engine():
+    # the layer modules import nn.functional; it must not import them back (no cycle)
+    import ast
+
+    import retrograd.nn.functional as NF
+
+    tree = ast.parse(Path(NF.__file__).read_text())
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level > 0 and node.module
+    }
+    imported |= {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level > 0 and not node.module
+        for alias in node.names
+    }
+    engine = {"ops", "_backend", "autograd", "random", "tensor", "tensor_functions"}
+    assert imported and imported <= engine, imported - engine
 
 
 # ---------------------------------------------------------------- shapes (hypothesis)

@@ -1051,3 +1051,38 @@ def test_the_example_in_docs_runs_and_fits_the_line(capsys):
     assert namespace["loss"].item() < 1e-4
     np.testing.assert_allclose(namespace["w"].data.ravel(), [1.0, -2.0, 0.5], atol=1e-2)
     assert capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- update helpers
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [7, _blas.MIN_SIZE + 3])  # the ufunc path, and BLAS where found
+def test_update_helpers_compute_their_formula(dtype, size):
+    from retrograd.optim import updates
+
+    rng = np.random.default_rng(0)
+    y0, x = rng.standard_normal((2, size)).astype(dtype)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-13, "atol": 1e-14}
+    scratch = np.empty_like(y0)
+    y = y0.copy()
+    updates.add_(y, -0.3, x, scratch)
+    np.testing.assert_allclose(y, y0 - 0.3 * x, **tol)
+    for alpha in (1.0, 0.25):
+        y = y0.copy()
+        updates.mul_add_(y, 0.9, alpha, x, scratch)
+        np.testing.assert_allclose(y, 0.9 * y0 + alpha * x, **tol)
+    y = y0.copy()
+    updates.moving_average_(y, x, 0.9)
+    np.testing.assert_allclose(y, 0.9 * y0 + 0.1 * x, **tol)
+    for weight in (0.1, 0.9):
+        y = y0.copy()
+        updates.lerp_(y, x, weight, scratch)
+        np.testing.assert_allclose(y, y0 + weight * (x - y0), **tol)
+    # x may be the scratch array itself (the optimizers pass their last temporary)
+    y, s = y0.copy(), x.copy()
+    updates.add_(y, 2.0, s, s)
+    np.testing.assert_allclose(y, y0 + 2.0 * x, **tol)
+    y, s = y0.copy(), x.copy()
+    updates.mul_add_(y, 0.5, 0.25, s, s)
+    np.testing.assert_allclose(y, 0.5 * y0 + 0.25 * x, **tol)

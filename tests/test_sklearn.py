@@ -19,7 +19,8 @@ from sklearn.utils.estimator_checks import (
 )
 
 import retrograd as rg
-from retrograd.sklearn import _SGD, ACTIVATIONS, SOLVERS, MLPClassifier, MLPRegressor
+from retrograd.sklearn import ACTIVATIONS, SOLVERS, MLPClassifier, MLPRegressor
+from retrograd.sklearn._stochastic_optimizers import SGDOptimizer
 
 # ---------------------------------------------------------------- scikit-learn's own checks
 
@@ -177,7 +178,7 @@ def test_sgd_momentum_convention_closed_form():
     # scikit-learn's v = mu*v - lr*g (not PyTorch's v = mu*v + g), without Nesterov.
     est = MLPClassifier(learning_rate_init=0.1, momentum=0.5, nesterovs_momentum=False)
     p = [np.array([1.0])]
-    opt = _SGD(p, est)
+    opt = SGDOptimizer(p, est)
     opt.update_params(p, [np.array([2.0])])  # v = -0.2
     opt.update_params(p, [np.array([2.0])])  # v = 0.5*-0.2 - 0.2 = -0.3
     np.testing.assert_allclose(p[0], [1.0 - 0.2 - 0.3])

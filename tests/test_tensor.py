@@ -76,7 +76,10 @@ def test_attributes():
     assert x.size() == (1, 3) and x.size(1) == 3 and len(x) == 1
     assert x.T.shape == (3, 1)
     assert x.is_leaf and x.requires_grad and x.grad is None
-    assert x.detach().numpy() is not None
+    d = x.detach()  # a leaf without gradient that shares x's values, as torch's
+    assert d.is_leaf and not d.requires_grad and d.grad_fn is None
+    assert isinstance(d.numpy(), np.ndarray) and np.shares_memory(d.numpy(), x.data)
+    np.testing.assert_array_equal(d.numpy(), [[1.0, 2.0, 3.0]])
     assert rg.tensor(2.5).item() == 2.5
     assert float(rg.tensor([2.5])) == 2.5
     assert x.tolist() == [[1.0, 2.0, 3.0]]

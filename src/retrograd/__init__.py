@@ -28,7 +28,11 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .functions import (
+from .gradcheck import GradcheckError, gradcheck
+from .nn.functional import elu, gelu, leaky_relu, softplus
+from .random import Generator, default_generator, initial_seed, manual_seed
+from .tensor import MaxResult, Tensor
+from .tensor_functions import (
     abs,
     add,
     amax,
@@ -39,15 +43,12 @@ from .functions import (
     clamp,
     cos,
     div,
-    elu,
     eq,
     exp,
     flatten,
     ge,
-    gelu,
     gt,
     le,
-    leaky_relu,
     log,
     log_softmax,
     logsumexp,
@@ -68,7 +69,6 @@ from .functions import (
     sigmoid,
     sin,
     softmax,
-    softplus,
     sqrt,
     squeeze,
     stack,
@@ -81,9 +81,6 @@ from .functions import (
     var,
     where,
 )
-from .gradcheck import GradcheckError, gradcheck
-from .random import Generator, default_generator, initial_seed, manual_seed
-from .tensor import MaxResult, Tensor
 
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)

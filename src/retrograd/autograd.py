@@ -130,9 +130,6 @@ def _toposort(root: Function) -> list[Function]:
     Iterative depth-first search: no recursion, so graphs of any depth work.
     Nodes are hashed by identity (Function defines no ``__eq__``).
     """
-    order = _chain(root)
-    if order is not None:
-        return order
     order = []
     seen = {root}
     stack = [(root, iter(root.next))]
@@ -147,27 +144,6 @@ def _toposort(root: Function) -> list[Function]:
             stack.pop()
             order.append(node)
     order.reverse()
-    return order
-
-
-def _chain(root: Function) -> list[Function] | None:
-    """The nodes from ``root`` down, when each has at most one node among its inputs.
-
-    That is the graph of a stack of layers and a loss (a chain), which this walks
-    without the search's bookkeeping; None for any other graph.
-    """
-    order = [root]
-    node: Function | None = root
-    while node is not None:
-        found = None
-        for child in node.next:
-            if isinstance(child, Function):
-                if found is not None:
-                    return None
-                found = child
-        if found is not None:
-            order.append(found)
-        node = found
     return order
 
 
@@ -203,24 +179,35 @@ def run_backward(root: Function, grad: ndarray, retain_graph: bool) -> None:
         if not retain_graph:
             node.release()
         for child, ig in zip(node.next, in_grads, strict=True):
-            if child is None or ig is None:
-                continue
-            if isinstance(child, Function):
-                if ig.shape != child.out_shape:
-                    raise _shape_error(node, ig, child.out_shape)
-                if ig.dtype != child.out_dtype:
-                    ig = ig.astype(child.out_dtype)
-                prev = grads.get(child)
-                grads[child] = ig if prev is None else prev + ig  # out of place: ig may be shared
-            else:
-                data = child.data
-                if ig.shape != data.shape:
-                    raise _shape_error(node, ig, data.shape)
-                if ig.dtype != data.dtype:
-                    ig = ig.astype(data.dtype)
-                # NOTE: an op may hand one array to several inputs (add gives g to both),
-                # or a view of g; such an array is copied before a leaf keeps it.
-                child._accumulate_grad(ig, g_is_shared=ig is g or ig.base is not None)
+            if child is not None and ig is not None:
+                _pass_gradient(node, child, ig, ig is g, grads)
+
+
+def _pass_gradient(
+    node: Function, child: Any, ig: ndarray, is_shared: bool, grads: dict[Function, ndarray]
+) -> None:
+    """Add ``node``'s gradient ``ig`` for input ``child`` to that input's total.
+
+    A node's total waits in ``grads`` until the walk reaches it; a leaf (a Tensor)
+    accumulates into its ``.grad`` at once. ``is_shared``: ``ig`` is the array the node
+    received, which other nodes may hold too.
+    """
+    if isinstance(child, Function):
+        if ig.shape != child.out_shape:
+            raise _shape_error(node, ig, child.out_shape)
+        if ig.dtype != child.out_dtype:
+            ig = ig.astype(child.out_dtype)
+        prev = grads.get(child)
+        grads[child] = ig if prev is None else prev + ig  # out of place: ig may be shared
+        return
+    data = child.data
+    if ig.shape != data.shape:
+        raise _shape_error(node, ig, data.shape)
+    if ig.dtype != data.dtype:
+        ig = ig.astype(data.dtype)
+    # NOTE: an op may hand one array to several inputs (add gives g to both),
+    # or a view of g; such an array is copied before a leaf keeps it.
+    child._accumulate_grad(ig, g_is_shared=is_shared or ig.base is not None)
 
 
 def _shape_error(node: Function, ig: ndarray, shape: tuple[int, ...]) -> RuntimeError:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ._backend import DEFAULT_FLOAT, SUPPORTED_DTYPES, xp
 from .random import Generator, get_rng
-from .tensor import DTypeLike, Tensor, _shape_arg, _wrap, as_dtype
+from .tensor import DTypeLike, Tensor, as_dtype, shape_arg, wrap_array
 
 _INT64 = xp.dtype(xp.int64)
 
@@ -28,7 +28,7 @@ def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> T
 
 
 def _make(array: Any, requires_grad: bool) -> Tensor:
-    out = _wrap(array)
+    out = wrap_array(array)
     out.requires_grad = requires_grad
     return out
 
@@ -39,12 +39,12 @@ def _float_dtype(dtype: DTypeLike, op: str) -> Any:
 
 def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of shape ``size`` (float32 unless ``dtype`` says otherwise)."""
-    return _make(xp.zeros(_shape_arg(size), _float_dtype(dtype, "zeros")), requires_grad)
+    return _make(xp.zeros(shape_arg(size), _float_dtype(dtype, "zeros")), requires_grad)
 
 
 def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones of shape ``size`` (float32 unless ``dtype`` says otherwise)."""
-    return _make(xp.ones(_shape_arg(size), _float_dtype(dtype, "ones")), requires_grad)
+    return _make(xp.ones(shape_arg(size), _float_dtype(dtype, "ones")), requires_grad)
 
 
 def full(
@@ -53,7 +53,7 @@ def full(
     """A tensor of shape ``size`` filled with ``fill_value`` (dtype inferred as ``tensor`` does)."""
     if dtype is None:
         dtype = Tensor(fill_value).dtype
-    return _make(xp.full(_shape_arg((size,)), fill_value, as_dtype(dtype, "full")), requires_grad)
+    return _make(xp.full(shape_arg((size,)), fill_value, as_dtype(dtype, "full")), requires_grad)
 
 
 def zeros_like(input: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
@@ -121,7 +121,7 @@ def rand(
 ) -> Tensor:
     """Uniform samples in [0, 1), reproducible under :func:`retrograd.manual_seed`."""
     dt = _float_dtype(dtype, "rand")
-    return _make(get_rng(generator).random(_shape_arg(size), dtype=dt), requires_grad)
+    return _make(get_rng(generator).random(shape_arg(size), dtype=dt), requires_grad)
 
 
 def randn(
@@ -132,7 +132,7 @@ def randn(
 ) -> Tensor:
     """Standard normal samples, reproducible under :func:`retrograd.manual_seed`."""
     dt = _float_dtype(dtype, "randn")
-    return _make(get_rng(generator).standard_normal(_shape_arg(size), dtype=dt), requires_grad)
+    return _make(get_rng(generator).standard_normal(shape_arg(size), dtype=dt), requires_grad)
 
 
 def randint(
@@ -146,12 +146,12 @@ def randint(
     if high is None:
         low, high = 0, low
     dt = _INT64 if dtype is None else as_dtype(dtype, "randint")
-    return _wrap(get_rng(generator).integers(low, high, _shape_arg((size,)), dtype=dt))
+    return wrap_array(get_rng(generator).integers(low, high, shape_arg((size,)), dtype=dt))
 
 
 def randperm(n: int, generator: Generator | None = None) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64)."""
-    return _wrap(get_rng(generator).permutation(n).astype(_INT64))
+    return wrap_array(get_rng(generator).permutation(n).astype(_INT64))
 
 
 def rand_like(input: Tensor, generator: Generator | None = None) -> Tensor:
@@ -170,4 +170,4 @@ def from_numpy(array: Any) -> Tensor:
         raise TypeError(f"from_numpy(): expected a numpy.ndarray, got {type(array).__name__}")
     if array.dtype not in SUPPORTED_DTYPES:
         as_dtype(array.dtype, "from_numpy")  # raises, naming the supported dtypes
-    return _wrap(array)
+    return wrap_array(array)

@@ -44,7 +44,7 @@ import numpy as np
 
 from . import random as _random
 from .nn.module import Module
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, wrap_array
 
 __all__ = [
     "DistributedDataParallel",
@@ -718,7 +718,7 @@ class DistributedDataParallel(Module):
         if total > 0 and world.size > 1:
             grads *= 1.0 / total
         for p, sl in self._slices:
-            p.grad = _wrap(grads[sl].reshape(p.data.shape))
+            p.grad = wrap_array(grads[sl].reshape(p.data.shape))
         if self._float_buffers and world.size > 1:
             bufs = flat[self._n_grads : self._n_grads + self._n_bufs] / world.size
             start = 0

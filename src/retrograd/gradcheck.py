@@ -7,7 +7,7 @@ from typing import Any
 
 from ._backend import xp
 from .autograd import no_grad
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, wrap_array
 
 
 class GradcheckError(AssertionError):
@@ -55,7 +55,7 @@ def gradcheck(
     """
     args = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     args = [
-        _wrap(a.data.astype(xp.float64), requires_grad=True)
+        wrap_array(a.data.astype(xp.float64), requires_grad=True)
         if isinstance(a, Tensor) and a.requires_grad
         else a
         for a in args

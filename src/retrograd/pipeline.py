@@ -47,7 +47,7 @@ from .metrics import r2_score
 from .nn import loss as nn_loss
 from .random import manual_seed
 from .serialization import PathLike
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, wrap_array
 from .training import Callback, History, fit
 
 __all__ = [
@@ -292,7 +292,7 @@ class TrainedModel:
             )
         if X.dtype.kind not in "biuf":
             raise ValueError(f"TrainedModel.{op}: features must be numbers, got dtype {X.dtype}")
-        return _wrap(self.standardizer.transform(X).astype(np.float32))
+        return wrap_array(self.standardizer.transform(X).astype(np.float32))
 
     def _outputs(self, X: Any, op: str) -> np.ndarray:
         inputs = self._inputs(X, op)
@@ -645,7 +645,7 @@ def train(
         n_out = len(encoder)
 
         def targets(y: np.ndarray) -> Tensor:
-            return _wrap(encoder.transform(y))  # type: ignore[union-attr]
+            return wrap_array(encoder.transform(y))  # type: ignore[union-attr]
 
     else:
         target_scaler = Standardizer().fit(y_tr.reshape(-1, 1))
@@ -653,10 +653,10 @@ def train(
 
         def targets(y: np.ndarray) -> Tensor:
             scaled = target_scaler.transform(y.reshape(-1, 1).astype(np.float64))  # type: ignore[union-attr]
-            return _wrap(scaled.astype(np.float32))
+            return wrap_array(scaled.astype(np.float32))
 
     def features(X: np.ndarray) -> Tensor:
-        return _wrap(standardizer.transform(X).astype(np.float32))
+        return wrap_array(standardizer.transform(X).astype(np.float32))
 
     manual_seed(int(seed))
     network = build_mlp(spec.n_features, hidden, n_out, activation, dropout, batch_norm)

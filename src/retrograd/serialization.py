@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, wrap_array
 
 FORMAT = "retrograd-model/1"
 CHECKPOINT_FORMAT = "retrograd-checkpoint/1"
@@ -154,7 +154,7 @@ def _read(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
 def load_file(path: PathLike) -> dict[str, Tensor]:
     """Read every tensor of a safetensors file (written here or by PyTorch)."""
     arrays, _ = _read(path)
-    return {k: _wrap(v) for k, v in arrays.items()}
+    return {k: wrap_array(v) for k, v in arrays.items()}
 
 
 def read_metadata(path: PathLike) -> dict[str, Any]:
@@ -196,7 +196,7 @@ def load(path: PathLike) -> Any:
             "yourself and call model.load_state_dict(retrograd.load_file(path))"
         )
     module = build(json.loads(meta["architecture"]))
-    module.load_state_dict({k: _wrap(v) for k, v in arrays.items()})
+    module.load_state_dict({k: wrap_array(v) for k, v in arrays.items()})
     return module.eval()
 
 

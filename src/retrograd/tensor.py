@@ -27,7 +27,6 @@ Scalar = Union[int, float, bool]
 ShapeLike = Union[int, Sequence[int]]
 
 _new = object.__new__
-_Add, _Mul = ops.Add, ops.Mul  # bound once: the fast paths of + and * skip a lookup
 _INT64 = xp.dtype(xp.int64)
 _BOOL = xp.dtype(xp.bool_)
 
@@ -48,7 +47,7 @@ def as_dtype(dtype: DTypeLike, op: str = "tensor") -> Any:
     return dt
 
 
-def _to_array(data: Any, dtype: DTypeLike, op: str) -> ndarray:
+def to_array(data: Any, dtype: DTypeLike, op: str) -> ndarray:
     """Copy ``data`` into a new array with PyTorch's dtype inference."""
     if isinstance(data, Tensor):
         data = data.data
@@ -95,8 +94,8 @@ def _ones(shape: tuple[int, ...], dtype: Any) -> ndarray:
     return ones
 
 
-def _wrap(data: Any, requires_grad: bool = False, ctx: Function | None = None) -> Tensor:
-    """Make a Tensor around an array without copying or validating (the fast path)."""
+def wrap_array(data: Any, requires_grad: bool = False, ctx: Function | None = None) -> Tensor:
+    """Make a Tensor around an array without copying or validating it (ops' outputs)."""
     t = _new(Tensor)
     t.data = data if type(data) is ndarray else xp.asarray(data)
     t._requires_grad = requires_grad
@@ -105,82 +104,27 @@ def _wrap(data: Any, requires_grad: bool = False, ctx: Function | None = None) -
     return t
 
 
-def _apply(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
-    """Run one op forward and, when any input needs a gradient, record it.
+def apply_op(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
+    """Run one op forward on the inputs' arrays and, when any input needs a gradient, record it.
 
-    This is the engine's hot path: ops of one to three inputs avoid building lists.
+    ``params`` become attributes of the op (``apply_op(ops.LeakyReLU, x, negative_slope=0.2)``).
+    The recorded node points at each input's own node, or at the input itself for a leaf.
     """
     fn = _new(cls)
-    if params:
-        fn.__dict__.update(params)
-    n = len(inputs)
+    fn.__dict__.update(params)
     try:
-        if n == 2:
-            out = fn.forward(inputs[0].data, inputs[1].data)
-        elif n == 1:
-            out = fn.forward(inputs[0].data)
-        elif n == 3:  # Linear with a bias
-            out = fn.forward(inputs[0].data, inputs[1].data, inputs[2].data)
-        else:
-            out = fn.forward(*[t.data for t in inputs])
+        out = fn.forward(*[t.data for t in inputs])
     except ValueError as e:
         shapes = " and ".join(str(tuple(t.data.shape)) for t in inputs)
         raise ValueError(f"{_op_name(cls)}: cannot apply to shapes {shapes}: {e}") from None
-    if type(out) is not ndarray:
-        out = xp.asarray(out)
-    t = _new(Tensor)
-    t.data = out
-    t.grad = None
-    if _GradMode.enabled:
-        if n == 2:
-            a, b = inputs
-            ra, rb = a._requires_grad, b._requires_grad
-            if ra or rb:
-                fn.needs = (ra, rb)
-                fn.next = ((a._ctx or a) if ra else None, (b._ctx or b) if rb else None)
-                fn.out_shape = out.shape
-                fn.out_dtype = out.dtype
-                t._requires_grad = True
-                t._ctx = fn
-                return t
-        elif n == 1:
-            a = inputs[0]
-            if a._requires_grad:
-                fn.needs = (True,)
-                fn.next = (a._ctx or a,)
-                fn.out_shape = out.shape
-                fn.out_dtype = out.dtype
-                t._requires_grad = True
-                t._ctx = fn
-                return t
-        elif n == 3:
-            a, b, c = inputs
-            ra, rb, rc = a._requires_grad, b._requires_grad, c._requires_grad
-            if ra or rb or rc:
-                fn.needs = (ra, rb, rc)
-                fn.next = (
-                    (a._ctx or a) if ra else None,
-                    (b._ctx or b) if rb else None,
-                    (c._ctx or c) if rc else None,
-                )
-                fn.out_shape = out.shape
-                fn.out_dtype = out.dtype
-                t._requires_grad = True
-                t._ctx = fn
-                return t
-        else:
-            needs = tuple([x._requires_grad for x in inputs])
-            if True in needs:
-                fn.needs = needs
-                fn.next = tuple([(x._ctx or x) if x._requires_grad else None for x in inputs])
-                fn.out_shape = out.shape
-                fn.out_dtype = out.dtype
-                t._requires_grad = True
-                t._ctx = fn
-                return t
-    t._requires_grad = False
-    t._ctx = None
-    return t
+    needs = tuple([t._requires_grad for t in inputs])
+    if not (_GradMode.enabled and True in needs):
+        return wrap_array(out)
+    fn.needs = needs
+    fn.next = tuple([(t._ctx or t) if t._requires_grad else None for t in inputs])
+    fn.out_shape = out.shape
+    fn.out_dtype = out.dtype
+    return wrap_array(out, requires_grad=True, ctx=fn)
 
 
 def _op_name(cls: type[Function]) -> str:
@@ -222,7 +166,7 @@ class Tensor:
     _ctx: Function | None
 
     def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
-        self.data = _to_array(data, dtype, "tensor")
+        self.data = to_array(data, dtype, "tensor")
         self.grad = None
         self._ctx = None
         self._requires_grad = False
@@ -341,7 +285,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's values, cut from the graph."""
-        return _wrap(self.data)
+        return wrap_array(self.data)
 
     def clone(self) -> Tensor:
         """A copy of the values; gradients flow back to this tensor."""
@@ -353,8 +297,8 @@ class Tensor:
         if dt == self.data.dtype and not copy:
             return self
         if self._requires_grad and dt in FLOAT_DTYPES:
-            return _apply(ops.Cast, self, dtype=dt)
-        return _wrap(self.data.astype(dt))
+            return apply_op(ops.Cast, self, dtype=dt)
+        return wrap_array(self.data.astype(dt))
 
     def float(self) -> Tensor:
         """Cast to float32."""
@@ -421,9 +365,9 @@ class Tensor:
             g = xp.asarray(g)
             g_is_shared = False
         if self.grad is None:
-            self.grad = _wrap(g.copy() if g_is_shared else g)
+            self.grad = wrap_array(g.copy() if g_is_shared else g)
         else:
-            self.grad = _wrap(self.grad.data + g)
+            self.grad = wrap_array(self.grad.data + g)
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
@@ -476,7 +420,7 @@ class Tensor:
                 dt = DEFAULT_FLOAT
             elif not isinstance(other, (bool, xp.bool_)) and dt == _BOOL:
                 dt = DEFAULT_FLOAT if isinstance(other, float) else _INT64
-            return _wrap(xp.asarray(other, dtype=dt))
+            return wrap_array(xp.asarray(other, dtype=dt))
         if isinstance(other, (ndarray, xp.generic, list, tuple)):
             return Tensor(other)
         raise TypeError(f"unsupported operand type: Tensor and {type(other).__name__}")
@@ -494,29 +438,25 @@ class Tensor:
         return self, o
 
     def __add__(self, other: Any) -> Tensor:
-        if type(other) is Tensor and other.data.dtype is self.data.dtype:  # the common case
-            return _apply(_Add, self, other)
-        return _apply(ops.Add, *self._pair(other))
+        return apply_op(ops.Add, *self._pair(other))
 
     def __radd__(self, other: Any) -> Tensor:
         a, b = self._pair(other)
-        return _apply(ops.Add, b, a)
+        return apply_op(ops.Add, b, a)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _apply(ops.Sub, *self._pair(other))
+        return apply_op(ops.Sub, *self._pair(other))
 
     def __rsub__(self, other: Any) -> Tensor:
         a, b = self._pair(other)
-        return _apply(ops.Sub, b, a)
+        return apply_op(ops.Sub, b, a)
 
     def __mul__(self, other: Any) -> Tensor:
-        if type(other) is Tensor and other.data.dtype is self.data.dtype:  # the common case
-            return _apply(_Mul, self, other)
-        return _apply(ops.Mul, *self._pair(other))
+        return apply_op(ops.Mul, *self._pair(other))
 
     def __rmul__(self, other: Any) -> Tensor:
         a, b = self._pair(other)
-        return _apply(ops.Mul, b, a)
+        return apply_op(ops.Mul, b, a)
 
     def __truediv__(self, other: Any) -> Tensor:
         return _true_div(*self._pair(other))
@@ -528,24 +468,24 @@ class Tensor:
     def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, (int, float)) and not isinstance(other, bool):
             if self.data.dtype.kind != "f" and isinstance(other, float):
-                return _apply(ops.PowScalar, self.float(), c=other)
-            return _apply(ops.PowScalar, self, c=other)
-        return _apply(ops.Pow, *self._pair(other))
+                return apply_op(ops.PowScalar, self.float(), c=other)
+            return apply_op(ops.PowScalar, self, c=other)
+        return apply_op(ops.Pow, *self._pair(other))
 
     def __rpow__(self, other: Any) -> Tensor:
         if isinstance(other, (int, float)) and not isinstance(other, bool):
             base = (
                 self.float() if self.data.dtype.kind != "f" and isinstance(other, float) else self
             )
-            return _apply(ops.RPowScalar, base, c=other)
+            return apply_op(ops.RPowScalar, base, c=other)
         a, b = self._pair(other)
-        return _apply(ops.Pow, b, a)
+        return apply_op(ops.Pow, b, a)
 
     def __neg__(self) -> Tensor:
-        return _apply(ops.Neg, self)
+        return apply_op(ops.Neg, self)
 
     def __abs__(self) -> Tensor:
-        return _apply(ops.Abs, self)
+        return apply_op(ops.Abs, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return matmul(self, other if type(other) is Tensor else self._operand(other))
@@ -567,7 +507,7 @@ class Tensor:
 
     # ------------------------------------------------------------ comparisons (no gradient)
     def _compare(self, other: Any, fn: Any) -> Tensor:
-        return _wrap(fn(self.data, self._operand(other).data))
+        return wrap_array(fn(self.data, self._operand(other).data))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, xp.equal)
@@ -599,7 +539,7 @@ class Tensor:
     def __invert__(self) -> Tensor:
         if self.data.dtype != _BOOL:
             raise TypeError(f"~ is defined for bool tensors only, got {self.dtype}")
-        return _wrap(~self.data)
+        return wrap_array(~self.data)
 
     def __and__(self, other: Any) -> Tensor:
         return self._compare(other, xp.bitwise_and)
@@ -609,11 +549,11 @@ class Tensor:
 
     def any(self) -> Tensor:
         """True where any element is nonzero."""
-        return _wrap(self.data.any())
+        return wrap_array(self.data.any())
 
     def all(self) -> Tensor:
         """True where every element is nonzero."""
-        return _wrap(self.data.all())
+        return wrap_array(self.data.all())
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index of the largest value (the first of ties), over all or along ``dim``."""
@@ -626,35 +566,35 @@ class Tensor:
     # ------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:
         """Elementwise e**x."""
-        return _apply(ops.Exp, self)
+        return apply_op(ops.Exp, self)
 
     def log(self) -> Tensor:
         """Elementwise natural logarithm."""
-        return _apply(ops.Log, self)
+        return apply_op(ops.Log, self)
 
     def sqrt(self) -> Tensor:
         """Elementwise square root."""
-        return _apply(ops.Sqrt, self)
+        return apply_op(ops.Sqrt, self)
 
     def sin(self) -> Tensor:
         """Elementwise sine."""
-        return _apply(ops.Sin, self)
+        return apply_op(ops.Sin, self)
 
     def cos(self) -> Tensor:
         """Elementwise cosine."""
-        return _apply(ops.Cos, self)
+        return apply_op(ops.Cos, self)
 
     def tanh(self) -> Tensor:
         """Elementwise hyperbolic tangent."""
-        return _apply(ops.Tanh, self)
+        return apply_op(ops.Tanh, self)
 
     def sigmoid(self) -> Tensor:
         """Elementwise logistic function 1/(1+e**-x), stable for any x."""
-        return _apply(ops.Sigmoid, self)
+        return apply_op(ops.Sigmoid, self)
 
     def relu(self) -> Tensor:
         """Elementwise max(x, 0); the gradient at 0 is 0."""
-        return _apply(ops.ReLU, self)
+        return apply_op(ops.ReLU, self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         """Limit values to [min, max]; see :func:`retrograd.clamp`."""
@@ -664,11 +604,11 @@ class Tensor:
 
     def maximum(self, other: Any) -> Tensor:
         """Elementwise maximum; see :func:`retrograd.maximum`."""
-        return _apply(ops.Maximum, *self._pair(other))
+        return apply_op(ops.Maximum, *self._pair(other))
 
     def minimum(self, other: Any) -> Tensor:
         """Elementwise minimum; see :func:`retrograd.minimum`."""
-        return _apply(ops.Minimum, *self._pair(other))
+        return apply_op(ops.Minimum, *self._pair(other))
 
     def masked_fill(self, mask: Tensor, value: float) -> Tensor:
         """Replace the elements where ``mask`` is True by ``value``."""
@@ -676,24 +616,26 @@ class Tensor:
 
     def softmax(self, dim: int) -> Tensor:
         """Softmax along ``dim``; see :func:`retrograd.softmax`."""
-        return _apply(ops.Softmax, self, axis=_one_dim(dim, self.ndim, "softmax"))
+        return apply_op(ops.Softmax, self, axis=_one_dim(dim, self.ndim, "softmax"))
 
     def log_softmax(self, dim: int) -> Tensor:
         """Log-softmax along ``dim``; see :func:`retrograd.log_softmax`."""
-        return _apply(ops.LogSoftmax, self, axis=_one_dim(dim, self.ndim, "log_softmax"))
+        return apply_op(ops.LogSoftmax, self, axis=_one_dim(dim, self.ndim, "log_softmax"))
 
     # ------------------------------------------------------------ reductions
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Sum over all elements or over ``dim`` (int or tuple)."""
         axes = normalize_dims(dim, self.ndim, "sum")
         if self.data.dtype.kind in "biu":
-            return _wrap(self.data.sum(axis=axes, keepdims=keepdim, dtype=_INT64))
-        return _apply(ops.Sum, self, axes=axes, keepdim=keepdim)
+            return wrap_array(self.data.sum(axis=axes, keepdims=keepdim, dtype=_INT64))
+        return apply_op(ops.Sum, self, axes=axes, keepdim=keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Mean over all elements or over ``dim`` (int or tuple)."""
         _check_float(self, "mean")
-        return _apply(ops.Mean, self, axes=normalize_dims(dim, self.ndim, "mean"), keepdim=keepdim)
+        return apply_op(
+            ops.Mean, self, axes=normalize_dims(dim, self.ndim, "mean"), keepdim=keepdim
+        )
 
     def var(
         self,
@@ -705,7 +647,7 @@ class Tensor:
     ) -> Tensor:
         """Variance with Bessel's ``correction`` (default 1, or 0 when ``unbiased=False``)."""
         _check_float(self, "var")
-        return _apply(
+        return apply_op(
             ops.Var,
             self,
             axes=normalize_dims(dim, self.ndim, "var"),
@@ -723,7 +665,7 @@ class Tensor:
     ) -> Tensor:
         """Standard deviation, the square root of :meth:`var` (gradient 0 where it is 0)."""
         _check_float(self, "std")
-        return _apply(
+        return apply_op(
             ops.Std,
             self,
             axes=normalize_dims(dim, self.ndim, "std"),
@@ -758,17 +700,17 @@ class Tensor:
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
         """log(sum(exp(x))) over ``dim``, stable for inputs of any magnitude."""
         _check_float(self, "logsumexp")
-        return _apply(
+        return apply_op(
             ops.LogSumExp, self, axes=normalize_dims(dim, self.ndim, "logsumexp"), keepdim=keepdim
         )
 
     # ------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
         """The same values in a new shape (one dimension may be -1)."""
-        target = _infer_shape(_shape_arg(shape), self.data.size, self.shape, "reshape")
+        target = _infer_shape(shape_arg(shape), self.data.size, self.shape, "reshape")
         if target == self.shape:
             return self
-        return _apply(ops.Reshape, self, shape=target)
+        return apply_op(ops.Reshape, self, shape=target)
 
     view = reshape
 
@@ -797,25 +739,25 @@ class Tensor:
         perm = list(range(self.ndim))
         a, b = _one_dim(dim0, self.ndim, "transpose"), _one_dim(dim1, self.ndim, "transpose")
         perm[a], perm[b] = perm[b], perm[a]
-        return _apply(ops.Permute, self, dims=tuple(perm))
+        return apply_op(ops.Permute, self, dims=tuple(perm))
 
     def permute(self, *dims: Any) -> Tensor:
         """Reorder the dimensions."""
-        dims = _shape_arg(dims)
+        dims = shape_arg(dims)
         if len(dims) != self.ndim:
             raise ValueError(
                 f"permute(): got {len(dims)} dims {tuple(dims)} for a tensor of {self.ndim} dims"
             )
         normalize_dims(dims, self.ndim, "permute")  # validates range and repeats
         perm = tuple(int(d) % max(self.ndim, 1) for d in dims)
-        return _apply(ops.Permute, self, dims=perm)
+        return apply_op(ops.Permute, self, dims=perm)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
         """The tensor with its dimensions reversed (the transpose of a matrix)."""
         if self.ndim < 2:
             return self
-        return _apply(ops.Permute, self, dims=tuple(range(self.ndim - 1, -1, -1)))
+        return apply_op(ops.Permute, self, dims=tuple(range(self.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
@@ -836,7 +778,7 @@ class Tensor:
 
     def expand(self, *sizes: Any) -> Tensor:
         """Broadcast to ``sizes`` without copying (-1 keeps a dimension)."""
-        sizes = _shape_arg(sizes)
+        sizes = shape_arg(sizes)
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise ValueError(
@@ -854,7 +796,7 @@ class Tensor:
                 )
         if target == self.shape:
             return self
-        return _apply(ops.Expand, self, shape=target)
+        return apply_op(ops.Expand, self, shape=target)
 
     def expand_as(self, other: Tensor) -> Tensor:
         """Broadcast to ``other``'s shape."""
@@ -863,7 +805,7 @@ class Tensor:
     def __getitem__(self, idx: Any) -> Tensor:
         key, advanced = _index_key(idx)
         try:
-            return _apply(ops.Index, self, idx=key, advanced=advanced)
+            return apply_op(ops.Index, self, idx=key, advanced=advanced)
         except IndexError as e:
             raise IndexError(
                 f"index {idx!r} is out of range for a tensor of shape {self.shape}: {e}"
@@ -893,7 +835,7 @@ def zero_grads(params: Any, set_to_none: bool = True) -> None:
         elif p.grad.data.flags.writeable:
             p.grad.data.fill(0)
         else:
-            p.grad = _wrap(xp.zeros_like(p.grad.data))
+            p.grad = wrap_array(xp.zeros_like(p.grad.data))
 
 
 # ---------------------------------------------------------------- helpers of the methods
@@ -910,7 +852,7 @@ def _correction(unbiased: bool | None, correction: float | None) -> float:
 def _true_div(a: Tensor, b: Tensor) -> Tensor:
     if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":  # int / int is float, as PyTorch
         a, b = a.float(), b.float()
-    return _apply(ops.Div, a, b)
+    return apply_op(ops.Div, a, b)
 
 
 def _one_dim(dim: Any, ndim: int, op: str) -> int:
@@ -922,7 +864,7 @@ def _one_dim(dim: Any, ndim: int, op: str) -> int:
     return axes[0] if axes else 0
 
 
-def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+def shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return tuple(int(s) for s in shape)
@@ -978,26 +920,26 @@ def _extreme(t: Tensor, dim: Any, keepdim: bool, smallest: bool, op: str) -> Ten
         raise RuntimeError(f"{op}(): cannot reduce over an empty dimension of shape {t.shape}")
     if t.data.dtype.kind != "f":
         red = t.data.min if smallest else t.data.max
-        return _wrap(red(axis=axes, keepdims=keepdim))
-    return _apply(ops.AMax, t, axes=axes, keepdim=keepdim, smallest=smallest)
+        return wrap_array(red(axis=axes, keepdims=keepdim))
+    return apply_op(ops.AMax, t, axes=axes, keepdim=keepdim, smallest=smallest)
 
 
 def _max_dim(t: Tensor, dim: Any, keepdim: bool, smallest: bool, op: str) -> MaxResult:
     axis = _one_dim(dim, t.ndim, op)
     if t.ndim == 0:
-        return MaxResult(t, _wrap(xp.zeros((), dtype=_INT64)))
+        return MaxResult(t, wrap_array(xp.zeros((), dtype=_INT64)))
     if t.shape[axis] == 0:
         raise RuntimeError(
             f"{op}(): cannot reduce over dimension {dim} of size 0 (shape {t.shape})"
         )
     if t.data.dtype.kind != "f":
         red = t.data.min if smallest else t.data.max
-        values = _wrap(red(axis=axis, keepdims=keepdim))
+        values = wrap_array(red(axis=axis, keepdims=keepdim))
     else:
-        values = _apply(ops.MaxDim, t, axis=axis, keepdim=keepdim, smallest=smallest)
+        values = apply_op(ops.MaxDim, t, axis=axis, keepdim=keepdim, smallest=smallest)
     arg = xp.argmin if smallest else xp.argmax
     idx = arg(t.data, axis=axis, keepdims=keepdim).astype(_INT64)
-    return MaxResult(values, _wrap(idx))
+    return MaxResult(values, wrap_array(idx))
 
 
 def _arg_reduce(t: Tensor, dim: Any, keepdim: bool, fn: Any, op: str) -> Tensor:
@@ -1005,11 +947,11 @@ def _arg_reduce(t: Tensor, dim: Any, keepdim: bool, fn: Any, op: str) -> Tensor:
         out = fn(t.data)
         if keepdim:
             out = xp.reshape(out, (1,) * t.ndim)
-        return _wrap(xp.asarray(out, dtype=_INT64))
+        return wrap_array(xp.asarray(out, dtype=_INT64))
     axis = _one_dim(dim, t.ndim, op)
     if t.ndim == 0:
-        return _wrap(xp.zeros((), dtype=_INT64))
-    return _wrap(fn(t.data, axis=axis, keepdims=keepdim).astype(_INT64))
+        return wrap_array(xp.zeros((), dtype=_INT64))
+    return wrap_array(fn(t.data, axis=axis, keepdims=keepdim).astype(_INT64))
 
 
 # ---------------------------------------------------------------- functions over several tensors
@@ -1027,12 +969,12 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     -------
     Tensor of shape (..., n, m), with the vector dimensions dropped.
     """
-    a, b = _as_tensor(a), _as_tensor(b)
+    a, b = to_tensor(a), to_tensor(b)
     try:
-        return _apply(ops.MatMul, a, b)
+        return apply_op(ops.MatMul, a, b)
     except ValueError:
         _check_matmul_shapes(a.shape, b.shape)  # raises the precise message
-        raise  # shapes fit but NumPy refused (batch axes): _apply's message
+        raise  # shapes fit but NumPy refused (batch axes): apply_op's message
 
 
 def _check_matmul_shapes(sa: tuple[int, ...], sb: tuple[int, ...]) -> None:
@@ -1055,18 +997,18 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 
     Gradients flow to ``input`` and ``other``, never to the condition.
     """
-    cond = _as_tensor(condition)
+    cond = to_tensor(condition)
     if cond.data.dtype != _BOOL:
         raise TypeError(f"where(): condition must be a bool tensor, got {cond.dtype}")
     x = input if isinstance(input, Tensor) else None
     y = other if isinstance(other, Tensor) else None
     if x is None and y is None:
-        x, y = _as_tensor(input), _as_tensor(other)
+        x, y = to_tensor(input), to_tensor(other)
     elif x is None:
         x = y._operand(input)
     elif y is None:
         y = x._operand(other)
-    return _apply(ops.Where, cond, x, y)
+    return apply_op(ops.Where, cond, x, y)
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
@@ -1083,12 +1025,12 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
         if max is not None:
             out = out.minimum(max)
         return out
-    return _apply(ops.Clamp, input, lo=min, hi=max)
+    return apply_op(ops.Clamp, input, lo=min, hi=max)
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension ``dim``."""
-    ts = [_as_tensor(t) for t in tensors]
+    ts = [to_tensor(t) for t in tensors]
     if not ts:
         raise ValueError("cat(): expected a non-empty sequence of tensors")
     axis = _one_dim(dim, ts[0].ndim, "cat")
@@ -1100,12 +1042,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"cat(): tensor {i} has shape {t.shape}, which does not match tensor 0's shape "
                 f"{ts[0].shape} outside dimension {dim}"
             )
-    return _apply(ops.Cat, *ts, axis=axis)
+    return apply_op(ops.Cat, *ts, axis=axis)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join same-shaped tensors along a new dimension ``dim``."""
-    ts = [_as_tensor(t) for t in tensors]
+    ts = [to_tensor(t) for t in tensors]
     if not ts:
         raise ValueError("stack(): expected a non-empty sequence of tensors")
     for i, t in enumerate(ts):
@@ -1115,8 +1057,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"and tensor {i} has {t.shape}"
             )
     axis = _one_dim(dim, ts[0].ndim + 1, "stack")
-    return _apply(ops.Stack, *ts, axis=axis)
+    return apply_op(ops.Stack, *ts, axis=axis)
 
 
-def _as_tensor(x: Any) -> Tensor:
+def to_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)

@@ -39,7 +39,7 @@ from . import random as _random
 from .autograd import no_grad
 from .metrics import METRICS, Metric
 from .serialization import PathLike, load_checkpoint, save_checkpoint
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, wrap_array
 
 __all__ = ["STOP_REASONS", "History", "NonFiniteError", "evaluate", "fit"]
 
@@ -583,7 +583,7 @@ def _resolve_metric(metric: MetricLike) -> tuple[str | None, Metric | None]:
     if callable(metric):
 
         def on_tensors(true: np.ndarray, pred: np.ndarray) -> float:
-            return float(metric(_wrap(pred), _wrap(true)))
+            return float(metric(wrap_array(pred), wrap_array(true)))
 
         return getattr(metric, "__name__", "metric"), on_tensors
     raise TypeError(f"metric must be None, a name or a callable, got {type(metric).__name__}")

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..creation import from_numpy
 from ..random import Generator
-from ..tensor import Tensor, _wrap, stack
+from ..tensor import Tensor, stack, wrap_array
 from .dataset import Subset, TensorDataset, rng_of
 
 _COLLATE_TYPES = "tensors, numpy arrays, numbers, strings, dicts or sequences"
@@ -56,11 +56,11 @@ def default_collate(batch: list[Any]) -> Any:
             )
         return from_numpy(np.stack(batch))
     if isinstance(elem, bool):
-        return _wrap(np.array(batch, dtype=np.bool_))
+        return wrap_array(np.array(batch, dtype=np.bool_))
     if isinstance(elem, int):
-        return _wrap(np.array(batch, dtype=np.int64))
+        return wrap_array(np.array(batch, dtype=np.int64))
     if isinstance(elem, float):
-        return _wrap(np.array(batch, dtype=np.float64))
+        return wrap_array(np.array(batch, dtype=np.float64))
     if isinstance(elem, collections.abc.Mapping):
         return {key: default_collate([d[key] for d in batch]) for key in elem}
     if isinstance(elem, collections.abc.Sequence):

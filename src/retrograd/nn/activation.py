@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import warnings
 
-from .. import functional as F
 from .. import ops
-from ..tensor import Tensor, _apply
+from ..tensor import Tensor, apply_op
+from . import functional as F
 from .module import Module
 
 
@@ -37,7 +37,7 @@ class ReLU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         if type(input) is Tensor:  # the common case, without F.relu's conversion
-            return _apply(ops.ReLU, input)
+            return apply_op(ops.ReLU, input)
         return F.relu(input)
 
     def extra_repr(self) -> str:

@@ -6,12 +6,12 @@ from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
-from .. import functional as F
 from .._backend import xp
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, wrap_array
+from . import functional as F
 from . import init
 from .module import Module
-from .parameter import _check_device, _check_size, _empty_parameter, _float_dtype
+from .parameter import check_device, check_size, empty_parameter, float_dtype
 
 
 class BatchNorm1d(Module):
@@ -65,8 +65,8 @@ class BatchNorm1d(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        _check_device(device, type(self).__name__)
-        self.num_features = _check_size(num_features, "num_features", type(self).__name__)
+        check_device(device, type(self).__name__)
+        self.num_features = check_size(num_features, "num_features", type(self).__name__)
         if eps <= 0:
             raise ValueError(f"{type(self).__name__}: eps must be positive, got {eps}")
         self.eps = eps
@@ -75,19 +75,19 @@ class BatchNorm1d(Module):
         self.track_running_stats = track_running_stats
         c = self.num_features
         if affine:
-            self.weight = _empty_parameter((c,), dtype, type(self).__name__)
+            self.weight = empty_parameter((c,), dtype, type(self).__name__)
             if bias:
-                self.bias = _empty_parameter((c,), dtype, type(self).__name__)
+                self.bias = empty_parameter((c,), dtype, type(self).__name__)
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            dt = _float_dtype(dtype, type(self).__name__)
-            self.register_buffer("running_mean", _wrap(xp.zeros(c, dtype=dt)))
-            self.register_buffer("running_var", _wrap(xp.ones(c, dtype=dt)))
-            self.register_buffer("num_batches_tracked", _wrap(xp.zeros((), dtype=xp.int64)))
+            dt = float_dtype(dtype, type(self).__name__)
+            self.register_buffer("running_mean", wrap_array(xp.zeros(c, dtype=dt)))
+            self.register_buffer("running_var", wrap_array(xp.ones(c, dtype=dt)))
+            self.register_buffer("num_batches_tracked", wrap_array(xp.zeros((), dtype=xp.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
-from .module import Module, _addindent
+from .module import Module, addindent
 
 
 def _index(idx: Any, n: int, name: str) -> int:
@@ -220,7 +220,7 @@ class ModuleList(Module):
         for start, end, r in blocks:
             head = f"({start})" if start == end else f"({start}-{end}): {end - start + 1} x"
             text = f"{head}: {r}" if start == end else f"{head} {r}"
-            lines.append(_addindent(text, 2))
+            lines.append(addindent(text, 2))
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 

@@ -1,26 +1,980 @@
-"""``retrograd.nn.functional``: the same module as :mod:`retrograd.functional`.
+"""``retrograd.nn.functional``: activations, layers and losses as functions.
 
-PyTorch code writes ``import torch.nn.functional as F``; here both
-``import retrograd.nn.functional as F`` and ``import retrograd.functional as F``
-work. Names are looked up in :mod:`retrograd.functional` when used, so
-functions added there (the losses) appear here too.
+The counterpart of ``torch.nn.functional``; import it as PyTorch code does,
+``import retrograd.nn.functional as F`` (``retrograd.functional`` is the same
+module under a shorter path). Each function validates its inputs at the
+boundary, with a message that names the function, what came and what was
+expected, then applies one op of :mod:`retrograd.ops`:
+
+- activations: :func:`relu`, :func:`sigmoid`, :func:`tanh`, :func:`softmax`,
+  :func:`log_softmax` (the same functions as ``retrograd.relu`` etc.),
+  :func:`leaky_relu`, :func:`elu`, :func:`gelu`, :func:`softplus`;
+- layers: :func:`linear`, :func:`dropout`, :func:`batch_norm`, :func:`layer_norm`;
+- losses, regression: :func:`mse_loss`, :func:`l1_loss`, :func:`huber_loss`,
+  :func:`smooth_l1_loss`; classification: :func:`cross_entropy` (from logits),
+  :func:`nll_loss` (from log-probabilities), :func:`binary_cross_entropy` (from
+  probabilities) and :func:`binary_cross_entropy_with_logits`. Each loss is one
+  fused op followed, where it is not fused in, by the reduction; only
+  cross-entropy with class-probability targets is composed from engine ops,
+  which also gives the target its gradient.
+
+This module imports the engine only (ops, tensor, autograd, backend); the layer
+modules of :mod:`retrograd.nn` import it, never the other way round.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .. import functional as _functional
+from .. import ops
+from .._backend import FLOAT_DTYPES, ndarray, xp
+from ..autograd import is_grad_enabled, no_grad
+from ..random import Generator, get_rng
+from ..tensor import Tensor, apply_op, to_tensor
+from ..tensor_functions import log_softmax, relu, sigmoid, softmax, tanh
+
+__all__ = [
+    "REDUCTIONS",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "gelu",
+    "huber_loss",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "relu",
+    "sigmoid",
+    "smooth_l1_loss",
+    "softmax",
+    "softplus",
+    "tanh",
+]
+
+# ---------------------------------------------------------------- activations
 
 
-def __getattr__(name: str) -> Any:
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """Elementwise ``x if x > 0 else negative_slope * x``.
+
+    Parameters
+    ----------
+    input : Tensor
+    negative_slope : float, default=0.01
+    """
+    return apply_op(ops.LeakyReLU, to_tensor(input), negative_slope=float(negative_slope))
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """Elementwise ``x if x > 0 else alpha * (exp(x) - 1)``.
+
+    Parameters
+    ----------
+    input : Tensor
+    alpha : float, default=1.0
+    """
+    return apply_op(ops.ELU, to_tensor(input), alpha=float(alpha))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit ``x * Phi(x)``.
+
+    Parameters
+    ----------
+    input : Tensor
+    approximate : {'none', 'tanh'}, default='none'
+        'tanh' uses ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu(): approximate must be 'none' or 'tanh', got {approximate!r}")
+    return apply_op(ops.GELU, to_tensor(input), approximate=approximate)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Elementwise ``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``.
+
+    Parameters
+    ----------
+    input : Tensor
+    beta : float, default=1.0
+    threshold : float, default=20.0
+    """
+    return apply_op(ops.Softplus, to_tensor(input), beta=float(beta), threshold=float(threshold))
+
+
+# ---------------------------------------------------------------- layers
+
+
+def _check_tensor(x: object, op: str, name: str = "input") -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): {name} must be a Tensor, got {type(x).__name__}")
+
+
+def _check_same_dtype(op: str, input: Tensor, **params: Tensor | None) -> None:
+    if input.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{op}(): expected a floating point input, got dtype {input.dtype}")
+    for name, p in params.items():
+        if p is not None and p.dtype != input.dtype:
+            raise TypeError(
+                f"{op}(): input has dtype {input.dtype} but {name} has dtype {p.dtype}; "
+                "cast one of them (e.g. model.double() or x.float())"
+            )
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Affine map ``input @ weight.T + bias``, as ``torch.nn.functional.linear``.
+
+    One fused node: its backward is ``(g @ W, g.T @ x, g.sum(0))`` over ``x``
+    flattened to 2-D.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, in_features)
+    weight : Tensor of shape (out_features, in_features)
+    bias : Tensor of shape (out_features,), optional
+
+    Returns
+    -------
+    Tensor of shape (*, out_features)
+    """
+    _check_tensor(input, "linear")
+    _check_tensor(weight, "linear", "weight")
+    if bias is not None:
+        _check_tensor(bias, "linear", "bias")
+    _check_same_dtype("linear", input, weight=weight, bias=bias)
+    if weight.ndim != 2:
+        raise ValueError(f"linear(): weight must be 2-D (out, in), got shape {weight.shape}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear(): input of shape {input.shape} does not match weight of shape "
+            f"{weight.shape}: the last input dimension must be in_features={weight.shape[1]}"
+        )
+    if bias is not None:
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(
+                f"linear(): bias must have shape ({weight.shape[0]},), got {bias.shape}"
+            )
+        return apply_op(ops.Linear, input, weight, bias, has_bias=True)
+    return apply_op(ops.Linear, input, weight, has_bias=False)
+
+
+def dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
+
+    The mask comes from the default generator (or ``generator``), so
+    :func:`retrograd.manual_seed` reproduces it. The values differ from
+    PyTorch's for the same seed (a different random stream), but the
+    distribution is the same.
+
+    Parameters
+    ----------
+    input : Tensor of any shape
+    p : float, default=0.5
+        Probability of zeroing an element, in [0, 1].
+    training : bool, default=True
+        False returns ``input`` unchanged.
+    inplace : bool, default=False
+        Accepted for PyTorch compatibility; the result is always a new tensor.
+    generator : Generator, optional
+        Source of the mask; default the global generator.
+
+    Returns
+    -------
+    Tensor of the same shape as ``input``
+    """
+    _check_tensor(input, "dropout")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
+    if not training or p == 0.0:
+        return input
+    if input.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"dropout(): expected a floating point input, got dtype {input.dtype}")
+    dtype = input.dtype
+    if p == 1.0:
+        mask = xp.zeros(input.shape, dtype=dtype)
+    else:
+        keep = get_rng(generator).random(input.shape, dtype=dtype) >= p
+        mask = keep * xp.asarray(1.0 / (1.0 - p), dtype=dtype)
+    return apply_op(ops.Dropout, input, mask=mask)
+
+
+def _as_param(x: Tensor | None, name: str, size: int, op: str) -> None:
+    if x is None:
+        return
+    _check_tensor(x, op, name)
+    if x.shape != (size,):
+        raise ValueError(f"{op}(): {name} must have shape ({size},), got {x.shape}")
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over every dimension but 1, as ``torch.nn.functional.batch_norm``.
+
+    In training, each channel is normalised with the batch's mean and biased
+    variance, and the running statistics (when given) are updated in place:
+    ``running = (1 - momentum) * running + momentum * batch_stat``, where the
+    variance is the unbiased one (times ``n/(n-1)``), as PyTorch. Otherwise
+    the running statistics normalise. ``weight`` and ``bias`` then scale and
+    shift each channel.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C) or (N, C, L) (any ``(N, C, *)``)
+    running_mean, running_var : Tensor of shape (C,) or None
+        Required when ``training`` is False.
+    weight, bias : Tensor of shape (C,), optional
+    training : bool, default=False
+        Use (and update) batch statistics.
+    momentum : float, default=0.1
+        Weight of the new batch statistic in the running average.
+    eps : float, default=1e-5
+        Added to the variance before the square root.
+
+    Returns
+    -------
+    Tensor of the same shape as ``input``
+    """
+    _check_tensor(input, "batch_norm")
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm(): expected an input of shape (N, C, *), got {input.shape}")
+    _check_same_dtype("batch_norm", input, weight=weight, bias=bias)
+    c = input.shape[1]
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        _as_param(t, name, c, "batch_norm")
+    params = [t for t in (weight, bias) if t is not None]
+    flags = {"has_weight": weight is not None, "has_bias": bias is not None, "eps": float(eps)}
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError(
+                "batch_norm(): running_mean and running_var are required when training=False"
+            )
+        mean, var = running_mean.data, running_var.data
+        return apply_op(ops.BatchNorm, input, *params, mean=mean, var=var, batch=False, **flags)
+    n = input.data.size // c
+    if n <= 1:
+        raise ValueError(
+            f"batch_norm(): expected more than 1 value per channel when training, "
+            f"got input of shape {input.shape}"
+        )
+    axes = (0, *range(2, input.ndim))
+    x = input.data
+    mean = x.mean(axis=axes)
+    xc = x - xp.expand_dims(mean, axes)
+    var = (xc * xc).mean(axis=axes)
+    with no_grad():
+        if running_mean is not None:
+            rm = running_mean.data
+            rm[...] = (1 - momentum) * rm + momentum * mean
+        if running_var is not None:
+            rv = running_var.data
+            rv[...] = (1 - momentum) * rv + momentum * var * (n / (n - 1))
+    return apply_op(ops.BatchNorm, input, *params, mean=mean, var=var, batch=True, **flags)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dimensions, as PyTorch's ``layer_norm``.
+
+    Each row is shifted to mean 0 and scaled to (biased) variance 1, then
+    multiplied by ``weight`` and shifted by ``bias`` elementwise.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*, *normalized_shape)
+    normalized_shape : int or tuple of int
+    weight, bias : Tensor of shape normalized_shape, optional
+    eps : float, default=1e-5
+        Added to the variance before the square root.
+
+    Returns
+    -------
+    Tensor of the same shape as ``input``
+    """
+    _check_tensor(input, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.shape[input.ndim - k :] != shape or input.ndim < k:
+        raise ValueError(
+            f"layer_norm(): input of shape {input.shape} does not end with normalized_shape {shape}"
+        )
+    _check_same_dtype("layer_norm", input, weight=weight, bias=bias)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != shape:
+            raise ValueError(f"layer_norm(): {name} must have shape {shape}, got {t.shape}")
+    params = [t for t in (weight, bias) if t is not None]
+    return apply_op(
+        ops.LayerNorm,
+        input,
+        *params,
+        has_weight=weight is not None,
+        has_bias=bias is not None,
+        eps=float(eps),
+        ndims=k,
+    )
+
+
+# ---------------------------------------------------------------- the reduction registry
+
+#: The ``reduction`` option of every loss, function and module alike: each name and how it
+#: reduces a tensor of per-element losses. The fused classification ops implement the same
+#: three names (their 'mean' divides by the summed class weights instead of the count).
+REDUCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "none": lambda loss: loss,
+    "mean": lambda loss: loss.mean(),
+    "sum": lambda loss: loss.sum(),
+}
+
+
+def _check_reduction(reduction: Any, op: str) -> str:
+    """Return ``reduction`` if it names an entry of :data:`REDUCTIONS`, else raise."""
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        names = ", ".join(repr(name) for name in REDUCTIONS)
+        raise ValueError(f"{op}(): reduction must be one of {names}; got {reduction!r}")
+    return reduction
+
+
+def legacy_reduction(
+    size_average: bool | None, reduce: bool | None, reduction: str, op: str
+) -> str:
+    """Map PyTorch's deprecated ``size_average``/``reduce`` flags to a reduction, as it does."""
+    if size_average is None and reduce is None:
+        return _check_reduction(reduction, op)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(
+        f"{op}(): size_average and reduce are deprecated, please use reduction='{reduction}' "
+        "instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return reduction
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    return REDUCTIONS[reduction](loss)
+
+
+# ---------------------------------------------------------------- validation at the boundary
+
+
+def _float_input(input: Any, op: str, what: str = "input") -> Tensor:
+    t = to_tensor(input)
+    if t.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{op}(): {what} must be a floating point tensor (float32 or float64), "
+            f"got dtype {t.dtype}"
+        )
+    return t
+
+
+def _same_shape(input: Tensor, target: Tensor, op: str) -> None:
+    if target.shape != input.shape:
+        raise ValueError(
+            f"{op}(): target shape {target.shape} must be the same as input shape "
+            f"{input.shape}; broadcasting them would silently compute a different loss. "
+            "Reshape one of them (e.g. input.squeeze(-1) or target.unsqueeze(-1))."
+        )
+
+
+def _regression_pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:
+    """A float input and a target of its shape; integer targets are promoted, as PyTorch."""
+    input = _float_input(input, op)
+    target = to_tensor(target)
+    _same_shape(input, target, op)
+    if target.dtype.kind != "f":
+        target = target.to(input.dtype)
+    return input, target
+
+
+def _binary_pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:
+    input = _float_input(input, op)
+    target = to_tensor(target)
+    if target.dtype.kind != "f":
+        raise TypeError(
+            f"{op}(): target must be a floating point tensor of probabilities, got dtype "
+            f"{target.dtype}; convert integer labels with target.float()"
+        )
+    _same_shape(input, target, op)
+    return input, target
+
+
+def _constant(weight: Any, dtype: Any, op: str, name: str) -> ndarray:
+    """The array of a weight that receives no gradient (as in PyTorch), in ``dtype``."""
+    w = _float_input(weight, op, name)
+    if w.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{op}(): {name} receives no gradient (as in PyTorch), so it cannot require grad; "
+            f"pass {name}.detach()"
+        )
+    return w.data.astype(dtype, copy=False)
+
+
+def _broadcast_weight(weight: Any, input: Tensor, op: str, name: str) -> ndarray | None:
+    if weight is None:
+        return None
+    w = _constant(weight, input.dtype, op, name)
     try:
-        return getattr(_functional, name)
-    except AttributeError:
-        raise AttributeError(
-            f"module 'retrograd.nn.functional' has no attribute '{name}'"
-        ) from None
+        fits = xp.broadcast_shapes(w.shape, input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"{op}(): {name} of shape {w.shape} must broadcast to the input shape {input.shape}"
+        )
+    return w
 
 
-def __dir__() -> list[str]:
-    return dir(_functional)
+def _class_input(input: Any, op: str) -> tuple[Tensor, int]:
+    """A float input of shape (C,), (N, C) or (N, C, d1, ...) and its class axis."""
+    input = _float_input(input, op)
+    if input.ndim == 0:
+        raise ValueError(
+            f"{op}(): input must have shape (C,), (N, C) or (N, C, d1, ...) with C classes, "
+            "got a 0-d tensor"
+        )
+    axis = 0 if input.ndim == 1 else 1
+    if input.shape[axis] == 0:
+        raise ValueError(f"{op}(): input of shape {input.shape} has no classes (C = 0)")
+    return input, axis
+
+
+def _index_shape(input: Tensor, axis: int) -> tuple[int, ...]:
+    return input.shape[:axis] + input.shape[axis + 1 :]
+
+
+def _class_indices(
+    input: Tensor, target: Tensor, axis: int, ignore_index: int, op: str, probs_ok: bool
+) -> ndarray:
+    """Check class-index targets against ``input``; return them as an int64 array."""
+    expected = _index_shape(input, axis)
+    n_classes = input.shape[axis]
+    also = f", or class probabilities of shape {input.shape}" if probs_ok else ""
+    t = target.data
+    if t.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}(): class-index targets must be integers (int64) of shape {expected}{also}; "
+            f"got dtype {target.dtype} of shape {target.shape}"
+            + ("; convert with target.long()" if t.dtype.kind == "f" else "")
+        )
+    if t.shape != expected:
+        batch = ""
+        if t.ndim and expected and t.shape[0] != expected[0]:
+            batch = f" (input batch size {expected[0]}, target batch size {t.shape[0]})"
+        raise ValueError(
+            f"{op}(): for input of shape {input.shape}, class-index targets must have shape "
+            f"{expected}{also}; got target of shape {target.shape}{batch}"
+        )
+    t = t.astype(xp.int64, copy=False)  # before comparing: uint8 cannot hold ignore_index=-100
+    if not t.size or (t.min() >= 0 and t.max() < n_classes):  # two passes for the usual case
+        return t
+    bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise ValueError(
+            f"{op}(): target holds class index {t[bad].flat[0]}, out of range for "
+            f"{n_classes} classes: expected 0 to {n_classes - 1} (or ignore_index={ignore_index})"
+        )
+    return t
+
+
+def _class_weight(weight: Any, input: Tensor, axis: int, op: str) -> ndarray | None:
+    if weight is None:
+        return None
+    w = _constant(weight, input.dtype, op, "weight")
+    n_classes = input.shape[axis]
+    if w.shape != (n_classes,):
+        raise ValueError(
+            f"{op}(): weight must hold one value per class, shape ({n_classes},); "
+            f"got shape {w.shape}"
+        )
+    return w
+
+
+def _check_ignore_index(ignore_index: Any, op: str) -> int:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, xp.integer)):
+        raise TypeError(f"{op}(): ignore_index must be an int, got {ignore_index!r}")
+    return int(ignore_index)
+
+
+# ---------------------------------------------------------------- regression losses
+
+
+def _weighted(
+    loss: Tensor, weight: Any, input: Tensor, reduction: str, op: str, mean_by_weight: bool
+) -> Tensor:
+    """Reduce ``loss`` after PyTorch's optional per-element ``weight`` (of input's shape)."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    w = to_tensor(weight)
+    if w.shape != input.shape:
+        raise ValueError(
+            f"{op}(): weight shape {w.shape} must be the same as input shape {input.shape}"
+        )
+    loss = loss * w
+    if reduction == "mean" and mean_by_weight:
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction)
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean squared error ``(input - target)**2``, the loss for regression.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*), floating point
+    target : Tensor of shape (*)
+        The same shape as ``input`` (a different shape is an error, not a
+        broadcast). Integer targets are promoted to ``input``'s dtype.
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+        'none' returns the loss per element, shape (*).
+    weight : Tensor of shape (*), optional
+        Per-element weights; with them 'mean' is ``sum(w * loss) / sum(w)``.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or shape (*) for ``reduction='none'``.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction, "mse_loss")
+    input, target = _regression_pair(input, target, "mse_loss")
+    loss = apply_op(ops.SquaredError, input, target)
+    return _weighted(loss, weight, input, reduction, "mse_loss", mean_by_weight=True)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean absolute error ``|input - target|``; its gradient is ``sign`` (0 at 0).
+
+    Parameters
+    ----------
+    input : Tensor of shape (*), floating point
+    target : Tensor of shape (*)
+        The same shape as ``input``. Integer targets are promoted.
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+    weight : Tensor of shape (*), optional
+        Per-element weights; with them 'mean' is ``sum(w * loss) / sum(w)``.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or shape (*) for ``reduction='none'``.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction, "l1_loss")
+    input, target = _regression_pair(input, target, "l1_loss")
+    loss = apply_op(ops.AbsoluteError, input, target)
+    return _weighted(loss, weight, input, reduction, "l1_loss", mean_by_weight=True)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Huber loss: ``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``.
+
+    ``d = input - target``. Quadratic near 0 and linear beyond ``delta``, so
+    outliers pull with a bounded gradient ``±delta``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*), floating point
+    target : Tensor of shape (*)
+        The same shape as ``input``. Integer targets are promoted.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+    delta : float, default=1.0
+        Where the loss turns linear; must be positive.
+    weight : Tensor of shape (*), optional
+        Per-element weights; with them 'mean' is ``mean(w * loss)`` (as PyTorch).
+
+    Returns
+    -------
+    Tensor
+        A scalar, or shape (*) for ``reduction='none'``.
+    """
+    reduction = _check_reduction(reduction, "huber_loss")
+    if not delta > 0:
+        raise ValueError(f"huber_loss(): delta must be positive, got {delta!r}")
+    input, target = _regression_pair(input, target, "huber_loss")
+    loss = apply_op(ops.Huber, input, target, delta=float(delta))
+    return _weighted(loss, weight, input, reduction, "huber_loss", mean_by_weight=False)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Smooth L1: ``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``.
+
+    ``d = input - target``. It equals ``huber_loss(delta=beta) / beta``, and
+    :func:`l1_loss` when ``beta == 0``.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*), floating point
+    target : Tensor of shape (*)
+        The same shape as ``input``. Integer targets are promoted.
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+    beta : float, default=1.0
+        Where the loss turns linear; must be non-negative.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or shape (*) for ``reduction='none'``.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction, "smooth_l1_loss")
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss(): beta must be non-negative, got {beta!r}")
+    input, target = _regression_pair(input, target, "smooth_l1_loss")
+    if beta == 0:
+        return _reduce(apply_op(ops.AbsoluteError, input, target), reduction)
+    return _reduce(apply_op(ops.SmoothL1, input, target, beta=float(beta)), reduction)
+
+
+# ---------------------------------------------------------------- classification losses
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy between logits and targets, the loss for classification.
+
+    With class-index targets ``t`` the loss of a sample is
+    ``-w[t] * log_softmax(input)[t]``, computed in one fused op whose gradient
+    is ``(softmax(input) - onehot(t)) * w[t] / denom``. With class-probability
+    targets ``q`` it is ``-sum_c w[c] q[c] log_softmax(input)[c]``. The
+    log-softmax subtracts the maximum first, so logits of ±1e4 give finite
+    losses and gradients.
+
+    Parameters
+    ----------
+    input : Tensor of shape (C,), (N, C) or (N, C, d1, ...), floating point
+        Unnormalised logits; the class dimension is 1 (0 for a 1-D input).
+    target : Tensor
+        Either class indices, integer, of shape (), (N,) or (N, d1, ...), each
+        in ``[0, C)`` or equal to ``ignore_index``; or class probabilities,
+        floating point, of ``input``'s shape.
+    weight : Tensor of shape (C,), optional
+        A weight per class (receives no gradient, as in PyTorch).
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    ignore_index : int, default=-100
+        Class-index targets equal to it contribute neither loss nor gradient,
+        and do not count in the mean. Must be negative with probability targets.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+        For class indices 'mean' divides by the summed weights ``w[t]`` of the
+        non-ignored targets (their number without ``weight``); for
+        probabilities it divides by the number of samples ``N * d1 * ...``.
+        'none' returns shape (), (N,) or (N, d1, ...).
+    label_smoothing : float, default=0.0
+        In ``[0, 1]``: the target becomes ``(1 - eps) * target + eps / C``.
+        With class weights, the smoothing term of a sample is
+        ``-sum_c w[c] log_softmax(input)[c] * eps / C`` (PyTorch's choice),
+        and 'mean' still divides by the summed ``w[t]``.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or one loss per sample for ``reduction='none'``.
+    """
+    op = "cross_entropy"
+    reduction = legacy_reduction(size_average, reduce, reduction, op)
+    ignore_index = _check_ignore_index(ignore_index, op)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}(): label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    input, axis = _class_input(input, op)
+    target = to_tensor(target)
+    w = _class_weight(weight, input, axis, op)
+    if target.shape == input.shape:
+        return _cross_entropy_probs(
+            input, target, axis, w, ignore_index, reduction, label_smoothing
+        )
+    t = _class_indices(input, target, axis, ignore_index, op, probs_ok=True)
+    return _cross_entropy_indices(input, t, axis, w, ignore_index, reduction, label_smoothing)
+
+
+def _cross_entropy_indices(
+    input: Tensor,
+    target: ndarray,
+    axis: int,
+    weight: ndarray | None,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+) -> Tensor:
+    """Cross-entropy with (validated) class-index targets: one fused op.
+
+    :class:`~retrograd.ops.CrossEntropy` covers every option. SPEED: the plain case of
+    training, (N, C) logits with nothing to weigh, smooth or ignore, takes
+    :class:`~retrograd.ops.SoftmaxCrossEntropy`, the same loss in fewer array passes:
+    18 against 47 microseconds for a batch of 32 (about 6% of the step of
+    ``bench/mlp.py``'s MLP), 61 against 107 for 512.
+    """
+    if (
+        weight is None
+        and not label_smoothing
+        and reduction != "none"
+        and input.ndim == 2
+        and input.shape[0] > 0
+        and not (target == ignore_index).any()
+    ):
+        return apply_op(ops.SoftmaxCrossEntropy, input, target=target, mean=reduction == "mean")
+    return apply_op(
+        ops.CrossEntropy,
+        input,
+        target=target,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        axis=axis,
+        label_smoothing=float(label_smoothing),
+    )
+
+
+def _cross_entropy_probs(
+    input: Tensor,
+    target: Tensor,
+    axis: int,
+    weight: ndarray | None,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+) -> Tensor:
+    """Cross-entropy with class-probability targets, composed from engine ops.
+
+    The target receives a gradient too, as in PyTorch.
+    """
+    op = "cross_entropy"
+    if target.dtype.kind != "f":
+        raise TypeError(
+            f"{op}(): a target of the input's shape {input.shape} holds class probabilities "
+            f"and must be floating point, got dtype {target.dtype}; class indices have shape "
+            f"{_index_shape(input, axis)}"
+        )
+    if ignore_index >= 0:
+        raise ValueError(
+            f"{op}(): ignore_index={ignore_index} is not supported with class-probability "
+            "targets (it applies to class indices only)"
+        )
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / input.shape[axis]
+    prod = input.log_softmax(axis) * target
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[axis] = weight.shape[0]
+        prod = prod * Tensor(weight.reshape(shape))
+    # 'mean' divides by the number of samples, which is what mean() over them does.
+    return _reduce(-prod.sum(axis), reduction)
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood ``-w[t] * input[t]`` of log-probabilities ``input``.
+
+    ``nll_loss(log_softmax(x, 1), t)`` equals ``cross_entropy(x, t)``; prefer
+    the latter, which fuses the two.
+
+    Parameters
+    ----------
+    input : Tensor of shape (C,), (N, C) or (N, C, d1, ...), floating point
+        Log-probabilities; the class dimension is 1 (0 for a 1-D input).
+    target : Tensor of shape (), (N,) or (N, d1, ...), integer
+        Class indices in ``[0, C)``, or ``ignore_index``.
+    weight : Tensor of shape (C,), optional
+        A weight per class (receives no gradient, as in PyTorch).
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    ignore_index : int, default=-100
+        Targets equal to it contribute neither loss nor gradient, nor count in the mean.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+        'mean' divides by the summed weights ``w[t]`` of the non-ignored targets.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or the target's shape for ``reduction='none'``.
+    """
+    op = "nll_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction, op)
+    ignore_index = _check_ignore_index(ignore_index, op)
+    input, axis = _class_input(input, op)
+    t = _class_indices(input, to_tensor(target), axis, ignore_index, op, probs_ok=False)
+    w = _class_weight(weight, input, axis, op)
+    return apply_op(
+        ops.NLL,
+        input,
+        target=t,
+        weight=w,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        axis=axis,
+    )
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Binary cross-entropy ``-w (y log x + (1 - y) log(1 - x))`` of probabilities ``x``.
+
+    Both logarithms are clamped at -100, as PyTorch does, so ``x = 0`` with
+    ``y = 1`` costs 100 rather than infinity. Prefer
+    :func:`binary_cross_entropy_with_logits` on logits: it is exact where
+    ``sigmoid`` rounds to 0 or 1.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*), floating point
+        Probabilities in ``[0, 1]``.
+    target : Tensor of shape (*), floating point
+        The same shape as ``input``, values in ``[0, 1]``. It receives a gradient.
+    weight : Tensor, optional
+        Broadcastable to the input's shape, e.g. (*) or (C,) (no gradient, as in PyTorch).
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+        'mean' divides by the number of elements.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or shape (*) for ``reduction='none'``.
+    """
+    op = "binary_cross_entropy"
+    reduction = legacy_reduction(size_average, reduce, reduction, op)
+    input, target = _binary_pair(input, target, op)
+    for name, t, hint in (
+        ("input", input, " (apply sigmoid first, or use binary_cross_entropy_with_logits)"),
+        ("target", target, ""),
+    ):
+        outside = ~((t.data >= 0) & (t.data <= 1))  # NaN counts as outside
+        if outside.any():
+            raise ValueError(
+                f"{op}(): every element of {name} must lie in [0, 1]{hint}; "
+                f"got {t.data[outside].flat[0]}"
+            )
+    w = _broadcast_weight(weight, input, op, "weight")
+    return _reduce(apply_op(ops.BinaryCrossEntropy, input, target, weight=w), reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Binary cross-entropy of ``sigmoid(input)``, fused and stable for any logit.
+
+    The loss per element is ``w ((1 - y) x - (1 + (p - 1) y) log sigmoid(x))``,
+    which is ``-w (p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x)))`` with
+    ``log sigmoid(x) = min(x, 0) - log1p(exp(-|x|))``: finite, with PyTorch's
+    gradients, for logits of magnitude 1e4.
+
+    Parameters
+    ----------
+    input : Tensor of shape (*), floating point
+        Logits.
+    target : Tensor of shape (*), floating point
+        The same shape as ``input``, usually in ``[0, 1]``. It receives a gradient.
+    weight : Tensor, optional
+        Broadcastable to the input's shape (no gradient, as in PyTorch).
+    size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}, default='mean'
+        'mean' divides by the number of elements.
+    pos_weight : Tensor, optional
+        The weight ``p`` of positive examples, broadcastable to the input's
+        shape; usually (C,), one per class, ``num_negative / num_positive``
+        (no gradient, as in PyTorch).
+
+    Returns
+    -------
+    Tensor
+        A scalar, or shape (*) for ``reduction='none'``.
+    """
+    op = "binary_cross_entropy_with_logits"
+    reduction = legacy_reduction(size_average, reduce, reduction, op)
+    input, target = _binary_pair(input, target, op)
+    w = _broadcast_weight(weight, input, op, "weight")
+    pw = _broadcast_weight(pos_weight, input, op, "pos_weight")
+    loss = apply_op(ops.BinaryCrossEntropyWithLogits, input, target, weight=w, pos_weight=pw)
+    return _reduce(loss, reduction)

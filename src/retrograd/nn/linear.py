@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import functional as F
 from .. import ops
-from ..tensor import Tensor, _apply
+from ..tensor import Tensor, apply_op
+from . import functional as F
 from . import init
 from .module import Module
-from .parameter import _check_device, _check_size, _empty_parameter
+from .parameter import check_device, check_size, empty_parameter
 
 
 class Identity(Module):
@@ -63,12 +63,12 @@ class Linear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        _check_device(device, "Linear")
-        self.in_features = _check_size(in_features, "in_features", "Linear")
-        self.out_features = _check_size(out_features, "out_features", "Linear")
-        self.weight = _empty_parameter((self.out_features, self.in_features), dtype, "Linear")
+        check_device(device, "Linear")
+        self.in_features = check_size(in_features, "in_features", "Linear")
+        self.out_features = check_size(out_features, "out_features", "Linear")
+        self.weight = empty_parameter((self.out_features, self.in_features), dtype, "Linear")
         if bias:
-            self.bias = _empty_parameter((self.out_features,), dtype, "Linear")
+            self.bias = empty_parameter((self.out_features,), dtype, "Linear")
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -95,7 +95,7 @@ class Linear(Module):
             and bias is not None
             and bias.data.dtype == data.dtype
         ):
-            return _apply(ops.Linear, input, weight, bias, has_bias=True)
+            return apply_op(ops.Linear, input, weight, bias, has_bias=True)
         if not isinstance(input, Tensor):
             raise TypeError(f"{self!r}: expected a Tensor input, got {type(input).__name__}")
         if input.ndim == 0 or input.shape[-1] != self.in_features:

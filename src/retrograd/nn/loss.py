@@ -1,4 +1,4 @@
-"""Loss modules: the functions of :mod:`retrograd.losses` with their options stored.
+"""Loss modules: the functions of :mod:`retrograd.nn.functional` with their options stored.
 
 Constructor arguments, their order and defaults are PyTorch's, including the
 deprecated ``size_average`` and ``reduce``. Class weights (``weight``,
@@ -9,8 +9,8 @@ when the module is made, against the same table the functions use.
 
 from __future__ import annotations
 
-from .. import losses as L
 from ..tensor import Tensor
+from . import functional as F
 from .module import Module
 
 
@@ -26,7 +26,7 @@ class _Loss(Module):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        self.reduction = L._legacy_reduction(size_average, reduce, reduction, type(self).__name__)
+        self.reduction = F.legacy_reduction(size_average, reduce, reduction, type(self).__name__)
 
 
 class _WeightedLoss(_Loss):
@@ -44,7 +44,7 @@ class _WeightedLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error ``(input - target)**2``; see :func:`retrograd.losses.mse_loss`.
+    """Mean squared error ``(input - target)**2``; see :func:`retrograd.nn.functional.mse_loss`.
 
     Parameters
     ----------
@@ -58,11 +58,11 @@ class MSELoss(_Loss):
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.mse_loss(input, target, reduction=self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
-    """Mean absolute error ``|input - target|``; see :func:`retrograd.losses.l1_loss`.
+    """Mean absolute error ``|input - target|``; see :func:`retrograd.nn.functional.l1_loss`.
 
     Parameters
     ----------
@@ -76,12 +76,12 @@ class L1Loss(_Loss):
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.l1_loss(input, target, reduction=self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class HuberLoss(_Loss):
     """Huber loss, quadratic below ``delta`` and linear above; see
-    :func:`retrograd.losses.huber_loss`.
+    :func:`retrograd.nn.functional.huber_loss`.
 
     Parameters
     ----------
@@ -99,12 +99,12 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
 class SmoothL1Loss(_Loss):
     """Smooth L1 loss, ``huber_loss(delta=beta) / beta``; see
-    :func:`retrograd.losses.smooth_l1_loss`.
+    :func:`retrograd.nn.functional.smooth_l1_loss`.
 
     Parameters
     ----------
@@ -130,12 +130,12 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy from logits, the classification loss; see
-    :func:`retrograd.losses.cross_entropy`.
+    :func:`retrograd.nn.functional.cross_entropy`.
 
     Parameters
     ----------
@@ -172,7 +172,7 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.cross_entropy(
+        return F.cross_entropy(
             input,
             target,
             weight=self.weight,
@@ -183,7 +183,7 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
-    """Negative log-likelihood of log-probabilities; see :func:`retrograd.losses.nll_loss`.
+    """Negative log-likelihood of log-probabilities; see :func:`retrograd.nn.functional.nll_loss`.
 
     Parameters
     ----------
@@ -215,7 +215,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.nll_loss(
+        return F.nll_loss(
             input,
             target,
             weight=self.weight,
@@ -225,7 +225,9 @@ class NLLLoss(_WeightedLoss):
 
 
 class BCELoss(_WeightedLoss):
-    """Binary cross-entropy of probabilities; see :func:`retrograd.losses.binary_cross_entropy`.
+    """Binary cross-entropy of probabilities.
+
+    See :func:`retrograd.nn.functional.binary_cross_entropy`.
 
     Parameters
     ----------
@@ -242,12 +244,12 @@ class BCELoss(_WeightedLoss):
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy of ``sigmoid(input)``, fused and stable; see
-    :func:`retrograd.losses.binary_cross_entropy_with_logits`.
+    :func:`retrograd.nn.functional.binary_cross_entropy_with_logits`.
 
     Parameters
     ----------
@@ -279,7 +281,7 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.binary_cross_entropy_with_logits(
+        return F.binary_cross_entropy_with_logits(
             input,
             target,
             weight=self.weight,

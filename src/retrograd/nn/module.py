@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from ..autograd import no_grad
-from ..tensor import Tensor, _wrap, as_dtype, zero_grads
+from ..tensor import Tensor, as_dtype, wrap_array, zero_grads
 from .parameter import Parameter
 
 M = TypeVar("M", bound="Module")
@@ -38,7 +38,7 @@ class _IncompatibleKeys(NamedTuple):
         )
 
 
-def _addindent(s: str, num_spaces: int) -> str:
+def addindent(s: str, num_spaces: int) -> str:
     """Indent every line of ``s`` but the first (how PyTorch nests reprs)."""
     lines = s.split("\n")
     if len(lines) == 1:
@@ -408,7 +408,7 @@ class Module:
                 if p is not None and p.data.dtype.kind == "f":
                     p.data = p.data.astype(dtype)
                     if p.grad is not None:
-                        p.grad = _wrap(p.grad.data.astype(dtype))
+                        p.grad = wrap_array(p.grad.data.astype(dtype))
             for b in m._buffers.values():
                 if b is not None and b.data.dtype.kind == "f":
                     b.data = b.data.astype(dtype)
@@ -560,7 +560,7 @@ class Module:
     def __repr__(self) -> str:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
-        child_lines = [f"({name}): " + _addindent(repr(m), 2) for name, m in self._modules.items()]
+        child_lines = [f"({name}): " + addindent(repr(m), 2) for name, m in self._modules.items()]
         lines = extra_lines + child_lines
         s = self._get_name() + "("
         if lines:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .. import functional as F
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .module import Module
-from .parameter import _check_device, _check_size, _empty_parameter
+from .parameter import check_device, check_size, empty_parameter
 
 
 class LayerNorm(Module):
@@ -49,20 +49,20 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        _check_device(device, "LayerNorm")
+        check_device(device, "LayerNorm")
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(
-            _check_size(n, "normalized_shape", "LayerNorm") for n in normalized_shape
+            check_size(n, "normalized_shape", "LayerNorm") for n in normalized_shape
         )
         if not self.normalized_shape:
             raise ValueError("LayerNorm: normalized_shape must have at least one dimension")
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = _empty_parameter(self.normalized_shape, dtype, "LayerNorm")
+            self.weight = empty_parameter(self.normalized_shape, dtype, "LayerNorm")
             if bias:
-                self.bias = _empty_parameter(self.normalized_shape, dtype, "LayerNorm")
+                self.bias = empty_parameter(self.normalized_shape, dtype, "LayerNorm")
             else:
                 self.register_parameter("bias", None)
         else:

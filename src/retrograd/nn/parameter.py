@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._backend import DEFAULT_FLOAT, FLOAT_DTYPES, xp
-from ..tensor import Tensor, _to_array, as_dtype
+from ..tensor import Tensor, as_dtype, to_array
 
 
 class Parameter(Tensor):
@@ -29,7 +29,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = []
-        self.data = data.data if isinstance(data, Tensor) else _to_array(data, None, "Parameter")
+        self.data = data.data if isinstance(data, Tensor) else to_array(data, None, "Parameter")
         self.grad = None
         self._ctx = None
         self._requires_grad = False
@@ -49,7 +49,7 @@ class Parameter(Tensor):
         return out
 
 
-def _float_dtype(dtype: Any, op: str) -> Any:
+def float_dtype(dtype: Any, op: str) -> Any:
     """``dtype`` (default float32) checked to be a floating dtype a parameter can have."""
     if dtype is None:
         return DEFAULT_FLOAT
@@ -59,12 +59,12 @@ def _float_dtype(dtype: Any, op: str) -> Any:
     return dt
 
 
-def _empty_parameter(shape: tuple[int, ...], dtype: Any, op: str) -> Parameter:
+def empty_parameter(shape: tuple[int, ...], dtype: Any, op: str) -> Parameter:
     """A parameter of ``shape`` whose values the caller initialises."""
-    return Parameter(xp.zeros(shape, dtype=_float_dtype(dtype, op)))
+    return Parameter(xp.zeros(shape, dtype=float_dtype(dtype, op)))
 
 
-def _check_size(value: Any, name: str, op: str, positive: bool = False) -> int:
+def check_size(value: Any, name: str, op: str, positive: bool = False) -> int:
     """``value`` as an int, checked to be >= 0 (or > 0), with the layer named on error."""
     if isinstance(value, bool) or not isinstance(value, (int, xp.integer)):
         raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__} {value!r}")
@@ -74,7 +74,7 @@ def _check_size(value: Any, name: str, op: str, positive: bool = False) -> int:
     return int(value)
 
 
-def _check_device(device: Any, op: str) -> None:
+def check_device(device: Any, op: str) -> None:
     """Accept PyTorch's ``device`` argument where it names the CPU, the only device."""
     if device is not None and str(device) != "cpu":
         raise ValueError(f"{op}: retrograd runs on the CPU only, got device={device!r}")

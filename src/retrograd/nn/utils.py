@@ -7,7 +7,7 @@ from typing import Any
 
 from .._backend import xp
 from ..autograd import no_grad
-from ..tensor import Tensor, _wrap, cat
+from ..tensor import Tensor, cat, wrap_array
 
 __all__ = [
     "clip_grad_norm_",
@@ -27,7 +27,7 @@ def _set_grad(p: Tensor, values: Any) -> None:
     if g.data.flags.writeable:  # type: ignore[union-attr]
         g.data[...] = values  # type: ignore[union-attr]
     else:
-        p.grad = _wrap(xp.array(values, dtype=g.data.dtype))  # type: ignore[union-attr]
+        p.grad = wrap_array(xp.array(values, dtype=g.data.dtype))  # type: ignore[union-attr]
 
 
 def clip_grad_norm_(
@@ -63,7 +63,7 @@ def clip_grad_norm_(
     grads = [p.grad for p in params if p.grad is not None]
     norm_type = float(norm_type)
     if not grads:
-        return _wrap(xp.zeros((), dtype=xp.float32))
+        return wrap_array(xp.zeros((), dtype=xp.float32))
     dtype = grads[0].data.dtype
     norms = xp.array(
         [xp.linalg.norm(g.data.reshape(-1), ord=norm_type) for g in grads], dtype=dtype
@@ -85,7 +85,7 @@ def clip_grad_norm_(
                 _set_grad(p, p.grad.data * xp.minimum(c, 1))
             else:
                 _set_grad(p, p.grad.data * xp.asarray(coef, dtype=p.grad.data.dtype))
-    return _wrap(xp.asarray(total))
+    return wrap_array(xp.asarray(total))
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:

@@ -11,15 +11,6 @@ _SQRT_2 = 1.4142135623730951
 _SQRT_2_OVER_PI = 0.7978845608028654
 _INV_SQRT_2PI = 0.3989422804014327
 
-_ZEROS: dict = {}
-
-
-def _zero(dtype: Any) -> ndarray:
-    """A cached 0-d zero of ``dtype``: comparing with it is faster than with Python's 0."""
-    _ZEROS[dtype] = z = xp.zeros((), dtype=dtype)
-    return z
-
-
 # ---------------------------------------------------------------- elementwise binary
 
 
@@ -277,7 +268,8 @@ class Tanh(Function):
         return (g * (1 - self.out * self.out),)
 
 
-def _sigmoid(a: ndarray) -> ndarray:
+def stable_sigmoid(a: ndarray) -> ndarray:
+    """``1 / (1 + exp(-a))`` on an array, finite for any ``a`` (shared by the sigmoid ops)."""
     # NOTE: exp of -|a| only, so a = ±1e4 neither overflows nor loses the small side.
     e = xp.exp(-xp.abs(a))
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
@@ -287,7 +279,7 @@ class Sigmoid(Function):
     """d sigmoid(a) = g*s*(1 - s); computed without overflow for any a."""
 
     def forward(self, a: ndarray) -> ndarray:
-        self.out = _sigmoid(a)
+        self.out = stable_sigmoid(a)
         return self.out
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
@@ -299,16 +291,13 @@ class ReLU(Function):
     """d relu(a) = g*(a > 0); the gradient at 0 is 0, as PyTorch."""
 
     def forward(self, a: ndarray) -> ndarray:
-        zero = _ZEROS.get(a.dtype)
-        if zero is None:
-            zero = _zero(a.dtype)
         # NOTE: out > 0 exactly where a > 0 (NaN in both is not > 0), so the output is
         # saved instead of a mask: one array pass less in forward, the mask built in backward.
-        self.out, self.zero = xp.maximum(a, zero), zero
+        self.out = xp.maximum(a, 0)
         return self.out
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
-        return (g * (self.out > self.zero),)
+        return (g * (self.out > 0),)
 
 
 class LeakyReLU(Function):
@@ -376,7 +365,7 @@ class Softplus(Function):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         z = self.z
-        return (xp.where(z > self.threshold, g, g * _sigmoid(z)),)
+        return (xp.where(z > self.threshold, g, g * stable_sigmoid(z)),)
 
 
 class Clamp(Function):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _blas
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, _check_nonnegative
+from .optimizer import Optimizer, ParamsT, check_nonnegative
+from .updates import add_
 
 
 class Adagrad(Optimizer):
@@ -27,7 +27,7 @@ class Adagrad(Optimizer):
     group's own ``initial_accumulator_value`` is honoured.
 
     Updates work in place on ``param.data`` in the parameter's dtype, through BLAS
-    ``axpy`` on large arrays (see ``retrograd._blas``) and NumPy ``out=`` ufuncs
+    ``axpy`` on large arrays (see :mod:`retrograd.optim.updates`) and NumPy ``out=`` ufuncs
     over reused scratch arrays. State per parameter: ``'step'``
     (int) and ``'sum'``.
 
@@ -75,12 +75,12 @@ class Adagrad(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        _check_nonnegative(options, "lr_decay", "lr_decay value", where)
-        _check_nonnegative(options, "weight_decay", "weight_decay value", where)
-        _check_nonnegative(
+        check_nonnegative(options, "lr_decay", "lr_decay value", where)
+        check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        check_nonnegative(
             options, "initial_accumulator_value", "initial_accumulator_value value", where
         )
-        _check_nonnegative(options, "eps", "epsilon value", where)
+        check_nonnegative(options, "eps", "epsilon value", where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adagrad step on ``p.data``; see the class docstring for the rule."""
@@ -100,9 +100,7 @@ class Adagrad(Optimizer):
         std += float(group["eps"])
         update = self._scratch(param, 2)
         xp.divide(d, std, out=update)
-        if not _blas.axpy(-clr, update, param):
-            update *= -clr
-            param += update
+        add_(param, -clr, update, update)
 
 
 def _init_state(state: dict[str, Any], param: ndarray, group: dict[str, Any]) -> None:

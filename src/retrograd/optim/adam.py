@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _blas
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, StateDict, _check_betas, _check_nonnegative
+from .optimizer import Optimizer, ParamsT, StateDict, check_betas, check_nonnegative
+from .updates import add_, moving_average_, mul_add_
 
 
 class Adam(Optimizer):
@@ -29,7 +29,7 @@ class Adam(Optimizer):
     before the step (that is :class:`AdamW`).
 
     Updates work in place on ``param.data`` in the parameter's dtype, through BLAS
-    ``axpby``/``axpy`` on large arrays (see ``retrograd._blas``) and NumPy ``out=``
+    ``axpby``/``axpy`` on large arrays (see :mod:`retrograd.optim.updates`) and NumPy ``out=``
     ufuncs over reused scratch arrays. State per parameter: ``'step'``
     (int), ``'exp_avg'``, ``'exp_avg_sq'`` and, with amsgrad, ``'max_exp_avg_sq'``.
 
@@ -78,9 +78,9 @@ class Adam(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        _check_nonnegative(options, "eps", "epsilon value", where)
-        _check_betas(options, where)
-        _check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        check_nonnegative(options, "eps", "epsilon value", where)
+        check_betas(options, where)
+        check_nonnegative(options, "weight_decay", "weight_decay value", where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adam step on ``p.data``; see the class docstring for the rule."""
@@ -103,19 +103,10 @@ class Adam(Optimizer):
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         tmp = self._scratch(param, 1)
         # NOTE: the step is bound by memory traffic and by sqrt: seven array passes
-        # with BLAS (axpby and axpy do one each), twelve with ufuncs alone, where
-        # m = beta1*m + (1-beta1)*d is computed as beta1*(m - d) + d, three passes
-        # with no scratch.
-        if not _blas.axpby(1.0 - beta1, d, beta1, exp_avg):
-            exp_avg -= d
-            exp_avg *= beta1
-            exp_avg += d
+        # where BLAS does moving_average_, mul_add_ and add_ in one each, twelve without.
+        moving_average_(exp_avg, d, beta1)  # m = beta1 m + (1 - beta1) d
         xp.multiply(d, d, out=tmp)
-        if not _blas.axpby(1.0 - beta2, tmp, beta2, exp_avg_sq):
-            tmp *= 1.0 - beta2
-            exp_avg_sq *= beta2
-            exp_avg_sq += tmp
-
+        mul_add_(exp_avg_sq, beta2, 1.0 - beta2, tmp, tmp)  # v = beta2 v + (1 - beta2) d^2
         bias_correction1 = 1.0 - beta1**step
         bias_correction2_sqrt = (1.0 - beta2**step) ** 0.5
         second = exp_avg_sq
@@ -130,10 +121,8 @@ class Adam(Optimizer):
         xp.sqrt(second, out=update)
         update += eps * bias_correction2_sqrt
         xp.divide(exp_avg, update, out=update)
-        scale = -lr * bias_correction2_sqrt / bias_correction1
-        if not _blas.axpy(scale, update, param):
-            update *= scale
-            param += update
+        # w -= lr * m_hat / (sqrt(v_hat) + eps)
+        add_(param, -lr * bias_correction2_sqrt / bias_correction1, update, update)
 
 
 class AdamW(Adam):

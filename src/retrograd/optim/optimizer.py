@@ -144,7 +144,7 @@ class Optimizer:
 
         Subclasses extend this with the checks of their own options.
         """
-        _check_nonnegative(options, "lr", "learning rate", where)
+        check_nonnegative(options, "lr", "learning rate", where)
 
     # ------------------------------------------------------------ stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -340,21 +340,21 @@ def _load_value(v: Any, p: Tensor, name: str, key: int) -> Any:
     return v.astype(p.data.dtype) if v.dtype.kind == "f" else v.copy()
 
 
-def _real(options: dict[str, Any], name: str, where: str) -> float:
+def real_option(options: dict[str, Any], name: str, where: str) -> float:
     value = options[name]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number{where}, got {value!r}")
     return float(value)
 
 
-def _check_nonnegative(options: dict[str, Any], name: str, label: str, where: str) -> None:
+def check_nonnegative(options: dict[str, Any], name: str, label: str, where: str) -> None:
     """``options[name]`` must be a number >= 0: ``Invalid <label>: <value>`` otherwise."""
-    value = _real(options, name, where)
+    value = real_option(options, name, where)
     if not value >= 0.0:  # also refuses NaN
         raise ValueError(f"Invalid {label}: {options[name]}{where}; expected {name} >= 0")
 
 
-def _check_betas(options: dict[str, Any], where: str) -> None:
+def check_betas(options: dict[str, Any], where: str) -> None:
     """Adam's ``betas``: two numbers, each in [0, 1)."""
     betas = options["betas"]
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
@@ -366,18 +366,3 @@ def _check_betas(options: dict[str, Any], where: str) -> None:
             raise ValueError(
                 f"Invalid beta parameter at index {i}: {b}{where}; expected 0 <= beta < 1"
             )
-
-
-def _lerp_(start: ndarray, end: ndarray, weight: float, tmp: ndarray) -> None:
-    """``start += weight * (end - start)`` in place, rounded as ``torch.lerp_`` rounds it.
-
-    NOTE: PyTorch switches to ``end - (1 - weight) * (end - start)`` for weights of
-    0.5 and more, which is exact at weight 1; ``tmp`` is scratch of start's shape.
-    """
-    xp.subtract(end, start, out=tmp)
-    if abs(weight) < 0.5:
-        tmp *= weight
-        start += tmp
-    else:
-        tmp *= 1.0 - weight
-        xp.subtract(end, tmp, out=start)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _blas
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, _check_nonnegative, _lerp_
+from .optimizer import Optimizer, ParamsT, check_nonnegative
+from .updates import add_, lerp_, mul_add_
 
 
 class RMSprop(Optimizer):
@@ -25,7 +25,7 @@ class RMSprop(Optimizer):
     multiplies it at the update, as in :class:`SGD`.
 
     Updates work in place on ``param.data`` in the parameter's dtype, through BLAS
-    ``axpby``/``axpy`` on large arrays (see ``retrograd._blas``) and NumPy ``out=``
+    ``axpby``/``axpy`` on large arrays (see :mod:`retrograd.optim.updates`) and NumPy ``out=``
     ufuncs over reused scratch arrays. State per parameter: ``'step'``
     (int), ``'square_avg'`` and, when used, ``'momentum_buffer'`` and ``'grad_avg'``.
 
@@ -74,10 +74,10 @@ class RMSprop(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        _check_nonnegative(options, "eps", "epsilon value", where)
-        _check_nonnegative(options, "momentum", "momentum value", where)
-        _check_nonnegative(options, "weight_decay", "weight_decay value", where)
-        _check_nonnegative(options, "alpha", "alpha value", where)
+        check_nonnegative(options, "eps", "epsilon value", where)
+        check_nonnegative(options, "momentum", "momentum value", where)
+        check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        check_nonnegative(options, "alpha", "alpha value", where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One RMSprop step on ``p.data``; see the class docstring for the rule."""
@@ -97,13 +97,10 @@ class RMSprop(Optimizer):
         square_avg = state["square_avg"]
         avg = self._scratch(param, 1)
         xp.multiply(d, d, out=avg)
-        if not _blas.axpby(1.0 - alpha, avg, alpha, square_avg):
-            avg *= 1.0 - alpha
-            square_avg *= alpha
-            square_avg += avg
+        mul_add_(square_avg, alpha, 1.0 - alpha, avg, avg)
         if group["centered"]:
             grad_avg = _state_array(state, "grad_avg", param)
-            _lerp_(grad_avg, d, 1.0 - alpha, avg)
+            lerp_(grad_avg, d, 1.0 - alpha, avg)
             xp.multiply(grad_avg, grad_avg, out=avg)
             xp.subtract(square_avg, avg, out=avg)
             # NOTE: square_avg >= grad_avg**2 in exact arithmetic, but rounding, or
@@ -119,13 +116,9 @@ class RMSprop(Optimizer):
         xp.divide(d, avg, out=step)
         if momentum > 0:
             buf = _state_array(state, "momentum_buffer", param)
-            if not _blas.axpby(1.0, step, momentum, buf):
-                buf *= momentum
-                buf += step
+            mul_add_(buf, momentum, 1.0, step, avg)
             step = buf
-        if not _blas.axpy(-lr, step, param):
-            xp.multiply(step, -lr, out=avg)  # avg is free now
-            param += avg
+        add_(param, -lr, step, avg)  # avg is free now
 
 
 def _state_array(state: dict[str, Any], name: str, param: ndarray) -> ndarray:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _blas
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, _check_nonnegative, _real
+from .optimizer import Optimizer, ParamsT, check_nonnegative, real_option
+from .updates import add_, mul_add_
 
 
 class SGD(Optimizer):
@@ -27,7 +27,7 @@ class SGD(Optimizer):
     ``v = mu * v - lr * g``. The two agree only while ``lr`` is constant.
 
     Updates work in place on ``param.data`` in the parameter's dtype: ``w += a * v``
-    in one pass through BLAS ``axpy`` on large arrays (see ``retrograd._blas``),
+    in one pass through BLAS ``axpy`` on large arrays (see :mod:`retrograd.optim.updates`),
     NumPy ``out=`` ufuncs over reused scratch arrays otherwise; the state is
     ``{'momentum_buffer': array}`` per parameter, only when ``momentum != 0``.
 
@@ -72,9 +72,9 @@ class SGD(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        _check_nonnegative(options, "momentum", "momentum value", where)
-        _check_nonnegative(options, "weight_decay", "weight_decay value", where)
-        dampening = _real(options, "dampening", where)
+        check_nonnegative(options, "momentum", "momentum value", where)
+        check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        dampening = real_option(options, "dampening", where)
         if options["nesterov"] and (options["momentum"] <= 0 or dampening != 0):
             raise ValueError(
                 f"Nesterov momentum requires a momentum and zero dampening{where}; got "
@@ -84,36 +84,21 @@ class SGD(Optimizer):
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One SGD step on ``p.data``; see the class docstring for the rule."""
         param = p.data
-        lr = float(group["lr"])
-        if not (group["momentum"] or group["weight_decay"] or group["maximize"]):
-            # plain gradient descent, the common case: one BLAS pass, or two ufunc passes
-            if not _blas.axpy(-lr, grad, param):
-                step = self._scratch(param, 1)
-                xp.multiply(grad, -lr, out=step)
-                param += step
-            return
+        lr, momentum = float(group["lr"]), float(group["momentum"])
         d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
-        momentum = float(group["momentum"])
         step = self._scratch(param, 1)
         if momentum != 0:
             state = self.state[p]
             buf = state.get("momentum_buffer")
-            dampening = float(group["dampening"])
             if buf is None:
                 buf = state["momentum_buffer"] = d.copy()
-            elif not _blas.axpby(1.0 - dampening, d, momentum, buf):
-                buf *= momentum
-                if dampening == 0:
-                    buf += d
-                else:
-                    xp.multiply(d, 1.0 - dampening, out=step)
-                    buf += step
+            else:
+                # b = momentum b + (1 - dampening) d
+                mul_add_(buf, momentum, 1.0 - float(group["dampening"]), d, step)
             if group["nesterov"]:
                 xp.multiply(buf, momentum, out=step)
                 xp.add(d, step, out=step)
                 d = step
             else:
                 d = buf
-        if not _blas.axpy(-lr, d, param):
-            xp.multiply(d, -lr, out=step)  # d may be `step` itself: elementwise
-            param += step
+        add_(param, -lr, d, step)  # w -= lr d (d may be `step` itself: read elementwise)

@@ -1,33 +1,7 @@
-"""scikit-learn estimators trained by retrograd: :class:`MLPClassifier`, :class:`MLPRegressor`.
-
-Drop-in replacements for :mod:`sklearn.neural_network`'s estimators of the same
-names: the same constructor parameters with the same defaults and meanings, the
-same fitted attributes, and scikit-learn's conventions throughout (they differ
-quietly from PyTorch's, so they are stated here):
-
-- the objective is the sample-weighted mean data loss plus
-  ``alpha / 2 * sum(||W||^2) / sum(sample_weight)`` (intercepts not penalised);
-  the data losses are scikit-learn's: log-loss (softmax output, or logistic for
-  binary and multilabel targets), half squared error averaged over outputs,
-  half Poisson deviance (exp output);
-- the weights start Glorot-uniform from ``random_state`` exactly as
-  scikit-learn draws them (bound ``sqrt(6 / (fan_in + fan_out))``, factor 2 for
-  'logistic');
-- SGD momentum is ``v = momentum * v - lr * g`` and the 'invscaling' and
-  'adaptive' learning-rate schedules, the Adam step, ``tol`` /
-  ``n_iter_no_change`` and early stopping follow
-  ``sklearn/neural_network/_stochastic_optimizers.py`` and
-  ``_multilayer_perceptron.py``.
-
-What retrograd adds: the activations 'gelu', 'leaky_relu' and 'elu', the
-solvers 'adamw' and 'rmsprop', ``dropout`` after each hidden activation, a
-``dtype`` (float32 by default, for speed), :meth:`~MLPClassifier.to_module`
-(the trained ``retrograd.nn.Sequential``) and ``save``/``load`` through
-:func:`retrograd.save`. The forward and backward passes of training run through
-retrograd's engine (the fused ``Linear`` op and the activation modules); the
-output layer's gradient, ``(prediction - target) * sample_weight / sum(weights)``
-for every loss here (each pairs with its canonical output activation), is
-handed to ``backward`` directly.
+"""The estimators: :class:`MLPClassifier` and :class:`MLPRegressor`, as
+``sklearn/neural_network/_multilayer_perceptron.py`` (see the package's docstring
+for the conventions). The forward and backward passes run through retrograd's
+engine; the solvers are in :mod:`._stochastic_optimizers`, the losses in :mod:`._base`.
 """
 
 # X is scikit-learn's name for the feature matrix; keep it.
@@ -42,7 +16,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.optimize
-from scipy.special import expit, xlogy
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -54,294 +27,17 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _blas, nn, serialization
-from ._backend import flush_subnormal
-from .autograd import no_grad
-from .pipeline import ACTIVATIONS as _MODULES
-from .random import manual_seed
-from .serialization import PathLike
-from .tensor import _wrap
+from .. import nn, serialization
+from ..autograd import no_grad
+from ..random import manual_seed
+from ..serialization import PathLike
+from ..tensor import wrap_array
+from ._base import ACTIVATIONS, OUT_ACTIVATIONS, batch_log_losses, check_dtype, data_loss
+from ._stochastic_optimizers import SOLVERS
 
-__all__ = ["ACTIVATIONS", "SOLVERS", "MLPClassifier", "MLPRegressor"]
+__all__ = ["MLPClassifier", "MLPRegressor"]
 
 _FORMAT = "retrograd-sklearn-mlp/1"
-
-#: Hidden-layer activation names (scikit-learn's, then retrograd's) to module classes.
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "identity": _MODULES["identity"],
-    "logistic": _MODULES["sigmoid"],
-    "tanh": _MODULES["tanh"],
-    "relu": _MODULES["relu"],
-    "gelu": _MODULES["gelu"],
-    "leaky_relu": _MODULES["leaky_relu"],
-    "elu": _MODULES["elu"],
-}
-
-
-# ---------------------------------------------------------------- solvers (scikit-learn's)
-
-
-class _StochasticOptimizer:
-    """Base of the stochastic solvers: each updates the parameters in place.
-
-    ``params`` are the arrays of the weights and intercepts; the update works on
-    them in place so that views (``coefs_``) stay current. The estimator passes
-    one array, every parameter flat (the weights first, ``est._n_coef`` entries,
-    then the intercepts), so that each step of a solver is a few array passes,
-    not a few per parameter.
-    """
-
-    #: Whether the solver applies the L2 term itself (then the gradient leaves it out).
-    decoupled = False
-    #: Every this many steps, the subnormal entries of the state arrays are set to
-    #: zero, as retrograd.optim.Optimizer.flush_every; 0 never.
-    flush_every = 32
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        self.learning_rate_init = float(est.learning_rate_init)
-        self.learning_rate = self.learning_rate_init
-        self.steps_taken = 0
-
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Take one step (:meth:`update_params`), flushing subnormal state now and then."""
-        self.update_params(params, grads)
-        self.steps_taken += 1
-        if self.flush_every and self.steps_taken % self.flush_every == 0:
-            for a in self.state_arrays():
-                flush_subnormal(a, np.empty_like(a))
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Take one step: change each parameter in place from its gradient."""
-        raise NotImplementedError
-
-    def state_arrays(self) -> list[np.ndarray]:
-        """The arrays the solver carries from step to step (momenta, moments)."""
-        return []
-
-    def iteration_ends(self, time_step: int) -> None:
-        """Called at the end of each epoch with the number of samples seen so far."""
-
-    def trigger_stopping(self, msg: str, verbose: bool) -> bool:
-        """Whether to stop after ``n_iter_no_change`` epochs without improvement."""
-        if verbose:
-            print(msg + " Stopping.")
-        return True
-
-
-class _SGD(_StochasticOptimizer):
-    """SGD, scikit-learn's momentum ``v = mu*v - lr*g``; Nesterov's steps ``mu*v - lr*g``."""
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        super().__init__(params, est)
-        self.lr_schedule = est.learning_rate
-        self.momentum = float(est.momentum)
-        self.nesterov = bool(est.nesterovs_momentum)
-        self.power_t = float(est.power_t)
-        self.velocities = [np.zeros_like(p) for p in params]
-        self.scratch = [np.empty_like(p) for p in params]
-        self.steps = [np.empty_like(p) for p in params]
-
-    def state_arrays(self) -> list[np.ndarray]:
-        return self.velocities
-
-    def iteration_ends(self, time_step: int) -> None:
-        if self.lr_schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
-
-    def trigger_stopping(self, msg: str, verbose: bool) -> bool:
-        if self.lr_schedule != "adaptive":
-            return super().trigger_stopping(msg, verbose)
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(msg + f" Setting learning rate to {self.learning_rate:f}")
-        return False
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        mu, lr = self.momentum, self.learning_rate
-        for p, v, g, lrg, u in zip(
-            params, self.velocities, grads, self.scratch, self.steps, strict=True
-        ):
-            # Large arrays: v = mu*v - lr*g and p += mu*v - lr*g in two or three
-            # BLAS passes (retrograd._blas) instead of six ufunc passes.
-            if _blas.axpby(-lr, g, mu, v):
-                if self.nesterov:  # axpby took mu, lr != 0 and these arrays; so do these
-                    _blas.axpy(mu, v, p)
-                    _blas.axpy(-lr, g, p)
-                else:
-                    p += v
-                continue
-            np.multiply(g, lr, out=lrg)
-            v *= mu
-            v -= lrg
-            if self.nesterov:
-                np.multiply(v, mu, out=u)
-                u -= lrg
-                p += u
-            else:
-                p += v
-
-
-class _Adam(_StochasticOptimizer):
-    """Adam as scikit-learn: ``lr_t = lr*sqrt(1-b2^t)/(1-b1^t)``, step ``-lr_t*m/(sqrt(v)+eps)``."""
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        super().__init__(params, est)
-        self.beta_1, self.beta_2 = float(est.beta_1), float(est.beta_2)
-        self.epsilon = float(est.epsilon)
-        self.t = 0
-        self.ms = [np.zeros_like(p) for p in params]
-        self.vs = [np.zeros_like(p) for p in params]
-        self.scratch = [np.empty_like(p) for p in params]
-
-    def state_arrays(self) -> list[np.ndarray]:
-        return [*self.ms, *self.vs]
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        self.t += 1
-        b1, b2 = self.beta_1, self.beta_2
-        lr = self.learning_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        for p, m, v, g, u in zip(params, self.ms, self.vs, grads, self.scratch, strict=True):
-            # Large arrays: the moments and the step by BLAS (retrograd._blas), seven
-            # passes instead of twelve; the ufunc lines are scikit-learn's arithmetic.
-            if not _blas.axpby(1 - b1, g, b1, m):
-                m *= b1
-                np.multiply(g, 1 - b1, out=u)
-                m += u
-            np.multiply(g, g, out=u)
-            if not _blas.axpby(1 - b2, u, b2, v):
-                u *= 1 - b2
-                v *= b2
-                v += u
-            np.sqrt(v, out=u)
-            u += self.epsilon
-            np.divide(m, u, out=u)
-            if not _blas.axpy(-lr, u, p):
-                u *= -lr
-                p += u
-
-
-class _AdamW(_Adam):
-    """Adam on the data gradient, the L2 term decoupled: ``W -= lr*alpha*W`` (coefs only)."""
-
-    decoupled = True
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        super().__init__(params, est)
-        self.alpha = float(est.alpha)
-        self.n_coef = int(est._n_coef)
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        (flat,) = params  # the weights are its first n_coef entries, the intercepts the rest
-        flat[: self.n_coef] *= 1.0 - self.learning_rate * self.alpha
-        super().update_params(params, grads)
-
-
-class _RMSprop(_StochasticOptimizer):
-    """RMSprop: ``v = b2*v + (1-b2)*g^2``, step ``-lr*g/(sqrt(v)+eps)`` (b2 = ``beta_2``)."""
-
-    def __init__(self, params: list[np.ndarray], est: Any) -> None:
-        super().__init__(params, est)
-        self.rho, self.epsilon = float(est.beta_2), float(est.epsilon)
-        self.vs = [np.zeros_like(p) for p in params]
-
-    def state_arrays(self) -> list[np.ndarray]:
-        return self.vs
-
-    def update_params(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        rho = self.rho
-        for p, v, g in zip(params, self.vs, grads, strict=True):
-            v *= rho
-            v += (1 - rho) * (g * g)
-            u = np.sqrt(v)
-            u += self.epsilon
-            np.divide(g, u, out=u)
-            u *= -self.learning_rate
-            p += u
-
-
-#: Solver names to their optimizer class (``None``: 'lbfgs', full batch through scipy).
-SOLVERS: dict[str, type[_StochasticOptimizer] | None] = {
-    "lbfgs": None,
-    "sgd": _SGD,
-    "adam": _Adam,
-    "adamw": _AdamW,
-    "rmsprop": _RMSprop,
-}
-
-
-# ---------------------------------------------------------------- output layers and losses
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    # NOTE: the ufuncs' reduce is what ndarray.max/sum call, without their Python wrappers.
-    z = z - np.maximum.reduce(z, axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= np.add.reduce(z, axis=1, keepdims=True)
-    return z
-
-
-_OUT = {"identity": lambda z: z, "logistic": expit, "softmax": _softmax, "exp": np.exp}
-#: The clipping bound of the log-losses (scikit-learn's ``np.finfo(dtype).eps``), looked up once.
-_EPS = {np.dtype(t): np.finfo(t).eps for t in (np.float32, np.float64)}
-
-
-def _data_loss(kind: str, y: np.ndarray, p: np.ndarray, sw: np.ndarray | None) -> float:
-    """scikit-learn's losses (``sklearn/neural_network/_base.py``) on the outputs ``p``.
-
-    For 'log_loss' (softmax output) ``y`` holds the class index of each row.
-    """
-    if kind == "squared_error":
-        return float(0.5 * np.average((y - p) ** 2, weights=sw, axis=0).mean())
-    if kind == "poisson":
-        return float(np.average(xlogy(y, y / p) - y + p, weights=sw, axis=0).sum())
-    if kind == "log_loss":
-        # One class per row: the log-loss reads only the true class's probability (a
-        # gather, not a product with the one-hot matrix; the same numbers).
-        logp = _clipped_log(p[np.arange(len(y)), y])
-        if sw is None:
-            return -float(np.add.reduce(logp) / len(y))  # what logp.mean() computes
-        return float(-np.dot(sw, logp) / sw.sum())
-    eps = _EPS[p.dtype]  # 'binary_log_loss' from here: logistic outputs, binary or multilabel
-    p = np.clip(p, eps, 1 - eps)
-    return float(-np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=sw, axis=0).sum())
-
-
-def _clipped_log(p: np.ndarray) -> np.ndarray:
-    """``log(clip(p, eps, 1 - eps))`` in place, as scikit-learn's log-loss clips."""
-    eps = _EPS[p.dtype]
-    np.maximum(p, eps, out=p)  # np.clip's numbers, without its wrapper's cost
-    np.minimum(p, 1 - eps, out=p)
-    return np.log(p, out=p)
-
-
-def _batch_log_losses(p_true: np.ndarray, batch_size: int) -> list[float]:
-    """The log-loss of each batch of an epoch, from each row's true-class probability.
-
-    Batches as ``gen_batches(len(p_true), batch_size)``; the numbers are
-    :func:`_data_loss`'s for each batch, bit for bit (a row sum of a 2-D
-    array is the same pairwise sum as the sum of that row alone). ``p_true``
-    is overwritten.
-    """
-    logp, n = _clipped_log(p_true), len(p_true)
-    n_full = n - n % batch_size
-    means = list(np.add.reduce(logp[:n_full].reshape(-1, batch_size), axis=1) / batch_size)
-    if n_full < n:
-        means.append(np.add.reduce(logp[n_full:]) / (n - n_full))
-    return [-float(m) for m in means]
-
-
-def _check_dtype(dtype: Any) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    return dt
 
 
 # ---------------------------------------------------------------- the shared base
@@ -378,7 +74,7 @@ class _BaseMLP(BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "dtype": "no_validation",  # checked by _check_dtype: float32 or float64
+        "dtype": "no_validation",  # checked by check_dtype: float32 or float64
     }
 
     loss: str
@@ -461,12 +157,12 @@ class _BaseMLP(BaseEstimator):
         """The output layer's pre-activation values, without recording a graph."""
         self._net.eval()
         with no_grad():
-            return self._net(_wrap(X)).data
+            return self._net(wrap_array(X)).data
 
     def _forward_pass_fast(self, X: Any, check_input: bool = True) -> np.ndarray:
         if check_input:
             X = self._check_input(X)
-        return _OUT[self.out_activation_](self._raw(X.astype(self._dtype, copy=False)))
+        return OUT_ACTIVATIONS[self.out_activation_](self._raw(X.astype(self._dtype, copy=False)))
 
     def _check_input(self, X: Any) -> np.ndarray:
         X = validate_data(
@@ -490,15 +186,15 @@ class _BaseMLP(BaseEstimator):
         ``decoupled`` it leaves out the L2 term (the solver applies it). With
         ``p_true`` ('log_loss' only), the rows' true-class probabilities are
         written there and the objective returned is the L2 term alone: the
-        caller adds the data loss (:func:`_batch_log_losses`).
+        caller adds the data loss (:func:`batch_log_losses`).
         """
         for p in self._tensors:  # the caller has put the network in training mode
             p.grad = None
-        raw = self._net(_wrap(X))
-        out = _OUT[self.out_activation_](raw.data)  # a new array, except for 'identity'
+        raw = self._net(wrap_array(X))
+        out = OUT_ACTIVATIONS[self.out_activation_](raw.data)  # a new array, except for 'identity'
         n = X.shape[0]
         if p_true is None:
-            loss = _data_loss(kind, y, out, sw)
+            loss = data_loss(kind, y, out, sw)
         else:
             p_true[...] = out[np.arange(n), y]
             loss = 0.0
@@ -531,7 +227,7 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False) -> Any:
         self._validate_params()
-        dtype = _check_dtype(self.dtype)
+        dtype = check_dtype(self.dtype)
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
         if any(h <= 0 for h in hidden):
@@ -670,83 +366,26 @@ class _BaseMLP(BaseEstimator):
     def _fit_stochastic(
         self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, incremental: bool
     ) -> None:
-        params, grads = [self._flat], [self._flat_grad]  # every parameter, flat (_flatten)
+        """Epochs of mini-batch steps until ``max_iter``, or the solver says stop."""
         if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = SOLVERS[self.solver](params, self)
-        optimizer = self._optimizer
-        decoupled = optimizer.decoupled
-        kind = self._loss_kind()
+            self._optimizer = SOLVERS[self.solver]([self._flat], self)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        early_stopping = self.early_stopping
-        if early_stopping:
+        if self.early_stopping:
             X, X_val, y, y_val, sw, sw_val = self._split_validation(X, y, sw)
+            validation = (X_val, y_val, sw_val)
         else:
-            X_val = y_val = sw_val = None
-        n_samples = X.shape[0]
+            validation = None
         y = self._targets(y, X.dtype)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is going to "
-                    "be clipped",
-                    stacklevel=3,
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        sample_idx = np.arange(n_samples)
-        # NOTE: the log-loss of a batch needs only its rows' true-class probabilities; they
-        # are kept for the epoch, and every batch's loss computed from them at its end in a
-        # few array passes instead of a few per batch (unweighted log-loss only).
-        p_true = np.empty(n_samples, X.dtype) if kind == "log_loss" and sw is None else None
+        batch_size = self._batch_size(X.shape[0])
+        sample_idx = np.arange(X.shape[0])
         self.n_iter_ = 0  # the iterations of this call, also with warm_start (sklearn #24764)
         for _ in range(self.max_iter):
             self._net.train()  # scoring the validation set switches it to eval
             if self.shuffle:
                 sample_idx = self._random_state.permutation(sample_idx)
-            batch_losses = []
-            for batch in gen_batches(n_samples, batch_size):
-                # NOTE: a batch's rows are gathered one batch at a time: a permuted copy of a
-                # large X per epoch costs more (a fresh allocation of X's size). take() is
-                # the quicker gather than X[idx] (the same rows).
-                if self.shuffle:
-                    idx = sample_idx[batch]
-                    Xb, yb = X.take(idx, axis=0), y.take(idx, axis=0)
-                    swb = None if sw is None else sw.take(idx)
-                else:
-                    Xb, yb, swb = X[batch], y[batch], None if sw is None else sw[batch]
-                p_b = None if p_true is None else p_true[batch]
-                batch_losses.append(self._backprop(Xb, yb, swb, kind, decoupled, p_b))
-                optimizer.step(params, grads)
-            if p_true is not None:  # batch_losses hold the L2 terms: add the log-losses
-                data = _batch_log_losses(p_true, batch_size)
-                batch_losses = [d + l2 for d, l2 in zip(data, batch_losses, strict=True)]
-            accumulated_loss = 0.0
-            for batch, batch_loss in zip(
-                gen_batches(n_samples, batch_size), batch_losses, strict=True
-            ):
-                accumulated_loss += batch_loss * (batch.stop - batch.start)
-            self.n_iter_ += 1
-            self.loss_ = accumulated_loss / n_samples
-            self.t_ += n_samples
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-            if not np.isfinite(self.loss_):
-                self._check_finite()
-            self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
-            optimizer.iteration_ends(self.t_)
-            if self._no_improvement_count > self.n_iter_no_change:
-                what = "Validation score" if early_stopping else "Training loss"
-                msg = (
-                    f"{what} did not improve more than tol={self.tol:f} for "
-                    f"{self.n_iter_no_change} consecutive epochs."
-                )
-                if optimizer.trigger_stopping(msg, self.verbose):
-                    break
-                self._no_improvement_count = 0
-            if incremental:
+            loss = self._epoch(X, y, sw, sample_idx, batch_size)
+            if self._epoch_ends(loss, X.shape[0], validation) or incremental:
                 break
             if self.n_iter_ == self.max_iter:
                 warnings.warn(
@@ -755,9 +394,81 @@ class _BaseMLP(BaseEstimator):
                     ConvergenceWarning,
                     stacklevel=3,
                 )
-        if early_stopping:
+        if self.early_stopping:
             for p, best in zip(self._params(), self._best_coefs, strict=True):
                 p[...] = best
+
+    def _batch_size(self, n_samples: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going to "
+                "be clipped",
+                stacklevel=4,
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _epoch(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sw: np.ndarray | None,
+        sample_idx: np.ndarray,
+        batch_size: int,
+    ) -> float:
+        """One pass over the batches, a solver step each; returns the epoch's mean loss."""
+        optimizer, kind = self._optimizer, self._loss_kind()
+        n_samples = X.shape[0]
+        # NOTE: the log-loss of a batch needs only its rows' true-class probabilities; they
+        # are kept for the epoch, and every batch's loss computed from them at its end in a
+        # few array passes instead of a few per batch (unweighted log-loss only).
+        p_true = np.empty(n_samples, X.dtype) if kind == "log_loss" and sw is None else None
+        batch_losses = []
+        for batch in gen_batches(n_samples, batch_size):
+            # NOTE: a batch's rows are gathered one batch at a time: a permuted copy of a
+            # large X per epoch costs more (a fresh allocation of X's size). take() is
+            # the quicker gather than X[idx] (the same rows).
+            if self.shuffle:
+                idx = sample_idx[batch]
+                Xb, yb = X.take(idx, axis=0), y.take(idx, axis=0)
+                swb = None if sw is None else sw.take(idx)
+            else:
+                Xb, yb, swb = X[batch], y[batch], None if sw is None else sw[batch]
+            p_b = None if p_true is None else p_true[batch]
+            batch_losses.append(self._backprop(Xb, yb, swb, kind, optimizer.decoupled, p_b))
+            optimizer.step([self._flat], [self._flat_grad])
+        if p_true is not None:  # batch_losses hold the L2 terms: add the log-losses
+            data = batch_log_losses(p_true, batch_size)
+            batch_losses = [d + l2 for d, l2 in zip(data, batch_losses, strict=True)]
+        accumulated_loss = 0.0
+        for batch, batch_loss in zip(gen_batches(n_samples, batch_size), batch_losses, strict=True):
+            accumulated_loss += batch_loss * (batch.stop - batch.start)
+        return accumulated_loss / n_samples
+
+    def _epoch_ends(self, loss: float, n_samples: int, validation: tuple | None) -> bool:
+        """Record the epoch, as scikit-learn does; whether training should stop."""
+        self.n_iter_ += 1
+        self.loss_ = loss
+        self.t_ += n_samples
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+        if not np.isfinite(self.loss_):
+            self._check_finite()
+        early_stopping = validation is not None
+        self._update_no_improvement_count(early_stopping, *(validation or (None, None, None)))
+        self._optimizer.iteration_ends(self.t_)
+        if self._no_improvement_count > self.n_iter_no_change:
+            what = "Validation score" if early_stopping else "Training loss"
+            msg = (
+                f"{what} did not improve more than tol={self.tol:f} for "
+                f"{self.n_iter_no_change} consecutive epochs."
+            )
+            if self._optimizer.trigger_stopping(msg, self.verbose):
+                return True
+            self._no_improvement_count = 0
+        return False
 
     def _update_no_improvement_count(
         self, early_stopping: bool, X: Any, y: Any, sw: np.ndarray | None

@@ -1,180 +1,135 @@
-"""The operations as functions, ``retrograd.exp(x)`` beside ``x.exp()``.
+"""The top-level functions of the ``retrograd`` namespace: ``retrograd.exp(x)`` beside ``x.exp()``.
 
-Activations with parameters (``leaky_relu``, ``elu``, ``gelu``, ``softplus``) are
-defined here and re-exported by :mod:`retrograd.functional`.
+As in PyTorch (``torch.add``, ``torch.exp``, ``torch.sum``, ...): each one is the
+function form of a :class:`~retrograd.tensor.Tensor` method or operator, and
+accepts anything :func:`~retrograd.tensor.to_tensor` converts. ``matmul``,
+``where``, ``clamp``, ``cat`` and ``stack`` are defined beside the Tensor in
+:mod:`retrograd.tensor` (its methods call them) and re-exported here. The
+functions of layers, activations with options and losses are in
+:mod:`retrograd.nn.functional`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import ops
 from .tensor import (
     MaxResult,
     Tensor,
-    _apply,
-    _as_tensor,
     cat,
     clamp,
     matmul,
     stack,
+    to_tensor,
     where,
 )
 
 
 def add(input: Any, other: Any) -> Tensor:
     """Elementwise ``input + other`` with broadcasting."""
-    return _as_tensor(input) + other
+    return to_tensor(input) + other
 
 
 def sub(input: Any, other: Any) -> Tensor:
     """Elementwise ``input - other`` with broadcasting."""
-    return _as_tensor(input) - other
+    return to_tensor(input) - other
 
 
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise ``input * other`` with broadcasting."""
-    return _as_tensor(input) * other
+    return to_tensor(input) * other
 
 
 def div(input: Any, other: Any) -> Tensor:
     """Elementwise true division ``input / other`` with broadcasting."""
-    return _as_tensor(input) / other
+    return to_tensor(input) / other
 
 
 def pow(input: Any, exponent: Any) -> Tensor:
     """Elementwise ``input ** exponent``; a constant exponent never gives a NaN gradient."""
     if isinstance(input, Tensor):
         return input**exponent
-    return _as_tensor(exponent).__rpow__(input)
+    return to_tensor(exponent).__rpow__(input)
 
 
 def neg(input: Tensor) -> Tensor:
     """Elementwise ``-input``."""
-    return -_as_tensor(input)
+    return -to_tensor(input)
 
 
 def abs(input: Tensor) -> Tensor:
     """Elementwise absolute value; gradient ``sign(x)`` (0 at 0)."""
-    return _as_tensor(input).abs()
+    return to_tensor(input).abs()
 
 
 def exp(input: Tensor) -> Tensor:
     """Elementwise ``e ** x``."""
-    return _as_tensor(input).exp()
+    return to_tensor(input).exp()
 
 
 def log(input: Tensor) -> Tensor:
     """Elementwise natural logarithm."""
-    return _as_tensor(input).log()
+    return to_tensor(input).log()
 
 
 def sqrt(input: Tensor) -> Tensor:
     """Elementwise square root."""
-    return _as_tensor(input).sqrt()
+    return to_tensor(input).sqrt()
 
 
 def sin(input: Tensor) -> Tensor:
     """Elementwise sine."""
-    return _as_tensor(input).sin()
+    return to_tensor(input).sin()
 
 
 def cos(input: Tensor) -> Tensor:
     """Elementwise cosine."""
-    return _as_tensor(input).cos()
+    return to_tensor(input).cos()
 
 
 def tanh(input: Tensor) -> Tensor:
     """Elementwise hyperbolic tangent."""
-    return _as_tensor(input).tanh()
+    return to_tensor(input).tanh()
 
 
 def sigmoid(input: Tensor) -> Tensor:
     """Elementwise logistic function ``1 / (1 + exp(-x))``, finite for any x."""
-    return _as_tensor(input).sigmoid()
+    return to_tensor(input).sigmoid()
 
 
 def relu(input: Tensor) -> Tensor:
     """Elementwise ``max(x, 0)``; the gradient at 0 is 0, as PyTorch."""
-    return _as_tensor(input).relu()
-
-
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """Elementwise ``x if x > 0 else negative_slope * x``.
-
-    Parameters
-    ----------
-    input : Tensor
-    negative_slope : float, default=0.01
-    """
-    return _apply(ops.LeakyReLU, _as_tensor(input), negative_slope=float(negative_slope))
-
-
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """Elementwise ``x if x > 0 else alpha * (exp(x) - 1)``.
-
-    Parameters
-    ----------
-    input : Tensor
-    alpha : float, default=1.0
-    """
-    return _apply(ops.ELU, _as_tensor(input), alpha=float(alpha))
-
-
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """Gaussian error linear unit ``x * Phi(x)``.
-
-    Parameters
-    ----------
-    input : Tensor
-    approximate : {'none', 'tanh'}, default='none'
-        'tanh' uses ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
-    """
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu(): approximate must be 'none' or 'tanh', got {approximate!r}")
-    return _apply(ops.GELU, _as_tensor(input), approximate=approximate)
-
-
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """Elementwise ``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``.
-
-    Parameters
-    ----------
-    input : Tensor
-    beta : float, default=1.0
-    threshold : float, default=20.0
-    """
-    return _apply(ops.Softplus, _as_tensor(input), beta=float(beta), threshold=float(threshold))
+    return to_tensor(input).relu()
 
 
 def maximum(input: Tensor, other: Any) -> Tensor:
     """Elementwise maximum; where they tie, each input gets half the gradient (as PyTorch)."""
-    return _as_tensor(input).maximum(other)
+    return to_tensor(input).maximum(other)
 
 
 def minimum(input: Tensor, other: Any) -> Tensor:
     """Elementwise minimum; where they tie, each input gets half the gradient (as PyTorch)."""
-    return _as_tensor(input).minimum(other)
+    return to_tensor(input).minimum(other)
 
 
 def softmax(input: Tensor, dim: int) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``, computed after subtracting the max."""
-    return _as_tensor(input).softmax(dim)
+    return to_tensor(input).softmax(dim)
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:
     """``x - logsumexp(x)`` along ``dim``; finite for inputs of magnitude 1e4."""
-    return _as_tensor(input).log_softmax(dim)
+    return to_tensor(input).log_softmax(dim)
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Sum over all elements or over ``dim`` (int or tuple)."""
-    return _as_tensor(input).sum(dim, keepdim)
+    return to_tensor(input).sum(dim, keepdim)
 
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Mean over all elements or over ``dim`` (int or tuple)."""
-    return _as_tensor(input).mean(dim, keepdim)
+    return to_tensor(input).mean(dim, keepdim)
 
 
 def var(
@@ -186,7 +141,7 @@ def var(
     correction: float | None = None,
 ) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (default 1)."""
-    return _as_tensor(input).var(dim, unbiased, keepdim, correction=correction)
+    return to_tensor(input).var(dim, unbiased, keepdim, correction=correction)
 
 
 def std(
@@ -198,77 +153,77 @@ def std(
     correction: float | None = None,
 ) -> Tensor:
     """Standard deviation over ``dim`` with Bessel's ``correction`` (default 1)."""
-    return _as_tensor(input).std(dim, unbiased, keepdim, correction=correction)
+    return to_tensor(input).std(dim, unbiased, keepdim, correction=correction)
 
 
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Largest value over ``dim``; ties share the gradient evenly."""
-    return _as_tensor(input).amax(dim, keepdim)
+    return to_tensor(input).amax(dim, keepdim)
 
 
 def amin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Smallest value over ``dim``; ties share the gradient evenly."""
-    return _as_tensor(input).amin(dim, keepdim)
+    return to_tensor(input).amin(dim, keepdim)
 
 
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor | MaxResult:
     """Largest value overall, or ``(values, indices)`` along ``dim``."""
-    return _as_tensor(input).max(dim, keepdim)
+    return to_tensor(input).max(dim, keepdim)
 
 
 def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor | MaxResult:
     """Smallest value overall, or ``(values, indices)`` along ``dim``."""
-    return _as_tensor(input).min(dim, keepdim)
+    return to_tensor(input).min(dim, keepdim)
 
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, stable for any magnitude."""
-    return _as_tensor(input).logsumexp(dim, keepdim)
+    return to_tensor(input).logsumexp(dim, keepdim)
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (the first of ties)."""
-    return _as_tensor(input).argmax(dim, keepdim)
+    return to_tensor(input).argmax(dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the smallest value (the first of ties)."""
-    return _as_tensor(input).argmin(dim, keepdim)
+    return to_tensor(input).argmin(dim, keepdim)
 
 
 def reshape(input: Tensor, shape: Any) -> Tensor:
     """The same values in a new shape."""
-    return _as_tensor(input).reshape(shape)
+    return to_tensor(input).reshape(shape)
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions ``start_dim`` to ``end_dim``."""
-    return _as_tensor(input).flatten(start_dim, end_dim)
+    return to_tensor(input).flatten(start_dim, end_dim)
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
-    return _as_tensor(input).transpose(dim0, dim1)
+    return to_tensor(input).transpose(dim0, dim1)
 
 
 def permute(input: Tensor, dims: Any) -> Tensor:
     """Reorder the dimensions."""
-    return _as_tensor(input).permute(dims)
+    return to_tensor(input).permute(dims)
 
 
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     """Remove dimensions of size 1."""
-    return _as_tensor(input).squeeze(dim)
+    return to_tensor(input).squeeze(dim)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dimension of size 1."""
-    return _as_tensor(input).unsqueeze(dim)
+    return to_tensor(input).unsqueeze(dim)
 
 
 def _compare(name: str):  # type: ignore[no-untyped-def]
     def fn(input: Any, other: Any) -> Tensor:
-        return getattr(_as_tensor(input), name)(other)
+        return getattr(to_tensor(input), name)(other)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise comparison ``{name}``, a bool tensor with no gradient."
@@ -283,10 +238,10 @@ gt = _compare("gt")
 ge = _compare("ge")
 
 __all__ = [
-    "abs", "add", "amax", "amin", "argmax", "argmin", "cat", "clamp", "cos", "div", "elu",
-    "eq", "exp", "flatten", "ge", "gelu", "gt", "le", "leaky_relu", "log", "log_softmax",
+    "abs", "add", "amax", "amin", "argmax", "argmin", "cat", "clamp", "cos", "div",
+    "eq", "exp", "flatten", "ge", "gt", "le", "log", "log_softmax",
     "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne",
-    "neg", "permute", "pow", "relu", "reshape", "sigmoid", "sin", "softmax", "softplus",
+    "neg", "permute", "pow", "relu", "reshape", "sigmoid", "sin", "softmax",
     "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
     "where",
 ]  # fmt: skip

@@ -1,0 +1,91 @@
+"""In-place array updates that optimizers are written with; each one always succeeds.
+
+Each helper names one line of an update rule, as PyTorch's ``_single_tensor_*``
+functions write it with ``add_``, ``mul_`` and ``lerp_``:
+
+- :func:`add_`: ``y += alpha * x`` (the step itself, ``param -= lr * d``);
+- :func:`mul_add_`: ``y = beta * y + alpha * x`` (momentum buffers, second moments);
+- :func:`moving_average_`: ``avg = beta * avg + (1 - beta) * x`` without scratch;
+- :func:`lerp_`: ``start += weight * (end - start)``, rounded as ``torch.lerp_``.
+
+Where it pays (large float arrays, an OpenBLAS loaded by NumPy) the first three
+run as one BLAS pass (:mod:`retrograd._blas`); otherwise they run as NumPy ufuncs
+with ``out=``, over a ``scratch`` array of ``y``'s shape that the caller owns, so
+that a step allocates nothing. The two ways may differ in the last bit (BLAS uses
+fused multiply-adds). The scikit-learn solvers use the same helpers.
+"""
+
+from __future__ import annotations
+
+from .. import _blas
+from .._backend import ndarray, xp
+
+
+def add_(y: ndarray, alpha: float, x: ndarray, scratch: ndarray) -> None:
+    """``y += alpha * x`` in place.
+
+    Parameters
+    ----------
+    y : ndarray
+        Updated in place.
+    alpha : float
+    x : ndarray of y's shape
+        Read only; it may be ``scratch`` itself.
+    scratch : ndarray of y's shape
+        Overwritten (the ufunc path's ``alpha * x``).
+    """
+    if not _blas.axpy(alpha, x, y):
+        xp.multiply(x, alpha, out=scratch)
+        y += scratch
+
+
+def mul_add_(y: ndarray, beta: float, alpha: float, x: ndarray, scratch: ndarray) -> None:
+    """``y = beta * y + alpha * x`` in place (``y.mul_(beta).add_(x, alpha=alpha)``).
+
+    Parameters
+    ----------
+    y : ndarray
+        Updated in place.
+    beta, alpha : float
+    x : ndarray of y's shape
+        Read only, unless it is ``scratch`` itself.
+    scratch : ndarray of y's shape
+        Overwritten with ``alpha * x`` when ``alpha != 1`` on the ufunc path.
+    """
+    if _blas.axpby(alpha, x, beta, y):
+        return
+    y *= beta
+    if alpha == 1.0:
+        y += x
+    else:
+        xp.multiply(x, alpha, out=scratch)
+        y += scratch
+
+
+def moving_average_(avg: ndarray, x: ndarray, beta: float) -> None:
+    """``avg = beta * avg + (1 - beta) * x`` in place, with no scratch array.
+
+    The ufunc path computes ``beta * (avg - x) + x``: three passes, ``x`` only read.
+    """
+    if not _blas.axpby(1.0 - beta, x, beta, avg):
+        avg -= x
+        avg *= beta
+        avg += x
+
+
+def lerp_(start: ndarray, end: ndarray, weight: float, scratch: ndarray) -> None:
+    """``start += weight * (end - start)`` in place, rounded as ``torch.lerp_`` rounds it.
+
+    NOTE: PyTorch switches to ``end - (1 - weight) * (end - start)`` for weights of
+    0.5 and more, which is exact at weight 1; ``scratch`` has start's shape.
+    """
+    xp.subtract(end, start, out=scratch)
+    if abs(weight) < 0.5:
+        scratch *= weight
+        start += scratch
+    else:
+        scratch *= 1.0 - weight
+        xp.subtract(end, scratch, out=start)
+
+
+__all__ = ["add_", "lerp_", "moving_average_", "mul_add_"]
