@@ -920,7 +920,7 @@ def shard_bounds(n: int, size: int, rank: int) -> tuple[int, int]:
 def _rows_of(x: Any, start: int, stop: int) -> Any:
     """Rows ``start:stop`` of a batch's tensor, array, or tuple/list/dict of them."""
     if isinstance(x, Tensor):
-        return _wrap(x.data[start:stop])
+        return wrap_array(x.data[start:stop])
     if isinstance(x, np.ndarray):
         return x[start:stop]
     if isinstance(x, (tuple, list)):

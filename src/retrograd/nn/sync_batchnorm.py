@@ -36,7 +36,7 @@ from .. import distributed as _dist
 from .. import ops
 from .._backend import ndarray
 from ..autograd import no_grad
-from ..tensor import Tensor, _apply
+from ..tensor import Tensor, apply_op
 from .batchnorm import BatchNorm1d
 from .module import Module
 
@@ -65,7 +65,13 @@ class _SyncBatchNormOp(ops.BatchNorm):
             sums = _dist.all_sum(local).astype(xhat.dtype, copy=False)
             s1, s2 = sums[:c].reshape(self.bshape), sums[c:].reshape(self.bshape)
             gx = invstd * gh - (invstd / max(self.local, 1)) * (s1 + xhat * s2)
-        return (gx, *ops.nn._affine_grads(self, g, xhat, axes, self.param_shape))
+        # The weight's and bias's gradients are this rank's sums (DDP weighs and adds them).
+        grads: list[ndarray | None] = [gx]
+        if self.has_weight:
+            grads.append((g * xhat).sum(axis=axes) if self.needs[1] else None)
+        if self.has_bias:
+            grads.append(g.sum(axis=axes) if self.needs[len(grads)] else None)
+        return tuple(grads)
 
 
 class SyncBatchNorm(BatchNorm1d):
@@ -150,7 +156,7 @@ class SyncBatchNorm(BatchNorm1d):
                 rm[...] = (1 - factor) * rm + factor * mean
                 rv[...] = (1 - factor) * rv + factor * var * (total / (total - 1))
         params = [t for t in (self.weight, self.bias) if t is not None]
-        return _apply(
+        return apply_op(
             _SyncBatchNormOp,
             input,
             *params,
