@@ -801,3 +801,39 @@ def test_dataloader_takes_a_sampler():
         DataLoader(data, sampler=[0], shuffle=True)
     with pytest.raises(TypeError, match="sampler must be an iterable of indices with __len__"):
         DataLoader(data, sampler=iter([0]))
+
+
+def test_sync_batchnorm_alone_is_batchnorm_forward_and_backward():
+    import copy
+
+    import retrograd as rg
+    from retrograd import nn
+
+    rg.manual_seed(0)
+    plain = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 3))
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(plain))
+    assert isinstance(synced[1], nn.SyncBatchNorm) and type(plain[1]) is nn.BatchNorm1d
+    x = rg.tensor(np.random.default_rng(0).normal(size=(9, 4)).astype(np.float32))
+    y = rg.tensor(np.arange(9) % 3)
+    for model in (plain, synced):
+        nn.CrossEntropyLoss()(model(x), y).backward()
+    for a, b in zip(plain.state_dict().values(), synced.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)  # weights and running statistics
+    for a, b in zip(plain.parameters(), synced.parameters(), strict=True):
+        np.testing.assert_array_equal(a.grad.data, b.grad.data)
+    no_bias = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm1d(3, affine=False))
+    assert isinstance(no_bias, nn.SyncBatchNorm) and no_bias.weight is None
+    with pytest.raises(ValueError, match="process_group must be None"):
+        nn.SyncBatchNorm(3, process_group="group")
+    with pytest.raises(ValueError, match="more than 1 value per channel over all ranks"):
+        nn.SyncBatchNorm(3)(rg.zeros(1, 3))
+
+
+def test_check_consistent_and_sharded_in_one_process():
+    from retrograd import distributed as dist
+
+    processes = dist.check_consistent({"--epochs": 4, "the data": "abc"})
+    assert processes == [(__import__("socket").gethostname(), os.getpid())]
+    assert dist.sharded(lambda r: r * 2, np.arange(5)).tolist() == [0, 2, 4, 6, 8]
+    with pytest.raises(ValueError, match="seconds must be a number > 0"):
+        dist.set_timeout(0)

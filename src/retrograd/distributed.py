@@ -70,6 +70,7 @@ __all__ = [
     "run_on_main",
     "set_timeout",
     "shard_bounds",
+    "sharded",
     "strategy_for",
     "wait",
     "world_size",
@@ -230,6 +231,20 @@ def all_sum(values: Sequence[float]) -> np.ndarray:
     if w.comm is not None and w.size > 1:
         wait(w.comm.Iallreduce(w.MPI.IN_PLACE, buf, op=w.MPI.SUM), "all_sum")
     return buf
+
+
+def sharded(fn: Callable[[Any], np.ndarray], rows: Any) -> np.ndarray:
+    """``fn(rows)``, each rank computing its share (:func:`shard_bounds`), gathered everywhere.
+
+    For evaluation: ``fn`` maps rows to one result row each (predictions);
+    every rank returns the whole result, in row order.
+    """
+    w = _get()
+    if w.size == 1:
+        return fn(rows)
+    start, stop = shard_bounds(len(rows), w.size, w.rank)
+    mine = np.asarray(fn(rows[start:stop])) if stop > start else None  # no rows: nothing to add
+    return np.concatenate([p for p in all_gather_object(mine) if p is not None])
 
 
 # ------------------------------------------------------------------ deadlines

@@ -27,6 +27,7 @@ import platform
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -725,13 +726,15 @@ def train(
         info={"dataset": spec.name, "options": options},
     )
     metrics: dict[str, Any] = {}
+    # Distributed: each rank predicts its share of the rows, and every rank gets them all.
+    predict = partial(_dist.sharded, model.predict) if distributed else model.predict
     for part, (X, y) in {"train": (X_tr, y_tr), "val": (X_va, y_va), "test": (X_te, y_te)}.items():
         if len(y) == 0:
             continue
+        pred = predict(X)
         if task == "classification":
-            metrics[f"{part}_accuracy"] = model.score(X, y)
+            metrics[f"{part}_accuracy"] = float(np.mean(pred == y))  # model.score's accuracy
         else:
-            pred = model.predict(X)
             metrics[f"{part}_r2"] = r2_score(y.astype(np.float64), pred)
             metrics[f"{part}_mse"] = float(np.mean((pred - y) ** 2))
     metrics.update(

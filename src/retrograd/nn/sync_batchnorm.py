@@ -87,8 +87,8 @@ class SyncBatchNorm(BatchNorm1d):
 
     Parameters
     ----------
-    num_features, eps, momentum, affine, track_running_stats, device, dtype, bias
-        As :class:`BatchNorm1d`.
+    num_features, eps, momentum, affine, track_running_stats
+        As :class:`BatchNorm1d`; so are the keywords ``device``, ``dtype`` and ``bias``.
     process_group : None
         Accepted for PyTorch compatibility; the group is every rank of
         :func:`retrograd.distributed.init`.
@@ -106,19 +106,14 @@ class SyncBatchNorm(BatchNorm1d):
         affine: bool = True,
         track_running_stats: bool = True,
         process_group: Any = None,
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        bias: bool = True,
+        **kwargs: Any,
     ) -> None:
         if process_group is not None:
             raise ValueError(
                 "SyncBatchNorm: process_group must be None (every rank of the job); "
                 f"got {process_group!r}"
             )
-        super().__init__(
-            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
-        )
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, **kwargs)
 
     def forward(self, input: Tensor) -> Tensor:
         if not self.training:
