@@ -329,14 +329,15 @@ def _worker_cli(mode: str, *args: str) -> None:
             argv.append("--bogus")
         elif mode == "options":
             argv += ["--epochs", "3"]
-        elif mode in ("raise", "kill", "stop"):  # at the 7th step: epoch 2, mid-epoch
+        elif mode in ("raise", "value", "kill", "stop"):  # at the 7th step: epoch 2, mid-epoch
             original, calls = optim.Adam.step, []
 
             def step(self, *a, **k):
                 calls.append(1)
                 if len(calls) == 7:
-                    if mode == "raise":
-                        raise RuntimeError("rank 1 fails on purpose")
+                    if mode in ("raise", "value"):  # the CLI turns a ValueError into a message
+                        kind = RuntimeError if mode == "raise" else ValueError
+                        raise kind("rank 1 fails on purpose")
                     os.kill(os.getpid(), signal.SIGKILL if mode == "kill" else signal.SIGSTOP)
                 return original(self, *a, **k)
 
@@ -528,7 +529,7 @@ FAULT_ARGS = ("train", "--data", "wine", "--hidden", "8", "--epochs", "4", "-q")
 
 @needs_mpi
 def test_a_rank_that_fails_stops_every_rank_within_seconds(tmp_path):
-    """Usage error, other options, exception, kill, stall on rank 1 of 2: the job ends soon,
+    """Usage error, other options, exceptions, kill, stall on rank 1 of 2: the job ends soon,
     non-zero, naming the rank and the cause; the run folder resumes."""
     import time
 
@@ -540,6 +541,7 @@ def test_a_rank_that_fails_stops_every_rank_within_seconds(tmp_path):
         "usage": ("No such option '--bogus'", "rank 1 of 2: exited with status 2"),
         "options": ("the ranks disagree on --epochs: rank 1 has 3, rank 0 has 4",),
         "raise": ("rank 1 of 2", "RuntimeError: rank 1 fails on purpose"),
+        "value": ("rank 1 of 2: Error: rank 1 fails on purpose",),
         "kill": ("BAD TERMINATION", "EXIT CODE: 9"),  # mpiexec names the pid: see run.json
         "stop": ("waited 2 s for rank(s) 1, which did not reach it",),
     }
@@ -557,7 +559,7 @@ def test_a_rank_that_fails_stops_every_rank_within_seconds(tmp_path):
             ranks = json.loads((out / "run.json").read_text())["ranks"]
             assert f"PID {ranks[1]['pid']} " in said, (ranks, said)
         assert seconds < 25, (mode, seconds)  # startup (a few s), the 2 s deadline, the abort
-        if mode in ("raise", "kill", "stop"):  # epoch 1 was saved: the run continues
+        if mode in ("raise", "value", "kill", "stop"):  # epoch 1 was saved: the run continues
             assert (out / "checkpoint.safetensors").is_file(), mode
     result = CliRunner().invoke(main, ["train", "--resume", str(tmp_path / "raise"), "-q"])
     assert result.exit_code == 0, result.output

@@ -25,7 +25,7 @@ import json
 import math
 import platform
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata as _metadata
 from pathlib import Path
 from typing import Any
@@ -368,6 +368,20 @@ def _given(ctx: click.Context, names: Iterable[str]) -> list[str]:
     return [n for n in names if ctx.get_parameter_source(n) not in (None, ParameterSource.DEFAULT)]
 
 
+def _agreed(error: click.ClickException) -> click.ClickException:
+    """Mark ``error`` as raised on every rank alike (so the ranks exit without aborting)."""
+    error.agreed = True  # type: ignore[attr-defined]
+    return error
+
+
+def _together(run: Callable[[Callable[[], Any]], Any], fn: Callable[[], Any]) -> Any:
+    """``run(fn)`` for ``run_on_main``/``run_everywhere``, whose errors every rank raises."""
+    try:
+        return run(fn)
+    except click.ClickException as e:
+        raise _agreed(e) from None
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -597,13 +611,16 @@ def train(ctx: click.Context, **opts: Any) -> None:
     try:
         _train(ctx, opts, distributed=True)
     except (click.ClickException, click.exceptions.Exit) as e:
-        # Every rank met the same error (a usage error, a divergence: they are decided
-        # together); rank 0 says it, the others leave with the same status.
-        _dist.agreed_exit = True  # every rank leaves with this status: no need to abort
+        if isinstance(e, click.exceptions.Exit) or getattr(e, "agreed", False):
+            # Every rank met this error (decided together: a divergence, a run folder
+            # rank 0 checked); rank 0 says it, the others leave with the same status.
+            _dist.agreed_exit = True
+            if _dist.is_main():
+                raise
+            ctx.exit(e.exit_code)
         if _dist.is_main():
-            raise
-        code = e.exit_code
-        ctx.exit(code)
+            raise  # click prints it; the exit then stops the other ranks (_Commands.main)
+        _dist.abort(f"Error: {e.format_message()}", e.exit_code)
     except OSError as e:  # rank 0 could not write a file: the others must not wait for it
         if _dist.world_size() == 1:
             raise
@@ -628,14 +645,14 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
                 f"drop {', '.join(_flag(n) for n in given)}",
                 ctx,
             )
-        out, run = resume, _dist.run_on_main(lambda: _read_run(resume))
+        out, run = resume, _together(_dist.run_on_main, lambda: _read_run(resume))
         options = run["options"]
     else:
         options = _new_options(ctx, opts)
         stamp = _dist.broadcast_object(time.strftime("%Y%m%d-%H%M%S"))
         out = opts["out"] or Path("runs") / f"{_data_slug(options['data'])}-{stamp}"
 
-    spec = _dist.run_everywhere(lambda: _load_data(options["data"], options["target"]))
+    spec = _together(_dist.run_everywhere, lambda: _load_data(options["data"], options["target"]))
     fingerprint = _fingerprint(np.asarray(spec.X), np.asarray(spec.y))
     if distributed:  # one collective: ranks started with other options or data stop here
         given = {_flag(k): v for k, v in options.items()}
@@ -643,9 +660,9 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
         try:
             processes = _dist.check_consistent(given)
         except ValueError as e:
-            raise UsageFailure(str(e)) from None
+            raise _agreed(UsageFailure(str(e))) from None
     if resume is None:
-        _dist.run_on_main(lambda: _prepare_out(out, opts["force"]))
+        _together(_dist.run_on_main, lambda: _prepare_out(out, opts["force"]))
         run = {
             "format": RUN_FORMAT,
             "options": options,
@@ -698,7 +715,7 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
     except NonFiniteError as e:
         if main:
             _stop_run(run, out, "diverged", time.perf_counter() - t0)
-        raise click.ClickException(str(e)) from None
+        raise _agreed(click.ClickException(str(e))) from None  # every rank stops at this step
     except ValueError as e:
         if main:
             _stop_run(run, out, "failed", time.perf_counter() - t0)
