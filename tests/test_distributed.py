@@ -227,14 +227,14 @@ def _worker_average(out: str) -> None:
 N_ODD, BATCH_ODD, N_VAL = 202, 40, 31
 
 
-def _to64(model):
+def _to64(model, dtype=np.float64):
     for t in [*model.parameters(), *model.buffers()]:
         if t.data.dtype.kind == "f":
-            t.data = t.data.astype(np.float64)
+            t.data = t.data.astype(dtype)
     return model
 
 
-def _odd_problem(dropout: float = 0.3, sync: bool = False):
+def _odd_problem(dropout: float = 0.3, sync: bool = False, dtype=np.float64):
     import retrograd as rg
     from retrograd import nn
 
@@ -248,17 +248,18 @@ def _odd_problem(dropout: float = 0.3, sync: bool = False):
     )  # fmt: skip
     if sync:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    X = X.astype(dtype)
     train = rg.data.TensorDataset(rg.tensor(X[:N_ODD]), rg.tensor(labels[:N_ODD]))
     val = (rg.tensor(X[N_ODD:]), rg.tensor(labels[N_ODD:]))
-    return _to64(model), train, val
+    return _to64(model, dtype), train, val
 
 
-def _fit_global(distributed: bool):
+def _fit_global(distributed: bool, dtype=np.float64):
     """``fit`` on global batches: every process iterates the same shuffled loader."""
     from retrograd import fit, nn, optim
     from retrograd.data import DataLoader
 
-    model, train, val = _odd_problem(sync=distributed)
+    model, train, val = _odd_problem(sync=distributed, dtype=dtype)
     loader = DataLoader(train, batch_size=BATCH_ODD, shuffle=True)
     history = fit(
         model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), loader, [val],
@@ -307,10 +308,12 @@ def _worker_global(out: str) -> None:
 
     dist.init()
     model, history = _fit_global(True)
+    model32, _ = _fit_global(True, np.float32)
     loop = _ddp_loop(True)
     sums = dist.all_gather_object((dist.parameters_checksum(model), dist.parameters_checksum(loop)))
     if dist.is_main():
         np.savez(out, *_state(model))
+        np.savez(out + ".32.npz", *_state(model32))
         np.savez(out + ".loop.npz", *_state(loop))
         info = {"checksums": sums, "history": history.to_dict()["records"]}
         Path(out + ".json").write_text(json.dumps(info))
@@ -390,7 +393,7 @@ def test_equivalence_with_a_single_process(n, tmp_path):
 @pytest.mark.parametrize("n", [2, 3])
 def test_global_batches_train_the_single_process_model(n, tmp_path):
     """fit and a hand-written DDP loop on K ranks equal one process: uneven last batch,
-    SyncBatchNorm, dropout, sharded validation; float64 to 1e-12."""
+    SyncBatchNorm, dropout, sharded validation; float64 to 1e-12, float32 to 1e-5."""
     out = str(tmp_path / "global.npz")
     proc = mpirun(n, str(HERE), "global", out)
     assert proc.returncode == 0, proc.stderr
@@ -403,6 +406,12 @@ def test_global_batches_train_the_single_process_model(n, tmp_path):
     for a, b in zip(info["history"], ref_history.records, strict=True):
         for key in ("train_loss", "val_loss", "train_metric", "val_metric"):
             assert a[key] == pytest.approx(b[key], rel=1e-12), key
+    got32 = np.load(out + ".32.npz")  # float32: 1e-5 relative (norm of each tensor)
+    for i, want in enumerate(_state(_fit_global(False, np.float32)[0])):
+        got = got32[f"arr_{i}"]
+        assert got.dtype == want.dtype
+        if want.dtype.kind == "f":
+            assert np.linalg.norm(got - want) <= 1e-5 * np.linalg.norm(want), i
     loop = np.load(out + ".loop.npz")
     for i, want in enumerate(_state(_ddp_loop(False))):
         np.testing.assert_allclose(loop[f"arr_{i}"], want, rtol=1e-12, atol=1e-14)
