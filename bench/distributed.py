@@ -84,7 +84,7 @@ def _measure(batch: int, samples: int, data: Any) -> tuple[dict[str, float], int
             opt.step()
             return 0.0
         t = time.perf_counter()
-        ddp.sync_gradients(len(yb), float(loss.data))
+        ddp.sync_gradients(len(yb), float(loss.array))
         spent = time.perf_counter() - t
         opt.step()
         return spent

@@ -262,8 +262,8 @@ def retrograd_trainer(
     )
     with rg.no_grad():
         for layer, (w, b) in zip(model[::2], init_weights(), strict=True):
-            layer.weight.data[...] = w
-            layer.bias.data[...] = b
+            layer.weight.array[...] = w
+            layer.bias.array[...] = b
     loss_fn = nn.CrossEntropyLoss()
     if variant == "sgd":
         opt = optim.SGD(model.parameters(), lr=LR["sgd"])

@@ -29,7 +29,7 @@ def main(epochs: int = 3000, lr: float = 2.0, seed: int = 3) -> float:
         loss.backward()  # step 3: the chain rule, output layer back to input
         with rg.no_grad():  # gradient descent: w_new = w_old - eta * dL/dw
             for p in params:
-                p.data -= lr * p.grad.data
+                p.array -= lr * p.grad.array
         if epoch % 300 == 0:
             print(f"epoch {epoch:5d}  loss {loss.item():.6f}")
     print("predictions:", [round(v, 3) for v in y_pred.detach().numpy().ravel().tolist()])

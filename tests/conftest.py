@@ -39,7 +39,7 @@ def tol(dtype) -> dict:
 
 def to_torch(x: rg.Tensor | np.ndarray, requires_grad: bool | None = None) -> torch.Tensor:
     """A torch leaf with the same values and dtype."""
-    arr = x.data if isinstance(x, rg.Tensor) else x
+    arr = x.array if isinstance(x, rg.Tensor) else x
     t = torch.from_numpy(np.array(arr, copy=True))
     rq = (
         x.requires_grad
@@ -51,7 +51,7 @@ def to_torch(x: rg.Tensor | np.ndarray, requires_grad: bool | None = None) -> to
 
 def assert_close(ours, theirs, dtype=None, **kw) -> None:
     """Compare a retrograd tensor (or array) with a torch tensor (or array)."""
-    a = ours.data if isinstance(ours, rg.Tensor) else np.asarray(ours)
+    a = ours.array if isinstance(ours, rg.Tensor) else np.asarray(ours)
     b = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
     assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
     opts = dict(tol(dtype or (a.dtype if a.dtype.kind == "f" else np.float64)))

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import retrograd as rg
-from retrograd.autograd import Function
+from retrograd.autograd import Op
 from retrograd.tensor import apply_op
 
 
@@ -19,7 +19,7 @@ def test_gradients_accumulate_across_backward_calls():
     x = rg.tensor([1.0, 2.0], requires_grad=True)
     (x * 3).sum().backward()
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3 + 2, 3 + 4])
+    np.testing.assert_allclose(x.grad.array, [3 + 2, 3 + 4])
 
 
 def test_tensor_used_twice_sums_both_paths():
@@ -41,7 +41,7 @@ def test_non_leaf_grad_kept_only_after_retain_grad():
     kt = ht * 3
     ht.retain_grad()
     (kt * kt).sum().backward()
-    np.testing.assert_allclose(h.grad.data, ht.grad.numpy())
+    np.testing.assert_allclose(h.grad.array, ht.grad.numpy())
     assert k.grad is None
     assert not h.is_leaf and x.is_leaf
 
@@ -53,7 +53,7 @@ def test_retained_grad_accumulates_like_torch():
     y = (h * h).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(h.grad.data, 2 * 2 * h.data)
+    np.testing.assert_allclose(h.grad.array, 2 * 2 * h.array)
 
 
 def test_second_backward_through_freed_graph_raises():
@@ -69,7 +69,7 @@ def test_retain_graph_allows_second_backward():
     y = (x.exp() * 2).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 4 * np.exp([1.0, 2.0]), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, 4 * np.exp([1.0, 2.0]), rtol=1e-6)
 
 
 def test_backward_on_non_scalar_needs_gradient():
@@ -80,7 +80,7 @@ def test_backward_on_non_scalar_needs_gradient():
     with pytest.raises(RuntimeError, match="shape"):
         y.backward(rg.ones(3))
     y.backward(rg.tensor([1.0, 10.0]))
-    np.testing.assert_allclose(x.grad.data, [2.0, 20.0])
+    np.testing.assert_allclose(x.grad.array, [2.0, 20.0])
 
 
 def test_backward_without_grad_raises():
@@ -101,20 +101,20 @@ def test_shared_gradient_array_is_not_aliased():
     a = rg.tensor([1.0, 2.0], requires_grad=True)
     b = rg.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data *= 10  # an in-place gradient edit, as clipping does
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    a.grad.array *= 10  # an in-place gradient edit, as clipping does
+    np.testing.assert_array_equal(b.grad.array, [1.0, 1.0])
     c = rg.tensor([1.0, 2.0], requires_grad=True)
     d = c.reshape(2, 1)
     d.backward(np.ones((2, 1), dtype=np.float32))
-    assert not np.shares_memory(c.grad.data, np.ones(1))
+    assert not np.shares_memory(c.grad.array, np.ones(1))
 
 
 def test_root_gradient_is_copied():
     x = rg.tensor([1.0, 2.0], requires_grad=True)
     g = rg.tensor([1.0, 1.0])
     x.backward(g)
-    x.grad.data += 1
-    np.testing.assert_array_equal(g.data, [1.0, 1.0])
+    x.grad.array += 1
+    np.testing.assert_array_equal(g.array, [1.0, 1.0])
 
 
 def test_no_grad_records_nothing():
@@ -150,7 +150,7 @@ def test_detach_cuts_the_graph():
     assert not y.requires_grad and y.is_leaf
     z = x * y
     z.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.array, [2.0, 4.0])
 
 
 def test_grad_fn_names_like_torch():
@@ -207,7 +207,7 @@ def test_mlp_memory_stays_flat():
         loss.backward()
         with rg.no_grad():
             for p in params:
-                p.data -= 1e-3 * p.grad.data
+                p.array -= 1e-3 * p.grad.array
         return loss.item()
 
     for _ in range(200):
@@ -225,7 +225,7 @@ def test_mlp_memory_stays_flat():
     assert now - base < 64 * 1024, f"memory grew by {now - base} bytes over 4,300 steps"
 
 
-class _WrongShape(Function):
+class _WrongShape(Op):
     def forward(self, a):
         return a * 2
 
@@ -233,7 +233,7 @@ class _WrongShape(Function):
         return (g.sum(),)
 
 
-class _Forgets(Function):
+class _Forgets(Op):
     def forward(self, a, b):
         return a + b
 
@@ -257,9 +257,9 @@ def test_missing_gradient_is_an_error_not_a_silent_drop():
 
 def test_base_function_methods_raise():
     with pytest.raises(NotImplementedError):
-        Function().forward(np.ones(1))
+        Op().forward(np.ones(1))
     with pytest.raises(NotImplementedError):
-        Function().backward(np.ones(1))
+        Op().backward(np.ones(1))
 
 
 def test_shape_mismatch_names_op_and_shapes_and_changes_nothing():
@@ -280,7 +280,7 @@ def test_shape_mismatch_names_op_and_shapes_and_changes_nothing():
     with pytest.raises(IndexError, match="dimension out of range"):
         a.sum(dim=2)
     assert a.grad is None and b.grad is None
-    np.testing.assert_array_equal(a.data, np.ones((2, 3)))
+    np.testing.assert_array_equal(a.array, np.ones((2, 3)))
 
 
 def test_in_place_assignment_is_refused_while_recording():
@@ -289,4 +289,4 @@ def test_in_place_assignment_is_refused_while_recording():
         x[0] = 5.0
     with rg.no_grad():
         x[0] = 5.0
-    assert x.data[0] == 5.0
+    assert x.array[0] == 5.0

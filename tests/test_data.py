@@ -45,7 +45,7 @@ from retrograd.data import (
 
 def as_np(x):
     if isinstance(x, rg.Tensor):
-        return x.data
+        return x.array
     if isinstance(x, torch.Tensor):
         return x.numpy()
     return np.asarray(x)
@@ -187,7 +187,7 @@ def test_tensor_fast_path_equals_generic_path():
         for ba, bb in zip(a, b, strict=True):
             for ta, tb in zip(ba, bb, strict=True):
                 assert ta.dtype == tb.dtype
-                np.testing.assert_array_equal(ta.data, tb.data)
+                np.testing.assert_array_equal(ta.array, tb.array)
 
 
 def test_tensor_fast_path_indexes_once_per_tensor_per_batch(monkeypatch):
@@ -336,11 +336,11 @@ def test_tensor_dataset_items_and_errors():
     ds = TensorDataset(rg.tensor(X), rg.tensor(y))
     assert len(ds) == 6
     x2, y2 = ds[2]
-    np.testing.assert_array_equal(x2.data, X[2])
+    np.testing.assert_array_equal(x2.array, X[2])
     assert y2.item() == 2
     assert isinstance(ds[1:3], tuple) and ds[1:3][0].shape == (2, 3)
     arr_ds = TensorDataset(X)
-    assert np.shares_memory(arr_ds.tensors[0].data, X)  # arrays are wrapped, not copied
+    assert np.shares_memory(arr_ds.tensors[0].array, X)  # arrays are wrapped, not copied
     with pytest.raises(ValueError, match=r"tensor 0 has 6 samples .* tensor 1 has 5"):
         TensorDataset(rg.tensor(X), rg.tensor(y[:5]))
     with pytest.raises(ValueError, match="at least one"):

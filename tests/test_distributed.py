@@ -97,7 +97,7 @@ def _problem():
         nn.Linear(N_FEATURES, 16), nn.Tanh(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, N_CLASSES)
     )
     for p in model.parameters():
-        p.data = p.data.astype(np.float64)
+        p.array = p.array.astype(np.float64)
     return model, rg.data.TensorDataset(rg.tensor(X), rg.tensor(labels))
 
 
@@ -110,7 +110,7 @@ def _train(num_replicas: int, rank: int, distributed: bool):
     model, data = _problem()
     if distributed and rank != 0:  # rank 0's weights must win: make the others differ
         for p in model.parameters():
-            p.data = p.data + 1.0
+            p.array = p.array + 1.0
     sampler = dist.DistributedSampler(data, num_replicas=num_replicas, rank=rank, seed=3)
     loader = DataLoader(data, batch_size=GLOBAL_BATCH // num_replicas, sampler=sampler)
     opt = optim.Adam(model.parameters(), lr=0.01)
@@ -146,7 +146,7 @@ def _worker_equivalence(out: str) -> None:
     calls = dict(counting.calls)
     sums = dist.all_gather_object(dist.parameters_checksum(model))
     if dist.is_main():
-        np.savez(out, *[p.data for p in model.parameters()])
+        np.savez(out, *[p.array for p in model.parameters()])
         info = {"checksums": sums, "history": history.to_dict()["records"], "calls": calls}
         Path(out + ".json").write_text(json.dumps(info))
 
@@ -162,7 +162,7 @@ def _worker_failure(mode: str) -> None:
     dist.init()
     model, data = _problem()
     if mode == "nan" and dist.rank() == 1:
-        data.tensors[0].data[:] = np.nan
+        data.tensors[0].array[:] = np.nan
 
     def fail(epoch, record, model):
         if epoch == 2 and dist.rank() == 1:
@@ -190,7 +190,7 @@ def _worker_average(out: str) -> None:
     loss_fn = nn.CrossEntropyLoss()
     whole = loss_fn(model(X), y)  # the reference: one process, every row
     whole.backward()
-    want = [p.grad.data.copy() for p in model.parameters()]
+    want = [p.grad.array.copy() for p in model.parameters()]
     model.zero_grad()
     # No init() before: the strategy joins the job before it asks for this rank (a regression:
     # fit once read is_main() before init(), so every rank printed and wrote checkpoints).
@@ -198,9 +198,9 @@ def _worker_average(out: str) -> None:
     rows = np.array_split(np.arange(7), dist.world_size())[dist.rank()]
     loss = loss_fn(module(X[rows]), y[rows])
     loss.backward()
-    step = strategy.after_backward(float(loss.data), len(rows))
+    step = strategy.after_backward(float(loss.array), len(rows))
     error = max(
-        float(np.max(np.abs(p.grad.data - w)) / np.max(np.abs(w)))
+        float(np.max(np.abs(p.grad.array - w)) / np.max(np.abs(w)))
         for p, w in zip(model.parameters(), want, strict=True)
     )
     pred, _ = strategy.gather(np.array([dist.rank()]), np.array([len(rows)]))
@@ -208,7 +208,7 @@ def _worker_average(out: str) -> None:
         "rows": len(rows),
         "error": error,
         "loss": step.loss,
-        "want_loss": float(whole.data),
+        "want_loss": float(whole.array),
         "batch_size": step.batch_size,
         "all_finite": strategy.all_finite(step, list(model.parameters())),
         "gathered": pred.tolist(),
@@ -229,8 +229,8 @@ N_ODD, BATCH_ODD, N_VAL = 202, 40, 31
 
 def _to64(model, dtype=np.float64):
     for t in [*model.parameters(), *model.buffers()]:
-        if t.data.dtype.kind == "f":
-            t.data = t.data.astype(dtype)
+        if t.array.dtype.kind == "f":
+            t.array = t.array.astype(dtype)
     return model
 
 
@@ -300,7 +300,7 @@ def _ddp_loop(distributed: bool):
 
 
 def _state(model) -> list[np.ndarray]:
-    return [t.data for t in (*model.parameters(), *model.buffers())]
+    return [t.array for t in (*model.parameters(), *model.buffers())]
 
 
 def _worker_global(out: str) -> None:
@@ -380,7 +380,7 @@ def test_equivalence_with_a_single_process(n, tmp_path):
     assert "Allreduce" not in info["calls"] and "bcast" not in info["calls"]  # all with deadlines
     ref_model, ref_history = _train(1, 0, False)
     got = np.load(out)
-    ref = [p.data for p in ref_model.parameters()]
+    ref = [p.array for p in ref_model.parameters()]
     assert len(got.files) == len(ref)
     for i, r in enumerate(ref):
         np.testing.assert_allclose(got[f"arr_{i}"], r, rtol=1e-6, atol=1e-12)
@@ -709,7 +709,7 @@ def test_local_strategy_finiteness_rule():
     assert not local.all_finite(ok, [a, b])
     # Finite gradients whose float32 sum overflows are finite: the sum is only a quick test.
     b.grad = rg.tensor(np.array([3e38, 3e38], dtype=np.float32))
-    assert np.isinf(b.grad.data.sum())
+    assert np.isinf(b.grad.array.sum())
     assert local.all_finite(ok, [a, b])
 
 
@@ -749,7 +749,7 @@ def test_distributed_pipeline_in_one_process_is_the_plain_run(monkeypatch):
     assert any(isinstance(m, nn.SyncBatchNorm) for m in layers)
     want = plain.model.network.state_dict()
     for name, t in alone.model.network.state_dict().items():
-        np.testing.assert_array_equal(t.data, want[name].data, err_msg=name)
+        np.testing.assert_array_equal(t.array, want[name].array, err_msg=name)
 
 
 def test_shard_bounds_split_every_batch_as_array_split():
@@ -790,13 +790,13 @@ def test_ddp_single_rank_averages_by_batch_size():
     x, y = data.tensors[0][:7], data.tensors[1][:7]
     loss = nn.CrossEntropyLoss()(ddp(x), y)
     loss.backward()
-    before = [p.grad.data.copy() for p in model.parameters()]
-    sync = ddp.sync_gradients(7, float(loss.data))
+    before = [p.grad.array.copy() for p in model.parameters()]
+    sync = ddp.sync_gradients(7, float(loss.array))
     assert sync.batch_size == 7 and sync.nonfinite_ranks == []
-    assert sync.loss == pytest.approx(float(loss.data), rel=1e-15)
+    assert sync.loss == pytest.approx(float(loss.array), rel=1e-15)
     for b, p in zip(before, model.parameters(), strict=True):
-        np.testing.assert_allclose(p.grad.data, b, rtol=1e-15)
-    assert ddp.bytes_per_step == 8 * (sum(p.data.size for p in model.parameters()) + 3)
+        np.testing.assert_allclose(p.grad.array, b, rtol=1e-15)
+    assert ddp.bytes_per_step == 8 * (sum(p.array.size for p in model.parameters()) + 3)
     assert isinstance(rg.distributed.parameters_checksum(model), str)
 
 
@@ -829,9 +829,9 @@ def test_sync_batchnorm_alone_is_batchnorm_forward_and_backward():
     for model in (plain, synced):
         nn.CrossEntropyLoss()(model(x), y).backward()
     for a, b in zip(plain.state_dict().values(), synced.state_dict().values(), strict=True):
-        np.testing.assert_array_equal(a.data, b.data)  # weights and running statistics
+        np.testing.assert_array_equal(a.array, b.array)  # weights and running statistics
     for a, b in zip(plain.parameters(), synced.parameters(), strict=True):
-        np.testing.assert_array_equal(a.grad.data, b.grad.data)
+        np.testing.assert_array_equal(a.grad.array, b.grad.array)
     no_bias = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm1d(3, affine=False))
     assert isinstance(no_bias, nn.SyncBatchNorm) and no_bias.weight is None
     with pytest.raises(ValueError, match="process_group must be None"):

@@ -407,7 +407,7 @@ def small_graph():
 def test_draw_graph_dot_has_one_node_per_op_and_named_leaves():
     loss, w, b = small_graph()
     nodes, edges = viz.graph_nodes(loss)
-    ops = [n for n in nodes if isinstance(n, rg.autograd.Function)]
+    ops = [n for n in nodes if isinstance(n, rg.autograd.Op)]
     assert [n.name for n in ops][:2] == ["SumBackward0", "PowScalarBackward0"]
     assert len(nodes) == len(ops) + 2  # w and b; x needs no gradient and is not drawn
     loss.backward()

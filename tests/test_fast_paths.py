@@ -43,8 +43,8 @@ def test_cross_entropy_fast_path_matches_torch(dtype, reduction):
     ref.backward(torch.tensor(1.7, dtype=theirs.dtype))
     assert loss.dtype == dtype
     assert ours.grad.dtype == dtype
-    assert_close(loss.data, ref.detach().numpy())
-    assert_close(ours.grad.data, theirs.grad.numpy())
+    assert_close(loss.array, ref.detach().numpy())
+    assert_close(ours.grad.array, theirs.grad.numpy())
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -57,7 +57,7 @@ def test_cross_entropy_fast_path_equals_general_path(dtype):
     loss = RL.cross_entropy(general, rg.tensor(t), weight=rg.ones(10, dtype=dtype))
     assert isinstance(loss.grad_fn, ops.CrossEntropy)
     loss.backward()
-    assert_close(fast.grad.data, general.grad.data)
+    assert_close(fast.grad.array, general.grad.array)
 
 
 def test_cross_entropy_with_ignored_target_takes_the_general_path():
@@ -69,8 +69,8 @@ def test_cross_entropy_with_ignored_target_takes_the_general_path():
     loss.backward()
     theirs = torch.tensor(x, requires_grad=True)
     TF.cross_entropy(theirs, torch.tensor(t)).backward()
-    assert_close(ours.grad.data, theirs.grad.numpy())
-    assert np.all(ours.grad.data[2] == 0)
+    assert_close(ours.grad.array, theirs.grad.numpy())
+    assert np.all(ours.grad.array[2] == 0)
 
 
 def test_cross_entropy_fast_path_is_stable_for_huge_logits():
@@ -79,8 +79,8 @@ def test_cross_entropy_fast_path_is_stable_for_huge_logits():
     loss = RL.cross_entropy(ours, rg.tensor(np.array([1, 2])))
     loss.backward()
     ref = TF.cross_entropy(torch.tensor(x), torch.tensor([1, 2]))
-    assert np.isfinite(loss.item()) and np.all(np.isfinite(ours.grad.data))
-    assert_close(loss.data, ref.numpy())
+    assert np.isfinite(loss.item()) and np.all(np.isfinite(ours.grad.array))
+    assert_close(loss.array, ref.numpy())
 
 
 def test_cross_entropy_fast_path_backward_twice_with_retain_graph():
@@ -88,9 +88,9 @@ def test_cross_entropy_fast_path_backward_twice_with_retain_graph():
     ours = rg.tensor(x, requires_grad=True)
     loss = RL.cross_entropy(ours, rg.tensor(t))
     loss.backward(retain_graph=True)
-    first = ours.grad.data.copy()
+    first = ours.grad.array.copy()
     loss.backward()
-    assert_close(ours.grad.data, 2 * first)
+    assert_close(ours.grad.array, 2 * first)
 
 
 def test_cross_entropy_out_of_range_target_still_raises():
@@ -108,16 +108,16 @@ def test_linear_module_fast_and_general_paths_match_torch(dtype, shape):
     ours = rg.nn.Linear(4, 3, dtype=dtype)
     theirs = torch.nn.Linear(4, 3, dtype=torch.float64 if dtype == np.float64 else torch.float32)
     with torch.no_grad():
-        theirs.weight.copy_(torch.from_numpy(ours.weight.data))
-        theirs.bias.copy_(torch.from_numpy(ours.bias.data))
+        theirs.weight.copy_(torch.from_numpy(ours.weight.array))
+        theirs.bias.copy_(torch.from_numpy(ours.bias.array))
     xo = rg.tensor(x, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
     g = rng.standard_normal((*shape[:-1], 3)).astype(dtype)
     ours(xo).backward(rg.tensor(g))
     theirs(xt).backward(torch.from_numpy(g))
-    assert_close(xo.grad.data, xt.grad.numpy())
-    assert_close(ours.weight.grad.data, theirs.weight.grad.numpy())
-    assert_close(ours.bias.grad.data, theirs.bias.grad.numpy())
+    assert_close(xo.grad.array, xt.grad.numpy())
+    assert_close(ours.weight.grad.array, theirs.weight.grad.numpy())
+    assert_close(ours.bias.grad.array, theirs.bias.grad.numpy())
 
 
 def test_linear_module_refuses_another_dtype_with_the_full_message():
@@ -140,13 +140,13 @@ def test_scalar_seed_gradient_is_not_shared_with_leaves():
     # the seed of loss.backward() is a cached read-only array: leaves must get copies
     x = rg.tensor(2.0, requires_grad=True)
     x.backward()
-    x.grad.data += 1.0  # writeable, and not the cache
+    x.grad.array += 1.0  # writeable, and not the cache
     y = rg.tensor(3.0, requires_grad=True)
     (y * 1.0).backward()
     assert y.grad.item() == 1.0
     z = rg.tensor([1.0, 2.0], requires_grad=True)
     z.sum().backward()
-    z.grad.data[0] = 5.0
+    z.grad.array[0] = 5.0
     w = rg.tensor([1.0, 2.0], requires_grad=True)
     w.sum().backward()
     assert w.grad.tolist() == [1.0, 1.0]

@@ -90,14 +90,14 @@ def test_uniform_and_normal():
     rg.manual_seed(0)
     x = rg.zeros(N)
     assert init.uniform_(x, -2.0, 3.0) is x
-    assert x.data.min() >= -2.0 and x.data.max() < 3.0
-    mean, std, _ = _stats(x.data)
+    assert x.array.min() >= -2.0 and x.array.max() < 3.0
+    mean, std, _ = _stats(x.array)
     assert mean == pytest.approx(0.5, abs=0.02)
     assert std == pytest.approx(5 / math.sqrt(12), rel=0.01)
     y = rg.zeros(N, dtype=rg.float64)
     init.normal_(y, 1.5, 0.25)
     assert y.dtype == np.float64
-    mean, std, _ = _stats(y.data)
+    mean, std, _ = _stats(y.array)
     assert mean == pytest.approx(1.5, abs=0.005)
     assert std == pytest.approx(0.25, rel=0.01)
     with pytest.raises(ValueError, match="a <= b"):
@@ -108,14 +108,14 @@ def test_uniform_and_normal():
 
 def test_constants_in_place_without_recording():
     p = nn.Parameter(rg.randn(3, 4))
-    arr = p.data
+    arr = p.array
     assert init.constant_(p, 0.3) is p
-    np.testing.assert_array_equal(p.data, np.full((3, 4), 0.3, dtype=np.float32))
-    assert p.data is arr and p.is_leaf and p.requires_grad and p.grad_fn is None
+    np.testing.assert_array_equal(p.array, np.full((3, 4), 0.3, dtype=np.float32))
+    assert p.array is arr and p.is_leaf and p.requires_grad and p.grad_fn is None
     init.zeros_(p)
-    assert not p.data.any()
+    assert not p.array.any()
     init.ones_(p)
-    assert (p.data == 1).all()
+    assert (p.array == 1).all()
     init.xavier_uniform_(p)
     assert p.is_leaf and p.dtype == np.float32
 
@@ -136,11 +136,11 @@ def test_xavier_matches_torch(shape, gain):
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     bound = math.sqrt(3.0) * std
     rg.manual_seed(1)
-    u = init.xavier_uniform_(rg.zeros(shape), gain=gain).data
+    u = init.xavier_uniform_(rg.zeros(shape), gain=gain).array
     assert np.abs(u).max() <= bound * (1 + 1e-6) and np.abs(u).max() > 0.999 * bound
     assert u.std() == pytest.approx(std, rel=0.01)
     assert _torch_std(tinit.xavier_uniform_, shape, gain=gain) == pytest.approx(u.std(), rel=0.02)
-    n = init.xavier_normal_(rg.zeros(shape), gain=gain).data
+    n = init.xavier_normal_(rg.zeros(shape), gain=gain).array
     assert n.std() == pytest.approx(std, rel=0.01) and abs(n.mean()) < 0.01 * std
     assert _torch_std(tinit.xavier_normal_, shape, gain=gain) == pytest.approx(n.std(), rel=0.02)
 
@@ -156,25 +156,25 @@ def test_kaiming_matches_torch(shape, mode, nonlinearity, a):
     bound = math.sqrt(3.0) * std
     rg.manual_seed(2)
     kw = dict(a=a, mode=mode, nonlinearity=nonlinearity)
-    u = init.kaiming_uniform_(rg.zeros(shape), **kw).data
+    u = init.kaiming_uniform_(rg.zeros(shape), **kw).array
     assert np.abs(u).max() <= bound * (1 + 1e-6) and np.abs(u).max() > 0.999 * bound
     assert u.std() == pytest.approx(std, rel=0.01)
     assert _torch_std(tinit.kaiming_uniform_, shape, **kw) == pytest.approx(u.std(), rel=0.02)
-    n = init.kaiming_normal_(rg.zeros(shape), **kw).data
+    n = init.kaiming_normal_(rg.zeros(shape), **kw).array
     assert n.std() == pytest.approx(std, rel=0.01)
     assert _torch_std(tinit.kaiming_normal_, shape, **kw) == pytest.approx(n.std(), rel=0.02)
 
 
 def test_kaiming_defaults_are_torchs():
     # defaults: a=0, mode='fan_in', nonlinearity='leaky_relu' -> std = sqrt(2 / fan_in)
-    x = init.kaiming_normal_(rg.zeros(3000, 300)).data
+    x = init.kaiming_normal_(rg.zeros(3000, 300)).array
     assert x.std() == pytest.approx(math.sqrt(2 / 300), rel=0.01)
     assert _torch_std(tinit.kaiming_normal_, (3000, 300)) == pytest.approx(x.std(), rel=0.02)
 
 
 def test_trunc_normal_stays_in_bounds():
     rg.manual_seed(3)
-    x = init.trunc_normal_(rg.zeros(N), mean=0.5, std=1.0, a=-0.5, b=1.0).data
+    x = init.trunc_normal_(rg.zeros(N), mean=0.5, std=1.0, a=-0.5, b=1.0).array
     assert x.min() >= -0.5 and x.max() <= 1.0
     torch.manual_seed(0)
     t = tinit.trunc_normal_(torch.empty(N), mean=0.5, std=1.0, a=-0.5, b=1.0)
@@ -184,14 +184,14 @@ def test_trunc_normal_stays_in_bounds():
 
 def test_reproducible_under_manual_seed_and_generator():
     rg.manual_seed(11)
-    a = init.kaiming_uniform_(rg.zeros(20, 10)).data.copy()
+    a = init.kaiming_uniform_(rg.zeros(20, 10)).array.copy()
     rg.manual_seed(11)
-    b = init.kaiming_uniform_(rg.zeros(20, 10)).data.copy()
-    c = init.kaiming_uniform_(rg.zeros(20, 10)).data.copy()
+    b = init.kaiming_uniform_(rg.zeros(20, 10)).array.copy()
+    c = init.kaiming_uniform_(rg.zeros(20, 10)).array.copy()
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(b, c)
-    g1 = init.normal_(rg.zeros(50), generator=rg.Generator(5)).data
-    g2 = init.normal_(rg.zeros(50), generator=rg.Generator(5)).data
+    g1 = init.normal_(rg.zeros(50), generator=rg.Generator(5)).array
+    g2 = init.normal_(rg.zeros(50), generator=rg.Generator(5)).array
     np.testing.assert_array_equal(g1, g2)
 
 

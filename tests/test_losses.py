@@ -241,7 +241,7 @@ def test_cross_entropy_weighted_mean_closed_form():
     loss = RL.cross_entropy(x, rg.tensor([2, -100]), weight=rg.tensor([1.0, 2.0, 3.0]))
     assert loss.item() == pytest.approx(3 * np.log(3) / 3)
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, [[1 / 3, 1 / 3, -2 / 3], [0, 0, 0]], atol=1e-12)
+    np.testing.assert_allclose(x.grad.array, [[1 / 3, 1 / 3, -2 / 3], [0, 0, 0]], atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
@@ -336,7 +336,7 @@ def test_binary_cross_entropy_clamps_log_at_minus_100_as_torch(dtype):
     x = np.array([0.0, 1.0, 0.0, 1.0, 0.5], dtype=dtype)
     y = np.array([1.0, 0.0, 0.3, 0.6, 1.0], dtype=dtype)
     out = check("binary_cross_entropy", [x, y], {"reduction": "none"}, (0, 1), dtype)
-    assert out.data[0] == pytest.approx(100.0) and out.data[1] == pytest.approx(100.0)
+    assert out.array[0] == pytest.approx(100.0) and out.array[1] == pytest.approx(100.0)
 
 
 # ---------------------------------------------------------------- stability at ±1e4
@@ -350,10 +350,10 @@ def test_cross_entropy_is_stable_for_huge_logits(reduction, dtype):
     w = np.array([0.5, 2.0, 1.0], dtype=dtype)
     for opts in [{}, {"weight": w, "label_smoothing": 0.1}]:
         out = check("cross_entropy", [x, t], dict(opts, reduction=reduction), (0,), dtype)
-        assert np.isfinite(out.data).all()
+        assert np.isfinite(out.array).all()
     q = np.array([[0.2, 0.3, 0.5], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0]], dtype=dtype)
     out = check("cross_entropy", [x, q], {"reduction": reduction}, (0, 1), dtype)
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out.array).all()
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -365,9 +365,9 @@ def test_bce_with_logits_is_stable_for_huge_logits(reduction, dtype):
     for opts in [{}, {"pos_weight": pw, "weight": np.full(5, 0.5, dtype=dtype)}]:
         opts = dict(opts, reduction=reduction)
         out = check("binary_cross_entropy_with_logits", [x, y], opts, (0, 1), dtype)
-        assert np.isfinite(out.data).all()
+        assert np.isfinite(out.array).all()
     none = RL.binary_cross_entropy_with_logits(rg.tensor(x), rg.tensor(y), reduction="none")
-    np.testing.assert_allclose(none.data[:4], [1e4, 1e4, 0.0, 0.0])
+    np.testing.assert_allclose(none.array[:4], [1e4, 1e4, 0.0, 0.0])
 
 
 # ---------------------------------------------------------------- gradcheck in float64
@@ -471,7 +471,7 @@ def test_bad_reduction_names_the_choices(call):
         assert summed.reduction == "sum"
     else:
         assert summed.shape == ()
-        assert_close(summed.data, call("none").sum().data)
+        assert_close(summed.array, call("none").sum().array)
 
 
 def test_regression_target_of_another_shape_is_an_error_not_a_broadcast():

@@ -38,7 +38,7 @@ TOL = {
 
 
 def close(ours, theirs, dtype=None) -> None:
-    a = ours.data if isinstance(ours, rg.Tensor) else np.asarray(ours)
+    a = ours.array if isinstance(ours, rg.Tensor) else np.asarray(ours)
     b = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
     assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
     assert a.dtype == b.dtype, f"dtype {a.dtype} != {b.dtype}"
@@ -199,8 +199,8 @@ def test_batchnorm1d_running_var_is_unbiased():
     m = nn.BatchNorm1d(2, momentum=1.0)
     x = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]], dtype=np.float32)
     m(rg.tensor(x))
-    np.testing.assert_allclose(m.running_mean.data, x.mean(0), rtol=1e-6)
-    np.testing.assert_allclose(m.running_var.data, x.var(0, ddof=1), rtol=1e-6)
+    np.testing.assert_allclose(m.running_mean.array, x.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(m.running_var.array, x.var(0, ddof=1), rtol=1e-6)
 
 
 def test_batchnorm1d_input_errors():
@@ -314,12 +314,13 @@ def test_gradcheck_layer(name):
         # move affine parameters away from their 1/0 init so every term matters
         params.append(
             rg.tensor(
-                p.data + 0.3 * np.random.default_rng(1).standard_normal(p.shape), requires_grad=True
+                p.array + 0.3 * np.random.default_rng(1).standard_normal(p.shape),
+                requires_grad=True,
             )
         )
     if isinstance(m, nn.BatchNorm1d) and not m.training:
-        m.running_mean.data[...] = [0.1, -0.2, 0.3]
-        m.running_var.data[...] = [0.5, 1.5, 2.0]
+        m.running_mean.array[...] = [0.1, -0.2, 0.3]
+        m.running_var.array[...] = [0.5, 1.5, 2.0]
     x = rg.tensor(data(shape, np.float64, seed=3) + 0.05, requires_grad=True)
     assert rg.gradcheck(lambda x, *ps: functional_call(m, names, ps, x), [x, *params])
 
@@ -333,7 +334,7 @@ def test_gradcheck_dropout_with_a_fixed_mask():
         return m(x)
 
     assert rg.gradcheck(fn, [x])
-    assert (fn(x).data == 0).any()  # the check really went through a mask
+    assert (fn(x).array == 0).any()  # the check really went through a mask
 
 
 # ---------------------------------------------------------------- Linear
@@ -344,15 +345,15 @@ def test_linear_default_init_follows_torch():
     m = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)  # kaiming_uniform_(a=sqrt(5)) and the bias rule both give it
     for p in (m.weight, m.bias):
-        assert np.abs(p.data).max() <= bound
-        assert np.abs(p.data).max() > 0.99 * bound
-    np.testing.assert_allclose(m.weight.data.std(), bound / math.sqrt(3), rtol=0.02)
+        assert np.abs(p.array).max() <= bound
+        assert np.abs(p.array).max() > 0.99 * bound
+    np.testing.assert_allclose(m.weight.array.std(), bound / math.sqrt(3), rtol=0.02)
     t = tnn.Linear(400, 300)  # torch's own draw obeys the same bound
     assert t.weight.abs().max().item() <= bound
     assert m.weight.shape == (300, 400) and m.bias.shape == (300,)
     assert m.weight.dtype == np.float32 and m.weight.requires_grad and m.weight.is_leaf
     rg.manual_seed(0)
-    np.testing.assert_array_equal(nn.Linear(400, 300).weight.data, m.weight.data)
+    np.testing.assert_array_equal(nn.Linear(400, 300).weight.array, m.weight.array)
 
 
 def test_linear_dtype_and_errors():
@@ -409,12 +410,12 @@ def test_dropout_eval_is_identity_and_train_scales():
     assert m(x) is x
     m.train()
     y = m(x)
-    kept = y.data != 0
-    np.testing.assert_allclose(y.data[kept], 1 / 0.75, rtol=1e-6)
+    kept = y.array != 0
+    np.testing.assert_allclose(y.array[kept], 1 / 0.75, rtol=1e-6)
     # zeroed fraction ~ p: the binomial std is 0.001, so 0.01 is a ten-sigma band
     assert abs((~kept).mean() - 0.25) < 0.01
     y.backward(np.full(y.shape, 2.0, dtype=np.float32))
-    np.testing.assert_allclose(x.grad.data, 2.0 * kept / 0.75, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, 2.0 * kept / 0.75, rtol=1e-6)
     # same statistics as torch's dropout
     t = tnn.Dropout(0.25)(torch.ones(200_000))
     assert abs((t == 0).float().mean().item() - (~kept).mean()) < 0.015
@@ -428,17 +429,17 @@ def test_dropout_mask_is_reproducible_under_manual_seed():
     rg.manual_seed(7)
     b = m(x)
     c = m(x)
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.array_equal(b.data, c.data)
+    np.testing.assert_array_equal(a.array, b.array)
+    assert not np.array_equal(b.array, c.array)
     g = rg.Generator(3)
     d = F.dropout(x, 0.5, generator=g)
-    np.testing.assert_array_equal(d.data, F.dropout(x, 0.5, generator=rg.Generator(3)).data)
+    np.testing.assert_array_equal(d.array, F.dropout(x, 0.5, generator=rg.Generator(3)).array)
 
 
 def test_dropout_edge_probabilities_and_validation():
     x = rg.randn(4, 5, dtype=rg.float64)
     assert nn.Dropout(0.0)(x) is x
-    np.testing.assert_array_equal(nn.Dropout(1.0)(x).data, np.zeros((4, 5)))
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x).array, np.zeros((4, 5)))
     assert F.dropout(x, 0.9, training=False) is x
     for p in (-0.1, 1.5, "0.5", True):
         with pytest.raises(ValueError, match="between 0 and 1"):
@@ -515,7 +516,7 @@ def test_whole_model_matches_torch_after_loading_its_state_dict(dtype):
     def cmp(a, b):
         # NOTE: LayerNorm(2) after BatchNorm over 5 samples amplifies float32 rounding
         # (its backward subtracts nearly equal terms), so float32 gets 1e-4 here.
-        a, b = np.asarray(a.data), b.detach().numpy()
+        a, b = np.asarray(a.array), b.detach().numpy()
         assert a.dtype == b.dtype
         opts = TOL[a.dtype] if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(a, b, **opts)
@@ -562,14 +563,14 @@ def test_parameter_is_a_leaf_tensor_that_requires_grad():
     t = rg.randn(2, 3)
     p = nn.Parameter(t)
     assert isinstance(p, rg.Tensor) and p.is_leaf and p.requires_grad
-    assert p.data is t.data  # shares the array, as torch.nn.Parameter
+    assert p.array is t.array  # shares the array, as torch.nn.Parameter
     assert repr(p).startswith("Parameter containing:\ntensor(")
     assert not nn.Parameter(t, requires_grad=False).requires_grad
     assert nn.Parameter().shape == (0,)
     with pytest.raises(RuntimeError, match="floating point"):
         nn.Parameter(rg.tensor([1, 2]))
     (p * 2).sum().backward()
-    np.testing.assert_array_equal(p.grad.data, np.full((2, 3), 2.0, dtype=np.float32))
+    np.testing.assert_array_equal(p.grad.array, np.full((2, 3), 2.0, dtype=np.float32))
     assert type(p * 2) is rg.Tensor
 
 
@@ -590,7 +591,7 @@ def test_setattr_registration_and_errors():
     with pytest.raises(TypeError, match="cannot assign 'int' as buffer 'stat'"):
         m.stat = 3
     m.stat = rg.ones(2)
-    assert m._buffers["stat"].data.sum() == 2
+    assert m._buffers["stat"].array.sum() == 2
     with pytest.raises(TypeError, match="cannot assign 'int' as child module 'child'"):
         m.child = 3
     m.child = nn.Linear(3, 3)  # a module replaces a module
@@ -645,7 +646,7 @@ def test_zero_grad_and_requires_grad_():
     m(rg.randn(4, 3)).sum().backward()
     grad = m.weight.grad
     m.zero_grad(set_to_none=False)
-    assert m.weight.grad is grad and not grad.data.any()
+    assert m.weight.grad is grad and not grad.array.any()
     m.zero_grad()
     assert m.weight.grad is None and m.bias.grad is None
     assert m.requires_grad_(False) is m
@@ -666,7 +667,7 @@ def test_apply_visits_children_first_like_torch():
             nn.init.zeros_(m.bias)
 
     ours.apply(init_linear)
-    assert not ours.heads[1].bias.data.any()
+    assert not ours.heads[1].bias.array.any()
 
 
 def test_double_and_float_cast_in_place():
@@ -691,11 +692,11 @@ def test_deepcopy_and_pickle_give_independent_equal_models():
     x = rg.randn(3, 4)
     ours.eval()
     for clone in (copy.deepcopy(ours), pickle.loads(pickle.dumps(ours))):
-        np.testing.assert_array_equal(clone(x).data, ours(x).data)
+        np.testing.assert_array_equal(clone(x).array, ours(x).array)
         assert clone.features[0].weight is not ours.features[0].weight
         assert isinstance(clone.features[0].weight, nn.Parameter)
-        clone.features[0].weight.data[...] = 0
-        assert ours.features[0].weight.data.any()
+        clone.features[0].weight.array[...] = 0
+        assert ours.features[0].weight.array.any()
 
 
 def test_get_submodule():
@@ -736,7 +737,7 @@ def test_state_dict_keys_and_values():
     )
     assert not sd["0.weight"].requires_grad
     assert sd["1.num_batches_tracked"].dtype == np.int64 and sd["1.num_batches_tracked"].shape == ()
-    assert sd["0.weight"].data is ours[0].weight.data  # shares memory, as torch
+    assert sd["0.weight"].array is ours[0].weight.array  # shares memory, as torch
     assert ours.state_dict(keep_vars=True)["0.weight"] is ours[0].weight
 
 
@@ -769,9 +770,9 @@ def test_load_state_dict_copies_and_keeps_dtype():
     w = ours[0].weight
     ours.load_state_dict(sd)
     assert ours[0].weight is w and w.dtype == np.float32 and w.requires_grad
-    np.testing.assert_allclose(w.data, sd["0.weight"], rtol=1e-7)
+    np.testing.assert_allclose(w.array, sd["0.weight"], rtol=1e-7)
     sd["0.weight"][...] = 7.0  # the module holds a copy
-    assert not (w.data == 7.0).any()
+    assert not (w.array == 7.0).any()
     sd["1.num_batches_tracked"] = np.array(5)
     ours.load_state_dict(sd)
     assert ours[1].num_batches_tracked.item() == 5
@@ -796,12 +797,12 @@ def test_load_state_dict_strict_errors_list_keys_and_shapes():
     assert 'Missing key(s) in state_dict: "3.bias".' in str(tinfo.value)
     assert str(tinfo.value) == msg
     # strict=False: load what matches and report the rest
-    before = ours[3].bias.data.copy()
+    before = ours[3].bias.array.copy()
     result = ours.load_state_dict(sd, strict=False)
     assert result.missing_keys == ["3.bias"]
     assert result.unexpected_keys == ["9.weight", "3.extra"]
-    np.testing.assert_array_equal(ours[3].weight.data, sd["3.weight"])
-    np.testing.assert_array_equal(ours[3].bias.data, before)
+    np.testing.assert_array_equal(ours[3].weight.array, sd["3.weight"])
+    np.testing.assert_array_equal(ours[3].bias.array, before)
     # a shape mismatch raises even when strict=False, naming the key and both shapes
     sd = torch_state(theirs)
     sd["0.weight"] = np.zeros((3, 4), dtype=np.float32)
@@ -824,7 +825,7 @@ def test_load_state_dict_without_num_batches_tracked_like_torch():
     del sd["1.num_batches_tracked"]
     for key in sd:  # values that differ from both models' own, to see that they load
         sd[key] = sd[key] + 1
-    ours[1].num_batches_tracked.data[...] = 3
+    ours[1].num_batches_tracked.array[...] = 3
     with torch.no_grad():
         theirs[1].num_batches_tracked.fill_(3)
     # no error, as in torch (state_dicts from before the buffer), and the count is kept
@@ -923,7 +924,7 @@ def test_sequential_behaves_like_torch():
     named = nn.Sequential(OrderedDict([("fc", nn.Linear(2, 2)), ("act", nn.ReLU())]))
     assert list(named.state_dict()) == ["fc.weight", "fc.bias"] and named.fc is named[0]
     x = rg.randn(3, 2)
-    np.testing.assert_array_equal(named(x).data, named.act(named.fc(x)).data)
+    np.testing.assert_array_equal(named(x).array, named.act(named.fc(x)).array)
 
 
 def test_module_list_and_dict():
@@ -1001,7 +1002,7 @@ def test_clip_grad_norm_single_tensor_nonfinite_and_empty():
     grad = p.grad
     assert nn.utils.clip_grad_norm_(p, 1.0).item() == pytest.approx(5.0)
     assert p.grad is grad  # in place, as torch
-    np.testing.assert_allclose(p.grad.data, [0.6, 0.8], rtol=1e-5)
+    np.testing.assert_allclose(p.grad.array, [0.6, 0.8], rtol=1e-5)
     p.grad = rg.tensor([np.inf, 1.0])
     with pytest.raises(RuntimeError, match="non-finite"):
         nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
@@ -1021,7 +1022,7 @@ def test_clip_grad_value_and_vector_round_trip_match_torch():
     nn.utils.vector_to_parameters(vec * 2, ours)
     torch.nn.utils.vector_to_parameters(torch.nn.utils.parameters_to_vector(theirs) * 2, theirs)
     for p, t in zip(ours, theirs, strict=True):
-        close(p.data, t.detach().numpy())
+        close(p.array, t.detach().numpy())
     with pytest.raises(ValueError, match=r"vec must have shape \(26,\)"):
         nn.utils.vector_to_parameters(rg.ones(3, dtype=rg.float64), ours)
 

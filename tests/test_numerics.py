@@ -30,7 +30,7 @@ def _grad_pair(fn_rg, fn_t, arrays, dtype):
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_relu_gradient_at_zero_is_zero(dtype):
     (x,) = _grad_pair(rg.relu, torch.relu, [[-1.0, 0.0, 2.0]], dtype)
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(x.grad.array, [0.0, 0.0, 1.0])
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -59,7 +59,7 @@ def test_ties_send_gradient_where_torch_does(dtype):
     _grad_pair(rg.minimum, torch.minimum, pair, dtype)
     bounds = [[-1.0, 0.0, 0.5, 1.0, 2.0]]
     (x,) = _grad_pair(lambda x: x.clamp(0.0, 1.0), lambda x: x.clamp(0.0, 1.0), bounds, dtype)
-    np.testing.assert_array_equal(x.grad.data, [0, 1, 1, 1, 0])  # bounds are inclusive
+    np.testing.assert_array_equal(x.grad.array, [0, 1, 1, 1, 0])  # bounds are inclusive
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -90,12 +90,12 @@ def test_saturating_functions_stay_finite(dtype, mag):
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             y = f(*xs)
         yt = ft(*ts)
-        assert np.isfinite(y.data).all()
+        assert np.isfinite(y.array).all()
         assert_close(y, yt, dtype)
         g = np.linspace(-1, 1, y.numel()).reshape(y.shape).astype(dtype)
         y.backward(g)
         yt.backward(torch.from_numpy(g))
-        assert np.isfinite(xs[0].grad.data).all()
+        assert np.isfinite(xs[0].grad.array).all()
         assert_close(xs[0].grad, ts[0].grad, dtype)
 
 
@@ -103,9 +103,9 @@ def test_logsumexp_of_all_minus_inf_is_minus_inf():
     x = rg.tensor([[-np.inf, -np.inf], [0.0, -np.inf]], requires_grad=True)
     y = rg.logsumexp(x, 1)
     yt = torch.logsumexp(to_torch(x), 1)
-    np.testing.assert_array_equal(y.data, yt.detach().numpy())
+    np.testing.assert_array_equal(y.array, yt.detach().numpy())
     y.sum().backward()
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad.array).all()
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -113,7 +113,7 @@ def test_logsumexp_of_all_minus_inf_is_minus_inf():
 def test_pow_constant_exponent_negative_base_no_nan(dtype, c):
     vals = [[-2.0, -0.5, 0.5, 2.0]]
     (x,) = _grad_pair(lambda x: x**c, lambda x: x**c, vals, dtype)
-    assert not np.isnan(x.grad.data).any()
+    assert not np.isnan(x.grad.array).any()
 
 
 def test_pow_zero_base_gradients_match_torch():
@@ -124,7 +124,7 @@ def test_pow_zero_base_gradients_match_torch():
 
 def test_std_of_constant_has_zero_gradient():
     (x,) = _grad_pair(lambda x: x.std(), lambda x: x.std(), [[1.5, 1.5, 1.5]], np.float64)
-    np.testing.assert_array_equal(x.grad.data, [0, 0, 0])
+    np.testing.assert_array_equal(x.grad.array, [0, 0, 0])
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -152,7 +152,7 @@ def test_integer_tensors_behave_like_torch():
     i = rg.tensor([1, 2, 3])
     assert i.dtype == rg.int64
     assert (i / 2).dtype == rg.float32  # true division makes float32, as torch
-    np.testing.assert_allclose((i / 2).data, [0.5, 1.0, 1.5])
+    np.testing.assert_allclose((i / 2).array, [0.5, 1.0, 1.5])
     assert (i * 2).dtype == rg.int64
     assert (i * 2.5).dtype == rg.float32
     assert i.sum().dtype == rg.int64
@@ -181,7 +181,7 @@ def test_size_zero_reductions_follow_torch():
     t = to_torch(x)
     for name in ("sum", "mean"):
         y, yt = getattr(x, name)(0), getattr(t, name)(0)
-        np.testing.assert_array_equal(y.data, yt.detach().numpy())
+        np.testing.assert_array_equal(y.array, yt.detach().numpy())
     y = x.sum()
     y.backward()
     assert x.grad.shape == (0, 3)

@@ -341,10 +341,10 @@ def test_max_dim_indices_match_torch(rng):
             v, i = rg.tensor(arr).max(dim, keepdim=keep)
             vt, it = torch.from_numpy(arr).max(dim, keepdim=keep)
             assert_close(v, vt)
-            np.testing.assert_array_equal(i.data, it.numpy())
+            np.testing.assert_array_equal(i.array, it.numpy())
             v, i = rg.tensor(arr).min(dim=dim, keepdim=keep)
             vt, it = torch.from_numpy(arr).min(dim=dim, keepdim=keep)
-            np.testing.assert_array_equal(i.data, it.numpy())
+            np.testing.assert_array_equal(i.array, it.numpy())
 
 
 def test_comparisons_and_argmax_match_torch(rng):
@@ -355,15 +355,15 @@ def test_comparisons_and_argmax_match_torch(rng):
     for name in ("eq", "ne", "lt", "le", "gt", "ge"):
         out = getattr(x, name)(y)
         assert out.dtype == rg.bool and not out.requires_grad
-        np.testing.assert_array_equal(out.data, getattr(xt, name)(yt).numpy())
+        np.testing.assert_array_equal(out.array, getattr(xt, name)(yt).numpy())
         np.testing.assert_array_equal(
-            getattr(rg, name)(x, 1.0).data, getattr(torch, name)(xt, 1.0).numpy()
+            getattr(rg, name)(x, 1.0).array, getattr(torch, name)(xt, 1.0).numpy()
         )
-    np.testing.assert_array_equal((x == y).data, (xt == yt).numpy())
-    np.testing.assert_array_equal((x >= 1).data, (xt >= 1).numpy())
+    np.testing.assert_array_equal((x == y).array, (xt == yt).numpy())
+    np.testing.assert_array_equal((x >= 1).array, (xt >= 1).numpy())
     for dim, keep in [(None, False), (0, False), (1, True)]:
         for fn in ("argmax", "argmin"):
             ours = getattr(rg, fn)(x, dim=dim, keepdim=keep)
             theirs = getattr(torch, fn)(xt, dim=dim, keepdim=keep)
             assert ours.dtype == rg.int64 and not ours.requires_grad
-            np.testing.assert_array_equal(ours.data, theirs.numpy())
+            np.testing.assert_array_equal(ours.array, theirs.numpy())

@@ -152,10 +152,10 @@ def assert_same_trajectory(
         for i, (p, t) in enumerate(zip(ours, theirs, strict=True)):
             assert p.dtype == dtype, f"step {step}: parameter {i} became {p.dtype}"
             tol_i = tol or TRAJ_TOL[dtype]
-            if outliers and np.isclose(p.data, t.detach().numpy(), **tol_i).mean() >= 1 - outliers:
+            if outliers and np.isclose(p.array, t.detach().numpy(), **tol_i).mean() >= 1 - outliers:
                 continue
             np.testing.assert_allclose(
-                p.data,
+                p.array,
                 t.detach().numpy(),
                 err_msg=f"{name}{kwargs} step {step} parameter {i}",
                 **tol_i,
@@ -340,7 +340,7 @@ def test_sgd_with_lr_zero_and_an_infinite_gradient_is_nan_like_torch():
     with np.errstate(invalid="ignore"):  # 0 * inf, as intended
         optim.SGD([p], lr=0.0).step()
     torch.optim.SGD([t], lr=0.0).step()
-    assert np.isnan(p.data).all() and torch.isnan(t).all()
+    assert np.isnan(p.array).all() and torch.isnan(t).all()
 
 
 def test_sgd_on_a_parameter_that_is_not_c_contiguous_matches_torch():
@@ -356,8 +356,8 @@ def test_sgd_on_a_parameter_that_is_not_c_contiguous_matches_torch():
         (t * t * t).sum().backward()
         opt.step()
         topt.step()
-    assert np.shares_memory(p.data, w) is False and not p.data.flags.c_contiguous
-    np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-6)
+    assert np.shares_memory(p.array, w) is False and not p.array.flags.c_contiguous
+    np.testing.assert_allclose(p.array, t.detach().numpy(), rtol=1e-6)
 
 
 def test_blas_can_be_switched_off_by_environment(tmp_path):
@@ -483,7 +483,7 @@ def test_state_sinking_into_subnormals_is_flushed_and_steps_stay_torchs(case, fl
         opt.step()
         topt.step()
         np.testing.assert_allclose(
-            p.data, t.detach().numpy(), rtol=1e-6, atol=0, err_msg=f"step {step}"
+            p.array, t.detach().numpy(), rtol=1e-6, atol=0, err_msg=f"step {step}"
         )
     ours = [a for a in opt.state[p].values() if isinstance(a, np.ndarray)]
     theirs = [
@@ -506,7 +506,7 @@ def one_step(opt_cls, w, g, steps=1, **kwargs):
     for _ in range(steps):
         p.grad = rg.tensor(np.array(g, dtype=np.float64))
         opt.step()
-    return p.data, opt
+    return p.array, opt
 
 
 def test_sgd_plain_step_is_w_minus_lr_times_grad():
@@ -568,10 +568,10 @@ def test_adam_amsgrad_uses_the_largest_second_moment():
     p.grad = rg.tensor(np.array([4.0]))
     opt.step()  # v1 = 0.5 * 16 = 8; v_max = 8
     p.grad = rg.tensor(np.array([1.0]))
-    before = p.data.copy()
+    before = p.array.copy()
     opt.step()  # v2 = 0.5 * 8 + 0.5 * 1 = 4.5 < v_max = 8; m = 1 (beta1 = 0)
     expected = before - 0.1 * 1.0 / (np.sqrt(8.0) / np.sqrt(1 - 0.5**2))
-    np.testing.assert_allclose(p.data, expected, rtol=1e-15)
+    np.testing.assert_allclose(p.array, expected, rtol=1e-15)
     assert opt.state[p]["max_exp_avg_sq"][0] == 8.0
 
 
@@ -580,7 +580,7 @@ def test_adam_beta1_zero_keeps_the_first_moment_exactly_the_gradient():
     # start + 1 * (end - start) would be off by a rounding error.
     rng = np.random.default_rng(3)
     p = rg.tensor(rng.standard_normal(1000), requires_grad=True)
-    tp = torch.tensor(p.data.copy(), requires_grad=True)
+    tp = torch.tensor(p.array.copy(), requires_grad=True)
     opt = optim.Adam([p], betas=(0.0, 0.9))
     topt = torch.optim.Adam([tp], betas=(0.0, 0.9))
     for _ in range(2):
@@ -676,7 +676,7 @@ def test_state_dict_resume_is_bit_identical(name, kwargs, sched, dtype):
     saved = pickle.loads(pickle.dumps(saved))  # a checkpoint on disk survives too
     del opt1, s1
 
-    resumed = [rg.tensor(p.data.copy(), requires_grad=True) for p in first]  # fresh tensors
+    resumed = [rg.tensor(p.array.copy(), requires_grad=True) for p in first]  # fresh tensors
     opt2, s2 = build(name, kwargs, sched, resumed)
     opt2.load_state_dict(saved["optimizer"])
     s2.load_state_dict(saved["scheduler"])
@@ -684,7 +684,7 @@ def test_state_dict_resume_is_bit_identical(name, kwargs, sched, dtype):
 
     for a, b in zip(resumed, straight, strict=True):
         assert a.dtype == dtype
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.array, b.array)
     assert s2.get_last_lr() == s.get_last_lr()
     for ours, ref in zip(opt2.state.values(), opt.state.values(), strict=True):
         assert ours.keys() == ref.keys()
@@ -708,7 +708,7 @@ def trained_adam(steps=3):
 def test_state_dict_layout_is_pytorchs():
     opt, params = trained_adam()
     sd = opt.state_dict()
-    tparams = [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
+    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
     topt = torch.optim.Adam(tparams, lr=0.1, amsgrad=True)
     for p in tparams:
         p.grad = torch.full(p.shape, 0.5, dtype=p.dtype)
@@ -793,7 +793,7 @@ def test_zero_grad_sets_none_by_default_or_fills_zeros():
     (p * p).sum().backward()
     grad = p.grad
     opt.zero_grad(set_to_none=False)
-    assert p.grad is grad and (grad.data == 0).all()
+    assert p.grad is grad and (grad.array == 0).all()
     opt.zero_grad()
     assert p.grad is None
 
@@ -803,7 +803,7 @@ def test_parameters_without_gradient_are_skipped_and_get_no_state():
     opt = optim.Adam([a, b], lr=0.1)
     (a * 3).sum().backward()
     opt.step()
-    assert b.data[0] == 2.0 and b not in opt.state and opt.state[a]["step"] == 1
+    assert b.array[0] == 2.0 and b not in opt.state and opt.state[a]["step"] == 1
 
 
 def test_step_runs_the_closure_with_gradients_enabled_and_returns_its_loss():
@@ -821,7 +821,7 @@ def test_step_runs_the_closure_with_gradients_enabled_and_returns_its_loss():
     with rg.no_grad():
         loss = opt.step(closure)
     assert calls == [9.0] and loss.item() == 9.0
-    assert p.data[0] == 3.0 - 0.25 * 6.0
+    assert p.array[0] == 3.0 - 0.25 * 6.0
 
 
 def test_frozen_parameter_in_the_list_matches_torch():
@@ -835,8 +835,8 @@ def test_frozen_parameter_in_the_list_matches_torch():
         rg_train_step(opt, None, ours, batches[step % N_BATCHES], "tanh", "mse")
         torch_train_step(topt, None, theirs, batches[step % N_BATCHES], "tanh", "mse")
     for p, t in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10)
-    np.testing.assert_array_equal(ours[1].data, weights[1])
+        np.testing.assert_allclose(p.array, t.detach().numpy(), rtol=1e-10)
+    np.testing.assert_array_equal(ours[1].array, weights[1])
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adagrad", "Adam"])
@@ -852,7 +852,7 @@ def test_add_param_group_later_matches_torch(name):
         rg_train_step(opt, None, ours, batches[step % N_BATCHES], "tanh", "mse")
         torch_train_step(topt, None, theirs, batches[step % N_BATCHES], "tanh", "mse")
         for p, t in zip(ours, theirs, strict=True):
-            np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-10)
+            np.testing.assert_allclose(p.array, t.detach().numpy(), rtol=1e-10)
     assert opt.param_groups[1]["lr"] == 0.01
 
 
@@ -889,7 +889,7 @@ def test_a_step_allocates_nothing_parameter_sized_after_the_first(make):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < big.data.nbytes / 4, f"a step allocated {peak} bytes"
+    assert peak < big.array.nbytes / 4, f"a step allocated {peak} bytes"
 
 
 def test_base_class_update_must_be_overridden():
@@ -1049,7 +1049,7 @@ def test_the_example_in_docs_runs_and_fits_the_line(capsys):
     namespace: dict = {}
     exec(compile(example, "docs/optim.md", "exec"), namespace)
     assert namespace["loss"].item() < 1e-4
-    np.testing.assert_allclose(namespace["w"].data.ravel(), [1.0, -2.0, 0.5], atol=1e-2)
+    np.testing.assert_allclose(namespace["w"].array.ravel(), [1.0, -2.0, 0.5], atol=1e-2)
     assert capsys.readouterr().out
 
 

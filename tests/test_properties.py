@@ -130,7 +130,7 @@ def test_random_compositions_match_torch(program, seed):
     yt.backward()
     for x, t in zip(xs, ts, strict=True):
         expected = t.grad if t.grad is not None else torch.zeros_like(t)
-        got = x.grad.data if x.grad is not None else np.zeros(x.shape)
+        got = x.grad.array if x.grad is not None else np.zeros(x.shape)
         assert_close(got, expected, rtol=1e-8, atol=1e-9)
 
 

@@ -59,13 +59,13 @@ def test_round_trip_predicts_the_same(tmp_path):
     assert repr(loaded) == repr(model)
     assert not loaded.training
     x = rg.randn(5, 4)
-    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    np.testing.assert_array_equal(loaded(x).array, model(x).array)
     assert S.read_metadata(path) == {"classes": ["a", "b", "c"], "scale": [1.5, 2.0]}
     for (k, v), (k2, v2) in zip(
         model.state_dict().items(), loaded.state_dict().items(), strict=True
     ):
         assert k == k2 and v.dtype == v2.dtype
-        np.testing.assert_array_equal(v.data, v2.data)
+        np.testing.assert_array_equal(v.array, v2.array)
 
 
 def test_file_loads_into_pytorch_and_predicts_the_same(tmp_path):
@@ -77,7 +77,7 @@ def test_file_loads_into_pytorch_and_predicts_the_same(tmp_path):
     tm.eval()
     x = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
     np.testing.assert_allclose(
-        model(rg.tensor(x)).data, tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+        model(rg.tensor(x)).array, tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6
     )
 
 
@@ -93,7 +93,7 @@ def test_pytorch_weights_load_here(tmp_path):
     model.load_state_dict(S.load_file(path))
     x = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)
     np.testing.assert_allclose(
-        model(rg.tensor(x)).data, tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+        model(rg.tensor(x)).array, tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6
     )
     with pytest.raises(ValueError, match="no retrograd model description"):
         S.load(path)

@@ -360,7 +360,7 @@ def test_training_continues_the_same_after_pickling(solver):
         np.testing.assert_array_equal(p, q)
     assert not np.array_equal(b.coefs_[0], before[0])
     net = b.to_module()  # coefs_ show the network's trained weights, not a stale copy
-    np.testing.assert_array_equal(b.coefs_[0], net[0].weight.data.T)
+    np.testing.assert_array_equal(b.coefs_[0], net[0].weight.array.T)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 

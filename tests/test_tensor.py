@@ -17,7 +17,7 @@ def test_dtype_inference_matches_torch(data):
     ours, theirs = rg.tensor(data), torch.tensor(data)
     assert ours.dtype == theirs.numpy().dtype
     assert ours.shape == tuple(theirs.shape)
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    np.testing.assert_array_equal(ours.array, theirs.numpy())
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.int64, np.bool_, np.uint8])
@@ -31,10 +31,10 @@ def test_tensor_copies_its_data():
     arr = np.ones(3)
     t = rg.tensor(arr)
     arr[0] = 5
-    assert t.data[0] == 1
+    assert t.array[0] == 1
     shared = rg.from_numpy(arr)
     arr[1] = 7
-    assert shared.data[1] == 7
+    assert shared.array[1] == 7
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_attributes():
     assert x.is_leaf and x.requires_grad and x.grad is None
     d = x.detach()  # a leaf without gradient that shares x's values, as torch's
     assert d.is_leaf and not d.requires_grad and d.grad_fn is None
-    assert isinstance(d.numpy(), np.ndarray) and np.shares_memory(d.numpy(), x.data)
+    assert isinstance(d.numpy(), np.ndarray) and np.shares_memory(d.numpy(), x.array)
     np.testing.assert_array_equal(d.numpy(), [[1.0, 2.0, 3.0]])
     assert rg.tensor(2.5).item() == 2.5
     assert float(rg.tensor([2.5])) == 2.5
@@ -98,7 +98,7 @@ def test_cast_is_differentiable():
     assert y.dtype == rg.float64
     (y * y).sum().backward()
     assert x.grad.dtype == rg.float32
-    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.array, [2.0, 4.0])
     assert x.long().dtype == rg.int64 and not x.long().requires_grad
     assert x.to(rg.float32) is x
     c = x.clone()
@@ -144,7 +144,7 @@ def test_creation_functions_match_torch():
     ]
     for ours, theirs in pairs:
         assert ours.dtype == theirs.numpy().dtype
-        np.testing.assert_allclose(ours.data, theirs.numpy())
+        np.testing.assert_allclose(ours.array, theirs.numpy())
     assert rg.zeros(2, requires_grad=True).requires_grad
 
 
@@ -154,19 +154,19 @@ def test_manual_seed_makes_random_functions_reproducible():
     rg.manual_seed(42)
     b = (rg.rand(3, 2), rg.randn(4), rg.randint(0, 10, (5,)), rg.randperm(6))
     for x, y in zip(a, b, strict=True):
-        np.testing.assert_array_equal(x.data, y.data)
+        np.testing.assert_array_equal(x.array, y.array)
     assert a[0].dtype == rg.float32 and a[1].dtype == rg.float32 and a[2].dtype == rg.int64
     assert sorted(a[3].tolist()) == list(range(6))
-    assert ((a[0].data >= 0) & (a[0].data < 1)).all()
+    assert ((a[0].array >= 0) & (a[0].array < 1)).all()
     g = rg.Generator().manual_seed(3)
     h = rg.Generator(3)
-    np.testing.assert_array_equal(rg.randn(5, generator=g).data, rg.randn(5, generator=h).data)
+    np.testing.assert_array_equal(rg.randn(5, generator=g).array, rg.randn(5, generator=h).array)
     assert rg.randn(2, dtype=rg.float64).dtype == rg.float64
 
 
 def test_randn_statistics():
     rg.manual_seed(0)
-    x = rg.randn(200_000, dtype=rg.float64).data
+    x = rg.randn(200_000, dtype=rg.float64).array
     assert abs(x.mean()) < 0.01 and abs(x.std() - 1) < 0.01
 
 
@@ -175,7 +175,7 @@ def test_ndarray_operand_dispatches_to_tensor():
     y = np.array([3.0, 4.0], dtype=np.float32) * x
     assert isinstance(y, rg.Tensor) and y.requires_grad
     z = np.ones(2, dtype=np.float32) - x
-    np.testing.assert_array_equal(z.data, [0.0, -1.0])
+    np.testing.assert_array_equal(z.array, [0.0, -1.0])
 
 
 def test_tensors_are_hashable_by_identity():
@@ -196,4 +196,4 @@ def test_setitem_without_grad():
     x = rg.zeros(2, 3)
     x[0, 1] = 4.0
     x[rg.tensor([True, False])] = rg.ones(3)
-    np.testing.assert_array_equal(x.data, [[1, 1, 1], [0, 0, 0]])
+    np.testing.assert_array_equal(x.array, [[1, 1, 1], [0, 0, 0]])

@@ -54,7 +54,7 @@ def make_setup(seed: int = 0, dropout: float = 0.0, lr: float = 0.01):
 
 
 def params_of(model) -> dict[str, np.ndarray]:
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.array.copy() for k, v in model.state_dict().items()}
 
 
 def assert_same_params(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
@@ -408,7 +408,7 @@ def test_the_loop_visits_each_batch_once_per_epoch_and_steps_once_per_batch():
     def loss_fn(out, target):
         loss = CrossEntropyLoss()(out, target)
         if model.training:
-            losses.append((float(loss.data), target.shape[0]))
+            losses.append((float(loss.array), target.shape[0]))
         return loss
 
     h = fit(model, loss_fn, opt, loader, max_epochs=3, n_iter_no_change=None, progress=False)
@@ -435,7 +435,7 @@ def test_evaluate_weights_uneven_batches_by_their_rows():
     )
     with rg.no_grad():
         out = model(rg.tensor(X))
-        whole = float(CrossEntropyLoss()(out, rg.tensor(y)).data)
+        whole = float(CrossEntropyLoss()(out, rg.tensor(y)).array)
     assert loss == pytest.approx(whole, rel=1e-6)
     assert acc == np.mean(out.numpy().argmax(axis=1) == y)
     with pytest.raises(ValueError, match="evaluation loader yielded no batches"):
@@ -515,7 +515,7 @@ def test_huge_learning_rate_raises_and_leaves_finite_weights():
     opt = optim.SGD(model.parameters(), lr=1e30)
     with pytest.raises(NonFiniteError, match=r"epoch \d+, batch \d+") as info:
         fit(model, CrossEntropyLoss(), opt, loader, max_epochs=20, progress=False)
-    assert all(np.isfinite(p.data).all() for p in model.parameters())
+    assert all(np.isfinite(p.array).all() for p in model.parameters())
     assert info.value.epoch >= 1
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
     eye,
@@ -96,7 +96,7 @@ clip = clamp
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "Generator", "GradcheckError", "MaxResult", "Tensor", "abs", "add", "amax",
+    "Generator", "GradcheckError", "MaxResult", "Tensor", "abs", "add", "amax",
     "amin", "arange", "argmax", "argmin", "bool", "cat", "clamp", "clip", "cos",
     "default_generator", "div", "double", "elu", "enable_grad", "eq", "exp", "eye", "flatten",
     "float", "float32", "float64", "from_numpy", "full", "full_like", "ge", "gelu", "gradcheck",

@@ -584,7 +584,7 @@ class DistributedDataParallel(Module):
     ...     opt.zero_grad()
     ...     loss = loss_fn(ddp(xb), yb)
     ...     loss.backward()
-    ...     ddp.sync_gradients(loss=float(loss.data))
+    ...     ddp.sync_gradients(loss=float(loss.array))
     ...     opt.step()
     """
 
@@ -606,12 +606,12 @@ class DistributedDataParallel(Module):
         synced = {
             id(b) for m in module.modules() if isinstance(m, SyncBatchNorm) for b in m.buffers()
         }
-        buffers = [b for b in module.buffers() if b.data.dtype.kind == "f" and id(b) not in synced]
-        kinds = {p.data.dtype for p in params} | {b.data.dtype for b in buffers}
+        buffers = [b for b in module.buffers() if b.array.dtype.kind == "f" and id(b) not in synced]
+        kinds = {p.array.dtype for p in params} | {b.array.dtype for b in buffers}
         dtype = np.result_type(*kinds) if kinds else np.dtype(np.float64)
-        sizes = [p.data.size for p in params]
+        sizes = [p.array.size for p in params]
         n_grads = int(sum(sizes))
-        n_bufs = int(sum(b.data.size for b in buffers))
+        n_bufs = int(sum(b.array.size for b in buffers))
         # Layout: [gradients | buffers | loss * n, n | one flag per rank]
         self._float_buffers = buffers
         self._n_grads, self._n_bufs = n_grads, n_bufs
@@ -653,18 +653,18 @@ class DistributedDataParallel(Module):
         if world.comm is None or world.size == 1:
             return
         for t in [*self.module.parameters(), *self.module.buffers()]:
-            arr = t.data
+            arr = t.array
             if not arr.flags.c_contiguous or not arr.flags.writeable:
                 arr = np.ascontiguousarray(arr).copy()
             wait(
                 world.comm.Ibcast(arr, root=0),
                 "DistributedDataParallel: broadcast of rank 0's weights",
             )
-            if arr is not t.data:
-                if t.data.flags.writeable:
-                    t.data[...] = arr
+            if arr is not t.array:
+                if t.array.flags.writeable:
+                    t.array[...] = arr
                 else:
-                    t.data = arr
+                    t.array = arr
 
     @property
     def bytes_per_step(self) -> int:
@@ -707,11 +707,11 @@ class DistributedDataParallel(Module):
             if g is None or n_local == 0:
                 flat[sl] = 0.0
             else:
-                np.multiply(g.data.reshape(-1), weight, out=flat[sl])
+                np.multiply(g.array.reshape(-1), weight, out=flat[sl])
         end = self._n_grads
         for b in self._float_buffers:
-            size = b.data.size
-            flat[end : end + size] = b.data.reshape(-1)
+            size = b.array.size
+            flat[end : end + size] = b.array.reshape(-1)
             end += size
         flat[end] = loss * n_local
         flat[end + 1] = n_local
@@ -733,13 +733,13 @@ class DistributedDataParallel(Module):
         if total > 0 and world.size > 1:
             grads *= 1.0 / total
         for p, sl in self._slices:
-            p.grad = wrap_array(grads[sl].reshape(p.data.shape))
+            p.grad = wrap_array(grads[sl].reshape(p.array.shape))
         if self._float_buffers and world.size > 1:
             bufs = flat[self._n_grads : self._n_grads + self._n_bufs] / world.size
             start = 0
             for b in self._float_buffers:
-                size = b.data.size
-                b.data[...] = bufs[start : start + size].reshape(b.data.shape)
+                size = b.array.size
+                b.array[...] = bufs[start : start + size].reshape(b.array.shape)
                 start += size
         mean_loss = float(flat[end]) / total if total > 0 else float("nan")
         return SyncResult(mean_loss, round(total), bad)
@@ -752,7 +752,7 @@ def parameters_checksum(module: Module) -> str:
     h = hashlib.sha256()
     for name, p in module.named_parameters():
         h.update(name.encode())
-        h.update(np.ascontiguousarray(p.data).tobytes())
+        h.update(np.ascontiguousarray(p.array).tobytes())
     return h.hexdigest()
 
 
@@ -900,11 +900,11 @@ class LocalStrategy:
         total = 0.0
         for p in params:
             if p.grad is not None:
-                total += float(p.grad.data.sum())
+                total += float(p.grad.array.sum())
         if math.isfinite(step.loss) and math.isfinite(total):
             return True
         return math.isfinite(step.loss) and all(
-            p.grad is None or bool(np.isfinite(p.grad.data).all()) for p in params
+            p.grad is None or bool(np.isfinite(p.grad.array).all()) for p in params
         )
 
     def gather(self, pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -935,7 +935,7 @@ def shard_bounds(n: int, size: int, rank: int) -> tuple[int, int]:
 def _rows_of(x: Any, start: int, stop: int) -> Any:
     """Rows ``start:stop`` of a batch's tensor, array, or tuple/list/dict of them."""
     if isinstance(x, Tensor):
-        return wrap_array(x.data[start:stop])
+        return wrap_array(x.array[start:stop])
     if isinstance(x, np.ndarray):
         return x[start:stop]
     if isinstance(x, (tuple, list)):

@@ -55,7 +55,7 @@ def gradcheck(
     """
     args = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     args = [
-        wrap_array(a.data.astype(xp.float64), requires_grad=True)
+        wrap_array(a.array.astype(xp.float64), requires_grad=True)
         if isinstance(a, Tensor) and a.requires_grad
         else a
         for a in args
@@ -67,16 +67,16 @@ def gradcheck(
     outs = _outputs(fn(*args))
     if not outs:
         raise ValueError("gradcheck(): fn returned no floating point tensor")
-    sizes = [o.data.size for o in outs]
+    sizes = [o.array.size for o in outs]
     total = sum(sizes)
-    analytic = {i: xp.zeros((total, args[i].data.size)) for i in checked}
+    analytic = {i: xp.zeros((total, args[i].array.size)) for i in checked}
     row = 0
     for k, o in enumerate(outs):
         for j in range(sizes[k]):
             for i in checked:
                 args[i].grad = None
             outs_now = _outputs(fn(*args))
-            seed = xp.zeros(o.data.size)
+            seed = xp.zeros(o.array.size)
             seed[j] = 1.0
             target = outs_now[k]
             if target.requires_grad:
@@ -84,21 +84,21 @@ def gradcheck(
             for i in checked:
                 g = args[i].grad
                 if g is not None:
-                    analytic[i][row] = g.data.reshape(-1)
+                    analytic[i][row] = g.array.reshape(-1)
             row += 1
 
     with no_grad():
         for i in checked:
-            x = args[i].data
+            x = args[i].array
             for e in range(x.size):
                 # NOTE: a multi-index, not reshape(-1): that is a copy for an input that is
                 # not C-contiguous (x.T), and writing to it would perturb nothing.
                 at = xp.unravel_index(e, x.shape)
                 orig = x[at]
                 x[at] = orig + eps
-                plus = xp.concatenate([o.data.reshape(-1) for o in _outputs(fn(*args))])
+                plus = xp.concatenate([o.array.reshape(-1) for o in _outputs(fn(*args))])
                 x[at] = orig - eps
-                minus = xp.concatenate([o.data.reshape(-1) for o in _outputs(fn(*args))])
+                minus = xp.concatenate([o.array.reshape(-1) for o in _outputs(fn(*args))])
                 x[at] = orig
                 numeric = (plus - minus) / (2 * eps)
                 got = analytic[i][:, e]

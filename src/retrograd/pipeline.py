@@ -302,7 +302,7 @@ class TrainedModel:
         net.eval()
         try:
             with no_grad():
-                return net(inputs).data
+                return net(inputs).array
         finally:
             net.train(was_training)
 

@@ -118,7 +118,7 @@ def atomic_write(path: PathLike, data: bytes) -> None:
 
 def _contiguous(x: Any) -> np.ndarray:
     """A C-contiguous array of ``x`` (0-d stays 0-d, unlike np.ascontiguousarray)."""
-    arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+    arr = x.array if isinstance(x, Tensor) else np.asarray(x)
     return arr if arr.flags.c_contiguous else arr.copy(order="C")
 
 

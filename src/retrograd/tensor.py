@@ -2,7 +2,7 @@
 
 Names and semantics follow PyTorch: ``requires_grad`` marks leaves whose
 gradients are wanted, each operation on them records a node
-(:class:`~retrograd.autograd.Function`), and ``backward()`` walks the recorded
+(:class:`~retrograd.autograd.Op`), and ``backward()`` walks the recorded
 graph from the output back to the leaves, accumulating into their ``.grad``.
 """
 
@@ -20,7 +20,8 @@ from ._backend import (
     normalize_dims,
     xp,
 )
-from .autograd import Function, _GradMode, retain, run_backward
+from .autograd import Op, retain, run_backward
+from .autograd.grad_mode import _GradMode
 
 DTypeLike = Any
 Scalar = Union[int, float, bool]
@@ -50,7 +51,7 @@ def as_dtype(dtype: DTypeLike, op: str = "tensor") -> Any:
 def to_array(data: Any, dtype: DTypeLike, op: str) -> ndarray:
     """Copy ``data`` into a new array with PyTorch's dtype inference."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if dtype is not None:
         dt = as_dtype(dtype, op)
         try:
@@ -94,17 +95,17 @@ def _ones(shape: tuple[int, ...], dtype: Any) -> ndarray:
     return ones
 
 
-def wrap_array(data: Any, requires_grad: bool = False, ctx: Function | None = None) -> Tensor:
+def wrap_array(data: Any, requires_grad: bool = False, ctx: Op | None = None) -> Tensor:
     """Make a Tensor around an array without copying or validating it (ops' outputs)."""
     t = _new(Tensor)
-    t.data = data if type(data) is ndarray else xp.asarray(data)
+    t.array = data if type(data) is ndarray else xp.asarray(data)
     t._requires_grad = requires_grad
     t.grad = None
     t._ctx = ctx
     return t
 
 
-def apply_op(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
+def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     """Run one op forward on the inputs' arrays and, when any input needs a gradient, record it.
 
     ``params`` become attributes of the op (``apply_op(ops.LeakyReLU, x, negative_slope=0.2)``).
@@ -113,9 +114,9 @@ def apply_op(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
     fn = _new(cls)
     fn.__dict__.update(params)
     try:
-        out = fn.forward(*[t.data for t in inputs])
+        out = fn.forward(*[t.array for t in inputs])
     except ValueError as e:
-        shapes = " and ".join(str(tuple(t.data.shape)) for t in inputs)
+        shapes = " and ".join(str(tuple(t.array.shape)) for t in inputs)
         raise ValueError(f"{_op_name(cls)}: cannot apply to shapes {shapes}: {e}") from None
     needs = tuple([t._requires_grad for t in inputs])
     if not (_GradMode.enabled and True in needs):
@@ -127,12 +128,12 @@ def apply_op(cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
     return wrap_array(out, requires_grad=True, ctx=fn)
 
 
-def _op_name(cls: type[Function]) -> str:
+def _op_name(cls: type[Op]) -> str:
     return cls.__name__.lower()
 
 
 def _check_float(t: Tensor, op: str) -> None:
-    if t.data.dtype not in FLOAT_DTYPES:
+    if t.array.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{op}(): expected a floating point tensor, got dtype {t.dtype}")
 
 
@@ -151,22 +152,26 @@ class Tensor:
 
     Attributes
     ----------
-    data : numpy.ndarray
-        The values. Changing it in place bypasses autograd (as ``.data`` in PyTorch).
+    array : numpy.ndarray
+        The values, as the NumPy array that holds them (no copy). Changing it in
+        place bypasses autograd. ``numpy()`` is PyTorch's way to the same array.
+    data : Tensor
+        As PyTorch's ``.data``: a tensor sharing these values that does not
+        require grad; assigning ``t.data = other`` replaces the values.
     grad : Tensor or None
         The accumulated gradient, for leaves that require grad and tensors that
         called :meth:`retain_grad`.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "data", "grad")
+    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "array", "grad")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
 
-    data: ndarray
+    array: ndarray
     grad: Tensor | None
-    _ctx: Function | None
+    _ctx: Op | None
 
     def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
-        self.data = to_array(data, dtype, "tensor")
+        self.array = to_array(data, dtype, "tensor")
         self.grad = None
         self._ctx = None
         self._requires_grad = False
@@ -181,10 +186,10 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         value = bool(value)
-        if value and self.data.dtype not in FLOAT_DTYPES:
+        if value and self.array.dtype not in FLOAT_DTYPES:
             raise RuntimeError(
                 "only tensors of floating point dtype can require gradients "
-                f"(got dtype {_dtype_name(self.data.dtype)})"
+                f"(got dtype {_dtype_name(self.array.dtype)})"
             )
         if not value and self._ctx is not None:
             raise RuntimeError(
@@ -203,66 +208,85 @@ class Tensor:
         return self._ctx is None
 
     @property
-    def grad_fn(self) -> Function | None:
+    def grad_fn(self) -> Op | None:
         """The node that produced this tensor, or None for a leaf."""
         return self._ctx
 
     @property
     def shape(self) -> tuple[int, ...]:
         """The size of each dimension."""
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self) -> Any:
         """The element type, a NumPy dtype such as ``retrograd.float32``."""
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self) -> int:
         """The number of dimensions."""
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self) -> int:
         """The number of dimensions."""
-        return self.data.ndim
+        return self.array.ndim
 
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the size of dimension ``dim``."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self) -> int:
         """The number of elements."""
-        return self.data.size
+        return self.array.size
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
             yield self[i]
 
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing these values that does not require grad (PyTorch's ``.data``).
+
+        Changes made through it, such as ``p.data -= lr * p.grad``, change this
+        tensor's values and are not recorded by autograd.
+        """
+        return wrap_array(self.array)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self.array = value.array if isinstance(value, Tensor) else to_array(value, None, "data")
+
     # ------------------------------------------------------------ conversion
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> ndarray:
+        """The values for NumPy (``np.asarray(t)``, matplotlib): no copy unless asked."""
+        if copy:
+            return self.array.astype(dtype or self.array.dtype, copy=True)
+        return self.array if dtype is None else self.array.astype(dtype, copy=False)
+
     def numpy(self) -> ndarray:
         """The values as a NumPy array (shares memory, as in PyTorch)."""
         if self._requires_grad:
             raise RuntimeError(
                 "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()"
             )
-        return self.data
+        return self.array
 
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
-                f"item(): a tensor with {self.data.size} elements cannot be converted to a scalar"
+                f"item(): a tensor with {self.array.size} elements cannot be converted to a scalar"
             )
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self) -> Any:
         """The values as (nested) Python lists."""
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -271,34 +295,34 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub":
+        if self.array.dtype.kind not in "iub":
             raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's values, cut from the graph."""
-        return wrap_array(self.data)
+        return wrap_array(self.array)
 
     def clone(self) -> Tensor:
         """A copy of the values; gradients flow back to this tensor."""
-        return self.to(self.data.dtype, copy=True)
+        return self.to(self.array.dtype, copy=True)
 
     def to(self, dtype: DTypeLike, copy: bool = False) -> Tensor:
         """Cast to ``dtype``; differentiable between float dtypes."""
         dt = as_dtype(dtype, "to")
-        if dt == self.data.dtype and not copy:
+        if dt == self.array.dtype and not copy:
             return self
         if self._requires_grad and dt in FLOAT_DTYPES:
             return apply_op(ops.Cast, self, dtype=dt)
-        return wrap_array(self.data.astype(dt))
+        return wrap_array(self.array.astype(dt))
 
     def float(self) -> Tensor:
         """Cast to float32."""
@@ -338,22 +362,22 @@ class Tensor:
                 "did you forget requires_grad=True on an input, or call it under no_grad()?"
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     "backward(): grad can be implicitly created only for scalar outputs, but "
                     f"the tensor has shape {self.shape}; pass gradient= of that shape"
                 )
-            g = _ones(self.data.shape, self.data.dtype)
+            g = _ones(self.array.shape, self.array.dtype)
         else:
-            g = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient)
-            if g.shape != self.data.shape:
+            g = gradient.array if isinstance(gradient, Tensor) else xp.asarray(gradient)
+            if g.shape != self.array.shape:
                 raise RuntimeError(
                     f"backward(): gradient has shape {g.shape}, but the tensor has shape "
                     f"{self.shape}; they must match"
                 )
             # NOTE: no copy when the dtype matches: no op writes to its incoming gradient,
             # and a leaf copies any array it did not get fresh (see run_backward).
-            g = g.astype(self.data.dtype, copy=False)
+            g = g.astype(self.array.dtype, copy=False)
         if self._ctx is None:
             self._accumulate_grad(g, g_is_shared=True)
         else:
@@ -367,7 +391,7 @@ class Tensor:
         if self.grad is None:
             self.grad = wrap_array(g.copy() if g_is_shared else g)
         else:
-            self.grad = wrap_array(self.grad.data + g)
+            self.grad = wrap_array(self.grad.array + g)
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
@@ -385,7 +409,7 @@ class Tensor:
 
     # ------------------------------------------------------------ printing
     def __repr__(self) -> str:
-        data = self.data
+        data = self.array
         if data.dtype.kind == "f":
             finite = data[xp.isfinite(data)]
             integral = bool((finite == xp.round(finite)).all())  # torch prints 1. then, not 1.0000
@@ -399,10 +423,10 @@ class Tensor:
         else:
             body = xp.array2string(data, separator=", ", prefix="tensor(")
         extras = []
-        if self.data.size == 0:
+        if self.array.size == 0:
             extras.append(f"size={self.shape}")
-        if self.data.dtype not in (DEFAULT_FLOAT, _INT64, _BOOL):
-            extras.append(f"dtype=retrograd.{self.data.dtype}")
+        if self.array.dtype not in (DEFAULT_FLOAT, _INT64, _BOOL):
+            extras.append(f"dtype=retrograd.{self.array.dtype}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.name}>")
         elif self._requires_grad:
@@ -415,7 +439,7 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (bool, int, float, xp.bool_)):
-            dt = self.data.dtype
+            dt = self.array.dtype
             if isinstance(other, float) and dt.kind != "f":
                 dt = DEFAULT_FLOAT
             elif not isinstance(other, (bool, xp.bool_)) and dt == _BOOL:
@@ -428,7 +452,7 @@ class Tensor:
     def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
         """Self and the operand, an integer side cast to the float side's dtype (as PyTorch)."""
         o = self._operand(other)
-        da, db = self.data.dtype, o.data.dtype
+        da, db = self.array.dtype, o.array.dtype
         if da is db:
             return self, o
         if da.kind == "f" and db.kind != "f":
@@ -467,7 +491,7 @@ class Tensor:
 
     def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, (int, float)) and not isinstance(other, bool):
-            if self.data.dtype.kind != "f" and isinstance(other, float):
+            if self.array.dtype.kind != "f" and isinstance(other, float):
                 return apply_op(ops.PowScalar, self.float(), c=other)
             return apply_op(ops.PowScalar, self, c=other)
         return apply_op(ops.Pow, *self._pair(other))
@@ -475,7 +499,7 @@ class Tensor:
     def __rpow__(self, other: Any) -> Tensor:
         if isinstance(other, (int, float)) and not isinstance(other, bool):
             base = (
-                self.float() if self.data.dtype.kind != "f" and isinstance(other, float) else self
+                self.float() if self.array.dtype.kind != "f" and isinstance(other, float) else self
             )
             return apply_op(ops.RPowScalar, base, c=other)
         a, b = self._pair(other)
@@ -507,7 +531,7 @@ class Tensor:
 
     # ------------------------------------------------------------ comparisons (no gradient)
     def _compare(self, other: Any, fn: Any) -> Tensor:
-        return wrap_array(fn(self.data, self._operand(other).data))
+        return wrap_array(fn(self.array, self._operand(other).array))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, xp.equal)
@@ -537,9 +561,9 @@ class Tensor:
     ge = __ge__
 
     def __invert__(self) -> Tensor:
-        if self.data.dtype != _BOOL:
+        if self.array.dtype != _BOOL:
             raise TypeError(f"~ is defined for bool tensors only, got {self.dtype}")
-        return wrap_array(~self.data)
+        return wrap_array(~self.array)
 
     def __and__(self, other: Any) -> Tensor:
         return self._compare(other, xp.bitwise_and)
@@ -549,11 +573,11 @@ class Tensor:
 
     def any(self) -> Tensor:
         """True where any element is nonzero."""
-        return wrap_array(self.data.any())
+        return wrap_array(self.array.any())
 
     def all(self) -> Tensor:
         """True where every element is nonzero."""
-        return wrap_array(self.data.all())
+        return wrap_array(self.array.all())
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index of the largest value (the first of ties), over all or along ``dim``."""
@@ -626,8 +650,8 @@ class Tensor:
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Sum over all elements or over ``dim`` (int or tuple)."""
         axes = normalize_dims(dim, self.ndim, "sum")
-        if self.data.dtype.kind in "biu":
-            return wrap_array(self.data.sum(axis=axes, keepdims=keepdim, dtype=_INT64))
+        if self.array.dtype.kind in "biu":
+            return wrap_array(self.array.sum(axis=axes, keepdims=keepdim, dtype=_INT64))
         return apply_op(ops.Sum, self, axes=axes, keepdim=keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -707,7 +731,7 @@ class Tensor:
     # ------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
         """The same values in a new shape (one dimension may be -1)."""
-        target = _infer_shape(shape_arg(shape), self.data.size, self.shape, "reshape")
+        target = _infer_shape(shape_arg(shape), self.array.size, self.shape, "reshape")
         if target == self.shape:
             return self
         return apply_op(ops.Reshape, self, shape=target)
@@ -818,7 +842,7 @@ class Tensor:
                 "do it under retrograd.no_grad() or build a new tensor with retrograd.where"
             )
         key, _ = _index_key(idx)
-        self.data[key] = value.data if isinstance(value, Tensor) else value
+        self.array[key] = value.array if isinstance(value, Tensor) else value
 
 
 def zero_grads(params: Any, set_to_none: bool = True) -> None:
@@ -832,10 +856,10 @@ def zero_grads(params: Any, set_to_none: bool = True) -> None:
             continue
         if set_to_none:
             p.grad = None
-        elif p.grad.data.flags.writeable:
-            p.grad.data.fill(0)
+        elif p.grad.array.flags.writeable:
+            p.grad.array.fill(0)
         else:
-            p.grad = wrap_array(xp.zeros_like(p.grad.data))
+            p.grad = wrap_array(xp.zeros_like(p.grad.array))
 
 
 # ---------------------------------------------------------------- helpers of the methods
@@ -850,7 +874,7 @@ def _correction(unbiased: bool | None, correction: float | None) -> float:
 
 
 def _true_div(a: Tensor, b: Tensor) -> Tensor:
-    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":  # int / int is float, as PyTorch
+    if a.array.dtype.kind != "f" and b.array.dtype.kind != "f":  # int / int is float, as PyTorch
         a, b = a.float(), b.float()
     return apply_op(ops.Div, a, b)
 
@@ -900,7 +924,7 @@ def _index_key(idx: Any) -> tuple[Any, bool]:
     advanced = False
     for item in items:
         if isinstance(item, Tensor):
-            item = item.data
+            item = item.array
         if isinstance(item, list):
             item = xp.asarray(item)
         if isinstance(item, ndarray):
@@ -916,10 +940,10 @@ def _index_key(idx: Any) -> tuple[Any, bool]:
 
 def _extreme(t: Tensor, dim: Any, keepdim: bool, smallest: bool, op: str) -> Tensor:
     axes = normalize_dims(dim, t.ndim, op)
-    if t.data.size == 0 and (dim is None or any(t.shape[a] == 0 for a in axes)):
+    if t.array.size == 0 and (dim is None or any(t.shape[a] == 0 for a in axes)):
         raise RuntimeError(f"{op}(): cannot reduce over an empty dimension of shape {t.shape}")
-    if t.data.dtype.kind != "f":
-        red = t.data.min if smallest else t.data.max
+    if t.array.dtype.kind != "f":
+        red = t.array.min if smallest else t.array.max
         return wrap_array(red(axis=axes, keepdims=keepdim))
     return apply_op(ops.AMax, t, axes=axes, keepdim=keepdim, smallest=smallest)
 
@@ -932,26 +956,26 @@ def _max_dim(t: Tensor, dim: Any, keepdim: bool, smallest: bool, op: str) -> Max
         raise RuntimeError(
             f"{op}(): cannot reduce over dimension {dim} of size 0 (shape {t.shape})"
         )
-    if t.data.dtype.kind != "f":
-        red = t.data.min if smallest else t.data.max
+    if t.array.dtype.kind != "f":
+        red = t.array.min if smallest else t.array.max
         values = wrap_array(red(axis=axis, keepdims=keepdim))
     else:
         values = apply_op(ops.MaxDim, t, axis=axis, keepdim=keepdim, smallest=smallest)
     arg = xp.argmin if smallest else xp.argmax
-    idx = arg(t.data, axis=axis, keepdims=keepdim).astype(_INT64)
+    idx = arg(t.array, axis=axis, keepdims=keepdim).astype(_INT64)
     return MaxResult(values, wrap_array(idx))
 
 
 def _arg_reduce(t: Tensor, dim: Any, keepdim: bool, fn: Any, op: str) -> Tensor:
     if dim is None:
-        out = fn(t.data)
+        out = fn(t.array)
         if keepdim:
             out = xp.reshape(out, (1,) * t.ndim)
         return wrap_array(xp.asarray(out, dtype=_INT64))
     axis = _one_dim(dim, t.ndim, op)
     if t.ndim == 0:
         return wrap_array(xp.zeros((), dtype=_INT64))
-    return wrap_array(fn(t.data, axis=axis, keepdims=keepdim).astype(_INT64))
+    return wrap_array(fn(t.array, axis=axis, keepdims=keepdim).astype(_INT64))
 
 
 # ---------------------------------------------------------------- functions over several tensors
@@ -998,7 +1022,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     Gradients flow to ``input`` and ``other``, never to the condition.
     """
     cond = to_tensor(condition)
-    if cond.data.dtype != _BOOL:
+    if cond.array.dtype != _BOOL:
         raise TypeError(f"where(): condition must be a bool tensor, got {cond.dtype}")
     x = input if isinstance(input, Tensor) else None
     y = other if isinstance(other, Tensor) else None

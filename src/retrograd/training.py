@@ -377,7 +377,7 @@ def fit(
                     output = model(x)
                     loss = loss_fn(output, y)
                     loss.backward()
-                    step = strategy.after_backward(float(loss.data), _batch_size(y))
+                    step = strategy.after_backward(float(loss.array), _batch_size(y))
                     if guard is not None:
                         guard.check(step, batch)
                     optimizer.step()
@@ -419,7 +419,7 @@ def _batch_size(target: Any) -> int:
 
 
 def _data(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _same(pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -505,7 +505,7 @@ class _FiniteGuard:
 
 def _first_nonfinite(named: list[tuple[str, Tensor]]) -> str | None:
     for name, p in named:
-        if p.grad is not None and not np.isfinite(p.grad.data).all():
+        if p.grad is not None and not np.isfinite(p.grad.array).all():
             return name
     return None
 
@@ -560,7 +560,7 @@ def _evaluate(
             for x, y in strategy.batches(loader):
                 n = _batch_size(y)
                 output = model(x)
-                meter.add(float(loss_fn(output, y).data) if n else 0.0, n, output, y)
+                meter.add(float(loss_fn(output, y).array) if n else 0.0, n, output, y)
     finally:
         model.train(was_training)
     return meter.result("evaluation loader", strategy.gather, strategy.sum)
@@ -699,7 +699,7 @@ class _TrainingState:
     ) -> NonFiniteError:
         """The error for a non-finite step, after rolling back weights that overflowed."""
         restored = None
-        if not all(np.isfinite(p.data).all() for p in self.model.parameters() if p.requires_grad):
+        if not all(np.isfinite(p.array).all() for p in self.model.parameters() if p.requires_grad):
             self.restore(last)
             restored = epoch - 1
         error = NonFiniteError(epoch, d.batch, d.parameter, d.loss, restored, d.ranks, world_size)
@@ -767,7 +767,7 @@ class _TrainingState:
 
 
 def _snapshot_model(model: Any) -> dict[str, np.ndarray]:
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.array.copy() for k, v in model.state_dict().items()}
 
 
 def _restore_model(model: Any, arrays: Mapping[str, np.ndarray]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import Function
+from .autograd import Op
 from .tensor import Tensor
 
 __all__ = ["draw_graph", "graph_nodes", "render_dot"]
@@ -44,10 +44,10 @@ def _summary(arr: np.ndarray) -> str:
 
 def _tensor_label(t: Tensor, name: str | None) -> str:
     lines = [name or "tensor", _shape(t.shape)]
-    if t.data.dtype.kind == "f":
-        lines.append("data " + _summary(t.data))
+    if t.array.dtype.kind == "f":
+        lines.append("data " + _summary(t.array))
         if t.grad is not None:
-            lines.append("grad " + _summary(t.grad.data))
+            lines.append("grad " + _summary(t.grad.array))
     return "\\n".join(line.replace('"', "'") for line in lines)
 
 
@@ -62,7 +62,7 @@ def graph_nodes(tensor: Tensor) -> tuple[list[Any], list[tuple[Any, Any]]]:
     nodes: list[Any] = [root]
     edges: list[tuple[Any, Any]] = []
     seen = {id(root)}
-    stack: list[Function] = [root]
+    stack: list[Op] = [root]
     while stack:
         node = stack.pop()
         for child in node.next:
@@ -72,7 +72,7 @@ def graph_nodes(tensor: Tensor) -> tuple[list[Any], list[tuple[Any, Any]]]:
             if id(child) not in seen:
                 seen.add(id(child))
                 nodes.append(child)
-                if isinstance(child, Function):
+                if isinstance(child, Op):
                     stack.append(child)
     return nodes, edges
 
@@ -126,7 +126,7 @@ def draw_graph(
         '  node [fontname="monospace", fontsize=10];',
     ]
     for node in nodes:
-        if isinstance(node, Function):
+        if isinstance(node, Op):
             label = f"{node.name}\\n{_shape(node.out_shape)}"
             kept = node.retained() if node.retained is not None else None
             if kept is not None:  # retain_grad(): its output tensor, data and gradient, is known

@@ -105,7 +105,7 @@ def _tensor_source(dataset: Any) -> tuple[tuple[Tensor, ...], np.ndarray | None]
     while isinstance(dataset, Subset) and type(dataset).__getitem__ is Subset.__getitem__:
         indices = dataset.indices
         if isinstance(indices, Tensor):
-            indices = indices.data
+            indices = indices.array
         step = np.asarray(indices, dtype=np.intp)
         index = step if index is None else step[index]
         dataset = dataset.dataset

@@ -165,7 +165,7 @@ def _seeded_weights(sizes: Sequence[int], seed: int) -> list[tuple[np.ndarray, .
     out = []
     for n_in, n_out in itertools.pairwise(sizes):
         lin = nn.Linear(n_in, n_out, dtype=np.float64)
-        out.append((lin.weight.data.copy(), lin.bias.data.copy()))
+        out.append((lin.weight.array.copy(), lin.bias.array.copy()))
     return out
 
 
@@ -218,8 +218,8 @@ def build_network(
     modules: list[nn.Module] = []
     for (w, b), act in zip(weights, activations, strict=True):
         lin = nn.Linear(w.shape[1], w.shape[0], dtype=np.float64)
-        lin.weight.data[...] = w
-        lin.bias.data[...] = b
+        lin.weight.array[...] = w
+        lin.bias.array[...] = b
         modules.append(lin)
         modules.append(nn.Identity() if act == "softmax" else get_activation(act)())
     return nn.Sequential(*modules)

@@ -58,7 +58,7 @@ def _derivative(act: nn.Module, z: np.ndarray) -> np.ndarray:
     zt = Tensor(z.copy(), requires_grad=True)
     act(zt).sum().backward()
     assert zt.grad is not None
-    return zt.grad.data
+    return zt.grad.array
 
 
 def _finite_differences(
@@ -74,12 +74,12 @@ def _finite_differences(
             for idx in np.ndindex(rows, *p.shape[1:]):
                 if len(idx) == 2 and idx[1] >= MAX_TERMS:
                     continue  # only the weights that are written out
-                old = p.data[idx]
-                p.data[idx] = old + FD_EPS
+                old = p.array[idx]
+                p.array[idx] = old + FD_EPS
                 up = _loss_value(net, x, target, loss_name)
-                p.data[idx] = old - FD_EPS
+                p.array[idx] = old - FD_EPS
                 down = _loss_value(net, x, target, loss_name)
-                p.data[idx] = old
+                p.array[idx] = old
                 fd[idx] = (up - down) / (2 * FD_EPS)
             fds.append(fd)
         out.append((fds[0], fds[1]))
@@ -153,20 +153,20 @@ def _record_layers(
             LayerStep(
                 index=i + 1,
                 activation=acts[i],
-                inputs=x if i == 0 else pairs[i - 1][1].data[0].copy(),
-                weight=lin.weight.data.copy(),
-                bias=lin.bias.data.copy(),
-                z=z.data[0].copy(),
-                a=a.data[0].copy(),
-                grad_a=a.grad.data[0].copy(),
-                dadz=None if (is_out and softmax_out) else _derivative(act, z.data[0]),
-                delta=z.grad.data[0].copy(),
-                grad_weight=lin.weight.grad.data.copy(),
-                grad_bias=lin.bias.grad.data.copy(),
+                inputs=x if i == 0 else pairs[i - 1][1].array[0].copy(),
+                weight=lin.weight.array.copy(),
+                bias=lin.bias.array.copy(),
+                z=z.array[0].copy(),
+                a=a.array[0].copy(),
+                grad_a=a.grad.array[0].copy(),
+                dadz=None if (is_out and softmax_out) else _derivative(act, z.array[0]),
+                delta=z.grad.array[0].copy(),
+                grad_weight=lin.weight.grad.array.copy(),
+                grad_bias=lin.bias.grad.array.copy(),
                 fd_weight=fds[i][0],
                 fd_bias=fds[i][1],
-                new_weight=lin.weight.data.copy(),
-                new_bias=lin.bias.data.copy(),
+                new_weight=lin.weight.array.copy(),
+                new_bias=lin.bias.array.copy(),
                 is_output=is_out,
             )
         )
@@ -276,8 +276,8 @@ def explain_step(
     opt = optim.SGD(net.parameters(), lr=lr)
     opt.step()
     for layer, lin in zip(layers, list(net.children())[0::2], strict=True):
-        layer.new_weight = lin.weight.data.copy()
-        layer.new_bias = lin.bias.data.copy()
+        layer.new_weight = lin.weight.array.copy()
+        layer.new_bias = lin.bias.array.copy()
 
     # 5-6: the loss after, and the repeat
     history = _repeat(net, opt, x, target, loss, steps, tol)
@@ -312,7 +312,9 @@ def _linear_chain(network: nn.Module) -> tuple[list[tuple[np.ndarray, np.ndarray
         if isinstance(module, nn.Linear):
             if module.bias is None:
                 raise ExplainError("explain needs Linear layers with a bias")
-            weights.append((module.weight.data.astype(np.float64), module.bias.data.astype(float)))
+            weights.append(
+                (module.weight.array.astype(np.float64), module.bias.array.astype(float))
+            )
             acts.append("identity")
         elif type(module) in names and weights:
             acts[-1] = names[type(module)]

@@ -97,9 +97,9 @@ class BatchNorm1d(Module):
     def reset_running_stats(self) -> None:
         """Set the running mean to 0, the running variance to 1 and the batch count to 0."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
 
     def reset_parameters(self) -> None:
         """Reset the running statistics, the weight to 1 and the bias to 0."""
@@ -128,9 +128,9 @@ class BatchNorm1d(Module):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked.array[...] += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         # Batch statistics in training, and in evaluation when there are no running ones.
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
@@ -157,7 +157,7 @@ class BatchNorm1d(Module):
         # loads, keeping the current count.
         key = prefix + "num_batches_tracked"
         if self.track_running_stats and key not in state_dict:
-            state_dict = ChainMap({key: self.num_batches_tracked.data.copy()}, state_dict)
+            state_dict = ChainMap({key: self.num_batches_tracked.array.copy()}, state_dict)
         super()._load_from_state_dict(state_dict, prefix, missing_keys, unexpected_keys, error_msgs)
 
     def extra_repr(self) -> str:

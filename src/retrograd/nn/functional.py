@@ -276,25 +276,25 @@ def batch_norm(
             raise ValueError(
                 "batch_norm(): running_mean and running_var are required when training=False"
             )
-        mean, var = running_mean.data, running_var.data
+        mean, var = running_mean.array, running_var.array
         return apply_op(ops.BatchNorm, input, *params, mean=mean, var=var, batch=False, **flags)
-    n = input.data.size // c
+    n = input.array.size // c
     if n <= 1:
         raise ValueError(
             f"batch_norm(): expected more than 1 value per channel when training, "
             f"got input of shape {input.shape}"
         )
     axes = (0, *range(2, input.ndim))
-    x = input.data
+    x = input.array
     mean = x.mean(axis=axes)
     xc = x - xp.expand_dims(mean, axes)
     var = (xc * xc).mean(axis=axes)
     with no_grad():
         if running_mean is not None:
-            rm = running_mean.data
+            rm = running_mean.array
             rm[...] = (1 - momentum) * rm + momentum * mean
         if running_var is not None:
-            rv = running_var.data
+            rv = running_var.array
             rv[...] = (1 - momentum) * rv + momentum * var * (n / (n - 1))
     return apply_op(ops.BatchNorm, input, *params, mean=mean, var=var, batch=True, **flags)
 
@@ -440,7 +440,7 @@ def _constant(weight: Any, dtype: Any, op: str, name: str) -> ndarray:
             f"{op}(): {name} receives no gradient (as in PyTorch), so it cannot require grad; "
             f"pass {name}.detach()"
         )
-    return w.data.astype(dtype, copy=False)
+    return w.array.astype(dtype, copy=False)
 
 
 def _broadcast_weight(weight: Any, input: Tensor, op: str, name: str) -> ndarray | None:
@@ -483,7 +483,7 @@ def _class_indices(
     expected = _index_shape(input, axis)
     n_classes = input.shape[axis]
     also = f", or class probabilities of shape {input.shape}" if probs_ok else ""
-    t = target.data
+    t = target.array
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{op}(): class-index targets must be integers (int64) of shape {expected}{also}; "
@@ -923,11 +923,11 @@ def binary_cross_entropy(
         ("input", input, " (apply sigmoid first, or use binary_cross_entropy_with_logits)"),
         ("target", target, ""),
     ):
-        outside = ~((t.data >= 0) & (t.data <= 1))  # NaN counts as outside
+        outside = ~((t.array >= 0) & (t.array <= 1))  # NaN counts as outside
         if outside.any():
             raise ValueError(
                 f"{op}(): every element of {name} must lie in [0, 1]{hint}; "
-                f"got {t.data[outside].flat[0]}"
+                f"got {t.array[outside].flat[0]}"
             )
     w = _broadcast_weight(weight, input, op, "weight")
     return _reduce(apply_op(ops.BinaryCrossEntropy, input, target, weight=w), reduction)

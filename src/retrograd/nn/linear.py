@@ -84,16 +84,16 @@ class Linear(Module):
     def forward(self, input: Tensor) -> Tensor:
         params = self._parameters
         weight, bias = params["weight"], params["bias"]
-        data = input.data if type(input) is Tensor else None
+        data = input.array if type(input) is Tensor else None
         # NOTE: the common case (a 2-D input of the weight's dtype) goes straight to the
         # fused op: F.linear's checks cost as much as the op's Python side on small batches.
         if (
             data is not None
             and data.ndim == 2
             and data.shape[1] == self.in_features
-            and data.dtype == weight.data.dtype
+            and data.dtype == weight.array.dtype
             and bias is not None
-            and bias.data.dtype == data.dtype
+            and bias.array.dtype == data.dtype
         ):
             return apply_op(ops.Linear, input, weight, bias, has_bias=True)
         if not isinstance(input, Tensor):

@@ -405,13 +405,13 @@ class Module:
         """Cast every floating parameter, gradient and buffer in place, keeping the objects."""
         for m in self.modules():
             for p in m._parameters.values():
-                if p is not None and p.data.dtype.kind == "f":
-                    p.data = p.data.astype(dtype)
+                if p is not None and p.array.dtype.kind == "f":
+                    p.array = p.array.astype(dtype)
                     if p.grad is not None:
-                        p.grad = wrap_array(p.grad.data.astype(dtype))
+                        p.grad = wrap_array(p.grad.array.astype(dtype))
             for b in m._buffers.values():
-                if b is not None and b.data.dtype.kind == "f":
-                    b.data = b.data.astype(dtype)
+                if b is not None and b.array.dtype.kind == "f":
+                    b.array = b.array.astype(dtype)
         return self
 
     def to(self: M, dtype: Any) -> M:
@@ -479,19 +479,19 @@ class Module:
                 continue
             value = state_dict[key]
             try:
-                arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+                arr = np.asarray(value.array if isinstance(value, Tensor) else value)
             except Exception as e:  # a value NumPy cannot read
                 error_msgs.append(f'While copying the parameter named "{key}", got error: {e}')
                 continue
-            if arr.shape != tensor.data.shape:
+            if arr.shape != tensor.array.shape:
                 error_msgs.append(
                     f"size mismatch for {key}: copying a param with shape {_shape_str(arr.shape)} "
                     "from checkpoint, the shape in current model is "
-                    f"{_shape_str(tensor.data.shape)}."
+                    f"{_shape_str(tensor.array.shape)}."
                 )
                 continue
             with no_grad():
-                tensor.data[...] = arr  # in place, in the module's dtype
+                tensor.array[...] = arr  # in place, in the module's dtype
         # As PyTorch: a dotted key must lead to a child; a plain one must be a local entry.
         local_names = {n for n, _ in local}
         for key in state_dict:

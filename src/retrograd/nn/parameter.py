@@ -29,7 +29,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = []
-        self.data = data.data if isinstance(data, Tensor) else to_array(data, None, "Parameter")
+        self.array = data.array if isinstance(data, Tensor) else to_array(data, None, "Parameter")
         self.grad = None
         self._ctx = None
         self._requires_grad = False
@@ -39,12 +39,12 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return (Parameter, (self.data, self._requires_grad))
+        return (Parameter, (self.array, self._requires_grad))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
-        out = Parameter(self.data.copy(), self._requires_grad)
+        out = Parameter(self.array.copy(), self._requires_grad)
         if self.grad is not None:
-            out.grad = Tensor(self.grad.data)
+            out.grad = Tensor(self.grad.array)
         memo[id(self)] = out
         return out
 

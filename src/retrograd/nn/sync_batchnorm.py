@@ -121,10 +121,10 @@ class SyncBatchNorm(BatchNorm1d):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked.array[...] += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
-        x = input.data
+                factor = 1.0 / float(self.num_batches_tracked.array)
+        x = input.array
         c = x.shape[1]
         axes = (0, *range(2, x.ndim))
         local = x.size // c
@@ -147,7 +147,7 @@ class SyncBatchNorm(BatchNorm1d):
             var = (_dist.all_sum((xc * xc).sum(axis=axes)) / total).astype(x.dtype)
         if self.track_running_stats:
             with no_grad():
-                rm, rv = self.running_mean.data, self.running_var.data
+                rm, rv = self.running_mean.array, self.running_var.array
                 rm[...] = (1 - factor) * rm + factor * mean
                 rv[...] = (1 - factor) * rv + factor * var * (total / (total - 1))
         params = [t for t in (self.weight, self.bias) if t is not None]

@@ -24,10 +24,10 @@ def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
 def _set_grad(p: Tensor, values: Any) -> None:
     """Write ``values`` into ``p.grad`` in place (keeping the grad object), as PyTorch."""
     g = p.grad
-    if g.data.flags.writeable:  # type: ignore[union-attr]
-        g.data[...] = values  # type: ignore[union-attr]
+    if g.array.flags.writeable:  # type: ignore[union-attr]
+        g.array[...] = values  # type: ignore[union-attr]
     else:
-        p.grad = wrap_array(xp.array(values, dtype=g.data.dtype))  # type: ignore[union-attr]
+        p.grad = wrap_array(xp.array(values, dtype=g.array.dtype))  # type: ignore[union-attr]
 
 
 def clip_grad_norm_(
@@ -64,9 +64,9 @@ def clip_grad_norm_(
     norm_type = float(norm_type)
     if not grads:
         return wrap_array(xp.zeros((), dtype=xp.float32))
-    dtype = grads[0].data.dtype
+    dtype = grads[0].array.dtype
     norms = xp.array(
-        [xp.linalg.norm(g.data.reshape(-1), ord=norm_type) for g in grads], dtype=dtype
+        [xp.linalg.norm(g.array.reshape(-1), ord=norm_type) for g in grads], dtype=dtype
     )
     total = xp.linalg.norm(norms, ord=norm_type).astype(dtype)
     if error_if_nonfinite and not xp.isfinite(total):
@@ -82,9 +82,9 @@ def clip_grad_norm_(
                 continue
             if coef is None:  # nan/inf norm: scale by it anyway, as PyTorch (gives nan)
                 c = xp.asarray(max_norm, dtype=dtype) / (total + xp.asarray(1e-6, dtype=dtype))
-                _set_grad(p, p.grad.data * xp.minimum(c, 1))
+                _set_grad(p, p.grad.array * xp.minimum(c, 1))
             else:
-                _set_grad(p, p.grad.data * xp.asarray(coef, dtype=p.grad.data.dtype))
+                _set_grad(p, p.grad.array * xp.asarray(coef, dtype=p.grad.array.dtype))
     return wrap_array(xp.asarray(total))
 
 
@@ -104,7 +104,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     with no_grad():
         for p in _as_list(parameters):
             if p.grad is not None:
-                _set_grad(p, xp.clip(p.grad.data, -clip_value, clip_value))
+                _set_grad(p, xp.clip(p.grad.array, -clip_value, clip_value))
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
@@ -144,5 +144,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     with no_grad():
         for p in params:
             n = p.numel()
-            p.data[...] = vec.data[start : start + n].reshape(p.shape)
+            p.array[...] = vec.array[start : start + n].reshape(p.shape)
             start += n

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._backend import erf, ndarray, sum_to, xp
-from ..autograd import Function
+from ..autograd import Op
 
 _SQRT_2 = 1.4142135623730951
 _SQRT_2_OVER_PI = 0.7978845608028654
@@ -14,7 +14,7 @@ _INV_SQRT_2PI = 0.3989422804014327
 # ---------------------------------------------------------------- elementwise binary
 
 
-class Add(Function):
+class Add(Op):
     """d(a+b) = (g, g); saves nothing (the input shapes come from the graph)."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
@@ -28,7 +28,7 @@ class Add(Function):
         )
 
 
-class Sub(Function):
+class Sub(Op):
     """d(a-b) = (g, -g); saves nothing (the input shapes come from the graph)."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
@@ -42,7 +42,7 @@ class Sub(Function):
         )
 
 
-class Mul(Function):
+class Mul(Op):
     """d(a*b) = (g*b, g*a)."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
@@ -57,7 +57,7 @@ class Mul(Function):
         )
 
 
-class Div(Function):
+class Div(Op):
     """d(a/b) = (g/b, -g*a/b**2)."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
@@ -73,7 +73,7 @@ class Div(Function):
         )
 
 
-class Pow(Function):
+class Pow(Op):
     """d(a**b) = (g*b*a**(b-1), g*a**b*log(a)); 0 where PyTorch masks them."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
@@ -94,7 +94,7 @@ class Pow(Function):
         return ga, gb
 
 
-class PowScalar(Function):
+class PowScalar(Op):
     """d(a**c) = g*c*a**(c-1) for a constant c (0 when c == 0)."""
 
     c: float
@@ -111,7 +111,7 @@ class PowScalar(Function):
         return (g * (2 * self.a) if c == 2 else g * c * self.a ** (c - 1),)
 
 
-class RPowScalar(Function):
+class RPowScalar(Op):
     """d(c**a) = g*c**a*log(c) for a constant base c (0 where c == 0 and a >= 0)."""
 
     c: float
@@ -128,7 +128,7 @@ class RPowScalar(Function):
         return (g * self.out * xp.log(xp.asarray(self.c, dtype=g.dtype)),)
 
 
-class Maximum(Function):
+class Maximum(Op):
     """d max(a, b): g goes to the larger input; ties split it half and half, as PyTorch."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
@@ -139,7 +139,7 @@ class Maximum(Function):
         return _select_backward(self, g, self.a > self.b)
 
 
-class Minimum(Function):
+class Minimum(Op):
     """d min(a, b): g goes to the smaller input; ties split it half and half, as PyTorch."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
@@ -150,7 +150,7 @@ class Minimum(Function):
         return _select_backward(self, g, self.a < self.b)
 
 
-def _select_backward(fn: Function, g: ndarray, a_wins: ndarray) -> tuple[ndarray | None, ...]:
+def _select_backward(fn: Op, g: ndarray, a_wins: ndarray) -> tuple[ndarray | None, ...]:
     a, b = fn.a, fn.b
     tie = a == b
     half = g * 0.5
@@ -162,7 +162,7 @@ def _select_backward(fn: Function, g: ndarray, a_wins: ndarray) -> tuple[ndarray
     return ga, gb
 
 
-class Where(Function):
+class Where(Op):
     """d where(c, a, b) = (where(c, g, 0), where(c, 0, g)); the condition gets none."""
 
     def forward(self, cond: ndarray, a: ndarray, b: ndarray) -> ndarray:
@@ -181,7 +181,7 @@ class Where(Function):
 # ---------------------------------------------------------------- elementwise unary
 
 
-class Neg(Function):
+class Neg(Op):
     """d(-a) = -g."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -191,7 +191,7 @@ class Neg(Function):
         return (-g,)
 
 
-class Abs(Function):
+class Abs(Op):
     """d|a| = g*sign(a) (0 at a == 0, as PyTorch)."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -202,7 +202,7 @@ class Abs(Function):
         return (g * xp.sign(self.a),)
 
 
-class Exp(Function):
+class Exp(Op):
     """d exp(a) = g*exp(a)."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -213,7 +213,7 @@ class Exp(Function):
         return (g * self.out,)
 
 
-class Log(Function):
+class Log(Op):
     """d log(a) = g/a."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -224,7 +224,7 @@ class Log(Function):
         return (g / self.a,)
 
 
-class Sqrt(Function):
+class Sqrt(Op):
     """d sqrt(a) = g/(2*sqrt(a))."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -235,7 +235,7 @@ class Sqrt(Function):
         return (g / (2 * self.out),)
 
 
-class Sin(Function):
+class Sin(Op):
     """d sin(a) = g*cos(a)."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -246,7 +246,7 @@ class Sin(Function):
         return (g * xp.cos(self.a),)
 
 
-class Cos(Function):
+class Cos(Op):
     """d cos(a) = -g*sin(a)."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -257,7 +257,7 @@ class Cos(Function):
         return (-g * xp.sin(self.a),)
 
 
-class Tanh(Function):
+class Tanh(Op):
     """d tanh(a) = g*(1 - tanh(a)**2)."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -275,7 +275,7 @@ def stable_sigmoid(a: ndarray) -> ndarray:
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
-class Sigmoid(Function):
+class Sigmoid(Op):
     """d sigmoid(a) = g*s*(1 - s); computed without overflow for any a."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -287,7 +287,7 @@ class Sigmoid(Function):
         return (g * s * (1 - s),)
 
 
-class ReLU(Function):
+class ReLU(Op):
     """d relu(a) = g*(a > 0); the gradient at 0 is 0, as PyTorch."""
 
     def forward(self, a: ndarray) -> ndarray:
@@ -300,7 +300,7 @@ class ReLU(Function):
         return (g * (self.out > 0),)
 
 
-class LeakyReLU(Function):
+class LeakyReLU(Op):
     """d leaky_relu(a) = g if a > 0 else g*slope (slope at 0, as PyTorch)."""
 
     negative_slope: float
@@ -313,7 +313,7 @@ class LeakyReLU(Function):
         return (xp.where(self.mask, g, g * self.negative_slope),)
 
 
-class ELU(Function):
+class ELU(Op):
     """d elu(a) = g if a > 0 else g*alpha*exp(a)."""
 
     alpha: float
@@ -327,7 +327,7 @@ class ELU(Function):
         return (xp.where(self.mask, g, g * self.alpha * self.e),)
 
 
-class GELU(Function):
+class GELU(Op):
     """d gelu(a) = g*(Phi(a) + a*phi(a)); ``approximate='tanh'`` uses the tanh form."""
 
     approximate: str
@@ -350,7 +350,7 @@ class GELU(Function):
         return (g * (self.cdf + a * pdf),)
 
 
-class Softplus(Function):
+class Softplus(Op):
     """d softplus(a) = g*sigmoid(beta*a); linear where beta*a > threshold, as PyTorch."""
 
     beta: float
@@ -368,7 +368,7 @@ class Softplus(Function):
         return (xp.where(z > self.threshold, g, g * stable_sigmoid(z)),)
 
 
-class Clamp(Function):
+class Clamp(Op):
     """d clamp(a, lo, hi) = g where lo <= a <= hi (bounds inclusive, as PyTorch), else 0."""
 
     lo: Any
@@ -391,7 +391,7 @@ class Clamp(Function):
         return (g * self.mask,)
 
 
-class Cast(Function):
+class Cast(Op):
     """d cast(a) = g cast back to a's dtype."""
 
     dtype: Any

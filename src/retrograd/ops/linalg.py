@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from .._backend import ndarray, sum_to, xp
-from ..autograd import Function
+from ..autograd import Op
 
 # ---------------------------------------------------------------- matmul
 
 
-class MatMul(Function):
+class MatMul(Op):
     """d(a@b) = (g@b^T, a^T@g), with 1-D operands promoted and batch axes summed back."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:

@@ -7,7 +7,7 @@ and call these; they live in :mod:`retrograd.nn.functional`.
 from __future__ import annotations
 
 from .._backend import ndarray, xp
-from ..autograd import Function
+from ..autograd import Op
 from .elementwise import stable_sigmoid
 
 _INT64 = xp.dtype(xp.int64)
@@ -21,7 +21,7 @@ _BCE_EPS = float(xp.float32(1e-12))
 # ---------------------------------------------------------------- fused ops: regression
 
 
-class SquaredError(Function):
+class SquaredError(Op):
     """d (a-b)**2 = (2(a-b)g, -2(a-b)g)."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
@@ -33,7 +33,7 @@ class SquaredError(Function):
         return (ga if self.needs[0] else None, -ga if self.needs[1] else None)
 
 
-class AbsoluteError(Function):
+class AbsoluteError(Op):
     """d |a-b| = (g*sign(a-b), -g*sign(a-b)); 0 where a == b, as PyTorch."""
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
@@ -46,7 +46,7 @@ class AbsoluteError(Function):
         return (ga if self.needs[0] else None, -ga if self.needs[1] else None)
 
 
-class Huber(Function):
+class Huber(Op):
     """d huber(a-b) = (g*clip(a-b, -delta, delta), minus that)."""
 
     delta: float
@@ -63,7 +63,7 @@ class Huber(Function):
         return (ga if self.needs[0] else None, -ga if self.needs[1] else None)
 
 
-class SmoothL1(Function):
+class SmoothL1(Op):
     """d smooth_l1(a-b) = (g*clip((a-b)/beta, -1, 1), minus that), for beta > 0."""
 
     beta: float
@@ -89,7 +89,7 @@ def _log_softmax(x: ndarray, axis: int) -> ndarray:
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-class _ClassIndexLoss(Function):
+class _ClassIndexLoss(Op):
     """Shared by NLL and CrossEntropy: per-target weights, the reduction, the gradient scale.
 
     ``target`` holds class indices along ``axis`` of the input (already validated);
@@ -207,7 +207,7 @@ def _row_offsets(n: int, c: int) -> ndarray:
     return off
 
 
-class SoftmaxCrossEntropy(Function):
+class SoftmaxCrossEntropy(Op):
     """d ce = (softmax(x) - onehot(t)) * g/n: (N, C) logits, valid class indices, no weights.
 
     The common case of :class:`CrossEntropy` with nothing to weigh, smooth or ignore,
@@ -239,7 +239,7 @@ class SoftmaxCrossEntropy(Function):
         return (grad,)
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(Op):
     """d bce = (g*w*(x - y)/max(x(1-x), 1e-12), g*w*(log(1-x) - log(x))), as PyTorch."""
 
     weight: ndarray | None
@@ -266,7 +266,7 @@ class BinaryCrossEntropy(Function):
         return gx, gy
 
 
-class BinaryCrossEntropyWithLogits(Function):
+class BinaryCrossEntropyWithLogits(Op):
     """d = (g*w*(lw*sigmoid(x) - pw*y), g*w*(-x - (pw - 1)*log sigmoid(x))), lw = 1 + (pw-1)*y.
 
     Without ``pos_weight`` (pw = 1) these are g*w*(sigmoid(x) - y) and -g*w*x.

@@ -14,10 +14,10 @@ flags.
 from __future__ import annotations
 
 from .._backend import ndarray, xp
-from ..autograd import Function
+from ..autograd import Op
 
 
-class Linear(Function):
+class Linear(Op):
     """d(x@W^T + b) = (g@W, g^T@x, sum(g)), over ``x`` flattened to (N, in_features)."""
 
     has_bias: bool
@@ -50,7 +50,7 @@ class Linear(Function):
         return gx, gw, gb
 
 
-class Dropout(Function):
+class Dropout(Op):
     """d(x*mask) = g*mask, where ``mask`` already holds the 1/(1-p) scale."""
 
     mask: ndarray
@@ -63,7 +63,7 @@ class Dropout(Function):
 
 
 def _affine_grads(
-    fn: Function, g: ndarray, xhat: ndarray, axes: tuple[int, ...], param_shape: tuple[int, ...]
+    fn: Op, g: ndarray, xhat: ndarray, axes: tuple[int, ...], param_shape: tuple[int, ...]
 ) -> list[ndarray | None]:
     """Gradients of ``xhat*w + b`` for w and b (those present), reduced over ``axes``."""
     out: list[ndarray | None] = []
@@ -88,7 +88,7 @@ def _apply_affine(
     return y
 
 
-class BatchNorm(Function):
+class BatchNorm(Op):
     """Batch normalisation with given per-channel ``mean``/``var``, then ``xhat*w + b``.
 
     With batch statistics (``batch=True``), ``m`` elements per channel and ``gh = g*w``::
@@ -133,7 +133,7 @@ class BatchNorm(Function):
         return (gx, *_affine_grads(self, g, xhat, axes, self.param_shape))
 
 
-class LayerNorm(Function):
+class LayerNorm(Op):
     """Normalisation over the last ``ndims`` axes, followed by ``xhat*w + b``.
 
     With ``m`` normalised elements per row and ``gh = g*w``::

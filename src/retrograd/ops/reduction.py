@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from .._backend import expand_reduced, ndarray, xp
-from ..autograd import Function
+from ..autograd import Op
 
 # ---------------------------------------------------------------- reductions
 
 
-class Sum(Function):
+class Sum(Op):
     """d sum(a, axes) = g broadcast back over the reduced axes."""
 
     axes: tuple[int, ...]
@@ -22,7 +22,7 @@ class Sum(Function):
         return (expand_reduced(g, self.shape, self.axes, self.keepdim),)
 
 
-class Mean(Function):
+class Mean(Op):
     """d mean(a, axes) = g/n broadcast back over the reduced axes."""
 
     axes: tuple[int, ...]
@@ -44,7 +44,7 @@ class Mean(Function):
         return (expand_reduced(g / n if n else g, self.shape, self.axes, self.keepdim),)
 
 
-class Var(Function):
+class Var(Op):
     """d var(a) = g*2*(a - mean)/(n - correction)."""
 
     axes: tuple[int, ...]
@@ -81,7 +81,7 @@ class Std(Var):
         return (gv,)
 
 
-class AMax(Function):
+class AMax(Op):
     """d amax(a) = g shared evenly among the elements equal to the max, as PyTorch."""
 
     axes: tuple[int, ...]
@@ -105,7 +105,7 @@ class AMax(Function):
         return (g * mask / count.astype(g.dtype),)
 
 
-class MaxDim(Function):
+class MaxDim(Op):
     """d max(a, dim) = g sent to the returned index (the first of ties), as PyTorch."""
 
     axis: int
@@ -127,7 +127,7 @@ class MaxDim(Function):
         return (out,)
 
 
-class LogSumExp(Function):
+class LogSumExp(Op):
     """d logsumexp(a) = g*softmax(a); stable for |a| of 1e4 and for rows of -inf."""
 
     axes: tuple[int, ...]
@@ -154,7 +154,7 @@ class LogSumExp(Function):
         return (g * xp.nan_to_num(p, nan=0.0),)
 
 
-class Softmax(Function):
+class Softmax(Op):
     """d softmax(a) = s*(g - sum(g*s)) along ``axis``."""
 
     axis: int
@@ -170,7 +170,7 @@ class Softmax(Function):
         return (gs - s * gs.sum(axis=self.axis, keepdims=True),)
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Op):
     """d log_softmax(a) = g - softmax(a)*sum(g) along ``axis``."""
 
     axis: int

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .._backend import ndarray, sum_to, xp
-from ..autograd import Function
+from ..autograd import Op
 
 # ---------------------------------------------------------------- shape ops
 
 
-class Reshape(Function):
+class Reshape(Op):
     """d reshape(a) = g reshaped back."""
 
     shape: tuple[int, ...]
@@ -23,7 +23,7 @@ class Reshape(Function):
         return (g.reshape(self.src),)
 
 
-class Permute(Function):
+class Permute(Op):
     """d permute(a, dims) = g permuted by the inverse permutation."""
 
     dims: tuple[int, ...]
@@ -35,7 +35,7 @@ class Permute(Function):
         return (g.transpose(tuple(xp.argsort(self.dims))),)
 
 
-class Expand(Function):
+class Expand(Op):
     """d expand(a) = g summed back to a's shape (expand's backward is a sum)."""
 
     shape: tuple[int, ...]
@@ -48,7 +48,7 @@ class Expand(Function):
         return (sum_to(g, self.src),)
 
 
-class Index(Function):
+class Index(Op):
     """d a[idx] = g scattered into zeros; repeated indices accumulate."""
 
     idx: Any
@@ -67,7 +67,7 @@ class Index(Function):
         return (out,)
 
 
-class Cat(Function):
+class Cat(Op):
     """d cat(xs, axis) = g split back into the pieces."""
 
     axis: int
@@ -80,7 +80,7 @@ class Cat(Function):
         return tuple(xp.split(g, self.bounds, axis=self.axis))
 
 
-class Stack(Function):
+class Stack(Op):
     """d stack(xs, axis) = g unstacked along axis."""
 
     axis: int

@@ -26,7 +26,7 @@ class Adagrad(Optimizer):
     always fills the sum from the constructor's ``initial_accumulator_value``, a
     group's own ``initial_accumulator_value`` is honoured.
 
-    Updates work in place on ``param.data`` in the parameter's dtype, through BLAS
+    Updates work in place on ``param.array`` in the parameter's dtype, through BLAS
     ``axpy`` on large arrays (see :mod:`retrograd.optim.updates`) and NumPy ``out=`` ufuncs
     over reused scratch arrays. State per parameter: ``'step'``
     (int) and ``'sum'``.
@@ -71,7 +71,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                _init_state(self.state[p], p.data, group)
+                _init_state(self.state[p], p.array, group)
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
@@ -83,8 +83,8 @@ class Adagrad(Optimizer):
         check_nonnegative(options, "eps", "epsilon value", where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
-        """One Adagrad step on ``p.data``; see the class docstring for the rule."""
-        param = p.data
+        """One Adagrad step on ``p.array``; see the class docstring for the rule."""
+        param = p.array
         state = self.state[p]
         if not state:
             _init_state(state, param, group)

@@ -28,7 +28,7 @@ class Adam(Optimizer):
     the gradient; the weights shrink instead, ``w = w * (1 - lr * weight_decay)``,
     before the step (that is :class:`AdamW`).
 
-    Updates work in place on ``param.data`` in the parameter's dtype, through BLAS
+    Updates work in place on ``param.array`` in the parameter's dtype, through BLAS
     ``axpby``/``axpy`` on large arrays (see :mod:`retrograd.optim.updates`) and NumPy ``out=``
     ufuncs over reused scratch arrays. State per parameter: ``'step'``
     (int), ``'exp_avg'``, ``'exp_avg_sq'`` and, with amsgrad, ``'max_exp_avg_sq'``.
@@ -83,8 +83,8 @@ class Adam(Optimizer):
         check_nonnegative(options, "weight_decay", "weight_decay value", where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
-        """One Adam step on ``p.data``; see the class docstring for the rule."""
-        param = p.data
+        """One Adam step on ``p.array``; see the class docstring for the rule."""
+        param = p.array
         state = self.state[p]
         if not state:
             state["step"] = 0

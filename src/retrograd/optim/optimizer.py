@@ -181,11 +181,11 @@ class Optimizer:
             for i, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
-                grad = p.grad.data
-                if grad.shape != p.data.shape or grad.dtype != p.data.dtype:
+                grad = p.grad.array
+                if grad.shape != p.array.shape or grad.dtype != p.array.dtype:
                     raise RuntimeError(
                         f"{type(self).__name__}.step(): parameter {i} of param group {gi} has "
-                        f"shape {p.data.shape} and dtype {p.data.dtype}, but its .grad has "
+                        f"shape {p.array.shape} and dtype {p.array.dtype}, but its .grad has "
                         f"shape {grad.shape} and dtype {grad.dtype}; they must match"
                     )
                 self._update(p, grad, group)
@@ -202,7 +202,7 @@ class Optimizer:
                     flush_subnormal(value, self._scratch(value, 1))
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
-        """Apply one step of the rule to ``p.data`` in place, given its gradient array."""
+        """Apply one step of the rule to ``p.array`` in place, given its gradient array."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update")
 
     def _scratch(self, like: ndarray, slot: int) -> ndarray:
@@ -332,12 +332,12 @@ def _load_value(v: Any, p: Tensor, name: str, key: int) -> Any:
     """A copy of one saved state entry, arrays cast to the parameter's dtype."""
     if not isinstance(v, ndarray):
         return copy.deepcopy(v)
-    if v.shape != p.data.shape:
+    if v.shape != p.array.shape:
         raise ValueError(
             f"loaded state dict has {name!r} of shape {v.shape} for parameter {key}, "
-            f"whose shape is {p.data.shape}"
+            f"whose shape is {p.array.shape}"
         )
-    return v.astype(p.data.dtype) if v.dtype.kind == "f" else v.copy()
+    return v.astype(p.array.dtype) if v.dtype.kind == "f" else v.copy()
 
 
 def real_option(options: dict[str, Any], name: str, where: str) -> float:

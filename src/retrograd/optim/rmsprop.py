@@ -24,7 +24,7 @@ class RMSprop(Optimizer):
     inside), and the momentum buffer holds ``g / r``, not a step: ``lr``
     multiplies it at the update, as in :class:`SGD`.
 
-    Updates work in place on ``param.data`` in the parameter's dtype, through BLAS
+    Updates work in place on ``param.array`` in the parameter's dtype, through BLAS
     ``axpby``/``axpy`` on large arrays (see :mod:`retrograd.optim.updates`) and NumPy ``out=``
     ufuncs over reused scratch arrays. State per parameter: ``'step'``
     (int), ``'square_avg'`` and, when used, ``'momentum_buffer'`` and ``'grad_avg'``.
@@ -80,8 +80,8 @@ class RMSprop(Optimizer):
         check_nonnegative(options, "alpha", "alpha value", where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
-        """One RMSprop step on ``p.data``; see the class docstring for the rule."""
-        param = p.data
+        """One RMSprop step on ``p.array``; see the class docstring for the rule."""
+        param = p.array
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         momentum = float(group["momentum"])
         state = self.state[p]

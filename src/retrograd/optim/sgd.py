@@ -26,7 +26,7 @@ class SGD(Optimizer):
     learning rate multiplies it at the update; scikit-learn's buffer holds steps,
     ``v = mu * v - lr * g``. The two agree only while ``lr`` is constant.
 
-    Updates work in place on ``param.data`` in the parameter's dtype: ``w += a * v``
+    Updates work in place on ``param.array`` in the parameter's dtype: ``w += a * v``
     in one pass through BLAS ``axpy`` on large arrays (see :mod:`retrograd.optim.updates`),
     NumPy ``out=`` ufuncs over reused scratch arrays otherwise; the state is
     ``{'momentum_buffer': array}`` per parameter, only when ``momentum != 0``.
@@ -82,8 +82,8 @@ class SGD(Optimizer):
             )
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
-        """One SGD step on ``p.data``; see the class docstring for the rule."""
-        param = p.data
+        """One SGD step on ``p.array``; see the class docstring for the rule."""
+        param = p.array
         lr, momentum = float(group["lr"]), float(group["momentum"])
         d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
         step = self._scratch(param, 1)

@@ -94,8 +94,8 @@ class _BaseMLP(BaseEstimator):
             coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
             intercept = self._random_state.uniform(-bound, bound, fan_out)
             # scikit-learn's coefs_ are (fan_in, fan_out): the transpose of Linear's weight.
-            lin.weight.data = np.ascontiguousarray(coef.T, dtype=dtype)
-            lin.bias.data = intercept.astype(dtype)
+            lin.weight.array = np.ascontiguousarray(coef.T, dtype=dtype)
+            lin.bias.array = intercept.astype(dtype)
             layers.append(lin)
             if i < len(layer_units) - 2:
                 layers.append(act())
@@ -122,25 +122,27 @@ class _BaseMLP(BaseEstimator):
         flat = np.empty(sum(p.size for p in params), dtype=params[0].dtype)
         start = 0
         for t in [lin.weight for lin in self._linears] + [lin.bias for lin in self._linears]:
-            view = flat[start : start + t.data.size].reshape(t.data.shape)
-            view[...] = t.data
-            t.data = view
+            view = flat[start : start + t.array.size].reshape(t.array.shape)
+            view[...] = t.array
+            t.array = view
             start += view.size
         self._flat = flat
-        self._n_coef = n_coef = sum(lin.weight.data.size for lin in self._linears)
+        self._n_coef = n_coef = sum(lin.weight.array.size for lin in self._linears)
         self._flat_grad = np.empty_like(flat)
         self._scratch = np.empty(n_coef, dtype=flat.dtype)
-        self._coef_views = [lin.weight.data.ravel() for lin in self._linears]  # 1-D views
+        self._coef_views = [lin.weight.array.ravel() for lin in self._linears]  # 1-D views
         self._sync_attributes()
 
     def _sync_attributes(self) -> None:
         # Views: updates in place on the weights show in coefs_ and intercepts_.
-        self.coefs_ = [lin.weight.data.T for lin in self._linears]
-        self.intercepts_ = [lin.bias.data for lin in self._linears]
+        self.coefs_ = [lin.weight.array.T for lin in self._linears]
+        self.intercepts_ = [lin.bias.array for lin in self._linears]
         self._tensors = [lin.weight for lin in self._linears] + [lin.bias for lin in self._linears]
 
     def _params(self) -> list[np.ndarray]:
-        return [lin.weight.data for lin in self._linears] + [lin.bias.data for lin in self._linears]
+        return [lin.weight.array for lin in self._linears] + [
+            lin.bias.array for lin in self._linears
+        ]
 
     def _loss_kind(self) -> str:
         if not is_classifier(self):
@@ -157,7 +159,7 @@ class _BaseMLP(BaseEstimator):
         """The output layer's pre-activation values, without recording a graph."""
         self._net.eval()
         with no_grad():
-            return self._net(wrap_array(X)).data
+            return self._net(wrap_array(X)).array
 
     def _forward_pass_fast(self, X: Any, check_input: bool = True) -> np.ndarray:
         if check_input:
@@ -191,7 +193,7 @@ class _BaseMLP(BaseEstimator):
         for p in self._tensors:  # the caller has put the network in training mode
             p.grad = None
         raw = self._net(wrap_array(X))
-        out = OUT_ACTIVATIONS[self.out_activation_](raw.data)  # a new array, except for 'identity'
+        out = OUT_ACTIVATIONS[self.out_activation_](raw.array)  # a new array, except for 'identity'
         n = X.shape[0]
         if p_true is None:
             loss = data_loss(kind, y, out, sw)
@@ -211,7 +213,7 @@ class _BaseMLP(BaseEstimator):
         raw.backward(delta if delta.dtype == X.dtype else delta.astype(X.dtype))
         # One call gathers the gradients into the flat buffer (self._tensors is its order).
         grad = self._flat_grad
-        np.concatenate([p.grad.data.ravel() for p in self._tensors], out=grad)
+        np.concatenate([p.grad.array.ravel() for p in self._tensors], out=grad)
         if self.alpha and not decoupled:
             n_coef, w = self._n_coef, self._flat
             # NOTE: one dot per layer, summed in Python, as scikit-learn sums the L2 term.
@@ -541,8 +543,8 @@ class _BaseMLP(BaseEstimator):
         )
         linears = [m for m in copy.children() if isinstance(m, nn.Linear)]
         for dst, src in zip(linears, self._linears, strict=True):
-            dst.weight.data = src.weight.data.copy()
-            dst.bias.data = src.bias.data.copy()
+            dst.weight.array = src.weight.array.copy()
+            dst.bias.array = src.bias.array.copy()
         return copy.eval()
 
     def save(self, path: PathLike) -> None:

@@ -1,6 +1,6 @@
 """Reverse-mode automatic differentiation: the graph record and the backward walk.
 
-A :class:`Function` is one node of the recorded graph. Its ``forward`` maps input
+A :class:`Op` is one node of the recorded graph. Its ``forward`` maps input
 arrays to an output array and saves what the gradient needs; its ``backward`` maps
 the output's gradient to one gradient per input (``None`` for an input that needs
 none). The node never references its own output tensor, so a tensor and the
@@ -10,72 +10,13 @@ as the tensors that reach it.
 
 from __future__ import annotations
 
-import functools
 import weakref
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from . import _backend as bk
-from ._backend import ndarray
-
-F = TypeVar("F", bound=Callable[..., Any])
+from .._backend import ndarray
 
 
-class _GradMode:
-    enabled = True
-
-
-def is_grad_enabled() -> bool:
-    """Return True when operations are being recorded for backward."""
-    return _GradMode.enabled
-
-
-class set_grad_enabled:  # noqa: N801 - PyTorch's name
-    """Context manager and decorator that turns recording on or off.
-
-    Parameters
-    ----------
-    mode : bool
-        True records operations, False records nothing.
-    """
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
-        self.prev: list[bool] = []
-
-    def __enter__(self) -> None:
-        self.prev.append(_GradMode.enabled)
-        _GradMode.enabled = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self.prev.pop()
-
-    def __call__(self, func: F) -> F:
-        mode = self.mode
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-
-class no_grad(set_grad_enabled):  # noqa: N801 - PyTorch's name
-    """Record nothing inside: as ``with retrograd.no_grad():`` or ``@retrograd.no_grad()``."""
-
-    def __init__(self) -> None:
-        super().__init__(False)
-
-
-class enable_grad(set_grad_enabled):  # noqa: N801 - PyTorch's name
-    """Record operations again inside a ``no_grad`` block."""
-
-    def __init__(self) -> None:
-        super().__init__(True)
-
-
-class Function:
+class Op:
     """One recorded operation: ``forward`` on arrays, ``backward`` beside it.
 
     Subclasses set op parameters as attributes (given to ``apply`` as keywords),
@@ -87,7 +28,7 @@ class Function:
     Attributes set by the engine
     ----------------------------
     next : tuple
-        For each input, the node that made it (a :class:`Function`), the leaf
+        For each input, the node that made it (a :class:`Op`), the leaf
         tensor itself, or None when the input needs no gradient.
     needs : tuple of bool
         Whether each input needs a gradient.
@@ -116,7 +57,7 @@ class Function:
     def input_shape(self, i: int) -> tuple[int, ...]:
         """The shape of input ``i``, for an input that needs a gradient (``needs[i]``)."""
         child = self.next[i]
-        return child.out_shape if isinstance(child, Function) else child.data.shape
+        return child.out_shape if isinstance(child, Op) else child.array.shape
 
     def release(self) -> None:
         """Drop every array saved for backward."""
@@ -124,11 +65,11 @@ class Function:
         self.freed = True
 
 
-def _toposort(root: Function) -> list[Function]:
+def _toposort(root: Op) -> list[Op]:
     """Nodes reachable from ``root``, each after every node that consumes it.
 
     Iterative depth-first search: no recursion, so graphs of any depth work.
-    Nodes are hashed by identity (Function defines no ``__eq__``).
+    Nodes are hashed by identity (Op defines no ``__eq__``).
     """
     order = []
     seen = {root}
@@ -136,7 +77,7 @@ def _toposort(root: Function) -> list[Function]:
     while stack:
         node, children = stack[-1]
         for child in children:
-            if isinstance(child, Function) and child not in seen:
+            if isinstance(child, Op) and child not in seen:
                 seen.add(child)
                 stack.append((child, iter(child.next)))
                 break
@@ -147,7 +88,7 @@ def _toposort(root: Function) -> list[Function]:
     return order
 
 
-def _freed_error(node: Function) -> RuntimeError:
+def _freed_error(node: Op) -> RuntimeError:
     return RuntimeError(
         f"Trying to backward through the graph a second time (at {node.name}): its saved "
         "arrays were freed by the first backward(). Pass retain_graph=True to the first "
@@ -155,7 +96,7 @@ def _freed_error(node: Function) -> RuntimeError:
     )
 
 
-def run_backward(root: Function, grad: ndarray, retain_graph: bool) -> None:
+def run_backward(root: Op, grad: ndarray, retain_graph: bool) -> None:
     """Propagate ``grad`` (the gradient of the root node's output) to every leaf.
 
     Intermediate gradients live in a local dict and are popped as they are used;
@@ -164,7 +105,7 @@ def run_backward(root: Function, grad: ndarray, retain_graph: bool) -> None:
     if root.freed:
         raise _freed_error(root)
     order = _toposort(root)
-    grads: dict[Function, ndarray] = {root: grad}
+    grads: dict[Op, ndarray] = {root: grad}
     for node in order:
         g = grads.pop(node, None)
         if g is None:  # a branch that received no gradient
@@ -184,7 +125,7 @@ def run_backward(root: Function, grad: ndarray, retain_graph: bool) -> None:
 
 
 def _pass_gradient(
-    node: Function, child: Any, ig: ndarray, is_shared: bool, grads: dict[Function, ndarray]
+    node: Op, child: Any, ig: ndarray, is_shared: bool, grads: dict[Op, ndarray]
 ) -> None:
     """Add ``node``'s gradient ``ig`` for input ``child`` to that input's total.
 
@@ -192,7 +133,7 @@ def _pass_gradient(
     accumulates into its ``.grad`` at once. ``is_shared``: ``ig`` is the array the node
     received, which other nodes may hold too.
     """
-    if isinstance(child, Function):
+    if isinstance(child, Op):
         if ig.shape != child.out_shape:
             raise _shape_error(node, ig, child.out_shape)
         if ig.dtype != child.out_dtype:
@@ -200,7 +141,7 @@ def _pass_gradient(
         prev = grads.get(child)
         grads[child] = ig if prev is None else prev + ig  # out of place: ig may be shared
         return
-    data = child.data
+    data = child.array
     if ig.shape != data.shape:
         raise _shape_error(node, ig, data.shape)
     if ig.dtype != data.dtype:
@@ -210,23 +151,12 @@ def _pass_gradient(
     child._accumulate_grad(ig, g_is_shared=is_shared or ig.base is not None)
 
 
-def _shape_error(node: Function, ig: ndarray, shape: tuple[int, ...]) -> RuntimeError:
+def _shape_error(node: Op, ig: ndarray, shape: tuple[int, ...]) -> RuntimeError:
     return RuntimeError(
         f"{node.name} returned a gradient of shape {ig.shape} for an input of shape {shape}"
     )
 
 
-def retain(node: Function, tensor: Any) -> None:
+def retain(node: Op, tensor: Any) -> None:
     """Make ``node`` write its output gradient to ``tensor.grad`` during backward."""
     node.retained = weakref.ref(tensor)
-
-
-__all__ = [
-    "Function",
-    "enable_grad",
-    "is_grad_enabled",
-    "no_grad",
-    "run_backward",
-    "set_grad_enabled",
-    "bk",
-]
