@@ -43,6 +43,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import random as _random
+from .nn import sync_batchnorm as _sync_batchnorm
 from .nn.module import Module
 from .tensor import Tensor, wrap_array
 
@@ -245,6 +246,21 @@ def sharded(fn: Callable[[Any], np.ndarray], rows: Any) -> np.ndarray:
     start, stop = shard_bounds(len(rows), w.size, w.rank)
     mine = np.asarray(fn(rows[start:stop])) if stop > start else None  # no rows: nothing to add
     return np.concatenate([p for p in all_gather_object(mine) if p is not None])
+
+
+class _WorldGroup:
+    """The ranks of :func:`init`, as the group that ``nn.SyncBatchNorm`` sums over."""
+
+    @property
+    def size(self) -> int:
+        return world_size()
+
+    @staticmethod
+    def all_sum(values: Sequence[float]) -> np.ndarray:
+        return all_sum(values)
+
+
+_sync_batchnorm.default_group = _WorldGroup()
 
 
 # ------------------------------------------------------------------ deadlines
@@ -595,8 +611,6 @@ class DistributedDataParallel(Module):
                 f"DistributedDataParallel: module must be a retrograd.nn.Module, "
                 f"got {type(module).__name__}"
             )
-        from .nn.sync_batchnorm import SyncBatchNorm
-
         init()
         self.module = module
         self.require_backward_grad_sync = True
@@ -604,7 +618,10 @@ class DistributedDataParallel(Module):
         world = _get()
         params = [p for p in module.parameters() if p.requires_grad]
         synced = {
-            id(b) for m in module.modules() if isinstance(m, SyncBatchNorm) for b in m.buffers()
+            id(b)
+            for m in module.modules()
+            if isinstance(m, _sync_batchnorm.SyncBatchNorm)
+            for b in m.buffers()
         }
         buffers = [b for b in module.buffers() if b.array.dtype.kind == "f" and id(b) not in synced]
         kinds = {p.array.dtype for p in params} | {b.array.dtype for b in buffers}

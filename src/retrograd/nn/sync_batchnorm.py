@@ -21,8 +21,10 @@ which for one rank is BatchNorm's ``invstd/m * (m*gh - sum(gh) - xhat*sum(gh*xha
 Weight and bias gradients are the rank's own sums; the DDP weighting then
 makes them the global ones.
 
-In one process (or before :func:`retrograd.distributed.init`) it is
-``BatchNorm1d``. In evaluation mode it uses the running statistics, which
+The ranks come from :data:`default_group`, which :mod:`retrograd.distributed`
+sets to the ranks of its :func:`~retrograd.distributed.init` (this module
+sits below it and does not import it). In one process (or before ``init``)
+it is ``BatchNorm1d``, to the bit. In evaluation mode it uses the running statistics, which
 are the same on every rank (they follow the global batch statistics).
 """
 
@@ -32,7 +34,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import distributed as _dist
 from .. import ops
 from .._backend import ndarray
 from ..autograd import no_grad
@@ -40,7 +41,22 @@ from ..tensor import Tensor, apply_op
 from .batchnorm import BatchNorm1d
 from .module import Module
 
-__all__ = ["SyncBatchNorm"]
+__all__ = ["SyncBatchNorm", "default_group"]
+
+
+class _OneProcess:
+    """The group of a single process: a sum over the ranks is the values themselves."""
+
+    size = 1
+
+    @staticmethod
+    def all_sum(values: Any) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64)
+
+
+#: What SyncBatchNorm sums over: ``size`` and ``all_sum(values) -> float64 array``.
+#: ``retrograd.distributed`` replaces it with the ranks of its ``init()``.
+default_group: Any = _OneProcess()
 
 
 class _SyncBatchNormOp(ops.BatchNorm):
@@ -53,7 +69,7 @@ class _SyncBatchNormOp(ops.BatchNorm):
     total: int
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
-        if _dist.world_size() == 1:  # one process: BatchNorm's arithmetic, to the last bit
+        if default_group.size == 1:  # one process: BatchNorm's arithmetic, to the last bit
             return super().backward(g)
         xhat, invstd, axes = self.xhat, self.invstd, self.axes
         gx = None
@@ -62,7 +78,7 @@ class _SyncBatchNormOp(ops.BatchNorm):
             f = self.local / self.total
             c = xhat.shape[1]
             local = np.concatenate([gh.sum(axis=axes) * f, (gh * xhat).sum(axis=axes) * f])
-            sums = _dist.all_sum(local).astype(xhat.dtype, copy=False)
+            sums = default_group.all_sum(local).astype(xhat.dtype, copy=False)
             s1, s2 = sums[:c].reshape(self.bshape), sums[c:].reshape(self.bshape)
             gx = invstd * gh - (invstd / max(self.local, 1)) * (s1 + xhat * s2)
         # The weight's and bias's gradients are this rank's sums (DDP weighs and adds them).
@@ -128,11 +144,11 @@ class SyncBatchNorm(BatchNorm1d):
         c = x.shape[1]
         axes = (0, *range(2, x.ndim))
         local = x.size // c
-        if _dist.world_size() == 1:  # BatchNorm1d's arithmetic, to the last bit
+        if default_group.size == 1:  # BatchNorm1d's arithmetic, to the last bit
             total = local
             mean = x.mean(axis=axes) if total > 1 else None
         else:  # the sums of every rank's rows, in float64, then the two-pass variance
-            first = _dist.all_sum([*x.sum(axis=axes).tolist(), local])
+            first = default_group.all_sum([*x.sum(axis=axes).tolist(), local])
             total = int(first[-1])
             mean = (first[:c] / total).astype(x.dtype)
         if total <= 1:
@@ -141,10 +157,10 @@ class SyncBatchNorm(BatchNorm1d):
                 f"training, got {total} (this rank's input has shape {tuple(input.shape)})"
             )
         xc = x - np.expand_dims(mean, axes)
-        if _dist.world_size() == 1:
+        if default_group.size == 1:
             var = (xc * xc).mean(axis=axes)
         else:
-            var = (_dist.all_sum((xc * xc).sum(axis=axes)) / total).astype(x.dtype)
+            var = (default_group.all_sum((xc * xc).sum(axis=axes)) / total).astype(x.dtype)
         if self.track_running_stats:
             with no_grad():
                 rm, rv = self.running_mean.array, self.running_var.array
