@@ -89,6 +89,14 @@ class _SyncBatchNormOp(ops.BatchNorm):
             grads.append(g.sum(axis=axes) if self.needs[len(grads)] else None)
         return tuple(grads)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        if default_group.size > 1:  # the recorded gradient would use this rank's rows alone
+            raise NotImplementedError(
+                "SyncBatchNorm: backward(create_graph=True) over several ranks is not "
+                f"supported (the group has {default_group.size} ranks); use BatchNorm1d there"
+            )
+        return super().backward_graph(g)
+
 
 class SyncBatchNorm(BatchNorm1d):
     """``BatchNorm1d`` whose training statistics are those of the global batch over all ranks.
