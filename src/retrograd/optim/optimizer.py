@@ -300,7 +300,7 @@ class Optimizer:
                     f"loaded state dict has state for parameter {key}, which no param group lists"
                 )
             p = by_index[key]
-            state[p] = {k: _load_value(v, p, k, key) for k, v in saved_state.items()}
+            state[p] = {k: self._load_state_entry(v, p, k, key) for k, v in saved_state.items()}
         groups = []
         for gi, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
             new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
@@ -309,6 +309,10 @@ class Optimizer:
             groups.append(new)
         self.state = state
         self.param_groups = groups
+
+    def _load_state_entry(self, value: Any, p: Tensor, name: str, key: int) -> Any:
+        """A copy of one saved state entry of ``p``; arrays have ``p``'s shape and dtype."""
+        return _load_value(value, p, name, key)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -366,3 +370,21 @@ def check_betas(options: dict[str, Any], where: str) -> None:
             raise ValueError(
                 f"Invalid beta parameter at index {i}: {b}{where}; expected 0 <= beta < 1"
             )
+
+
+def refuse_unsupported(optimizer: str, **options: Any) -> None:
+    """Raise for a ``torch.optim`` option this build does not implement, named with its value.
+
+    ``foreach`` and ``fused`` are accepted as None or False, ``capturable`` and
+    ``differentiable`` as False: the values that mean PyTorch's single-tensor
+    path, which is the update every retrograd optimizer computes.
+    """
+    accepted = {"foreach": (None, False), "fused": (None, False)}
+    for option, value in options.items():
+        if any(value is ok for ok in accepted.get(option, (False,))):
+            continue
+        raise ValueError(
+            f"{optimizer}({option}={value!r}) is not supported: retrograd updates each "
+            f"parameter with NumPy on the CPU (no foreach or fused kernels, no CUDA-graph "
+            f"capture, no differentiating through the step); leave {option} at its default"
+        )
