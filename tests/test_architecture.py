@@ -31,6 +31,7 @@ RANKS = {
     "nn": 6,
     "optim": 6,
     "data": 6,
+    "utils": 6,
     "metrics": 7,
     "options": 7,
     "serialization": 7,
