@@ -166,7 +166,7 @@ class DataLoader:
     drop_last : bool, default=False
         Drop the last batch when it would be smaller than ``batch_size``.
     timeout : float, default=0
-        Accepted (>= 0) and without effect, as in PyTorch without workers.
+        Must be 0 (PyTorch fails at the first batch otherwise, without workers).
     worker_init_fn : callable, optional
         Accepted and never called, as in PyTorch without workers.
     multiprocessing_context : None
@@ -437,6 +437,11 @@ def _check_single_process(
         )
     if not isinstance(timeout, (int, float)) or timeout < 0:
         raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+    if timeout > 0:  # PyTorch's single-process iterator asserts timeout == 0 at the first batch
+        raise ValueError(
+            f"DataLoader: timeout={timeout} applies to worker processes, and this build loads "
+            "in the main process; leave timeout=0"
+        )
     if worker_init_fn is not None and not callable(worker_init_fn):
         raise TypeError(f"DataLoader: worker_init_fn must be callable, got {worker_init_fn!r}")
     if multiprocessing_context is not None:

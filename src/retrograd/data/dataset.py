@@ -217,6 +217,11 @@ class IterableDataset(Dataset):
     def __iter__(self) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 
+    def __len__(self) -> int:
+        # TypeError, as len() of an object without __len__: list() and the loader's
+        # __len__ treat the stream as one of unknown length
+        raise TypeError(f"object of type {type(self).__name__!r} has no len()")
+
     def __getitem__(self, index: int) -> Any:
         raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate it, do not index it")
 
