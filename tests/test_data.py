@@ -1147,6 +1147,7 @@ def numpy_pair(n=11):
     ids=["sampler", "sampler-unbatched", "batch_sampler", "accepted", "workers-off", "in_order"],
 )
 @pytest.mark.parametrize("generic", [False, True], ids=["tensor", "generic"])
+@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true")  # torch's, no GPU
 def test_loader_options_give_torchs_batches(kwargs, generic):
     if generic:
         X, y = tensor_data(11)
@@ -1190,12 +1191,12 @@ def test_sequential_and_batch_samplers_equal_torchs():
 
 def test_random_samplers_draw_from_the_generator():
     data = range(10)
-    a = RandomSamplerCase = rg.utils.data.RandomSampler(data, generator=rg.Generator(3))
+    a = rg.utils.data.RandomSampler(data, generator=rg.Generator(3))
     b = rg.utils.data.RandomSampler(data, generator=rg.Generator(3))
     first = list(a)
     assert sorted(first) == list(range(10)) and first == list(b) and first != list(range(10))
     assert list(a) != first  # a fresh order each pass
-    assert len(RandomSamplerCase) == 10
+    assert len(a) == 10
     long = list(rg.utils.data.RandomSampler(data, num_samples=25, generator=rg.Generator(0)))
     counts = np.bincount(long, minlength=10)
     assert len(long) == 25 and counts.min() == 2 and counts.max() == 3  # 2 whole + 5 more

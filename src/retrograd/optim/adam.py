@@ -6,7 +6,14 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, StateDict, check_betas, check_nonnegative
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    StateDict,
+    check_betas,
+    check_nonnegative,
+    refuse_unsupported,
+)
 from .updates import add_, moving_average_, mul_add_
 
 
@@ -49,6 +56,8 @@ class Adam(Optimizer):
         Divide by the largest second moment seen so far.
     maximize : bool, default=False
         Ascend the objective instead of descending it.
+    foreach, capturable, differentiable, fused
+        As in PyTorch, accepted only at their defaults (None or False).
     decoupled_weight_decay : bool, default=False
         Shrink the weights directly instead of adding the decay to the gradient.
     """
@@ -63,8 +72,19 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
+        refuse_unsupported(
+            "Adam",
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+        )
         defaults = {
             "lr": lr,
             "betas": tuple(betas) if isinstance(betas, list) else betas,
@@ -149,6 +169,8 @@ class AdamW(Adam):
         Divide by the largest second moment seen so far.
     maximize : bool, default=False
         Ascend the objective instead of descending it.
+    foreach, capturable, differentiable, fused
+        As in PyTorch, accepted only at their defaults (None or False).
     """
 
     def __init__(
@@ -161,7 +183,18 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
+        refuse_unsupported(
+            "AdamW",
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+        )
         super().__init__(
             params,
             lr,
