@@ -10,9 +10,9 @@ from .optimizer import (
     Optimizer,
     ParamsT,
     StateDict,
-    check_betas,
-    check_nonnegative,
+    check_adam_options,
     refuse_unsupported,
+    split_weight_decay,
 )
 from .updates import add_, moving_average_, mul_add_
 
@@ -98,9 +98,7 @@ class Adam(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        check_nonnegative(options, "eps", "epsilon value", where)
-        check_betas(options, where)
-        check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        check_adam_options(options, where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adam step on ``p.array``; see the class docstring for the rule."""
@@ -113,12 +111,10 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
         step = state["step"] = state["step"] + 1
-        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = group["betas"]
         beta1, beta2 = float(beta1), float(beta2)
-        if wd != 0 and group["decoupled_weight_decay"]:
-            param *= 1.0 - lr * wd
-            wd = 0.0
+        wd = split_weight_decay(param, group)  # w *= 1 - lr wd when decoupled
         d = self._direction(param, grad, group["maximize"], wd)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         tmp = self._scratch(param, 1)

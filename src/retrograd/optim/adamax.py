@@ -9,8 +9,7 @@ from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
-    check_betas,
-    check_nonnegative,
+    check_adam_options,
     refuse_unsupported,
 )
 from .updates import add_, lerp_
@@ -75,9 +74,7 @@ class Adamax(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        check_nonnegative(options, "eps", "epsilon value", where)
-        check_betas(options, where)
-        check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        check_adam_options(options, where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adamax step on ``p.array``; see the class docstring for the rule."""

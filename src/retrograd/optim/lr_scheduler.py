@@ -145,7 +145,17 @@ class LRScheduler:
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute but the optimizer, copied; the optimizer's own state is separate."""
-        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
+        return self._attributes()
+
+    def _attributes(self, *skip: str) -> dict[str, Any]:
+        """Copies of every attribute but the optimizer and ``skip``."""
+        return {
+            k: copy.deepcopy(v) for k, v in self.__dict__.items() if k not in ("optimizer", *skip)
+        }
+
+    def _restore(self, state_dict: dict[str, Any], *skip: str) -> None:
+        """Set every saved attribute but ``skip`` from copies."""
+        self.__dict__.update({k: copy.deepcopy(v) for k, v in state_dict.items() if k not in skip})
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a state saved by :meth:`state_dict` (copied, not shared).
@@ -155,7 +165,7 @@ class LRScheduler:
         state_dict : dict
             As returned by :meth:`state_dict`.
         """
-        self.__dict__.update(copy.deepcopy(state_dict))
+        self._restore(state_dict)
 
 
 def _current_lrs(optimizer: Optimizer) -> list[float]:
@@ -814,11 +824,7 @@ class LambdaLR(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute but the optimizer; of ``lr_lambdas`` only objects' attributes."""
-        state = {
-            k: copy.deepcopy(v)
-            for k, v in self.__dict__.items()
-            if k not in ("optimizer", "lr_lambdas")
-        }
+        state = self._attributes("lr_lambdas")
         state["lr_lambdas"] = _lambdas_state(self.lr_lambdas)
         return state
 
@@ -830,8 +836,7 @@ class LambdaLR(LRScheduler):
         state_dict : dict
             As returned by :meth:`state_dict`.
         """
-        state = {k: copy.deepcopy(v) for k, v in state_dict.items() if k != "lr_lambdas"}
-        self.__dict__.update(state)
+        self._restore(state_dict, "lr_lambdas")
         _load_lambdas_state(self.lr_lambdas, state_dict["lr_lambdas"])
 
 
@@ -1198,11 +1203,7 @@ class CyclicLR(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute but the optimizer and the scaling function (an object's attributes)."""
-        state = {
-            k: copy.deepcopy(v)
-            for k, v in self.__dict__.items()
-            if k not in ("optimizer", "_scale_fn_ref", "_scale_fn_custom")
-        }
+        state = self._attributes("_scale_fn_ref", "_scale_fn_custom")
         custom = self._scale_fn_custom
         state["_scale_fn_custom"] = None if custom is None else _lambdas_state([custom])[0]
         return state
@@ -1216,8 +1217,7 @@ class CyclicLR(LRScheduler):
             As returned by :meth:`state_dict`.
         """
         custom = state_dict["_scale_fn_custom"]
-        state = {k: copy.deepcopy(v) for k, v in state_dict.items() if k != "_scale_fn_custom"}
-        self.__dict__.update(state)
+        self._restore(state_dict, "_scale_fn_custom")
         if custom is not None and self._scale_fn_custom is not None:
             self._scale_fn_custom.__dict__.update(copy.deepcopy(custom))
         self._init_scale_fn()
@@ -1262,11 +1262,7 @@ class _Composite(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute but the optimizer; ``_schedulers`` holds each one's ``state_dict()``."""
-        state = {
-            k: copy.deepcopy(v)
-            for k, v in self.__dict__.items()
-            if k not in ("optimizer", "_schedulers")
-        }
+        state = self._attributes("_schedulers")
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
@@ -1278,8 +1274,7 @@ class _Composite(LRScheduler):
         state_dict : dict
             As returned by :meth:`state_dict`.
         """
-        state = {k: copy.deepcopy(v) for k, v in state_dict.items() if k != "_schedulers"}
-        self.__dict__.update(state)
+        self._restore(state_dict, "_schedulers")
         for scheduler, saved in zip(self._schedulers, state_dict["_schedulers"], strict=True):
             scheduler.load_state_dict(saved)
 

@@ -11,11 +11,12 @@ from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
-    check_betas,
+    check_adam_options,
     check_nonnegative,
     refuse_unsupported,
+    split_weight_decay,
 )
-from .updates import add_, lerp_, mul_add_
+from .updates import add_, moments_
 
 
 class NAdam(Optimizer):
@@ -93,9 +94,7 @@ class NAdam(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        check_nonnegative(options, "eps", "epsilon value", where)
-        check_betas(options, where)
-        check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        check_adam_options(options, where)
         check_nonnegative(options, "momentum_decay", "momentum_decay value", where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
@@ -108,12 +107,10 @@ class NAdam(Optimizer):
             state["exp_avg"] = xp.zeros_like(param)
             state["exp_avg_sq"] = xp.zeros_like(param)
         step = state["step"] = state["step"] + 1
-        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
         momentum_decay = float(group["momentum_decay"])
-        if wd != 0 and group["decoupled_weight_decay"]:
-            param *= 1.0 - lr * wd
-            wd = 0.0
+        wd = split_weight_decay(param, group)  # w *= 1 - lr wd when decoupled
         d = self._direction(param, grad, group["maximize"], wd)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
@@ -121,9 +118,7 @@ class NAdam(Optimizer):
         mu_product_next = mu_product * mu_next
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         tmp, denom = self._scratch(param, 1), self._scratch(param, 2)
-        lerp_(exp_avg, d, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) d
-        xp.multiply(d, d, out=tmp)
-        mul_add_(exp_avg_sq, beta2, 1.0 - beta2, tmp, tmp)  # v = beta2 v + (1 - beta2) d^2
+        moments_(exp_avg, exp_avg_sq, d, beta1, beta2, tmp)  # m and v as Adam's
         xp.divide(exp_avg_sq, 1.0 - beta2**step, out=denom)
         xp.sqrt(denom, out=denom)
         denom += eps  # r = sqrt(v_hat) + eps

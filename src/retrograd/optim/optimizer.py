@@ -358,6 +358,26 @@ def check_nonnegative(options: dict[str, Any], name: str, label: str, where: str
         raise ValueError(f"Invalid {label}: {options[name]}{where}; expected {name} >= 0")
 
 
+def check_adam_options(options: dict[str, Any], where: str) -> None:
+    """The options of Adam's family: ``eps >= 0``, ``betas`` in [0, 1), ``weight_decay >= 0``."""
+    check_nonnegative(options, "eps", "epsilon value", where)
+    check_betas(options, where)
+    check_nonnegative(options, "weight_decay", "weight_decay value", where)
+
+
+def split_weight_decay(param: ndarray, group: dict[str, Any]) -> float:
+    """Apply the group's weight decay if decoupled; return the L2 coefficient left for the gradient.
+
+    Decoupled (AdamW's), the weights shrink in place, ``w = w * (1 - lr * weight_decay)``,
+    and 0 is returned; otherwise ``weight_decay`` is, to be added to the gradient.
+    """
+    wd = float(group["weight_decay"])
+    if wd != 0 and group.get("decoupled_weight_decay", False):
+        param *= 1.0 - float(group["lr"]) * wd
+        return 0.0
+    return wd
+
+
 def check_betas(options: dict[str, Any], where: str) -> None:
     """Adam's ``betas``: two numbers, each in [0, 1)."""
     betas = options["betas"]

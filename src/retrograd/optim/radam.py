@@ -10,11 +10,11 @@ from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
-    check_betas,
-    check_nonnegative,
+    check_adam_options,
     refuse_unsupported,
+    split_weight_decay,
 )
-from .updates import add_, lerp_, mul_add_
+from .updates import add_, moments_
 
 
 class RAdam(Optimizer):
@@ -87,9 +87,7 @@ class RAdam(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        check_nonnegative(options, "eps", "epsilon value", where)
-        check_betas(options, where)
-        check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        check_adam_options(options, where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One RAdam step on ``p.array``; see the class docstring for the rule."""
@@ -100,17 +98,13 @@ class RAdam(Optimizer):
             state["exp_avg"] = xp.zeros_like(param)
             state["exp_avg_sq"] = xp.zeros_like(param)
         step = state["step"] = state["step"] + 1
-        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        if wd != 0 and group["decoupled_weight_decay"]:
-            param *= 1.0 - lr * wd
-            wd = 0.0
+        wd = split_weight_decay(param, group)  # w *= 1 - lr wd when decoupled
         d = self._direction(param, grad, group["maximize"], wd)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         update, tmp = self._scratch(param, 1), self._scratch(param, 2)
-        lerp_(exp_avg, d, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) d
-        xp.multiply(d, d, out=tmp)
-        mul_add_(exp_avg_sq, beta2, 1.0 - beta2, tmp, tmp)  # v = beta2 v + (1 - beta2) d^2
+        moments_(exp_avg, exp_avg_sq, d, beta1, beta2, tmp)  # m and v as Adam's
         bias_correction1 = 1.0 - beta1**step
         bias_correction2 = 1.0 - beta2**step
         xp.divide(exp_avg, bias_correction1, out=update)
