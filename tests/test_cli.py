@@ -221,7 +221,13 @@ def test_the_old_disagreements_are_gone(cli_train):
 NUMBERS = [-1, -0.0, 0, 1e-12, 0.5, 1, 1.0, 2, 7, 2**32 - 1, 2**32, "nan", "inf", "-inf", "x"]
 
 
-@pytest.mark.parametrize("option", [o for o in cli.TRAIN_OPTIONS if o in NUMERIC and o != "hidden"])
+# hidden and channels are lists of numbers: their own tests below.
+SIZE_OPTIONS = ("hidden", "channels")
+
+
+@pytest.mark.parametrize(
+    "option", [o for o in cli.TRAIN_OPTIONS if o in NUMERIC and o not in SIZE_OPTIONS]
+)
 def test_train_accepts_every_number_the_api_accepts_and_no_other(cli_train, option):
     for value in NUMBERS:
         text = str(value)
@@ -256,6 +262,49 @@ def test_train_accepts_the_hidden_sizes_the_api_accepts(cli_train, text, python)
     assert (api is None) == (cli_kwargs is None)
     if api is not None:
         assert tuple(cli_kwargs["hidden"]) == api["hidden"]
+
+
+@pytest.mark.parametrize(
+    ("text", "python"),
+    [
+        ("16", (16,)),
+        ("16,32", (16, 32)),
+        ("8,8,8", (8, 8, 8)),
+        ("none", None),
+        ("", None),
+        ("0", (0,)),
+        ("16,-1", (16, -1)),
+        ("1.5", (1.5,)),
+        ("16,x", None),
+    ],
+)
+def test_train_accepts_the_channels_the_api_accepts(cli_train, text, python):
+    # --channels parses as --hidden does, but a CNN needs at least one convolution.
+    api = None if python is None else api_check("classification", channels=python)
+    cli_kwargs = cli_train("digits", "--arch", "cnn", "--channels", text)
+    assert (api is None) == (cli_kwargs is None), (text, api)
+    if api is not None:
+        assert tuple(cli_kwargs["channels"]) == api["channels"]
+    assert api_check("classification", channels=()) is None
+
+
+def test_train_accepts_every_arch_the_api_accepts_on_images(cli_train):
+    for key in pipeline.ARCHITECTURES:
+        for name in spellings(key):
+            api = api_check("classification", arch=name)
+            cli_kwargs = cli_train("digits", "--arch", name)
+            assert (api is None) == (cli_kwargs is None), (name, api)
+            if api is not None:
+                assert cli_kwargs["arch"] == api["arch"] == key
+    assert api_check("classification", arch="cnn") is not None
+    assert cli_train("digits", "--arch", "resnet") is None
+
+
+def test_arch_cnn_on_a_table_is_refused_before_any_folder(cli_train):
+    # The data decides: iris has no image shape, the same message from the API and the CLI.
+    assert cli_train("iris", "--arch", "cnn") is None
+    with pytest.raises(ValueError, match="arch 'cnn' needs images or sequences"):
+        _real_train("iris", arch="cnn")
 
 
 @pytest.mark.parametrize(

@@ -416,6 +416,7 @@ EXPECTED = {
     "moons": ((400, 2), "classification", 2),
     "circles": ((400, 2), "classification", 2),
     "spirals": ((400, 2), "classification", 2),
+    "mnist1d": ((4000, 40), "classification", 10),  # the paper's training part
 }
 
 
@@ -429,6 +430,8 @@ def test_registry_holds_exactly_the_named_sets():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_named_dataset_loads(name):
     shape, task, n_classes = EXPECTED[name]
+    if name == "mnist1d":
+        pytest.importorskip("mnist1d")  # the extra retrograd[mnist1d]; CI's test extra has it
     spec = load_dataset(name)
     assert isinstance(spec, DataSpec)
     assert spec.X.shape == shape and spec.X.dtype == np.float64
@@ -1398,3 +1401,78 @@ def test_sampler_base_must_be_overridden():
         iter(Half())
     with pytest.raises(NotImplementedError):
         iter(rg.utils.data.IterableDataset())
+
+
+# ---------------------------------------------------------------- sample shapes (CNNs)
+
+
+def test_digits_are_one_channel_8x8_images():
+    spec = load_dataset("digits")
+    assert spec.sample_shape == (1, 8, 8) and spec.X.shape == (1797, 64)
+    assert load_dataset("iris").sample_shape is None
+
+
+def test_idx_images_keep_their_shape(tmp_path):
+    images = np.arange(5 * 4 * 3, dtype=np.uint8).reshape(5, 4, 3)
+    write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.arange(5, dtype=np.uint8))
+    spec = load_dataset(str(tmp_path))
+    assert spec.sample_shape == (1, 4, 3)
+    np.testing.assert_allclose(spec.X.reshape(5, 4, 3), images / 255.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("shape", "layout", "expected"),
+    [
+        ((6, 10), None, None),
+        ((6, 10), "NL", (1, 10)),
+        ((6, 4, 5), None, (1, 4, 5)),
+        ((6, 3, 5), "NCL", (3, 5)),
+        ((6, 2, 4, 5), None, (2, 4, 5)),
+        ((6, 1, 2, 2, 2), None, None),  # flattened for an MLP; no shape a CNN can read
+    ],
+)
+def test_npz_sample_shape(tmp_path, shape, layout, expected):
+    X = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    extra = {} if layout is None else {"layout": np.array(layout)}
+    np.savez(tmp_path / "a.npz", X=X, y=np.arange(6) % 2, **extra)
+    spec = load_dataset(str(tmp_path / "a.npz"))
+    assert spec.sample_shape == expected
+    np.testing.assert_array_equal(spec.X, X.reshape(6, -1))  # rows stay flat, C order
+
+
+def test_npz_layout_that_does_not_fit_x_is_refused(tmp_path):
+    np.savez(tmp_path / "a.npz", X=np.zeros((6, 4)), y=np.arange(6) % 2, layout=np.array("NCL"))
+    with pytest.raises(DataError, match=r"layout 'NCL' does not fit X of shape \(6, 4\)"):
+        load_dataset(str(tmp_path / "a.npz"))
+
+
+def test_a_sample_shape_must_match_the_features():
+    with pytest.raises(ValueError, match="sample_shape"):
+        DataSpec(np.zeros((2, 6)), np.zeros(2), "regression", list("abcdef"), "x", "y",
+                 sample_shape=(1, 2, 2))  # fmt: skip
+
+
+def test_standardizer_fit_channels_shares_one_mean_and_scale_per_channel():
+    r = np.random.default_rng(0)
+    X = (
+        r.standard_normal((50, 2, 3, 3)) * np.array([1.0, 5.0])[:, None, None]
+        + np.array([0.0, 10.0])[:, None, None]
+    )
+    s = Standardizer().fit_channels(X.reshape(50, -1), 2)
+    for c in range(2):
+        np.testing.assert_allclose(s.mean_[c * 9 : (c + 1) * 9], X[:, c].mean())
+        np.testing.assert_allclose(s.scale_[c * 9 : (c + 1) * 9], X[:, c].std())
+    Z = s.transform(X.reshape(50, -1)).reshape(50, 2, -1)
+    np.testing.assert_allclose(Z.mean(axis=(0, 2)), 0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(axis=(0, 2)), 1)
+
+
+def test_mnist1d_is_the_papers_split():
+    pytest.importorskip("mnist1d")
+    train, test = load_dataset("mnist1d"), load_dataset("mnist1d", split="test")
+    assert train.X.shape == (4000, 40) and test.X.shape == (1000, 40)
+    assert train.sample_shape == (1, 40) and train.classes == list(range(10))
+    assert load_dataset("mnist1d", split="all").n_samples == 5000
+    with pytest.raises(DataError, match="split must be one of"):
+        load_dataset("mnist1d", split="val")

@@ -189,3 +189,17 @@ def test_checkpoint_round_trip(tmp_path):
     with pytest.raises(ValueError, match="not a retrograd checkpoint"):
         S.save(_model(), tmp_path / "m.safetensors")
         S.load_checkpoint(tmp_path / "m.safetensors")
+
+
+def test_a_cnn_round_trips_with_its_architecture(tmp_path):
+    from retrograd.pipeline import build_cnn
+
+    for shape in ((1, 8, 8), (2, 12)):
+        network = build_cnn(shape, (3, 4), 3, (5,), 2, batch_norm=True, seed=0)
+        network.eval()
+        S.save(network, tmp_path / "cnn.safetensors")
+        loaded = S.load(tmp_path / "cnn.safetensors")
+        loaded.eval()
+        assert [type(m) for m in loaded] == [type(m) for m in network]
+        x = rg.randn(4, int(np.prod(shape)))
+        np.testing.assert_array_equal(loaded(x).detach().numpy(), network(x).detach().numpy())

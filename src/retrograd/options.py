@@ -151,6 +151,8 @@ NUMERIC: dict[str, Range] = {
     "epochs": Range(int, low=1),
     "patience": Range(int, low=1),
     "hidden": Range(int, low=1),  # each layer's width
+    "channels": Range(int, low=1),  # each convolution's output channels (--arch cnn)
+    "kernel": Range(int, low=1),  # the convolutions' kernel size (--arch cnn)
     "seed": Range(int, low=0, high=2**32, high_open=True),
     "blas_threads": Range(int, low=1),
     "steps": Range(int, low=1),

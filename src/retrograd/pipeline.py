@@ -56,12 +56,14 @@ from .training import Callback, History, fit
 
 __all__ = [
     "ACTIVATIONS",
+    "ARCHITECTURES",
     "LOSSES",
     "OPTIMIZERS",
     "LossEntry",
     "OptionError",
     "RunResult",
     "TrainedModel",
+    "build_cnn",
     "build_mlp",
     "check_options",
     "get_activation",
@@ -80,6 +82,13 @@ LOSSES: dict[str, LossEntry | None] = {"auto": None, **nn_loss.LOSSES}
 
 #: Optimizer names to classes: :data:`retrograd.optim.OPTIMIZERS` itself.
 OPTIMIZERS = optim.OPTIMIZERS
+
+#: The network kinds ``arch`` names: a multilayer perceptron, or convolutions then one.
+ARCHITECTURES: dict[str, str] = {
+    "mlp": "Linear layers on the flat features",
+    "cnn": "Conv1d/Conv2d blocks (same padding, activation, max pooling), then Linear layers; "
+    "for images and sequences",
+}
 
 #: The loss ``'auto'`` stands for, per task.
 _AUTO_LOSS = {"classification": "cross-entropy", "regression": "mse"}
@@ -148,7 +157,7 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
         The data set's task, to check that ``loss`` fits it; None skips that.
     **options
         Any of :func:`train`'s keyword arguments ``hidden``, ``activation``,
-        ``loss``, ``optimizer`` and the numeric ones.
+        ``loss``, ``optimizer``, ``arch``, ``channels`` and the numeric ones.
 
     Raises
     ------
@@ -161,8 +170,10 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
     out = dict(options)
     for name, value in options.items():
         try:
-            if name == "hidden":
-                out[name] = _check_hidden(value)
+            if name in ("hidden", "channels"):
+                out[name] = _check_sizes(value, name)
+            elif name == "arch":
+                out[name] = lookup(ARCHITECTURES, value, "arch")
             elif name == "activation":
                 out[name] = lookup(ACTIVATIONS, value, "activation")
             elif name == "loss":
@@ -190,17 +201,48 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ the network
 
 
-def _check_hidden(hidden: Any) -> tuple[int, ...]:
-    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
-        hidden = (hidden,)
+def _check_sizes(value: Any, option: str) -> tuple[int, ...]:
+    """``hidden`` or ``channels``: one size or a sequence of them, each as NUMERIC[option] says."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value,)
     try:
-        sizes = tuple(hidden)
+        sizes = tuple(value)
     except TypeError:
-        raise TypeError(f"hidden must be a sequence of layer sizes, got {hidden!r}") from None
-    rule = NUMERIC["hidden"]
+        raise TypeError(f"{option} must be a sequence of layer sizes, got {value!r}") from None
+    rule = NUMERIC[option]
+    what = "hidden layer" if option == "hidden" else option
     if not all(rule.accepts(h) for h in sizes):
-        raise ValueError(f"hidden layer sizes must each be {rule.describe()}, got {hidden!r}")
+        raise ValueError(f"{what} sizes must each be {rule.describe()}, got {value!r}")
+    if option == "channels" and not sizes:
+        raise ValueError("channels needs at least one convolution's width, got none")
     return tuple(int(h) for h in sizes)
+
+
+def _check_hidden(hidden: Any) -> tuple[int, ...]:
+    return _check_sizes(hidden, "hidden")
+
+
+def input_shape(spec: DataSpec, arch: str) -> tuple[int, ...] | None:
+    """The shape one sample has inside the network: None for ``'mlp'``, (C, H, W) or (C, L).
+
+    Raises
+    ------
+    retrograd.options.OptionError
+        For ``arch='cnn'`` on data without an image or sequence shape.
+    """
+    arch = lookup(ARCHITECTURES, arch, "arch")
+    if arch == "mlp":
+        return None
+    if spec.sample_shape is None:
+        raise OptionError(
+            "arch",
+            f"arch 'cnn' needs images or sequences, but {spec.name!r} has no image or "
+            f"sequence shape (its rows are {spec.n_features} flat features); use digits, "
+            "mnist1d, a folder of IDX images, or an .npz whose X is N x H x W or "
+            "N x C x H x W (sequences: add layout='NL' or 'NCL'); "
+            "or train an MLP (arch 'mlp')",
+        )
+    return spec.sample_shape
 
 
 def build_mlp(
@@ -257,6 +299,69 @@ def build_mlp(
         width = size
     layers.append(nn.Linear(width, n_out))
     return nn.Sequential(*layers)
+
+
+def build_cnn(
+    sample_shape: Sequence[int],
+    channels: Sequence[int],
+    kernel: int,
+    hidden: Sequence[int],
+    n_out: int,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    seed: int | None = None,
+) -> nn.Sequential:
+    """A convolutional network that takes flat samples: ``Unflatten``, conv blocks, an MLP head.
+
+    ``Unflatten(1, sample_shape)`` first (so the network reads the same flat rows
+    as an MLP, and the model file records the input shape); then per entry of
+    ``channels`` a block ``Conv [BatchNorm2d] activation MaxPool``
+    (``Conv2d`` for (C, H, W) samples, ``Conv1d`` for (C, L); padding
+    ``'same'``; pooling by 2 while every spatial size is at least 2); then
+    ``Flatten`` and :func:`build_mlp`'s layers.
+
+    Parameters
+    ----------
+    sample_shape : (C, H, W) or (C, L)
+        One sample's shape, channels first.
+    channels : sequence of int
+        Output channels of each convolution, e.g. ``(16, 32)``.
+    kernel : int
+        The convolutions' (square) kernel size.
+    hidden, n_out, activation, dropout, batch_norm, seed
+        As :func:`build_mlp` (``batch_norm`` also puts a ``BatchNorm2d`` after
+        each 2-D convolution).
+
+    Returns
+    -------
+    nn.Sequential
+        Input (N, prod(sample_shape)) -> output (N, n_out).
+    """
+    shape = tuple(int(d) for d in sample_shape)
+    if len(shape) not in (2, 3):
+        raise ValueError(f"build_cnn: sample_shape must be (C, L) or (C, H, W), got {shape}")
+    widths = _check_sizes(channels, "channels")
+    kernel = check_number(kernel, "kernel")
+    act = get_activation(activation)
+    if seed is not None:
+        manual_seed(seed)
+    two_d = len(shape) == 3
+    conv, pool = (nn.Conv2d, nn.MaxPool2d) if two_d else (nn.Conv1d, nn.MaxPool1d)
+    layers: list[nn.Module] = [nn.Unflatten(1, shape)]
+    depth, sizes = shape[0], list(shape[1:])
+    for width in widths:
+        layers.append(conv(depth, width, kernel, padding="same"))
+        if batch_norm and two_d:
+            layers.append(nn.BatchNorm2d(width))
+        layers.append(act())
+        if min(sizes) >= 2:
+            layers.append(pool(2))
+            sizes = [size // 2 for size in sizes]
+        depth = width
+    layers.append(nn.Flatten())
+    head = build_mlp(depth * int(np.prod(sizes)), hidden, n_out, activation, dropout, batch_norm)
+    return nn.Sequential(*layers, *head)
 
 
 # ------------------------------------------------------------------ the trained model
@@ -472,6 +577,7 @@ class RunResult:
 _SAVED_OPTIONS = (
     "hidden", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay", "batch_size",
     "epochs", "patience", "dropout", "batch_norm", "seed", "val_split", "test_split", "tol",
+    "arch", "channels", "kernel",
 )  # fmt: skip
 
 
@@ -511,8 +617,14 @@ class _Preprocessing:
     target_scaler: Standardizer | None  # regression: targets standardized too
 
     @classmethod
-    def fit(cls, spec: DataSpec, parts: _Parts) -> _Preprocessing:
-        standardizer = Standardizer().fit(parts.X["train"])
+    def fit(
+        cls, spec: DataSpec, parts: _Parts, shape: tuple[int, ...] | None = None
+    ) -> _Preprocessing:
+        """Per-feature statistics for an MLP; one mean and scale per channel for a CNN (shape)."""
+        if shape is None:
+            standardizer = Standardizer().fit(parts.X["train"])
+        else:
+            standardizer = Standardizer().fit_channels(parts.X["train"], shape[0])
         if spec.task == "classification":  # every label, so that no class is missing
             return cls(standardizer, LabelEncoder().fit(spec.y), None)
         return cls(standardizer, None, Standardizer().fit(parts.y["train"].reshape(-1, 1)))
@@ -624,15 +736,19 @@ def train(
     tol: float = 1e-3,
     blas_threads: int | None = 1,
     distributed: bool = False,
+    arch: str = "mlp",
+    channels: Sequence[int] = (16, 32),
+    kernel: int = 3,
 ) -> RunResult:
-    """Train an MLP on a data set and score it on a held-out test part.
+    """Train an MLP or a CNN on a data set and score it on a held-out test part.
 
     Steps: split the samples into training, validation and test parts
     (:func:`retrograd.data.train_val_test_split`: the test part first, then the
     validation part, both stratified by class for classification); fit a
     :class:`~retrograd.data.Standardizer` on the training features (and, for
-    regression, one on the training targets); seed the default generator with
-    ``seed`` and build the network (:func:`build_mlp`); train with
+    regression, one on the training targets; for ``arch='cnn'`` one mean and
+    scale per channel); seed the default generator with ``seed`` and build the
+    network (:func:`build_mlp` or :func:`build_cnn`); train with
     :func:`retrograd.training.fit`; score every part.
 
     Stopping: with a validation part, early stopping on the validation loss
@@ -699,6 +815,14 @@ def train(
         of one process, so the model is the one a single process trains (to
         rounding); the parts are scored sharded; every rank returns the same
         result.
+    arch : {'mlp', 'cnn'}, default='mlp'
+        The network (:data:`ARCHITECTURES`): an MLP on the flat features, or a
+        CNN (:func:`build_cnn`) for data with a ``sample_shape`` (images such
+        as ``digits``, sequences such as ``mnist1d``).
+    channels : sequence of int, default=(16, 32)
+        For ``'cnn'``: the output channels of each convolution block.
+    kernel : int, default=3
+        For ``'cnn'``: the convolutions' kernel size.
 
     Returns
     -------
@@ -719,16 +843,24 @@ def train(
         task, hidden=hidden, activation=activation, loss=loss, optimizer=optimizer, lr=lr,
         momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, epochs=epochs,
         patience=patience, dropout=dropout, seed=seed, val_split=val_split,
-        test_split=test_split, tol=tol, blas_threads=blas_threads,
+        test_split=test_split, tol=tol, blas_threads=blas_threads, arch=arch,
+        channels=channels, kernel=kernel,
     )  # fmt: skip
+    shape = input_shape(spec, opts["arch"])
     seed = opts["seed"]
     parts = _split(spec, opts["val_split"], opts["test_split"], seed)
-    prep = _Preprocessing.fit(spec, parts)
+    prep = _Preprocessing.fit(spec, parts, shape)
 
     manual_seed(seed)
-    network = build_mlp(
-        spec.n_features, opts["hidden"], prep.n_out, opts["activation"], dropout, batch_norm
-    )
+    if shape is None:
+        network = build_mlp(
+            spec.n_features, opts["hidden"], prep.n_out, opts["activation"], dropout, batch_norm
+        )
+    else:
+        network = build_cnn(
+            shape, opts["channels"], opts["kernel"], opts["hidden"], prep.n_out,
+            opts["activation"], dropout, batch_norm,
+        )  # fmt: skip
     opt = _make_optimizer(
         opts["optimizer"], list(network.parameters()), opts["lr"], opts["momentum"],
         opts["weight_decay"],
@@ -769,9 +901,15 @@ def train(
     seconds = time.perf_counter() - t0
     network.eval()
 
-    options = {**opts, "hidden": list(opts["hidden"]), "batch_norm": bool(batch_norm)}
+    options = {
+        **opts, "hidden": list(opts["hidden"]), "channels": list(opts["channels"]),
+        "batch_norm": bool(batch_norm),
+    }  # fmt: skip
     saved = {name: options[name] for name in _SAVED_OPTIONS}
-    model = prep.model(network, spec, info={"dataset": spec.name, "options": saved})
+    info: dict[str, Any] = {"dataset": spec.name, "options": saved}
+    if shape is not None:
+        info["input_shape"] = list(shape)
+    model = prep.model(network, spec, info=info)
     metrics = _scores(model, parts, distributed)
     metrics.update(
         epochs=history.n_epochs,

@@ -53,6 +53,9 @@ def _layers() -> dict[str, type]:
     classes = [
         nn.Sequential, nn.Linear, nn.Flatten, nn.Dropout, nn.BatchNorm1d, nn.LayerNorm,
         *ACTIVATIONS.values(), nn.Softmax, nn.LogSoftmax,
+        nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d,
+        nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
+        nn.BatchNorm2d, nn.Dropout2d, nn.Unflatten,
     ]  # fmt: skip
     return {cls.__name__: cls for cls in classes}
 

@@ -252,7 +252,10 @@ def _training_metadata(trained: Any) -> list[tuple[str, str]]:
     """How the model was trained, from the notes ``train`` saved in the model file."""
     info = trained.info
     shown = [("data set", str(info["dataset"]))] if "dataset" in info else []
-    for key, value in info.get("options", {}).items():
+    options = info.get("options", {})
+    for key, value in options.items():
+        if key in ("channels", "kernel") and options.get("arch", "mlp") == "mlp":
+            continue  # a CNN's options, unused by an MLP
         shown.append((key, ",".join(map(str, value)) if isinstance(value, list) else str(value)))
     metrics = info.get("metrics", {})
     if "epochs" in metrics:

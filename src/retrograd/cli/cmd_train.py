@@ -77,6 +77,29 @@ _D = {
     help="Hidden layer widths, comma-separated; 'none' for a linear model.",
 )
 @click.option(
+    "--arch",
+    type=Name(pipeline.ARCHITECTURES, "arch"),
+    default=_D["arch"],
+    show_default=True,
+    help="mlp: Linear layers on the flat features; cnn: convolutions (Conv2d on images such "
+    "as digits and IDX folders, Conv1d on sequences such as mnist1d), each followed by "
+    "max pooling, then the --hidden layers.",
+)
+@click.option(
+    "--channels",
+    type=HiddenSizes("channels"),
+    default=",".join(map(str, _D["channels"])),
+    show_default=True,
+    help="--arch cnn: output channels of each convolution block, comma-separated.",
+)
+@click.option(
+    "--kernel",
+    type=Number("kernel"),
+    default=_D["kernel"],
+    show_default=True,
+    help="--arch cnn: the convolutions' kernel size (padding 'same').",
+)
+@click.option(
     "--activation",
     type=Name(pipeline.ACTIVATIONS, "activation"),
     default=_D["activation"],
@@ -207,6 +230,7 @@ def train(ctx: click.Context, **opts: Any) -> None:
       retrograd train
       retrograd train --data iris --hidden 16 --epochs 50 --out runs/iris
       retrograd train --data houses.csv --target price --loss huber
+      retrograd train --data digits --arch cnn --epochs 30
       retrograd train --resume runs/iris
       mpiexec -n 4 retrograd train --data digits --batch-size 128
     """
@@ -274,7 +298,7 @@ def _open_run(
     if distributed:  # one collective: ranks started with other options or data stop here
         processes = _check_same_everywhere(opts, options, fingerprint)
     try:
-        kwargs = _check_options(ctx, spec.task, options)
+        kwargs = _check_options(ctx, spec, options)
     except click.ClickException as e:
         raise agreed(e) if distributed else e from None  # the same options on every rank
     if resume is None:
@@ -367,12 +391,13 @@ def _new_options(opts: Mapping[str, Any]) -> dict[str, Any]:
     """The options of a new run, as saved in run.json (a data file by its absolute path)."""
     options = {name: opts[name] for name in TRAIN_OPTIONS}
     options["hidden"] = list(options["hidden"])
+    options["channels"] = list(options["channels"])
     if Path(options["data"]).is_file():  # so that --resume works from another folder
         options["data"] = str(Path(options["data"]).resolve())
     return options
 
 
-def _check_options(ctx: click.Context, task: str, options: Mapping[str, Any]) -> dict[str, Any]:
+def _check_options(ctx: click.Context, spec: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments for :func:`retrograd.pipeline.train`, checked as it checks them.
 
     :func:`retrograd.pipeline.check_options` checks each value, the options
@@ -381,6 +406,8 @@ def _check_options(ctx: click.Context, task: str, options: Mapping[str, Any]) ->
     """
     kwargs = {k: v for k, v in options.items() if k not in ("data", "target")}
     try:
-        return pipeline.check_options(task, **kwargs)
+        kwargs = pipeline.check_options(spec.task, **kwargs)
+        pipeline.input_shape(spec, kwargs.get("arch", "mlp"))  # --arch cnn needs images
+        return kwargs
     except OptionError as e:
         raise click.BadParameter(str(e), ctx, param_hint=f"'{flag(e.option)}'") from None

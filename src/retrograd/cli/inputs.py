@@ -47,9 +47,17 @@ def check_features(model: Any, x: np.ndarray, source: str, hint: str = "") -> No
     expected = model.n_features
     got = x.shape[1]
     if got != expected:
+        shape = model.info.get("input_shape")  # a CNN's samples, flattened channel by channel
+        what = (
+            f"{'x'.join(map(str, shape))} {'images' if len(shape) == 3 else 'sequences'} "
+            "flattened to"
+            if shape
+            else ""
+        )
         raise UsageFailure(
             f"{source} has {got} feature column{'s' * (got != 1)}, but the model expects "
-            f"{expected} ({preview(model.feature_names)}){hint if got == expected + 1 else ''}"
+            f"{what}{' ' * bool(what)}{expected} ({preview(model.feature_names)})"
+            f"{hint if got == expected + 1 else ''}"
         )
 
 

@@ -64,24 +64,32 @@ class Number(click.ParamType):
 
 
 class HiddenSizes(click.ParamType):
-    """``--hidden 128,64``: comma-separated positive layer widths; ``none`` for no hidden layer."""
+    """``--hidden 128,64``: comma-separated positive layer widths; ``none`` for no hidden layer.
+
+    ``option='channels'`` reads ``--channels 16,32`` by its own rule, where
+    ``none`` is refused (a CNN has at least one convolution).
+    """
 
     name = "SIZES"
+
+    def __init__(self, option: str = "hidden") -> None:
+        self.option = option
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, tuple):
             return value
         text = str(value).strip()
-        if text.lower() in ("", "none"):
+        empty_ok = self.option == "hidden"
+        if empty_ok and text.lower() in ("", "none"):
             return ()
         try:
             sizes = tuple(int(part) for part in text.split(","))
         except ValueError:
             sizes = ()
-        if not sizes or not all(NUMERIC["hidden"].accepts(h) for h in sizes):
+        if not sizes or not all(NUMERIC[self.option].accepts(h) for h in sizes):
+            example = "128,64 (or 'none')" if empty_ok else "16,32"
             self.fail(
-                f"expected comma-separated positive integers such as 128,64 (or 'none'); "
-                f"got {value!r}",
+                f"expected comma-separated positive integers such as {example}; got {value!r}",
                 param,
                 ctx,
             )

@@ -36,7 +36,7 @@ METRICS_FORMAT = "retrograd-metrics/1"
 TRAIN_OPTIONS = (
     "data", "target", "hidden", "activation", "loss", "optimizer", "lr", "momentum",
     "weight_decay", "batch_size", "epochs", "patience", "dropout", "seed", "val_split",
-    "test_split",
+    "test_split", "arch", "channels", "kernel",
 )  # fmt: skip
 
 

@@ -24,6 +24,8 @@ from .datasets import (
     DatasetInfo,
     available_datasets,
     load_dataset,
+    load_mnist1d,
+    mnist1d_available,
 )
 from .files import read_csv, read_csv_features, read_idx, read_idx_folder, read_npz
 from .preprocessing import LabelEncoder, Standardizer
@@ -63,6 +65,8 @@ __all__ = [
     "default_convert",
     "infer_task",
     "load_dataset",
+    "load_mnist1d",
+    "mnist1d_available",
     "random_split",
     "read_csv",
     "read_csv_features",

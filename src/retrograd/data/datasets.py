@@ -10,6 +10,8 @@ and ``circles`` by scikit-learn's ``make_moons``/``make_circles``.
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib.util
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ __all__ = [
     "DatasetInfo",
     "available_datasets",
     "load_dataset",
+    "load_mnist1d",
+    "mnist1d_available",
     "read_csv",
     "read_csv_features",
     "read_idx",
@@ -61,8 +65,78 @@ def _bundled(function: str, name: str, task: str) -> DataSpec:
 
 
 def load_digits() -> DataSpec:
-    """8×8 images of handwritten digits: 1797 samples, 64 features (0-16), 10 classes."""
-    return _bundled("load_digits", "digits", "classification")
+    """8×8 images of handwritten digits: 1797 samples, 64 features (0-16), 10 classes.
+
+    ``sample_shape`` is (1, 8, 8): a convolutional network reads each row as a
+    one-channel image.
+    """
+    spec = _bundled("load_digits", "digits", "classification")
+    spec.sample_shape = (1, 8, 8)
+    return spec
+
+
+#: The parts of MNIST-1D that ``load_mnist1d(split=...)`` reads, as the paper splits it.
+MNIST1D_SPLITS = ("train", "test", "all")
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist1d_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The paper's MNIST-1D, built from the package's templates (about a second; no network)."""
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError:
+        raise DataError(
+            "the 'mnist1d' data set needs the mnist1d package: pip install 'retrograd[mnist1d]'"
+        ) from None
+    data = make_dataset(get_dataset_args())  # the paper's defaults; never its download
+    return (
+        np.asarray(data["x"], dtype=np.float64),
+        np.asarray(data["y"], dtype=np.int64),
+        np.asarray(data["x_test"], dtype=np.float64),
+        np.asarray(data["y_test"], dtype=np.int64),
+    )
+
+
+def load_mnist1d(split: str = "train") -> DataSpec:
+    """MNIST-1D (Greydanus 2020): digit-shaped sequences of length 40, 10 classes.
+
+    Built offline by the ``mnist1d`` package (the extra ``retrograd[mnist1d]``)
+    with the paper's default arguments: 4,000 training and 1,000 test sequences.
+
+    Parameters
+    ----------
+    split : {'train', 'test', 'all'}, default='train'
+        The paper's training part, its test part, or both (training first).
+
+    Returns
+    -------
+    DataSpec
+        ``X`` of shape (n, 40), ``sample_shape`` (1, 40): one channel of length
+        40 for a ``Conv1d`` network.
+    """
+    if split not in MNIST1D_SPLITS:
+        raise DataError(f"split must be one of {', '.join(MNIST1D_SPLITS)}, got {split!r}")
+    x, y, x_test, y_test = _mnist1d_arrays()
+    if split == "all":
+        X, labels = np.concatenate([x, x_test]), np.concatenate([y, y_test])
+    else:
+        X, labels = (x, y) if split == "train" else (x_test, y_test)
+    return DataSpec(
+        X=X.copy(),
+        y=labels.copy(),
+        task="classification",
+        feature_names=[f"t{j}" for j in range(X.shape[1])],
+        name="mnist1d",
+        target_name="digit",
+        target_names=[str(d) for d in range(10)],
+        description=f"{DATASETS['mnist1d'].description} (split={split!r})",
+        sample_shape=(1, X.shape[1]),
+    )
+
+
+def mnist1d_available() -> bool:
+    """Whether the ``mnist1d`` package, which builds the data set, is installed."""
+    return importlib.util.find_spec("mnist1d") is not None
 
 
 def load_iris() -> DataSpec:
@@ -300,6 +374,11 @@ DATASETS: dict[str, DatasetInfo] = {
             "spirals", make_spirals, "classification",
             "interleaved spirals, 2 or more classes (synthetic)", False,
         ),
+        DatasetInfo(
+            "mnist1d", load_mnist1d, "classification",
+            "MNIST-1D digit sequences of length 40: 4000 train + 1000 test, 10 classes "
+            "(needs the mnist1d package)", False,
+        ),
     )
 }  # fmt: skip
 
@@ -345,7 +424,7 @@ def load_dataset(
     name_or_path : str or os.PathLike
         A name from :data:`DATASETS` (``'digits'``, ``'iris'``, ``'wine'``,
         ``'breast_cancer'``, ``'diabetes'``, ``'xor'``, ``'moons'``,
-        ``'circles'``, ``'spirals'``; case and ``-``/``_`` are ignored), or a
+        ``'circles'``, ``'spirals'``, ``'mnist1d'``; case and ``-``/``_`` are ignored), or a
         path: a folder is read as MNIST-style IDX files
         (:func:`read_idx_folder`), a ``.npz`` file by :func:`read_npz`, and any
         other file as CSV (:func:`read_csv`). A name wins over a file of the
@@ -354,7 +433,8 @@ def load_dataset(
         The target column of a CSV file, by name or index; default the last.
     **kwargs
         Options of the loader: ``n_samples``, ``noise``, ``seed`` for the
-        synthetic sets (and ``n_classes`` for ``spirals``); ``delimiter``,
+        synthetic sets (and ``n_classes`` for ``spirals``); ``split`` for
+        ``mnist1d``; ``delimiter``,
         ``header``, ``task`` for CSV; ``task`` for ``.npz``; ``split`` for IDX.
 
     Returns

@@ -360,7 +360,7 @@ def read_npz(path: PathLike, *, task: str | None = None) -> DataSpec:
                 f"(it holds: {held}); save it with numpy.savez(path, X=features, y=targets)"
             )
         arrays = {}
-        for key in ("X", "y", "feature_names"):
+        for key in ("X", "y", "feature_names", "layout"):
             if key not in keys:
                 continue
             try:
@@ -377,6 +377,7 @@ def read_npz(path: PathLike, *, task: str | None = None) -> DataSpec:
         raise DataError(
             f"{path}: X must have shape (samples, features), but its shape is {X.shape}"
         )
+    sample_shape = _npz_sample_shape(X.shape, arrays.get("layout"), path)
     X = X.reshape(len(X), -1)
     X = X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -413,7 +414,35 @@ def read_npz(path: PathLike, *, task: str | None = None) -> DataSpec:
         name=path.name,
         target_name="y",
         description=f"NumPy archive {path}",
+        sample_shape=sample_shape,
     )
+
+
+#: What an ``.npz`` archive's optional ``layout`` string says its ``X`` is (N: samples).
+NPZ_LAYOUTS = ("NF", "NL", "NCL", "NHW", "NCHW")
+
+
+def _npz_sample_shape(
+    shape: tuple[int, ...], layout: np.ndarray | None, path: Path
+) -> tuple[int, ...] | None:
+    """One sample's channels-first shape for a convolutional network, None for a table.
+
+    Without a ``layout``: 2-D ``X`` is a table, 3-D one-channel images (N x H x W,
+    MNIST's own layout), 4-D images N x C x H x W; more dimensions are flattened
+    (an MLP can still read them). ``layout='NL'`` marks 2-D ``X`` as sequences
+    and ``'NCL'`` 3-D ``X`` as multi-channel sequences.
+    """
+    if layout is None:
+        name = {2: "NF", 3: "NHW", 4: "NCHW"}.get(len(shape))
+    else:
+        name = str(layout.item() if layout.ndim == 0 else layout).upper()
+        if name not in NPZ_LAYOUTS or len(name) != len(shape):
+            raise DataError(
+                f"{path}: layout {name!r} does not fit X of shape {shape}; expected one of "
+                f"{', '.join(n for n in NPZ_LAYOUTS if len(n) == len(shape)) or 'none'}"
+            )
+    sizes = shape[1:]
+    return {"NL": (1, *sizes), "NCL": sizes, "NHW": (1, *sizes), "NCHW": sizes}.get(name or "")
 
 
 # ------------------------------------------------------------------------------------ IDX
@@ -533,7 +562,9 @@ def read_idx_folder(path: PathLike, *, split: str = "train") -> DataSpec:
     -------
     DataSpec
         ``X`` float32 of shape (n, rows * cols): each image flattened, uint8
-        pixels scaled to [0, 1] (other types are kept as they are); ``y`` int64.
+        pixels scaled to [0, 1] (other types are kept as they are); ``y`` int64;
+        ``sample_shape`` (1, rows, cols), the image shape a convolutional
+        network reads.
     """
     folder = Path(path)
     if split not in IDX_SPLITS:
@@ -542,6 +573,7 @@ def read_idx_folder(path: PathLike, *, split: str = "train") -> DataSpec:
         raise DataError(f"{folder} is not a folder")
     found = _find_idx_files(folder)
     Xs, ys = [], []
+    shapes: set[tuple[int, ...]] = set()
     for prefix in IDX_SPLITS[split]:
         images, labels = found.get((prefix, "images")), found.get((prefix, "labels"))
         if images is None or labels is None:
@@ -560,6 +592,7 @@ def read_idx_folder(path: PathLike, *, split: str = "train") -> DataSpec:
             raise DataError(
                 f"{images.name} holds {len(X)} images but {labels.name} {len(y)} labels"
             )
+        shapes.add(X.shape[1:])
         flat = X.reshape(len(X), -1).astype(np.float32)
         if X.dtype == np.uint8:
             flat /= 255.0
@@ -578,4 +611,10 @@ def read_idx_folder(path: PathLike, *, split: str = "train") -> DataSpec:
         name=folder.name,
         target_name="label",
         description=f"IDX images and labels in {folder} (split={split!r})",
+        sample_shape=_idx_sample_shape(shapes.pop()) if len(shapes) == 1 else None,
     )
+
+
+def _idx_sample_shape(sizes: tuple[int, ...]) -> tuple[int, ...] | None:
+    """rows x cols images are one channel (1, rows, cols); C x rows x cols keep theirs."""
+    return {2: (1, *sizes), 3: sizes}.get(len(sizes))

@@ -74,6 +74,33 @@ class Standardizer:
         self.scale_ = np.asarray(scaler.scale_, dtype=np.float64)
         return self
 
+    def fit_channels(self, X: Any, n_channels: int) -> Standardizer:
+        """Learn one mean and scale per channel, for flattened channels-first samples.
+
+        ``X`` of shape (n_samples, n_channels * positions) holds images or
+        sequences flattened from (C, H, W) or (C, L): every pixel of a channel
+        gets the channel's statistics (``mean_`` and ``scale_`` still have one
+        entry per feature, so :meth:`transform` is unchanged).
+        """
+        X = _features(X, "Standardizer.fit_channels")
+        if len(X) == 0:
+            raise DataError("Standardizer.fit_channels: X has no samples")
+        if n_channels < 1 or X.shape[1] % n_channels:
+            raise DataError(
+                f"Standardizer.fit_channels: {X.shape[1]} features do not split into "
+                f"{n_channels} channels"
+            )
+        per_channel = X.reshape(len(X), n_channels, -1).transpose(1, 0, 2).reshape(n_channels, -1)
+        mean = per_channel.mean(axis=1, dtype=np.float64)
+        std = per_channel.std(axis=1, dtype=np.float64)
+        scale = np.where(
+            std > 0, std, 1.0
+        )  # a constant channel is left unscaled, as StandardScaler
+        positions = X.shape[1] // n_channels
+        self.mean_ = np.repeat(mean, positions)
+        self.scale_ = np.repeat(scale, positions)
+        return self
+
     def transform(self, X: Any) -> np.ndarray:
         """Scale ``X`` of shape (n_samples, n_features_in_).
 

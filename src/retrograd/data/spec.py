@@ -39,6 +39,10 @@ class DataSpec:
         ``0 .. k-1`` (``['setosa', 'versicolor', 'virginica']`` for iris).
     description : str, default=''
         One line about where the data came from.
+    sample_shape : tuple of int, optional
+        The shape of one sample before flattening, channels first: ``(C, H, W)``
+        for images (``(1, 8, 8)`` for digits), ``(C, L)`` for sequences; None
+        for tabular data. ``X`` stays flat; a convolutional network reshapes it.
     """
 
     X: np.ndarray
@@ -49,6 +53,7 @@ class DataSpec:
     target_name: str
     target_names: list[str] | None = None
     description: str = field(default="", repr=False)
+    sample_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -71,6 +76,14 @@ class DataSpec:
                 f"DataSpec: {len(self.feature_names)} feature names for {self.X.shape[1]} features"
             )
         self.feature_names = [str(n) for n in self.feature_names]
+        if self.sample_shape is not None:
+            shape = tuple(int(s) for s in self.sample_shape)
+            if len(shape) not in (2, 3) or int(np.prod(shape)) != self.X.shape[1]:
+                raise ValueError(
+                    f"DataSpec: sample_shape must be (C, L) or (C, H, W) with as many values "
+                    f"as the {self.X.shape[1]} features, got {self.sample_shape!r}"
+                )
+            self.sample_shape = shape
 
     @property
     def n_samples(self) -> int:
