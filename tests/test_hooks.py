@@ -133,11 +133,22 @@ def test_hooks_of_dead_leaves_are_forgotten():
 
     x = rg.tensor([1.0], requires_grad=True)
     x.register_hook(lambda g: g)
-    assert hooks.HOOKED_LEAVES
+    key = id(x)
+    assert key in hooks.HOOKED_LEAVES
     ref = weakref.ref(x)
     del x
+    assert ref() is None and key not in hooks.HOOKED_LEAVES
+
+    # regression: a hook that refers to its own leaf (a parameter's model) kept every
+    # leaf hook alive for good, and every later backward paid for planning leaf nodes
+    def make_model():
+        model = rg.nn.Linear(2, 1)
+        model.weight.register_post_accumulate_grad_hook(lambda p: model.zero_grad())
+        return id(model.weight)
+
+    key = make_model()
     gc.collect()
-    assert ref() is None and not hooks.HOOKED_LEAVES
+    assert key not in hooks.HOOKED_LEAVES
 
 
 # ------------------------------------------------------------------ end-of-backward callbacks

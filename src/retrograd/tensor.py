@@ -172,7 +172,8 @@ class Tensor:
         called :meth:`retain_grad`.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_inference", "_requires_grad", "array", "grad")
+    # _hooks and _inference are only set on tensors with hooks and on inference tensors
+    __slots__ = ("__weakref__", "_ctx", "_hooks", "_inference", "_requires_grad", "array", "grad")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
 
     array: ndarray

@@ -256,6 +256,10 @@ class BackwardCFunction(FunctionCtx, Op):
             out.append(r if create_graph else r.array)
         return tuple(out)
 
+    # The create_graph walk (branch `higher`) calls ``backward_graph(g)`` with a Tensor
+    # gradient under enable_grad; ``backward`` already answers Tensors with Tensors.
+    backward_graph = backward
+
 
 class _Grads:
     """The gradients of a several-output Function's outputs, one slot each (None: none yet).
@@ -299,6 +303,8 @@ class _Output(Op):
         items = [None] * self.count
         items[self.index] = grad
         return (_Grads(items),)
+
+    backward_graph = backward  # Tensor or array alike
 
 
 def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:

@@ -75,34 +75,40 @@ class LeafHooks:
         self.pre: OrderedDict[int, Callable[[Any], Any]] = OrderedDict()
         self.post: OrderedDict[int, Callable[[Any], None]] = OrderedDict()
 
-
-# id(leaf) -> (weak reference to the leaf, its hooks); empty unless some leaf has hooks,
-# which is all the backward walk checks.
-HOOKED_LEAVES: dict[int, tuple[weakref.ref, LeafHooks]] = {}
+    def __bool__(self) -> bool:
+        return bool(self.pre or self.post)
 
 
-def _leaf_hooks(t: Any) -> LeafHooks:
-    key = id(t)
-    entry = HOOKED_LEAVES.get(key)
-    if entry is None or entry[0]() is not t:
-        # the default argument keeps the dict reachable at interpreter exit, when globals go
-        drop = lambda _, key=key, reg=HOOKED_LEAVES: reg.pop(key, None)  # noqa: E731
-        entry = (weakref.ref(t, drop), LeafHooks())
-        HOOKED_LEAVES[key] = entry
-    return entry[1]
-
-
-def _forget_if_empty(t_ref: weakref.ref) -> None:
-    t = t_ref()
-    entry = HOOKED_LEAVES.get(id(t)) if t is not None else None
-    if entry is not None and not entry[1].pre and not entry[1].post:
-        del HOOKED_LEAVES[id(t)]
+# id(leaf) -> a weak reference to each leaf that has hooks (kept in its ``_hooks`` slot, so
+# they live as long as the leaf); the backward walk only checks whether this is empty.
+HOOKED_LEAVES: dict[int, weakref.ref] = {}
 
 
 def leaf_hooks_of(t: Any) -> LeafHooks | None:
     """The hooks registered on the leaf ``t``, or None."""
-    entry = HOOKED_LEAVES.get(id(t))
-    return entry[1] if entry is not None and entry[0]() is t else None
+    try:
+        return t._hooks
+    except AttributeError:  # the slot is only set on tensors with hooks
+        return None
+
+
+def _leaf_hooks(t: Any) -> LeafHooks:
+    hooks = leaf_hooks_of(t)
+    if hooks is None:
+        t._hooks = hooks = LeafHooks()
+        key = id(t)
+        # the default argument keeps the dict reachable at interpreter exit, when globals go
+        drop = lambda _, key=key, reg=HOOKED_LEAVES: reg.pop(key, None)  # noqa: E731
+        HOOKED_LEAVES[key] = weakref.ref(t, drop)
+    return hooks
+
+
+def _forget_if_empty(t_ref: weakref.ref) -> None:
+    t = t_ref()
+    hooks = leaf_hooks_of(t) if t is not None else None
+    if hooks is not None and not hooks:
+        del t._hooks
+        HOOKED_LEAVES.pop(id(t), None)
 
 
 def register_hook(t: Any, hook: Callable[[Any], Any]) -> RemovableHandle:
