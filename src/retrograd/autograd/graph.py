@@ -110,8 +110,13 @@ def run_backward(root: Op, grad: ndarray, retain_graph: bool) -> None:
     """
     if root.freed:
         raise _freed_error(root)
-    with _hooks.backward_pass():  # runs the callbacks queued by queue_callback() at the end
+    _hooks.PASSES.append([])  # where queue_callback() puts what runs at the end of the pass
+    try:
         _walk(root, grad, retain_graph)
+        if _hooks.PASSES[-1]:
+            _hooks.run_callbacks()
+    finally:
+        _hooks.PASSES.pop()
 
 
 def _walk(root: Op, grad: ndarray, retain_graph: bool) -> None:

@@ -231,22 +231,29 @@ def plan_leaf_nodes(order: list[Op], grads: dict[Any, Any]) -> None:
 
 
 # ---------------------------------------------------------------- end-of-backward callbacks
-_passes: list[list[Callable[[], None]]] = []  # one list per backward pass in progress
+# One list per backward pass in progress (a hook may run a backward of its own): the
+# callbacks queued during that pass. run_backward pushes and pops it.
+PASSES: list[list[Callable[[], None]]] = []
+
+
+def run_callbacks() -> None:
+    """Run the callbacks queued during the pass that just finished (an error skips them).
+
+    A callback may queue another one: the list may grow while it is read.
+    """
+    for fn in PASSES[-1]:
+        fn()
 
 
 @contextmanager
 def backward_pass() -> Iterator[None]:
-    """Bracket one backward pass; run the callbacks queued during it when it ends."""
-    callbacks: list[Callable[[], None]] = []
-    _passes.append(callbacks)
+    """Bracket a backward pass that does not go through run_backward (a leaf's backward)."""
+    PASSES.append([])
     try:
         yield
-        # NOTE: only after a pass that finished (an error in the walk skips them, as in
-        # PyTorch); a callback may queue another one, so the list may grow as it is read.
-        for fn in callbacks:
-            fn()
+        run_callbacks()
     finally:
-        _passes.pop()
+        PASSES.pop()
 
 
 def queue_callback(fn: Callable[[], None]) -> None:
@@ -262,16 +269,16 @@ def queue_callback(fn: Callable[[], None]) -> None:
     RuntimeError
         When no backward pass is running.
     """
-    if not _passes:
+    if not PASSES:
         raise RuntimeError(
             "queue_callback(): final callbacks can only be installed during the backward pass"
         )
-    _passes[-1].append(fn)
+    PASSES[-1].append(fn)
 
 
 def in_backward() -> bool:
     """True while a backward pass is running."""
-    return bool(_passes)
+    return bool(PASSES)
 
 
 # id(leaf) -> its AccumulateGrad, alive while someone holds it (it holds the leaf, so the

@@ -2,7 +2,7 @@
 
 :class:`~retrograd.nn.Module` keeps its hooks in insertion-ordered dicts and calls
 :func:`call_with_hooks` instead of ``forward`` when it has any (a module without
-hooks pays four dict lookups per call). Full backward hooks follow PyTorch's
+hooks pays one dict lookup per call). Full backward hooks follow PyTorch's
 ``BackwardHook``: the module's tensor inputs and outputs pass through an identity
 :class:`~retrograd.autograd.Function` each, whose backward sees the gradients with
 respect to the outputs (``grad_output``) and, later in the walk, to the inputs
@@ -34,6 +34,12 @@ def init_hooks(d: dict[str, Any]) -> None:
         d[name] = OrderedDict()
     d["_forward_hooks_with_kwargs"] = set()
     d["_forward_pre_hooks_with_kwargs"] = set()
+    d["_has_hooks"] = False  # what Module.__call__ checks: one lookup when there are none
+
+
+def update_flag(d: dict[str, Any]) -> None:
+    """After a hook was removed: does the module (its ``__dict__``) still have any?"""
+    d["_has_hooks"] = any(d[name] for name in HOOK_DICTS)
 
 
 def call_with_hooks(module: Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

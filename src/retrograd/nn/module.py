@@ -100,22 +100,18 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the "forward" method')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        d = self.__dict__
-        if (
-            d.get("_forward_pre_hooks")
-            or d.get("_forward_hooks")
-            or d.get("_backward_hooks")
-            or d.get("_backward_pre_hooks")
-        ):
+        if self.__dict__.get("_has_hooks"):
             return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ hooks
-    def _hook_registry(self, name: str) -> Any:
+    def _add_hook(self, name: str, hook: Callable[..., Any], prepend: bool) -> RemovableHandle:
         d = self.__dict__
         if name not in d:  # a module made before hooks existed (unpickled, say)
             _hooks.init_hooks(d)
-        return d[name]
+        handle = add_hook(d[name], hook, prepend, on_remove=lambda: _hooks.update_flag(d))
+        d["_has_hooks"] = True
+        return handle
 
     def register_forward_pre_hook(
         self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
@@ -139,7 +135,7 @@ class Module:
         RemovableHandle
             ``handle.remove()`` removes the hook.
         """
-        handle = add_hook(self._hook_registry("_forward_pre_hooks"), hook, prepend)
+        handle = self._add_hook("_forward_pre_hooks", hook, prepend)
         if with_kwargs:
             self.__dict__["_forward_pre_hooks_with_kwargs"].add(handle.id)
         return handle
@@ -165,8 +161,7 @@ class Module:
         RemovableHandle
             ``handle.remove()`` removes the hook.
         """
-        registry = self._hook_registry("_forward_hooks")
-        handle = add_hook(registry, hook, prepend)
+        handle = self._add_hook("_forward_hooks", hook, prepend)
         if with_kwargs:
             self.__dict__["_forward_hooks_with_kwargs"].add(handle.id)
         return handle
@@ -185,7 +180,7 @@ class Module:
         RemovableHandle
             ``handle.remove()`` removes the hook.
         """
-        return add_hook(self._hook_registry("_backward_pre_hooks"), hook, prepend)
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
 
     def register_full_backward_hook(
         self, hook: Callable[..., Any], prepend: bool = False
@@ -204,7 +199,7 @@ class Module:
         RemovableHandle
             ``handle.remove()`` removes the hook.
         """
-        return add_hook(self._hook_registry("_backward_hooks"), hook, prepend)
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     # ------------------------------------------------------------ registration
     def _check_init(self, what: str) -> None:
