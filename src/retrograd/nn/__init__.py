@@ -20,6 +20,8 @@ from .activation import (
 )
 from .batchnorm import BatchNorm1d
 from .container import ModuleDict, ModuleList, Sequential
+from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .conv_support import BatchNorm2d, Dropout2d, Unflatten
 from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Identity, Linear
@@ -36,6 +38,15 @@ from .loss import (
 from .module import Module
 from .normalization import LayerNorm
 from .parameter import Parameter
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 
 __all__ = [
     "BCELoss",
@@ -69,4 +80,18 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    # convolutional networks
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "Dropout2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "Unflatten",
 ]

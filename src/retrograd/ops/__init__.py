@@ -11,11 +11,14 @@ input. Gradients of broadcast operands are reduced by
 - :mod:`.shape`: reshape, permute, expand, indexing, cat, stack;
 - :mod:`.linalg`: the matrix product;
 - :mod:`.nn`: the layers' fused ops (linear, dropout, batch and layer norm);
-- :mod:`.loss`: the losses' fused ops.
+- :mod:`.loss`: the losses' fused ops;
+- :mod:`.conv`: convolutions and transposed convolutions;
+- :mod:`.pool`: max, average and adaptive pooling.
 """
 
 from __future__ import annotations
 
+from .conv import Conv, ConvTranspose
 from .elementwise import (
     ELU,
     GELU,
@@ -57,11 +60,18 @@ from .loss import (
     SquaredError,
 )
 from .nn import BatchNorm, Dropout, LayerNorm, Linear
+from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
 from .reduction import AMax, LogSoftmax, LogSumExp, MaxDim, Mean, Softmax, Std, Sum, Var
 from .shape import Cat, Expand, Index, Permute, Reshape, Stack
 
 __all__ = [
     "AMax",
+    "AdaptiveAvgPool",
+    "AdaptiveMaxPool",
+    "AvgPool",
+    "Conv",
+    "ConvTranspose",
+    "MaxPool",
     "Abs",
     "AbsoluteError",
     "Add",
