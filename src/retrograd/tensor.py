@@ -8,6 +8,7 @@ graph from the output back to the leaves, accumulating into their ``.grad``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, Union
 
@@ -1151,3 +1152,6 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def to_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+hooks.bind_tensor(sys.modules[__name__])  # hooks and custom Functions work with Tensors

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._backend import FLOAT_DTYPES, xp
-from . import anomaly_mode
+from . import anomaly_mode, hooks
 from .grad_mode import _GradMode, no_grad, set_grad_enabled
 from .graph import Op
 from .hooks import NodeName
@@ -57,10 +57,9 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors: Any) -> None:
         """Keep tensors (or None) for ``backward``, which reads them as ``ctx.saved_tensors``."""
-        from ..tensor import Tensor
-
+        tensor_cls = hooks.TENSOR.Tensor
         for i, t in enumerate(tensors):
-            if t is not None and not isinstance(t, Tensor):
+            if t is not None and not isinstance(t, tensor_cls):
                 raise TypeError(
                     "save_for_backward can only save tensors or None, but argument "
                     f"{i} is of type {type(t).__name__}; store other values as ctx attributes"
@@ -139,11 +138,10 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and record the node whose backward is ``cls.backward``."""
-        from ..tensor import Tensor
-
+        tensor_cls = hooks.TENSOR.Tensor
         node = _new(BackwardCFunction)
         node.fn_cls = cls
-        is_tensor = tuple([isinstance(a, Tensor) for a in args])
+        is_tensor = tuple([isinstance(a, tensor_cls) for a in args])
         needs = tuple([t and a._requires_grad for t, a in zip(is_tensor, args, strict=True)])
         node.is_tensor = is_tensor
         node.needs_input_grad = needs
@@ -164,16 +162,17 @@ class Function:
 
 def _connect(node: BackwardCFunction, out: Any) -> Any:
     """Return ``forward``'s outputs as new tensors whose ``grad_fn`` is ``node``."""
-    from ..tensor import Tensor, wrap_array
-
+    tensor_cls, wrap_array = hooks.TENSOR.Tensor, hooks.TENSOR.wrap_array
     outs = out if isinstance(out, tuple) else (out,)
     skip = node.__dict__.get("non_differentiable", ())
-    node.out_meta = [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in outs]
+    node.out_meta = [(o.shape, o.dtype) if isinstance(o, tensor_cls) else None for o in outs]
     differentiable = [
-        isinstance(o, Tensor) and id(o) not in skip and o.dtype in FLOAT_DTYPES for o in outs
+        isinstance(o, tensor_cls) and id(o) not in skip and o.dtype in FLOAT_DTYPES for o in outs
     ]
     # NOTE: as in PyTorch, backward gets zeros for non-differentiable tensor outputs, always
-    node.zero_outputs = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and id(o) in skip]
+    node.zero_outputs = [
+        i for i, o in enumerate(outs) if isinstance(o, tensor_cls) and id(o) in skip
+    ]
     if not isinstance(out, tuple):
         if not differentiable[0]:
             return out
@@ -183,7 +182,7 @@ def _connect(node: BackwardCFunction, out: Any) -> Any:
     results = []
     for i, (o, d) in enumerate(zip(outs, differentiable, strict=True)):
         if not d:
-            results.append(wrap_array(o.array) if isinstance(o, Tensor) else o)
+            results.append(wrap_array(o.array) if isinstance(o, tensor_cls) else o)
             continue
         sel = _new(_Output)
         sel.index, sel.count, sel.main = i, len(outs), node
@@ -212,24 +211,22 @@ class BackwardCFunction(FunctionCtx, Op):
         The user's backward runs under ``enable_grad`` exactly when Tensors came in,
         and gradients go back in the same form.
         """
-        from ..tensor import Tensor, wrap_array
-
+        tensor_cls, wrap_array = hooks.TENSOR.Tensor, hooks.TENSOR.wrap_array
         grads = list(grad.items) if isinstance(grad, _Grads) else [grad]
-        create_graph = any(isinstance(g, Tensor) for g in grads)
+        create_graph = any(isinstance(g, tensor_cls) for g in grads)
         for i, g in enumerate(grads):
             if g is None:
                 meta = self.out_meta[i]
                 if meta is not None and (self.materialize_grads or i in self.zero_outputs):
                     grads[i] = wrap_array(xp.zeros(meta[0], dtype=meta[1]))
-            elif not isinstance(g, Tensor):
+            elif not isinstance(g, tensor_cls):
                 grads[i] = wrap_array(g)
         with set_grad_enabled(create_graph):
             result = self.fn_cls.backward(self, *grads)
         return self._check(result if isinstance(result, tuple) else (result,), create_graph)
 
     def _check(self, result: tuple[Any, ...], create_graph: bool) -> tuple[Any, ...]:
-        from ..tensor import Tensor
-
+        tensor_cls = hooks.TENSOR.Tensor
         n = len(self.needs)
         if len(result) > n and all(r is None for r in result[n:]):
             result = result[:n]  # PyTorch accepts extra Nones
@@ -248,7 +245,7 @@ class BackwardCFunction(FunctionCtx, Op):
             if r is None or not self.needs[i]:
                 out.append(None)
                 continue
-            if not isinstance(r, Tensor):
+            if not isinstance(r, tensor_cls):
                 raise TypeError(
                     f"function {self.name} returned a {type(r).__name__} as the gradient at "
                     f"position {i + 1}; expected a Tensor or None"

@@ -25,6 +25,17 @@ from .graph import Op
 
 _ids = itertools.count()
 
+#: The Tensor layer (the module ``retrograd.tensor``). It sits above the engine
+#: (docs/architecture.md), so autograd does not import it: tensor.py hands itself
+#: over with :func:`bind_tensor` when it is imported. Hooks get gradients as Tensors.
+TENSOR: Any = None
+
+
+def bind_tensor(module: Any) -> None:
+    """Give hooks and custom Functions the Tensor layer (``Tensor``, ``wrap_array``)."""
+    global TENSOR
+    TENSOR = module
+
 
 class RemovableHandle:
     """What the ``register_*hook`` methods return: ``handle.remove()`` removes the hook.
@@ -138,22 +149,19 @@ def register_post_accumulate_grad_hook(t: Any, hook: Callable[[Any], None]) -> R
 
 
 def _as_tensor(g: Any) -> Any:
-    from ..tensor import Tensor, wrap_array
-
-    return g if isinstance(g, Tensor) else wrap_array(g)
+    return g if isinstance(g, TENSOR.Tensor) else TENSOR.wrap_array(g)
 
 
 def _call_hooks(hooks: OrderedDict[int, Callable[[Any], Any]], g: Any, what: str) -> Any:
     """Run tensor hooks in order on the gradient ``g``; a non-None return replaces it."""
-    from ..tensor import Tensor
-
-    as_tensor = isinstance(g, Tensor)  # create_graph mode hands Tensors to the walk
+    tensor_cls = TENSOR.Tensor
+    as_tensor = isinstance(g, tensor_cls)  # create_graph mode hands Tensors to the walk
     gt = _as_tensor(g)
     for hook in list(hooks.values()):
         new = hook(gt)
         if new is None:
             continue
-        if not isinstance(new, Tensor):
+        if not isinstance(new, tensor_cls):
             raise TypeError(
                 f"a hook on the gradient of {what} returned {type(new).__name__}; "
                 "expected a Tensor or None"
