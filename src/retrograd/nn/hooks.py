@@ -134,17 +134,7 @@ class _BackwardHook:
     def _on_grad_output(self, grads: tuple[Any, ...]) -> tuple[Any, ...]:
         d = self.module.__dict__
         grad_outputs = _pack(self.output_index, grads, self.n_outputs)
-        for hook in list(d["_backward_pre_hooks"].values()):
-            res = hook(self.module, grad_outputs)
-            if res is None:
-                continue
-            res = _as_tuple(res)
-            if len(res) != len(grad_outputs):
-                raise RuntimeError(
-                    f"a backward pre-hook of {type(self.module).__name__} returned "
-                    f"{len(res)} grad_output(s), but expected {len(grad_outputs)}"
-                )
-            grad_outputs = res
+        grad_outputs = _replacing(self.module, "_backward_pre_hooks", grad_outputs, ())
         self.grad_outputs = grad_outputs
         if self.input_index is None:  # no input needs a gradient: the hooks run now
             grad_inputs = (None,) * self.n_inputs
@@ -163,19 +153,28 @@ class _BackwardHook:
             return grads
         assert self.input_index is not None
         grad_inputs = _pack(self.input_index, grads, self.n_inputs)
-        for hook in list(self.module.__dict__["_backward_hooks"].values()):
-            res = hook(self.module, grad_inputs, self.grad_outputs)
-            if res is None:
-                continue
-            res = _as_tuple(res)
-            if len(res) != len(grad_inputs):
-                raise RuntimeError(
-                    f"a backward hook of {type(self.module).__name__} returned {len(res)} "
-                    f"grad_input(s), but expected {len(grad_inputs)}"
-                )
-            grad_inputs = res
+        grad_inputs = _replacing(self.module, "_backward_hooks", grad_inputs, (self.grad_outputs,))
         self.grad_outputs = None
         return tuple(grad_inputs[i] for i in self.input_index)
+
+
+def _replacing(
+    module: Module, registry: str, grads: tuple[Any, ...], extra: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    """Call each hook as ``hook(module, grads, *extra)``; a non-None return replaces ``grads``."""
+    for hook in list(module.__dict__[registry].values()):
+        res = hook(module, grads, *extra)
+        if res is None:
+            continue
+        res = _as_tuple(res)
+        if len(res) != len(grads):
+            raise RuntimeError(
+                f"a hook in {type(module).__name__}.{registry} returned {len(res)} "
+                f"gradient(s), but expected {len(grads)} (one per "
+                f"{'input' if extra else 'output'})"
+            )
+        grads = res
+    return grads
 
 
 def _as_tuple(x: Any) -> tuple[Any, ...]:

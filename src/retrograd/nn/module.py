@@ -105,11 +105,15 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ hooks
-    def _add_hook(self, name: str, hook: Callable[..., Any], prepend: bool) -> RemovableHandle:
+    def _add_hook(
+        self, name: str, hook: Callable[..., Any], prepend: bool, with_kwargs: bool = False
+    ) -> RemovableHandle:
         d = self.__dict__
         if name not in d:  # a module made before hooks existed (unpickled, say)
             _hooks.init_hooks(d)
         handle = add_hook(d[name], hook, prepend, on_remove=lambda: _hooks.update_flag(d))
+        if with_kwargs:
+            d[name + "_with_kwargs"].add(handle.id)
         d["_has_hooks"] = True
         return handle
 
@@ -135,10 +139,7 @@ class Module:
         RemovableHandle
             ``handle.remove()`` removes the hook.
         """
-        handle = self._add_hook("_forward_pre_hooks", hook, prepend)
-        if with_kwargs:
-            self.__dict__["_forward_pre_hooks_with_kwargs"].add(handle.id)
-        return handle
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
 
     def register_forward_hook(
         self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
@@ -146,25 +147,10 @@ class Module:
         """Call ``hook(module, args, output)`` after each ``forward``.
 
         A non-None return replaces the output. With ``with_kwargs=True`` the hook
-        is ``hook(module, args, kwargs, output)``.
-
-        Parameters
-        ----------
-        hook : callable
-        prepend : bool, default=False
-            Run this hook before those already registered.
-        with_kwargs : bool, default=False
-            Pass the keyword arguments of the call too.
-
-        Returns
-        -------
-        RemovableHandle
-            ``handle.remove()`` removes the hook.
+        is ``hook(module, args, kwargs, output)``. Parameters and return value as
+        :meth:`register_forward_pre_hook`.
         """
-        handle = self._add_hook("_forward_hooks", hook, prepend)
-        if with_kwargs:
-            self.__dict__["_forward_hooks_with_kwargs"].add(handle.id)
-        return handle
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
 
     def register_full_backward_pre_hook(
         self, hook: Callable[..., Any], prepend: bool = False
