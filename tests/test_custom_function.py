@@ -387,3 +387,24 @@ def test_hooks_and_retain_grad_on_custom_function_outputs():
         (p + s).sum().backward()
         assert p.grad.tolist() == [1.0, 1.0]
         assert x.grad.tolist() == [6.0, -2.0]
+
+
+def test_second_derivative_through_a_custom_function_matches_torch():
+    def run(lib):
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x**3
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 3 * x**2 * g
+
+        x = lib.tensor([2.0, -1.0], dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), x)
+        return g.tolist(), h.tolist()
+
+    assert run(rg) == run(torch)

@@ -13,8 +13,11 @@ flags.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._backend import ndarray, xp
 from ..autograd import Op
+from ..autograd import higher as hg
 
 
 class Linear(Op):
@@ -49,6 +52,15 @@ class Linear(Op):
         gb = g2.sum(axis=0) if needs[2] else None
         return gx, gw, gb
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        x, w = hg.saved_input(self, 0, self.x), hg.saved_input(self, 1, self.w)
+        g2, x2 = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
+        gx = (g2 @ w).reshape(x.shape) if self.needs[0] else None
+        gw = g2.T @ x2 if self.needs[1] else None
+        if not self.has_bias:
+            return gx, gw
+        return gx, gw, g2.sum(dim=0) if self.needs[2] else None
+
 
 class Dropout(Op):
     """d(x*mask) = g*mask, where ``mask`` already holds the 1/(1-p) scale."""
@@ -60,6 +72,9 @@ class Dropout(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * self.mask,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * hg.const(self.mask, g),)
 
 
 def _affine_grads(
@@ -86,6 +101,17 @@ def _apply_affine(
     if len(params) > i:
         y += params[i].reshape(bshape)
     return y
+
+
+def _affine_composed(fn: Op, xhat: Any, params: tuple[Any, ...], bshape: tuple[int, ...]) -> Any:
+    """``xhat*w + b`` (those present) in Tensor ops."""
+    i = 0
+    if fn.has_weight:
+        xhat = xhat * params[0].reshape(bshape)
+        i = 1
+    if len(params) > i:
+        xhat = xhat + params[i].reshape(bshape)
+    return xhat
 
 
 class BatchNorm(Op):
@@ -115,6 +141,7 @@ class BatchNorm(Op):
         invstd = 1.0 / xp.sqrt(var + self.eps)
         xhat = (x - mean) * invstd
         self.xhat, self.invstd = xhat, invstd
+        self.x, self.params = x, params
         self.w = params[0] if self.has_weight else None
         return _apply_affine(xhat.copy(), params, self.has_weight, bshape)
 
@@ -131,6 +158,20 @@ class BatchNorm(Op):
             else:
                 gx = gh * invstd
         return (gx, *_affine_grads(self, g, xhat, axes, self.param_shape))
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return hg.by_recompute(self, (self.x, *self.params), self.composed, g)
+
+    def composed(self, x: Any, *params: Any) -> Any:
+        """The forward in Tensor ops (the batch statistics as functions of x)."""
+        if self.batch:
+            mean = x.mean(dim=self.axes, keepdim=True)
+            xc = x - mean
+            var = (xc * xc).mean(dim=self.axes, keepdim=True)
+            xhat = xc / (var + self.eps).sqrt()
+        else:
+            xhat = (x - hg.const(self.mean.reshape(self.bshape), x)) * hg.const(self.invstd, x)
+        return _affine_composed(self, xhat, params, self.bshape)
 
 
 class LayerNorm(Op):
@@ -157,6 +198,7 @@ class LayerNorm(Op):
         invstd = 1.0 / xp.sqrt(var + self.eps)
         xhat = xc * invstd
         self.xhat, self.invstd = xhat, invstd
+        self.x, self.params = x, params
         self.w = params[0] if self.has_weight else None
         return _apply_affine(xhat.copy(), params, self.has_weight, self.param_shape)
 
@@ -169,3 +211,12 @@ class LayerNorm(Op):
             m2 = (gh * xhat).mean(axis=axes, keepdims=True)
             gx = self.invstd * (gh - m1 - xhat * m2)
         return (gx, *_affine_grads(self, g, xhat, self.lead, self.param_shape))
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return hg.by_recompute(self, (self.x, *self.params), self.composed, g)
+
+    def composed(self, x: Any, *params: Any) -> Any:
+        """The forward in Tensor ops."""
+        xc = x - x.mean(dim=self.axes, keepdim=True)
+        var = (xc * xc).mean(dim=self.axes, keepdim=True)
+        return _affine_composed(self, xc / (var + self.eps).sqrt(), params, self.param_shape)
