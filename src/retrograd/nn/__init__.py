@@ -47,6 +47,7 @@ from .pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from .sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "BCELoss",
@@ -58,6 +59,7 @@ __all__ = [
     "MSELoss",
     "NLLLoss",
     "SmoothL1Loss",
+    "SyncBatchNorm",
     "Dropout",
     "ELU",
     "Flatten",
