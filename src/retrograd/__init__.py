@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
     eye,
@@ -100,9 +100,9 @@ __all__ = [
     "amin", "arange", "argmax", "argmin", "bool", "cat", "clamp", "clip", "cos",
     "default_generator", "div", "double", "elu", "enable_grad", "eq", "exp", "eye", "flatten",
     "float", "float32", "float64", "from_numpy", "full", "full_like", "ge", "gelu", "gradcheck",
-    "gradgradcheck", "gt", "initial_seed", "int32", "int64", "is_grad_enabled", "le", "leaky_relu",
-    "linspace", "log", "log_softmax", "logsumexp", "long", "lt", "manual_seed", "matmul", "max",
-    "maximum",
+    "gradgradcheck", "gt", "inference_mode", "initial_seed", "int32", "int64", "is_grad_enabled",
+    "le", "leaky_relu", "linspace", "log", "log_softmax", "logsumexp", "long", "lt",
+    "manual_seed", "matmul", "max", "maximum",
     "mean", "min", "minimum", "mul", "ne", "neg", "no_grad", "ones", "ones_like", "permute",
     "pow", "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "relu", "reshape",
     "set_grad_enabled", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack",

@@ -9,7 +9,7 @@ graph from the output back to the leaves, accumulating into their ``.grad``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, Union
 
 from . import ops
@@ -21,7 +21,7 @@ from ._backend import (
     normalize_dims,
     xp,
 )
-from .autograd import Op, higher, retain, run_backward
+from .autograd import Op, anomaly_mode, higher, hooks, retain, run_backward
 from .autograd.grad_mode import _GradMode
 from .autograd.versions import (
     IndexPut,
@@ -134,14 +134,23 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
         raise ValueError(f"{_op_name(cls)}: cannot apply to shapes {shapes}: {e}") from None
     needs = tuple([t._requires_grad for t in inputs])
     if not (_GradMode.enabled and True in needs):
+        if _GradMode.inference:
+            return _mark_inference(wrap_array(out))
         return wrap_array(out)
     fn.needs = needs
     fn.next = tuple([(t._ctx or t) if t._requires_grad else None for t in inputs])
     fn.out_shape = out.shape
     fn.out_dtype = out.dtype
+    if _GradMode.anomaly:  # keep the forward's traceback and check backward for NaN
+        anomaly_mode.record(fn)
     res = wrap_array(out, requires_grad=True, ctx=fn)
     save_versions(fn, inputs, res)
     return res
+
+
+def _mark_inference(t: Tensor) -> Tensor:
+    t._inference = True
+    return t
 
 
 def _op_name(cls: type[Op]) -> str:
@@ -180,10 +189,13 @@ class Tensor:
     """
 
     # _vc (version counter), _view (ViewInfo) and _views (weak references to its views)
-    # are set only on tensors that need them (autograd/versions.py)
+    # are set only on tensors that need them (autograd/versions.py); _hooks and _inference
+    # only on tensors with hooks and on inference tensors (autograd/hooks.py, inference_mode)
     __slots__ = (
         "__weakref__",
         "_ctx",
+        "_hooks",
+        "_inference",
         "_requires_grad",
         "_vc",
         "_view",
@@ -203,6 +215,8 @@ class Tensor:
         self._ctx = None
         self._requires_grad = False
         self.requires_grad = requires_grad
+        if _GradMode.inference:
+            self._inference = True
 
     # ------------------------------------------------------------ attributes
     @property
@@ -432,7 +446,8 @@ class Tensor:
             # and a leaf copies any array it did not get fresh (see run_backward).
             g = g.astype(self.array.dtype, copy=False)
         if self._ctx is None:
-            self._accumulate_grad(g, g_is_shared=True)
+            with hooks.backward_pass():
+                hooks.AccumulateGrad(self).backward(g)
         else:
             run_backward(self._ctx, g, bool(retain_graph))
 
@@ -454,6 +469,58 @@ class Tensor:
             )
         if self._ctx is not None:
             retain(self._ctx, self)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> hooks.RemovableHandle:
+        """Call ``hook(grad)`` each time this tensor's gradient is computed.
+
+        The hook may return a Tensor of the gradient's shape, which replaces the
+        gradient (for the rest of the walk and in ``.grad``), or None. On a leaf it
+        runs once per backward on the sum of all contributions, before they are
+        added to ``.grad``; on a non-leaf, before ``retain_grad`` keeps the gradient.
+
+        Parameters
+        ----------
+        hook : callable
+            ``hook(grad: Tensor) -> Tensor or None``.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` removes the hook.
+
+        Examples
+        --------
+        >>> x = retrograd.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 2)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([4., 8.])
+        """
+        return hooks.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(
+        self, hook: Callable[[Tensor], None]
+    ) -> hooks.RemovableHandle:
+        """Call ``hook(tensor)`` on this leaf after its ``.grad`` has been updated by backward.
+
+        Parameters
+        ----------
+        hook : callable
+            ``hook(tensor) -> None``; reads ``tensor.grad``.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` removes the hook.
+        """
+        return hooks.register_post_accumulate_grad_hook(self, hook)
+
+    def is_inference(self) -> bool:
+        """True for a tensor made inside :class:`retrograd.inference_mode`."""
+        try:
+            return self._inference
+        except AttributeError:  # the slot is only set on inference tensors
+            return False
 
     @property
     def retains_grad(self) -> bool:
@@ -1321,3 +1388,4 @@ def to_tensor(x: Any) -> Tensor:
 # The backward walk sits below this module and records gradients as Tensors under
 # create_graph=True: hand it the Tensor layer (docs/architecture.md: imports point down).
 higher.bind_tensor(sys.modules[__name__])
+hooks.bind_tensor(sys.modules[__name__])  # hooks and custom Functions work with Tensors

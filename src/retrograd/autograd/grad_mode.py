@@ -11,6 +11,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class _GradMode:
     enabled = True
+    inference = False  # inside inference_mode(): new tensors are marked as inference tensors
+    anomaly = False  # set_detect_anomaly(True): nodes keep their forward's traceback
 
 
 def is_grad_enabled() -> bool:
@@ -61,3 +63,43 @@ class enable_grad(set_grad_enabled):  # noqa: N801 - PyTorch's name
 
     def __init__(self) -> None:
         super().__init__(True)
+
+
+class inference_mode:  # noqa: N801 - PyTorch's name
+    """Like :class:`no_grad`, and tensors made inside are inference tensors (``is_inference()``).
+
+    Use as ``with retrograd.inference_mode():`` or as the decorator
+    ``@retrograd.inference_mode()``. ``inference_mode(False)`` does nothing.
+
+    Parameters
+    ----------
+    mode : bool, default=True
+        Whether to enter inference mode.
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = bool(mode)
+        self.prev: list[tuple[bool, bool]] = []
+
+    def __enter__(self) -> None:
+        self.prev.append((_GradMode.enabled, _GradMode.inference))
+        if self.mode:
+            _GradMode.enabled, _GradMode.inference = False, True
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled, _GradMode.inference = self.prev.pop()
+
+    def __call__(self, func: F) -> F:
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def is_inference_mode_enabled() -> bool:
+    """Return True inside :class:`inference_mode`."""
+    return _GradMode.inference

@@ -38,6 +38,7 @@ class Op:
 
     __slots__ = ("__dict__", "needs", "next", "out_dtype", "out_shape")
     retained: Any = None  # a weak reference to the output after retain_grad()
+    hooks: Any = None  # the output tensor's gradient hooks, after register_hook()
     freed = False  # True once backward has released the saved arrays
     saved_versions: Any = None  # per saved tensor, see check_versions (ops/saved.py)
 
@@ -49,8 +50,13 @@ class Op:
 
     @property
     def name(self) -> str:
-        """The node's name as PyTorch prints it, e.g. ``AddBackward0``."""
-        return f"{type(self).__name__}Backward0"
+        """The node's name as PyTorch prints it, e.g. ``AddBackward0`` (also ``name()``)."""
+        return _hooks.NodeName(f"{type(self).__name__}Backward0")
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """PyTorch's ``(node, input_nr)`` per input: an :class:`AccumulateGrad` for a leaf."""
+        return _hooks.next_functions(self)
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -105,8 +111,20 @@ def run_backward(root: Op, grad: ndarray, retain_graph: bool) -> None:
     """
     if root.freed:
         raise _freed_error(root)
+    _hooks.PASSES.append([])  # where queue_callback() puts what runs at the end of the pass
+    try:
+        _walk(root, grad, retain_graph)
+        if _hooks.PASSES[-1]:
+            _hooks.run_callbacks()
+    finally:
+        _hooks.PASSES.pop()
+
+
+def _walk(root: Op, grad: ndarray, retain_graph: bool) -> None:
     order = _toposort(root)
     grads: dict[Op, ndarray] = {root: grad}
+    if _hooks.HOOKED_LEAVES:  # leaves with hooks get an AccumulateGrad node of their own
+        _hooks.plan_leaf_nodes(order, grads)
     for node in order:
         g = grads.pop(node, None)
         if g is None:  # a branch that received no gradient
@@ -115,6 +133,8 @@ def run_backward(root: Op, grad: ndarray, retain_graph: bool) -> None:
             raise _freed_error(node)
         if node.saved_versions is not None:
             check_versions(node)
+        if node.hooks is not None:
+            g = _hooks.run_tensor_hooks(node, g)
         if node.retained is not None:
             t = node.retained()
             if t is not None:
@@ -171,6 +191,10 @@ def _pass_gradient(
         raise _shape_error(node, ig, data.shape)
     if ig.dtype != data.dtype:
         ig = ig.astype(data.dtype)
+    acc = grads.get(child)  # type: ignore[call-overload]
+    if acc is not None:  # a leaf with hooks: its AccumulateGrad node sums its gradients
+        _pass_gradient(node, acc, ig, is_shared, grads)
+        return
     # NOTE: an op may hand one array to several inputs (add gives g to both),
     # or a view of g; such an array is copied before a leaf keeps it.
     child._accumulate_grad(ig, g_is_shared=is_shared or ig.base is not None)
@@ -185,3 +209,7 @@ def _shape_error(node: Op, ig: ndarray, shape: tuple[int, ...]) -> RuntimeError:
 def retain(node: Op, tensor: Any) -> None:
     """Make ``node`` write its output gradient to ``tensor.grad`` during backward."""
     node.retained = weakref.ref(tensor)
+
+
+from . import hooks as _hooks  # noqa: E402 - hooks subclasses Op
+from .hooks import queue_callback  # noqa: E402, F401 - retrograd.autograd.graph.queue_callback

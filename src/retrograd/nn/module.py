@@ -17,7 +17,9 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from ..autograd import no_grad
+from ..autograd.hooks import RemovableHandle, add_hook
 from ..tensor import Tensor, as_dtype, wrap_array, zero_grads
+from . import hooks as _hooks
 from .parameter import Parameter
 
 M = TypeVar("M", bound="Module")
@@ -91,13 +93,99 @@ class Module:
         d["_buffers"] = {}
         d["_non_persistent_buffers"] = set()
         d["_modules"] = {}
+        _hooks.init_hooks(d)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Compute the module's output; every subclass must implement it."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the "forward" method')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.__dict__.get("_has_hooks"):
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ hooks
+    def _add_hook(
+        self, name: str, hook: Callable[..., Any], prepend: bool, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        d = self.__dict__
+        if name not in d:  # a module made before hooks existed (unpickled, say)
+            _hooks.init_hooks(d)
+        handle = add_hook(d[name], hook, prepend, on_remove=lambda: _hooks.update_flag(d))
+        if with_kwargs:
+            d[name + "_with_kwargs"].add(handle.id)
+        d["_has_hooks"] = True
+        return handle
+
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each ``forward``.
+
+        A non-None return replaces the positional arguments (a single value is
+        wrapped in a tuple). With ``with_kwargs=True`` the hook is
+        ``hook(module, args, kwargs)`` and returns None or ``(args, kwargs)``.
+
+        Parameters
+        ----------
+        hook : callable
+        prepend : bool, default=False
+            Run this hook before those already registered.
+        with_kwargs : bool, default=False
+            Pass the keyword arguments of the call too.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` removes the hook.
+        """
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each ``forward``.
+
+        A non-None return replaces the output. With ``with_kwargs=True`` the hook
+        is ``hook(module, args, kwargs, output)``. Parameters and return value as
+        :meth:`register_forward_pre_hook`.
+        """
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable[..., Any], prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of the outputs are known.
+
+        ``grad_output`` has one entry per output (None for one that is not a tensor
+        or got no gradient); a non-None return (a tuple of the same length)
+        replaces it for the rest of the backward pass.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` removes the hook.
+        """
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(
+        self, hook: Callable[..., Any], prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the inputs' gradients are known.
+
+        As PyTorch's: ``grad_input`` has one entry per positional argument of the
+        call (None for one that is not a tensor or does not require grad),
+        ``grad_output`` one per output. A non-None return (a tuple of the length of
+        ``grad_input``) replaces the gradients sent on to the inputs. When no input
+        requires grad the hook runs with ``grad_input`` all None once the outputs'
+        gradients are known.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` removes the hook.
+        """
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     # ------------------------------------------------------------ registration
     def _check_init(self, what: str) -> None:
