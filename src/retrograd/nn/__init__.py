@@ -10,16 +10,22 @@ from . import functional, init, utils
 from .activation import (
     ELU,
     GELU,
+    Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
     Sigmoid,
+    SiLU,
     Softmax,
     Softplus,
+    Softsign,
     Tanh,
 )
 from .batchnorm import BatchNorm1d
-from .container import ModuleDict, ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Identity, Linear
@@ -28,6 +34,7 @@ from .loss import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     HuberLoss,
+    KLDivLoss,
     L1Loss,
     MSELoss,
     NLLLoss,
@@ -36,8 +43,19 @@ from .loss import (
 from .module import Module
 from .normalization import LayerNorm
 from .parameter import Parameter
+from .sparse import Embedding
 
 __all__ = [
+    "Embedding",
+    "Hardtanh",
+    "KLDivLoss",
+    "LogSigmoid",
+    "Mish",
+    "PReLU",
+    "ParameterDict",
+    "ParameterList",
+    "SiLU",
+    "Softsign",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",

@@ -10,7 +10,8 @@ input. Gradients of broadcast operands are reduced by
 - :mod:`.reduction`: sum, mean, var, std, amax, max along a dim, logsumexp, softmax;
 - :mod:`.shape`: reshape, permute, expand, indexing, cat, stack;
 - :mod:`.linalg`: the matrix product;
-- :mod:`.nn`: the layers' fused ops (linear, dropout, batch and layer norm);
+- :mod:`.nn`: the layers' fused ops (linear, dropout, batch and layer norm, PReLU,
+  embedding, pad, normalize);
 - :mod:`.loss`: the losses' fused ops.
 """
 
@@ -26,10 +27,13 @@ from .elementwise import (
     Cos,
     Div,
     Exp,
+    Hardtanh,
     LeakyReLU,
     Log,
+    LogSigmoid,
     Maximum,
     Minimum,
+    Mish,
     Mul,
     Neg,
     Pow,
@@ -37,8 +41,10 @@ from .elementwise import (
     ReLU,
     RPowScalar,
     Sigmoid,
+    SiLU,
     Sin,
     Softplus,
+    Softsign,
     Sqrt,
     Sub,
     Tanh,
@@ -56,11 +62,20 @@ from .loss import (
     SoftmaxCrossEntropy,
     SquaredError,
 )
-from .nn import BatchNorm, Dropout, LayerNorm, Linear
+from .nn import BatchNorm, Dropout, Embedding, LayerNorm, Linear, Normalize, Pad, PReLU
 from .reduction import AMax, LogSoftmax, LogSumExp, MaxDim, Mean, Softmax, Std, Sum, Var
 from .shape import Cat, Expand, Index, Permute, Reshape, Stack
 
 __all__ = [
+    "Embedding",
+    "Hardtanh",
+    "LogSigmoid",
+    "Mish",
+    "Normalize",
+    "PReLU",
+    "Pad",
+    "SiLU",
+    "Softsign",
     "AMax",
     "Abs",
     "AbsoluteError",

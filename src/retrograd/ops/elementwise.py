@@ -402,3 +402,68 @@ class Cast(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g.astype(self.src),)
+
+
+# ---------------------------------------------------------------- more activations (PyTorch's)
+
+
+class SiLU(Op):
+    """d silu(a) = g*s*(1 + a*(1 - s)) with s = sigmoid(a); silu(a) = a*s."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a, self.s = a, stable_sigmoid(a)
+        return a * self.s
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        a, s = self.a, self.s
+        return (g * s * (1 + a * (1 - s)),)
+
+
+class Mish(Op):
+    """d mish(a) = g*(t + a*sigmoid(a)*(1 - t^2)) with t = tanh(softplus(a)); mish(a) = a*t."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        # NOTE: the stable softplus, so a = ±1e4 gives a (resp. -0.0), not NaN.
+        self.a = a
+        self.t = xp.tanh(xp.log1p(xp.exp(-xp.abs(a))) + xp.maximum(a, 0))
+        return a * self.t
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        a, t = self.a, self.t
+        return (g * (t + a * stable_sigmoid(a) * (1 - t * t)),)
+
+
+class Hardtanh(Op):
+    """d hardtanh(a) = g where lo < a < hi, else 0 (bounds exclusive, as PyTorch's hardtanh)."""
+
+    lo: float
+    hi: float
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.mask = (a > self.lo) & (a < self.hi)
+        return xp.clip(a, xp.asarray(self.lo, dtype=a.dtype), xp.asarray(self.hi, dtype=a.dtype))
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g * self.mask,)
+
+
+class LogSigmoid(Op):
+    """d log(sigmoid(a)) = g*sigmoid(-a); finite for a = ±1e4."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a = a
+        return xp.minimum(a, 0) - xp.log1p(xp.exp(-xp.abs(a)))
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g * stable_sigmoid(-self.a),)
+
+
+class Softsign(Op):
+    """d (a/(1 + |a|)) = g/(1 + |a|)^2."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.d = 1 + xp.abs(a)
+        return a / self.d
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g / (self.d * self.d),)
