@@ -373,7 +373,9 @@ class ParameterList(Module):
 class ParameterDict(Module):
     """A dict of parameters registered under its keys, as ``torch.nn.ParameterDict``.
 
-    Keeps insertion order; a plain Tensor becomes a :class:`Parameter`.
+    Keeps insertion order, except that a plain dict given to the constructor or
+    to :meth:`update` is added in sorted key order (as PyTorch does); a plain
+    Tensor becomes a :class:`Parameter`.
 
     Parameters
     ----------
@@ -426,7 +428,12 @@ class ParameterDict(Module):
 
     def update(self, parameters: Mapping[str, Any] | Iterable[Any]) -> None:
         """Add or replace parameters from a mapping or an iterable of ``(name, value)`` pairs."""
-        pairs = parameters.items() if isinstance(parameters, Mapping) else parameters
+        if isinstance(parameters, OrderedDict | ParameterDict):
+            pairs: Iterable[Any] = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())  # NOTE: PyTorch sorts a plain dict's keys here
+        else:
+            pairs = parameters
         for j, item in enumerate(pairs):
             if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise ValueError(
