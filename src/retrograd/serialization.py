@@ -59,7 +59,7 @@ def _layers() -> dict[str, type]:
     names = [
         "Sequential", "Linear", "Flatten", "Dropout", "BatchNorm1d", "LayerNorm", "Identity",
         "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax",
-        "LogSoftmax",
+        "LogSoftmax", "SiLU", "Mish", "Hardtanh", "LogSigmoid", "Softsign", "PReLU", "Embedding",
     ]  # fmt: skip
     return {n: getattr(nn, n) for n in names if hasattr(nn, n)}
 
