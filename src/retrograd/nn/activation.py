@@ -25,8 +25,8 @@ def _inplace_repr(inplace: bool, first: bool = False) -> str:
     return "inplace=True" if first else ", inplace=True"
 
 
-class ReLU(Module):
-    """``max(x, 0)`` elementwise (gradient 0 at 0, as PyTorch).
+class _InplaceOnly(Module):
+    """Base of the activations whose only option is PyTorch's ``inplace``.
 
     Parameters
     ----------
@@ -38,13 +38,17 @@ class ReLU(Module):
         super().__init__()
         self.inplace = inplace
 
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace, first=True)
+
+
+class ReLU(_InplaceOnly):
+    """``max(x, 0)`` elementwise (gradient 0 at 0, as PyTorch); ``inplace`` is accepted."""
+
     def forward(self, input: Tensor) -> Tensor:
         if type(input) is Tensor:  # the common case, without F.relu's conversion
             return apply_op(ops.ReLU, input)
         return F.relu(input)
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace, first=True)
 
 
 class LeakyReLU(Module):
@@ -201,44 +205,18 @@ class LogSoftmax(Module):
         return f"dim={self.dim}"
 
 
-class SiLU(Module):
-    """``x * sigmoid(x)`` elementwise (swish).
-
-    Parameters
-    ----------
-    inplace : bool, default=False
-        Accepted for compatibility; the output is always a new tensor.
-    """
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
+class SiLU(_InplaceOnly):
+    """``x * sigmoid(x)`` elementwise (swish); ``inplace`` is accepted."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
 
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace, first=True)
 
-
-class Mish(Module):
-    """``x * tanh(softplus(x))`` elementwise.
-
-    Parameters
-    ----------
-    inplace : bool, default=False
-        Accepted for compatibility; the output is always a new tensor.
-    """
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
+class Mish(_InplaceOnly):
+    """``x * tanh(softplus(x))`` elementwise; ``inplace`` is accepted."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.mish(input)
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace, first=True)
 
 
 class Hardtanh(Module):

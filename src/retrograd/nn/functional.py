@@ -1213,6 +1213,8 @@ def _padding_index(padding_idx: int | None, rows: int, op: str) -> int | None:
     """``padding_idx`` as a non-negative row, or None; PyTorch's range check."""
     if padding_idx is None:
         return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, int):
+        raise TypeError(f"{op}(): padding_idx must be an int, got {padding_idx!r}")
     if not -rows <= padding_idx < rows:
         raise ValueError(
             f"{op}(): padding_idx must be within num_embeddings: got {padding_idx} "

@@ -64,16 +64,7 @@ class Embedding(Module):
         check_device(device, "Embedding")
         self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = check_size(embedding_dim, "embedding_dim", "Embedding")
-        if padding_idx is not None:
-            if isinstance(padding_idx, bool) or not isinstance(padding_idx, int):
-                raise TypeError(f"Embedding: padding_idx must be an int, got {padding_idx!r}")
-            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(
-                    f"Embedding: padding_idx must be within num_embeddings: got {padding_idx} "
-                    f"for {self.num_embeddings} embeddings"
-                )
-            if padding_idx < 0:
-                padding_idx += self.num_embeddings
+        padding_idx = F._padding_index(padding_idx, self.num_embeddings, "Embedding")
         if sparse:
             raise NotImplementedError(
                 "Embedding: sparse=True is not supported: retrograd has no sparse gradients; "
