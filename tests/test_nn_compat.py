@@ -16,6 +16,8 @@ import pytest
 import torch
 import torch.nn as tnn
 import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import retrograd as rg
 import retrograd.nn as nn
@@ -336,6 +338,8 @@ def test_pad_bad_arguments():
         F.pad(rg.zeros(1, 3), (1, 1), mode="circular", value=2.0)
     with pytest.raises(ValueError, match="crops more"):
         F.pad(x, (-2, -2))
+    with pytest.raises(NotImplementedError, match="negative amounts"):
+        F.pad(rg.zeros(1, 4), (-1, 2), mode="reflect")
 
 
 # ---------------------------------------------------------------- kl_div
@@ -516,3 +520,31 @@ def test_extra_repr_is_used_by_repr():
             return "factor=2"
 
     assert re.match(r"Scaled\(\n  factor=2\n  \(fc\): Linear", repr(Scaled()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    amounts=st.lists(st.integers(-1, 3), min_size=2, max_size=8),
+    mode=st.sampled_from(["constant", "reflect", "replicate", "circular"]),
+)
+def test_pad_any_shape_against_torch(shape, amounts, mode):
+    """Both succeed with the same values and gradients, or both raise."""
+    k = min(len(amounts) // 2, len(shape))
+    pad = amounts[: 2 * k]
+    x = data(*shape)
+    if mode != "constant" and min(pad, default=0) < 0:
+        with pytest.raises(NotImplementedError, match="negative amounts|last 1 to 3"):
+            F.pad(rg.tensor(x), pad, mode=mode)  # PyTorch crops in its own orders here
+        return
+    try:
+        expected = TF.pad(torch.tensor(x, requires_grad=True), pad, mode=mode)
+    except (RuntimeError, ValueError, NotImplementedError):
+        with pytest.raises((ValueError, NotImplementedError)):
+            F.pad(rg.tensor(x), pad, mode=mode)
+        return
+    if expected.numel() == 0:
+        return
+    both(
+        lambda t: F.pad(t, pad, mode=mode), lambda t: TF.pad(t, pad, mode=mode), x, dtype=np.float64
+    )

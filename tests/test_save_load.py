@@ -332,3 +332,10 @@ def test_model_files_describe_the_new_layers(tmp_path):
     assert repr(back) == repr(model)
     idx = rg.tensor([[1, 5], [0, 3]])
     np.testing.assert_array_equal(back(idx).array, model.eval()(idx).array)
+
+
+def test_a_checkpoint_without_its_structure_is_refused_cleanly(tmp_path):
+    path = tmp_path / "c.safetensors"
+    S.save_file({"w": np.ones(1)}, path, {"format": S.CHECKPOINT_FORMAT})
+    with pytest.raises(ValueError, match="damaged structure"):
+        rg.load(path)

@@ -294,14 +294,14 @@ def load(f: Any, map_location: Any = None, weights_only: bool | None = True) -> 
     else:
         arrays, meta = _read(f)
     kind = meta.get("format")
-    if kind == OBJECT_FORMAT and "tree" in meta:
+    if kind in (OBJECT_FORMAT, CHECKPOINT_FORMAT):
         try:
             tree = json.loads(meta["tree"])
+            if kind == CHECKPOINT_FORMAT:
+                return _unflatten(tree, arrays)
             return _Decoder(arrays).decode(tree)
         except (ValueError, KeyError, TypeError, IndexError) as e:
-            raise ValueError(f"{f} has a damaged structure description: {e}") from None
-    if kind == CHECKPOINT_FORMAT:
-        return _unflatten(json.loads(meta["tree"]), arrays)
+            raise ValueError(f"{f} has a damaged structure description: {e!r}") from None
     if kind != FORMAT or "architecture" not in meta:
         raise ValueError(
             f"{f} holds tensors but no retrograd model description; build the model "

@@ -1266,7 +1266,8 @@ def pad(
     input : Tensor
     pad : sequence of int, even length
         ``(left, right)`` for the last dimension, then ``(top, bottom)`` for the
-        one before, and so on. In 'constant' mode negative amounts crop.
+        one before, and so on. In 'constant' mode negative amounts crop; the
+        other modes take non-negative amounts only (NotImplementedError).
     mode : {'constant', 'reflect', 'replicate', 'circular'}, default='constant'
         'constant' fills with ``value`` and pads any number of dimensions; the
         others pad the last 1 to 3 dimensions of a batched (or unbatched) input:
@@ -1294,7 +1295,7 @@ def pad(
     ]
     if mode == "constant":
         for (lo, hi), n in zip(pads, input.shape, strict=True):
-            if n + lo + hi < 0:
+            if max(-lo, 0) + max(-hi, 0) > n:
                 raise ValueError(
                     f"pad(): padding {tuple(amounts)} crops more than the input {input.shape}"
                 )
@@ -1307,18 +1308,19 @@ def pad(
             f"pad(): mode {mode!r} pads the last 1 to 3 dimensions of a {k + 1}-D (unbatched) "
             f"or {k + 2}-D (batched) input; got {k} padded dimensions for shape {input.shape}"
         )
+    if min(min(p) for p in pads) < 0:
+        raise NotImplementedError(
+            f"pad(): negative amounts (cropping) are supported in mode 'constant' only, "
+            f"got {tuple(amounts)} with mode={mode!r}; crop with slicing first"
+        )
     for (lo, hi), n in zip(pads, input.shape, strict=True):
-        limit = n - 1 if mode == "reflect" else n
-        if (
-            lo < 0
-            or hi < 0
-            or max(lo, hi) > limit
-            or (mode == "replicate" and n == 0 and (lo or hi))
-        ):
+        # PyTorch's limits: reflect < size, circular <= size, replicate any (size > 0).
+        limit = {"reflect": n - 1, "circular": n}.get(mode, max(lo, hi) if n else 0)
+        if max(lo, hi) > limit:
             raise ValueError(
-                f"pad(): mode {mode!r} needs non-negative amounts at most "
-                f"{'size - 1' if mode == 'reflect' else 'the size'} of each padded dimension; "
-                f"got {tuple(amounts)} for shape {input.shape}"
+                f"pad(): mode {mode!r} needs amounts below the size of each padded dimension "
+                "for 'reflect', at most the size for 'circular', a non-empty dimension for "
+                f"'replicate'; got {tuple(amounts)} for shape {input.shape}"
             )
     return apply_op(ops.Pad, input, pads=tuple(pads), mode=mode, value=0.0)
 

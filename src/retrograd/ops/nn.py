@@ -222,8 +222,8 @@ class Embedding(Op):
 class Pad(Op):
     """d pad(x) = g with the padding cut off (constant mode), or summed back (other modes).
 
-    ``pads`` holds ``(before, after)`` for every axis of ``x``. Constant mode takes
-    negative amounts (a crop); the others read ``x`` through one index array per
+    ``pads`` holds ``(before, after)`` for every axis of ``x``; in constant mode a
+    negative amount crops. The modes other than constant read ``x`` through one index array per
     padded axis (``numpy.pad`` of ``arange``), and backward adds the gradient of
     every copy back into the element it was read from.
     """
@@ -245,8 +245,9 @@ class Pad(Op):
         self.index = {}
         for axis, ((lo, hi), n) in enumerate(zip(self.pads, x.shape, strict=True)):
             if lo or hi:
-                self.index[axis] = xp.pad(xp.arange(n), (lo, hi), mode=np_mode)
-                x = xp.take(x, self.index[axis], axis=axis)
+                index = xp.pad(xp.arange(n), (lo, hi), mode=np_mode)
+                self.index[axis] = index
+                x = xp.take(x, index, axis=axis)
         return x
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
