@@ -12,11 +12,14 @@ input. Gradients of broadcast operands are reduced by
 - :mod:`.linalg`: the matrix product;
 - :mod:`.nn`: the layers' fused ops (linear, dropout, batch and layer norm, PReLU,
   embedding, pad, normalize);
-- :mod:`.loss`: the losses' fused ops.
+- :mod:`.loss`: the losses' fused ops;
+- :mod:`.conv`: convolutions and transposed convolutions;
+- :mod:`.pool`: max, average and adaptive pooling.
 """
 
 from __future__ import annotations
 
+from .conv import Conv, ConvTranspose
 from .elementwise import (
     ELU,
     GELU,
@@ -63,65 +66,72 @@ from .loss import (
     SquaredError,
 )
 from .nn import BatchNorm, Dropout, Embedding, LayerNorm, Linear, Normalize, Pad, PReLU
+from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
 from .reduction import AMax, LogSoftmax, LogSumExp, MaxDim, Mean, Softmax, Std, Sum, Var
 from .shape import Cat, Expand, Index, Permute, Reshape, Stack
 
 __all__ = [
-    "Embedding",
-    "Hardtanh",
-    "LogSigmoid",
-    "Mish",
-    "Normalize",
-    "PReLU",
-    "Pad",
-    "SiLU",
-    "Softsign",
     "AMax",
     "Abs",
     "AbsoluteError",
+    "AdaptiveAvgPool",
+    "AdaptiveMaxPool",
     "Add",
+    "AvgPool",
     "BatchNorm",
     "BinaryCrossEntropy",
     "BinaryCrossEntropyWithLogits",
     "Cast",
     "Cat",
     "Clamp",
+    "Conv",
+    "ConvTranspose",
     "Cos",
     "CrossEntropy",
     "Div",
     "Dropout",
     "ELU",
+    "Embedding",
     "Exp",
     "Expand",
     "GELU",
+    "Hardtanh",
     "Huber",
     "Index",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Log",
+    "LogSigmoid",
     "LogSoftmax",
     "LogSumExp",
     "MatMul",
     "MaxDim",
+    "MaxPool",
     "Maximum",
     "Mean",
     "Minimum",
+    "Mish",
     "Mul",
     "NLL",
     "Neg",
+    "Normalize",
+    "PReLU",
+    "Pad",
     "Permute",
     "Pow",
     "PowScalar",
     "RPowScalar",
     "ReLU",
     "Reshape",
+    "SiLU",
     "Sigmoid",
     "Sin",
     "SmoothL1",
     "Softmax",
     "SoftmaxCrossEntropy",
     "Softplus",
+    "Softsign",
     "Sqrt",
     "SquaredError",
     "Stack",

@@ -1,0 +1,359 @@
+"""Convolutions: ``Conv`` (1-D and 2-D; stride, padding, dilation, groups) and ``ConvTranspose``.
+
+Layout (chosen by measurement, see docs/nn.md): channels-first throughout, as
+the tensors arrive (N, C, H, W). The windows of the padded input are a strided
+view (:class:`Geometry`, no copy); one copy of them, ``cols`` of shape
+(n, groups, C/groups*kh*kw, OH*OW), feeds one batched matrix product with the
+weight for the output and one for each gradient. The input gradient is the
+``cols`` gradient added back into the input by a loop over the kernel's kh*kw
+offsets, each one vectorised add into a strided view.
+
+Scratch memory is bounded: the batch is processed in chunks whose ``cols``
+hold at most :data:`SCRATCH_BYTES` (or one sample's, when that is larger), in
+two buffers per thread reused by every call (:func:`scratch`). Backward copies
+the windows again rather than keeping them: it saves only the padded input.
+
+1-D convolutions run as 2-D ones over a height of 1: 3-D arrays are viewed as
+4-D on the way in and the results viewed back.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from .._backend import ndarray, xp
+from ..autograd import Op
+
+#: Upper bound on the bytes of one chunk's ``cols`` (and of its gradient).
+SCRATCH_BYTES = 1 << 25
+
+Pair = tuple[int, int]
+
+
+def _pad(x: ndarray, pads: tuple[Pair, Pair], value: float = 0.0) -> ndarray:
+    """``x`` (N, C, H, W) with ``value`` around H and W: ((top, bottom), (left, right))."""
+    (t, b), (left, r) = pads
+    if t == b == left == r == 0:
+        return x
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + t + b, w + left + r), value, dtype=x.dtype)
+    out[:, :, t : t + h, left : left + w] = x
+    return out
+
+
+def windows(xp_: ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> ndarray:
+    """The (N, C, OH, OW, kh, kw) view of every window of ``xp_``; no copy."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    v = xp.lib.stride_tricks.sliding_window_view(xp_, span, axis=(2, 3))
+    return v[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+class Geometry:
+    """Where every window element of a convolution sits in a padded buffer.
+
+    The buffer is the input with its zero padding, plus spare zero rows at the
+    bottom; :meth:`view` is the (N, C, kh, kw, OH, Wq) strided view of it (no
+    copy) that holds, for each kernel offset, the input element under every
+    output position. Usually ``Wq = OW``. For stride 1 (when the padded width
+    ``Wp`` is at most 1.5 ``OW``) ``Wq = Wp``: each output row is computed
+    over the whole padded row, its last ``Wp - OW`` columns wrapping into the
+    next row and thrown away. That costs ``Wp/OW`` more arithmetic but makes
+    every offset's elements one contiguous run per plane, so copying the
+    windows and adding their gradients back move long runs instead of rows of
+    OW elements (2x faster on LeNet's second layer). The spare rows keep the
+    wrapped reads of the last row inside the buffer.
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        kernel: Pair,
+        stride: Pair,
+        padding: tuple[Pair, Pair],
+        dilation: Pair,
+        extra: Pair = (0, 0),
+    ) -> None:
+        n, c, h, w = shape
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        (t, b), (left, r) = padding
+        self.shape, self.kernel, self.stride, self.dilation = shape, kernel, stride, dilation
+        self.top, self.left = t, left
+        hp, wp = h + t + b, w + left + r
+        self.oh = (hp - dh * (kh - 1) - 1) // sh + 1
+        self.ow = (wp - dw * (kw - 1) - 1) // sw + 1
+        # ``extra`` rows and columns at the end belong to the buffer, not to any window.
+        hp, self.wp = hp + extra[0], wp + extra[1]
+        wide = sh == sw == 1 and 2 * self.wp <= 3 * self.ow
+        self.wq = self.wp if wide else self.ow
+        spare = -(-(dw * (kw - 1)) // self.wp) if wide else 0
+        self.buf_shape = (n, c, hp + spare, self.wp)
+
+    def pad(self, x: ndarray) -> ndarray:
+        """A fresh buffer: ``x`` inside its padding and spare rows, zeros around."""
+        buf = xp.zeros(self.buf_shape, dtype=x.dtype)
+        _, _, h, w = x.shape
+        buf[:, :, self.top : self.top + h, self.left : self.left + w] = x
+        return buf
+
+    def crop(self, buf: ndarray) -> ndarray:
+        """The input's part of a buffer (a view)."""
+        _, _, h, w = self.shape
+        return buf[:, :, self.top : self.top + h, self.left : self.left + w]
+
+    def view(self, buf: ndarray) -> ndarray:
+        """The (n, C, kh, kw, OH, Wq) windows of ``buf`` (any leading batch slice); no copy."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        s0, s1, row, col = buf.strides
+        return xp.lib.stride_tricks.as_strided(
+            buf,
+            (buf.shape[0], buf.shape[1], kh, kw, self.oh, self.wq),
+            (s0, s1, dh * row, dw * col, sh * row, sw * col),
+            writeable=False,
+        )
+
+    def widen(self, g: ndarray) -> ndarray:
+        """``g`` (n, O, OH, OW) as (n, O, OH*Wq), zeros in the thrown-away columns."""
+        n, o = g.shape[:2]
+        if self.wq == self.ow:
+            return g.reshape(n, o, -1)
+        out = xp.zeros((n, o, self.oh, self.wq), dtype=g.dtype)
+        out[:, :, :, : self.ow] = g
+        return out.reshape(n, o, -1)
+
+
+def _im2col(v: ndarray, groups: int, out: ndarray) -> ndarray:
+    """Copy the windows ``v`` (n, C, kh, kw, OH, Wq) into ``out`` as (n, G, C/G*kh*kw, OH*Wq)."""
+    xp.copyto(out.reshape(v.shape), v)
+    return out
+
+
+def _col2im(geo: Geometry, dst: ndarray, gcols: ndarray) -> None:
+    """Add ``gcols`` (n, C, kh, kw, OH, Wq) into the buffer ``dst``: one add per kernel offset."""
+    kh, kw = geo.kernel
+    (dh, dw), (sh, sw) = geo.dilation, geo.stride
+    s0, s1, row, col = dst.strides
+    for i in range(kh):
+        for j in range(kw):
+            # The offset's elements of every window: a writeable strided view of dst.
+            target = xp.lib.stride_tricks.as_strided(
+                dst[:, :, i * dh :, j * dw :],
+                gcols.shape[:2] + gcols.shape[4:],
+                (s0, s1, sh * row, sw * col),
+            )
+            target += gcols[:, :, i, j]
+
+
+def _weight_grad(g: ndarray, cols: ndarray) -> ndarray:
+    """``sum_n g[n] @ cols[n]^T`` (G, O/G, k) for g (n, G, O/G, L) and cols (n, G, k, L).
+
+    NOTE: computed as ``(cols @ g^T)^T`` with g^T copied contiguous: BLAS runs
+    twice as fast with the long L axis as the inner axis of both operands.
+    """
+    gt = xp.ascontiguousarray(g.transpose(0, 1, 3, 2))
+    return xp.matmul(cols, gt).sum(axis=0).transpose(0, 2, 1)
+
+
+_SCRATCH = threading.local()
+
+
+def scratch(slot: int, shape: tuple[int, ...], dtype: Any) -> ndarray:
+    """A reusable array of ``shape`` (uninitialised), one per ``slot`` and thread.
+
+    The windows and their gradient go through these instead of fresh arrays:
+    a fresh array of megabytes comes from the operating system as new pages,
+    and touching them (page faults) cost LeNet-5 a fifth of its training step.
+    Each slot keeps the largest chunk seen, so at most 2 x :data:`SCRATCH_BYTES`
+    per thread (more only when one sample's windows are larger).
+    """
+    nbytes = math.prod(shape) * xp.dtype(dtype).itemsize
+    bufs = getattr(_SCRATCH, "bufs", None)
+    if bufs is None:
+        bufs = _SCRATCH.bufs = {}
+    buf = bufs.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        buf = bufs[slot] = xp.empty(nbytes, dtype=xp.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def _outer_or_matmul(a: ndarray, b: ndarray, out: ndarray) -> None:
+    """``out = a @ b`` for a (G, k, j) and b (n, G, j, L).
+
+    NOTE: with j = 1 (depthwise convolutions) the product is an outer product,
+    which a broadcast multiply does 2.5x faster than BLAS called per (n, G).
+    """
+    if a.shape[-1] == 1:
+        xp.multiply(a, b, out=out)
+    else:
+        xp.matmul(a, b, out=out)
+
+
+def _chunk(n: int, per_sample: int, itemsize: int) -> int:
+    """Samples per chunk so that a chunk's ``cols`` stay within :data:`SCRATCH_BYTES`."""
+    return max(1, min(n, SCRATCH_BYTES // max(1, per_sample * itemsize)))
+
+
+def _as_2d(a: ndarray) -> ndarray:
+    return a[:, :, None] if a.ndim == 3 else a
+
+
+def _grads(
+    fn: Op, gx: ndarray | None, gw: ndarray | None, g4: ndarray
+) -> tuple[ndarray | None, ...]:
+    """The gradients of a (transposed) convolution in its inputs' shapes, with the bias's."""
+    if gw is not None:
+        gw = gw.reshape(fn.w.shape)
+    if fn.one_d:  # back from the height of 1
+        gx = gx[:, :, 0] if gx is not None else None
+        gw = gw[:, :, 0] if gw is not None else None
+    if not fn.has_bias:
+        return gx, gw
+    return gx, gw, g4.sum(axis=(0, 2, 3)) if fn.needs[2] else None
+
+
+class Conv(Op):
+    """Cross-correlation ``y = W * x + b`` over windows; gradients by matrix products::
+
+        dW = g @ cols^T,   d cols = W^T @ g (added back into x by offsets),   db = sum(g)
+
+    Parameters (set by ``retrograd.functional``) are those of the 2-D form:
+    ``stride`` and ``dilation`` pairs, ``padding`` as ((top, bottom), (left,
+    right)), ``groups`` and ``has_bias``.
+    """
+
+    stride: Pair
+    padding: tuple[Pair, Pair]
+    dilation: Pair
+    groups: int
+    has_bias: bool
+
+    def forward(self, x: ndarray, w: ndarray, *bias: ndarray) -> ndarray:
+        one_d = x.ndim == 3
+        x, w = _as_2d(x), _as_2d(w)
+        n, c = x.shape[:2]
+        o, cg, kh, kw = w.shape
+        g = self.groups
+        geo = Geometry(x.shape, (kh, kw), self.stride, self.padding, self.dilation)
+        buf = geo.pad(x)
+        v = geo.view(buf)
+        k, l_ = cg * kh * kw, geo.oh * geo.wq
+        wg = w.reshape(g, o // g, k)
+        out = xp.empty((n, g, o // g, l_), dtype=x.dtype)
+        step = _chunk(n, c * kh * kw * l_, x.itemsize)
+        cols = scratch(0, (step, g, k, l_), x.dtype)
+        for n0 in range(0, n, step):
+            m = min(step, n - n0)
+            xp.matmul(wg, _im2col(v[n0 : n0 + m], g, cols[:m]), out=out[n0 : n0 + m])
+        out = out.reshape(n, o, geo.oh, geo.wq)[:, :, :, : geo.ow]
+        if bias:
+            out += bias[0].reshape(1, o, 1, 1)
+        self.buf, self.w, self.geo, self.one_d = buf, w, geo, one_d
+        return out[:, :, 0] if one_d else out
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        needs, w, geo, buf = self.needs, self.w, self.geo, self.buf
+        n, c = geo.shape[:2]
+        o, cg, kh, kw = w.shape
+        groups = self.groups
+        k, l_ = cg * kh * kw, geo.oh * geo.wq
+        g4 = _as_2d(g)
+        gg = geo.widen(g4).reshape(n, groups, o // groups, l_)
+        gw = xp.zeros((groups, o // groups, k), dtype=w.dtype) if needs[1] else None
+        gbuf = xp.zeros(buf.shape, dtype=buf.dtype) if needs[0] else None
+        # (G, k, O/G) made contiguous: BLAS is faster on it than on the transposed view.
+        wt = xp.ascontiguousarray(w.reshape(groups, o // groups, k).transpose(0, 2, 1))
+        # The windows are copied again (into scratch) rather than kept from forward.
+        step = _chunk(n, c * kh * kw * l_, buf.itemsize)
+        cols = scratch(0, (step, groups, k, l_), buf.dtype)
+        gcols = scratch(1, (step, c, kh, kw, geo.oh, geo.wq), buf.dtype)
+        v = geo.view(buf)
+        for n0 in range(0, n, step):
+            m = min(step, n - n0)
+            g_c = gg[n0 : n0 + m]
+            if gw is not None:
+                gw += _weight_grad(g_c, _im2col(v[n0 : n0 + m], groups, cols[:m]))
+            if gbuf is not None:
+                gc = gcols[:m]
+                _outer_or_matmul(wt, g_c, gc.reshape(m, groups, k, l_))
+                _col2im(geo, gbuf[n0 : n0 + m], gc)
+        return _grads(self, geo.crop(gbuf) if gbuf is not None else None, gw, g4)
+
+
+class ConvTranspose(Op):
+    """The adjoint of :class:`Conv` over its input: ``y = Conv^T(x; W) + b``.
+
+    Forward is Conv's input gradient (``cols = W^T @ x``, added back by
+    offsets) into the full output, cropped by ``padding`` ((top, bottom),
+    (left, right)); ``output_padding`` adds rows/columns at the end. Backward
+    is Conv's forward on ``g`` for ``x`` and Conv's weight gradient for ``W``.
+    """
+
+    stride: Pair
+    padding: tuple[Pair, Pair]
+    output_padding: Pair
+    dilation: Pair
+    groups: int
+    has_bias: bool
+
+    def forward(self, x: ndarray, w: ndarray, *bias: ndarray) -> ndarray:
+        one_d = x.ndim == 3
+        x, w = _as_2d(x), _as_2d(w)
+        n, c, h, wd = x.shape
+        _, og, kh, kw = w.shape
+        groups = self.groups
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        o, k = og * groups, og * kh * kw
+        full = (n, o, (h - 1) * sh + dh * (kh - 1) + 1, (wd - 1) * sw + dw * (kw - 1) + 1)
+        geo = Geometry(
+            full, (kh, kw), self.stride, ((0, 0), (0, 0)), self.dilation, self.output_padding
+        )
+        wt = xp.ascontiguousarray(w.reshape(groups, c // groups, k).transpose(0, 2, 1))
+        xg = geo.widen(x).reshape(n, groups, c // groups, -1)
+        buf = xp.zeros(geo.buf_shape, dtype=x.dtype)
+        step = _chunk(n, o * kh * kw * geo.oh * geo.wq, x.itemsize)
+        gcols = scratch(1, (step, o, kh, kw, geo.oh, geo.wq), x.dtype)
+        for n0 in range(0, n, step):
+            m = min(step, n - n0)
+            gc = gcols[:m]
+            _outer_or_matmul(wt, xg[n0 : n0 + m], gc.reshape(m, groups, k, -1))
+            _col2im(geo, buf[n0 : n0 + m], gc)
+        (t, b), (left, r) = self.padding
+        oh, ow = (
+            full[2] + self.output_padding[0] - t - b,
+            full[3] + self.output_padding[1] - left - r,
+        )
+        out = buf[:, :, t : t + oh, left : left + ow]
+        if bias:
+            out = out + bias[0].reshape(1, o, 1, 1)
+        self.x, self.w, self.geo, self.one_d = x, w, geo, one_d
+        return out[:, :, 0] if one_d else out
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        needs, x, w, geo = self.needs, self.x, self.w, self.geo
+        n, c, _, wd = x.shape
+        _, og, kh, kw = w.shape
+        groups = self.groups
+        k, l_ = og * kh * kw, geo.oh * geo.wq
+        g4 = _as_2d(g)
+        (t, _), (left, _) = self.padding
+        gbuf = xp.zeros(geo.buf_shape, dtype=g.dtype)
+        gbuf[:, :, t : t + g4.shape[2], left : left + g4.shape[3]] = g4
+        v = geo.view(gbuf)
+        xg = geo.widen(x).reshape(n, groups, c // groups, l_)
+        wg = w.reshape(groups, c // groups, k)
+        gx = xp.empty((n, groups, c // groups, l_), dtype=x.dtype) if needs[0] else None
+        gw = xp.zeros((groups, c // groups, k), dtype=w.dtype) if needs[1] else None
+        step = _chunk(n, geo.shape[1] * kh * kw * l_, x.itemsize)
+        cols = scratch(0, (step, groups, k, l_), x.dtype)
+        for n0 in range(0, n, step):
+            m = min(step, n - n0)
+            cm = _im2col(v[n0 : n0 + m], groups, cols[:m])
+            if gx is not None:
+                xp.matmul(wg, cm, out=gx[n0 : n0 + m])
+            if gw is not None:
+                gw += _weight_grad(xg[n0 : n0 + m], cm)
+        if gx is not None:
+            gx = gx.reshape(n, c, geo.oh, geo.wq)[:, :, :, :wd]
+        return _grads(self, gx, gw, g4)
