@@ -32,7 +32,7 @@ RANKS = {
     "optim": 6,
     "data": 6,
     "metrics": 7,
-    "options": 7,
+    "options": 0,  # stdlib only: optim, nn and every layer above resolve names with it
     "serialization": 7,
     "viz": 7,
     "distributed": 8,

@@ -10,6 +10,7 @@ that must not print a traceback.
 
 from __future__ import annotations
 
+import inspect
 import json
 import signal
 import subprocess
@@ -22,10 +23,12 @@ import pytest
 from click.testing import CliRunner
 from safetensors.numpy import load_file
 
-from retrograd import cli
+from retrograd import cli, explain, pipeline
 from retrograd.data import DATASETS, load_dataset
+from retrograd.options import NUMERIC
 from retrograd.pipeline import TrainedModel
 
+REAL_TRAIN = pipeline.train
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Small and fast: iris, one hidden layer, a few epochs.
 IRIS = [
@@ -78,6 +81,10 @@ def assert_invoke_error(result, *fragments: str) -> None:
         assert fragment in result.stderr, (fragment, result.stderr)
 
 
+def flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
+
+
 def model_arrays(run: Path) -> dict[str, np.ndarray]:
     return load_file(str(run / cli.MODEL_FILE))
 
@@ -118,13 +125,194 @@ def test_datasets_lists_the_registry():
         assert any(line.split()[:2] == [name, info.task] for line in lines), name
 
 
-def test_option_choices_come_from_the_registry_tables():
-    from retrograd import pipeline
+# ---------------------------------------------------------------- the CLI accepts what the API accepts
 
-    params = {p.name: p for p in cli.train.params}
-    assert list(params["activation"].type.choices) == list(pipeline.ACTIVATIONS)
-    assert list(params["optimizer"].type.choices) == list(pipeline.OPTIMIZERS)
-    assert list(params["loss"].type.choices) == list(pipeline.LOSSES)
+
+class _ReachedTrainError(Exception):
+    """Raised by the stand-in for pipeline.train: the CLI accepted every option."""
+
+
+def spellings(key: str) -> list[str]:
+    """A registry key as users write it: cases, ``-``/``_`` swapped, padded; and near misses."""
+    variants = {key, key.upper(), key.title(), key.capitalize(), f" {key} "}
+    variants |= {v.replace("_", "-") for v in variants} | {v.replace("-", "_") for v in variants}
+    misses = {key + "x", key.replace("_", " ").replace("-", " "), key.replace("_", "").upper()}
+    return sorted(variants | misses | {""})
+
+
+@pytest.fixture
+def cli_train(monkeypatch, tmp_path):
+    """``retrograd train --data DATA ARGS`` in-process, pipeline.train replaced by a probe.
+
+    Returns the keyword arguments the CLI passed to pipeline.train, or None if it
+    refused the options; a refusal must be a usage error that created no run folder.
+    """
+    calls: list[dict] = []
+
+    def probe(spec, **kwargs):
+        calls.append(kwargs)
+        raise _ReachedTrainError
+
+    monkeypatch.setattr(pipeline, "train", probe)
+
+    def run(data: str, *args: str) -> dict | None:
+        out = tmp_path / f"run{len(calls)}-{time.perf_counter_ns()}"
+        result = invoke("train", "--data", data, "--quiet", "--out", out, *args)
+        if isinstance(result.exception, _ReachedTrainError):
+            return calls[-1]
+        assert_invoke_error(result)
+        assert not out.exists(), f"{args} was refused after {out} was created"
+        return None
+
+    return run
+
+
+def api_check(task: str, **options) -> dict | None:
+    """pipeline.train's check of ``options`` (the others at train's defaults); None if refused."""
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(REAL_TRAIN).parameters.items()
+        if name in cli.TRAIN_OPTIONS
+    }
+    try:
+        return pipeline.check_options(task, **(defaults | options))
+    except ValueError:
+        return None
+
+
+TASK_DATA = {"classification": "iris", "regression": "diabetes"}
+
+
+@pytest.mark.parametrize(
+    ("option", "table", "tasks"),
+    [
+        ("activation", pipeline.ACTIVATIONS, ["classification"]),
+        ("optimizer", pipeline.OPTIMIZERS, ["classification"]),
+        ("loss", pipeline.LOSSES, ["classification", "regression"]),
+    ],
+)
+def test_train_accepts_every_name_the_api_accepts_and_no_other(cli_train, option, table, tasks):
+    for task in tasks:
+        for key in table:
+            for name in spellings(key):
+                api = api_check(task, **{option: name})
+                cli_kwargs = cli_train(TASK_DATA[task], flag(option), name)
+                assert (api is None) == (cli_kwargs is None), (task, option, name, api)
+                if api is not None:  # the same canonical name reaches pipeline.train
+                    assert cli_kwargs[option] == api[option] == key, (option, name)
+                else:
+                    with pytest.raises(ValueError, match=option):
+                        _real_train(TASK_DATA[task], **{option: name})
+
+
+def test_the_old_disagreements_are_gone(cli_train):
+    # Each of these was refused by one side and accepted by the other (issue 17).
+    assert cli_train("iris", "--activation", "leaky-relu")["activation"] == "leaky_relu"
+    assert cli_train("iris", "--activation", "Leaky-ReLU")["activation"] == "leaky_relu"
+    assert cli_train("iris", "--activation", "LEAKY_RELU")["activation"] == "leaky_relu"
+    assert cli_train("iris", "--lr", "0") is None
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        _real_train("iris", lr=0)
+    result = invoke("explain", "--activation", "ReLU", "--loss", "MSE", "--format", "Markdown")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("#")  # the Markdown report
+
+
+NUMBERS = [-1, -0.0, 0, 1e-12, 0.5, 1, 1.0, 2, 7, 2**32 - 1, 2**32, "nan", "inf", "-inf", "x"]
+
+
+@pytest.mark.parametrize("option", [o for o in cli.TRAIN_OPTIONS if o in NUMERIC and o != "hidden"])
+def test_train_accepts_every_number_the_api_accepts_and_no_other(cli_train, option):
+    for value in NUMBERS:
+        text = str(value)
+        python = float(value) if value in ("nan", "inf", "-inf") else value
+        api = api_check("classification", **{option: python})
+        cli_kwargs = cli_train("iris", flag(option), text)
+        assert (api is None) == (cli_kwargs is None), (option, value, api)
+        if api is not None:
+            assert cli_kwargs[option] == api[option], (option, value)
+        else:
+            with pytest.raises((ValueError, TypeError)):
+                _real_train("iris", **{option: python})
+
+
+@pytest.mark.parametrize(
+    ("text", "python"),
+    [
+        ("16", (16,)),
+        ("16,8", (16, 8)),
+        ("none", ()),
+        ("", ()),
+        ("0", (0,)),
+        ("-1", (-1,)),
+        ("16,0", (16, 0)),
+        ("1.5", (1.5,)),
+        ("16,x", None),
+    ],
+)
+def test_train_accepts_the_hidden_sizes_the_api_accepts(cli_train, text, python):
+    api = None if python is None else api_check("classification", hidden=python)
+    cli_kwargs = cli_train("iris", "--hidden", text)
+    assert (api is None) == (cli_kwargs is None)
+    if api is not None:
+        assert tuple(cli_kwargs["hidden"]) == api["hidden"]
+
+
+@pytest.mark.parametrize(
+    ("option", "table"),
+    [
+        ("activation", pipeline.ACTIVATIONS),
+        ("loss", dict.fromkeys(explain.LOSS_NAMES)),
+        ("format", dict.fromkeys(explain.FORMATS)),
+    ],
+)
+def test_explain_accepts_every_name_its_api_accepts_and_no_other(option, table):
+    weights, _ = explain.default_network((2, 2, 2), 0, None)
+    for key in table:
+        for name in spellings(key):
+            args = {"activation": "sigmoid", "loss": "mse", "format": "text", option: name}
+            try:
+                exp = explain.explain_step(
+                    weights, [1.0, 0.0], 1, args["activation"], args["loss"], 0.5
+                )
+                explain.render(exp, args["format"])
+                api = True
+            except explain.ExplainError:
+                api = False
+            result = invoke(
+                "explain", "--layers", "2,2,2", "--seed", "0", "--target", "1",
+                *(x for k, v in args.items() for x in (flag(k), v)),
+            )  # fmt: skip
+            assert (result.exit_code == 0) == api, (option, name, result.output)
+
+
+def test_a_network_with_any_registered_activation_saves_and_loads(tmp_path):
+    from retrograd import serialization
+
+    for name in pipeline.ACTIVATIONS:
+        network = pipeline.build_mlp(3, (4,), 2, activation=name, seed=0)
+        serialization.save(network, tmp_path / f"{name}.safetensors")
+        loaded = serialization.load(tmp_path / f"{name}.safetensors")
+        assert [type(m) for m in loaded] == [type(m) for m in network], name
+
+
+def test_a_run_without_a_test_part_has_no_test_part_to_evaluate(tmp_path):
+    out = tmp_path / "no-test"
+    result = invoke(
+        "train", "--data", "iris", "--hidden", "4", "--epochs", "2", "--test-split", "0",
+        "--quiet", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / cli.METRICS_FILE).read_text())
+    assert metrics["n_test"] == 0 and "test_accuracy" not in metrics
+    assert_invoke_error(
+        invoke("evaluate", out, "--data", "iris", "--split", "test"), "holds no rows"
+    )
+
+
+def _real_train(data: str, **options):
+    """The real pipeline.train (the probe stands in for it in cli_train), for refused options."""
+    return REAL_TRAIN(data, quiet=True, **options)
 
 
 # ---------------------------------------------------------------- train

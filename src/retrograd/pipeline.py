@@ -27,7 +27,7 @@ import platform
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +44,10 @@ from .data import (
     train_val_test_split,
 )
 from .metrics import r2_score
+from .nn import activation as nn_activation
 from .nn import loss as nn_loss
+from .nn.loss import LossEntry
+from .options import NUMERIC, OptionError, check_number, lookup
 from .random import manual_seed
 from .serialization import PathLike
 from .tensor import Tensor, wrap_array
@@ -55,9 +58,11 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "LossEntry",
+    "OptionError",
     "RunResult",
     "TrainedModel",
     "build_mlp",
+    "check_options",
     "get_activation",
     "get_loss",
     "train",
@@ -65,35 +70,12 @@ __all__ = [
 
 _MODEL_KIND = "retrograd-trained-model/1"
 
-#: Activation names to module classes (``-`` and ``_`` are the same in a name).
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "softplus": nn.Softplus,
-    "identity": nn.Identity,
-}
+#: Activation names to module classes: :data:`retrograd.nn.activation.ACTIVATIONS` itself.
+ACTIVATIONS = nn_activation.ACTIVATIONS
 
-
-class LossEntry(NamedTuple):
-    """One row of :data:`LOSSES`: the loss module's class and the task it serves."""
-
-    cls: type[nn.Module]
-    task: str
-
-
-#: Loss names to their module class and task; ``'auto'`` picks by task (see :func:`get_loss`).
-LOSSES: dict[str, LossEntry | None] = {
-    "auto": None,
-    "cross-entropy": LossEntry(nn_loss.CrossEntropyLoss, "classification"),
-    "mse": LossEntry(nn_loss.MSELoss, "regression"),
-    "l1": LossEntry(nn_loss.L1Loss, "regression"),
-    "huber": LossEntry(nn_loss.HuberLoss, "regression"),
-    "smooth-l1": LossEntry(nn_loss.SmoothL1Loss, "regression"),
-}
+#: Loss names to their module class and task (:data:`retrograd.nn.loss.LOSSES`), and
+#: ``'auto'``, which picks by task (see :func:`get_loss`).
+LOSSES: dict[str, LossEntry | None] = {"auto": None, **nn_loss.LOSSES}
 
 #: Optimizer names to classes: :data:`retrograd.optim.OPTIMIZERS` itself.
 OPTIMIZERS = optim.OPTIMIZERS
@@ -102,26 +84,31 @@ OPTIMIZERS = optim.OPTIMIZERS
 _AUTO_LOSS = {"classification": "cross-entropy", "regression": "mse"}
 
 
-def _key(name: Any, what: str) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"{what} must be a name (str), got {type(name).__name__}")
-    return name.strip().lower()
-
-
 def get_activation(name: str) -> type[nn.Module]:
-    """The activation module class called ``name`` (case-insensitive; ``-`` = ``_``).
+    """The activation module class called ``name``.
+
+    Case, surrounding spaces and ``-``/``_`` are ignored
+    (:func:`retrograd.options.lookup`): ``'Leaky-ReLU'`` is ``'leaky_relu'``.
 
     Parameters
     ----------
     name : str
         A key of :data:`ACTIVATIONS`.
     """
-    cls = ACTIVATIONS.get(_key(name, "activation").replace("-", "_"))
-    if cls is None:
-        raise ValueError(
-            f"unknown activation {name!r}; expected one of {', '.join(map(repr, ACTIVATIONS))}"
-        )
-    return cls
+    return ACTIVATIONS[lookup(ACTIVATIONS, name, "activation")]
+
+
+def _loss_key(name: str, task: str | None) -> str:
+    """The :data:`LOSSES` key that ``name`` spells, checked to fit ``task`` (None: any task)."""
+    key = lookup(LOSSES, name, "loss")
+    entry = LOSSES[key]
+    if task is None or entry is None or entry.task == task:
+        return key
+    fits = [k for k, e in LOSSES.items() if e is not None and e.task == task]
+    raise ValueError(
+        f"loss {name!r} is for {entry.task}, but the data set is a {task} task; use one "
+        f"of {', '.join(map(repr, ['auto', *fits]))}"
+    )
 
 
 def get_loss(name: str, task: str) -> nn.Module:
@@ -130,8 +117,9 @@ def get_loss(name: str, task: str) -> nn.Module:
     Parameters
     ----------
     name : str
-        A key of :data:`LOSSES` (case-insensitive; ``_`` = ``-``); ``'auto'``
-        is cross-entropy for classification and mean squared error for regression.
+        A key of :data:`LOSSES` (spelled as :func:`get_activation` allows);
+        ``'auto'`` is cross-entropy for classification and mean squared error
+        for regression.
     task : {'classification', 'regression'}
 
     Raises
@@ -139,20 +127,63 @@ def get_loss(name: str, task: str) -> nn.Module:
     ValueError
         For an unknown name, or a loss that does not fit the task.
     """
-    key = _key(name, "loss").replace("_", "-")
-    if key not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(map(repr, LOSSES))}")
-    if key == "auto":
-        key = _AUTO_LOSS[task]
-    entry = LOSSES[key]
+    key = _loss_key(name, task)
+    entry = LOSSES[_AUTO_LOSS[task] if key == "auto" else key]
     assert entry is not None
-    if entry.task != task:
-        fits = [k for k, e in LOSSES.items() if e is not None and e.task == task]
-        raise ValueError(
-            f"loss {name!r} is for {entry.task}, but the data set is a {task} task; use one "
-            f"of {', '.join(map(repr, ['auto', *fits]))}"
-        )
     return entry.cls()
+
+
+def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
+    """Check options of :func:`train`; return them in canonical form.
+
+    The one check behind :func:`train` and ``retrograd train``: names go
+    through :func:`retrograd.options.lookup` (returned in their table's
+    spelling), numbers through :data:`retrograd.options.NUMERIC` (returned as
+    int or float), and ``val_split + test_split`` must leave rows for training.
+
+    Parameters
+    ----------
+    task : {'classification', 'regression'}, optional
+        The data set's task, to check that ``loss`` fits it; None skips that.
+    **options
+        Any of :func:`train`'s keyword arguments ``hidden``, ``activation``,
+        ``loss``, ``optimizer`` and the numeric ones.
+
+    Raises
+    ------
+    retrograd.options.OptionError
+        A ValueError naming the option (``.option``), the value and what was expected.
+    TypeError
+        For an argument that is not an option of :func:`train`, or a name that
+        is not a str.
+    """
+    out = dict(options)
+    for name, value in options.items():
+        try:
+            if name == "hidden":
+                out[name] = _check_hidden(value)
+            elif name == "activation":
+                out[name] = lookup(ACTIVATIONS, value, "activation")
+            elif name == "loss":
+                out[name] = _loss_key(value, task)
+            elif name == "optimizer":
+                out[name] = lookup(OPTIMIZERS, value, "optimizer")
+            elif name == "blas_threads" and value is None:
+                pass
+            elif name in NUMERIC:
+                out[name] = check_number(value, name)
+            else:
+                raise TypeError(f"check_options: {name!r} is not an option of train")
+        except ValueError as e:  # a TypeError (a name that is not a str) stays one
+            raise OptionError(name, str(e)) from None
+    val, test = out.get("val_split", 0.0), out.get("test_split", 0.0)
+    if val + test >= 1:
+        raise OptionError(
+            "val_split",
+            f"val_split {val} and test_split {test} leave no rows for training; "
+            "their sum must be below 1",
+        )
+    return out
 
 
 # ------------------------------------------------------------------ the network
@@ -165,9 +196,9 @@ def _check_hidden(hidden: Any) -> tuple[int, ...]:
         sizes = tuple(hidden)
     except TypeError:
         raise TypeError(f"hidden must be a sequence of layer sizes, got {hidden!r}") from None
-    for h in sizes:
-        if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
-            raise ValueError(f"hidden layer sizes must be ints >= 1, got {hidden!r}")
+    rule = NUMERIC["hidden"]
+    if not all(rule.accepts(h) for h in sizes):
+        raise ValueError(f"hidden layer sizes must each be {rule.describe()}, got {hidden!r}")
     return tuple(int(h) for h in sizes)
 
 
@@ -210,8 +241,7 @@ def build_mlp(
     """
     sizes = _check_hidden(hidden)
     act = get_activation(activation)
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    dropout = check_number(dropout, "dropout")
     if seed is not None:
         manual_seed(seed)
     layers: list[nn.Module] = []
@@ -434,25 +464,83 @@ class RunResult:
     y_test: np.ndarray
 
 
-# ------------------------------------------------------------------ train
+# ------------------------------------------------------------------ train, piece by piece
 
 
-def _check_fraction(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
-    return float(value)
+#: The options saved with the model (``info["options"]``), in the order ``retrograd info`` shows.
+_SAVED_OPTIONS = (
+    "hidden", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay", "batch_size",
+    "epochs", "patience", "dropout", "batch_norm", "seed", "val_split", "test_split", "tol",
+)  # fmt: skip
 
 
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
+@dataclass
+class _Parts:
+    """The rows of each part (``'train'``, ``'val'``, ``'test'``): indices, features, targets."""
+
+    indices: dict[str, np.ndarray]
+    X: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
 
 
-def _check_nonnegative(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
+def _split(spec: DataSpec, val_split: float, test_split: float, seed: int) -> _Parts:
+    """Split the rows (stratified by class for classification); each part's rows in order."""
+    split = train_val_test_split(
+        np.arange(spec.n_samples), spec.y, val_size=val_split, test_size=test_split,
+        task=spec.task, seed=seed,
+    )  # fmt: skip
+    indices = {
+        "train": np.sort(split.X_train),
+        "val": np.sort(split.X_val),
+        "test": np.sort(split.X_test),
+    }
+    return _Parts(
+        indices,
+        X={part: spec.X[idx] for part, idx in indices.items()},
+        y={part: spec.y[idx] for part, idx in indices.items()},
+    )
+
+
+@dataclass
+class _Preprocessing:
+    """What turns raw rows into the network's tensors, fitted on the training part."""
+
+    standardizer: Standardizer
+    encoder: LabelEncoder | None  # classification: labels to class indices
+    target_scaler: Standardizer | None  # regression: targets standardized too
+
+    @classmethod
+    def fit(cls, spec: DataSpec, parts: _Parts) -> _Preprocessing:
+        standardizer = Standardizer().fit(parts.X["train"])
+        if spec.task == "classification":  # every label, so that no class is missing
+            return cls(standardizer, LabelEncoder().fit(spec.y), None)
+        return cls(standardizer, None, Standardizer().fit(parts.y["train"].reshape(-1, 1)))
+
+    @property
+    def n_out(self) -> int:
+        return 1 if self.encoder is None else len(self.encoder)
+
+    def features(self, X: np.ndarray) -> Tensor:
+        return wrap_array(self.standardizer.transform(X).astype(np.float32))
+
+    def targets(self, y: np.ndarray) -> Tensor:
+        if self.encoder is not None:
+            return wrap_array(self.encoder.transform(y))
+        assert self.target_scaler is not None
+        scaled = self.target_scaler.transform(y.reshape(-1, 1).astype(np.float64))
+        return wrap_array(scaled.astype(np.float32))
+
+    def model(self, network: nn.Module, spec: DataSpec, info: dict[str, Any]) -> TrainedModel:
+        return TrainedModel(
+            network=network,
+            task=spec.task,
+            standardizer=self.standardizer,
+            label_encoder=self.encoder,
+            feature_names=list(spec.feature_names),
+            target_name=spec.target_name,
+            target_scaler=self.target_scaler,
+            info=info,
+        )
 
 
 def _make_optimizer(
@@ -463,6 +551,23 @@ def _make_optimizer(
     if cls in (optim.SGD, optim.RMSprop):  # the optimizers that take a momentum
         kwargs["momentum"] = momentum
     return cls(params, **kwargs)
+
+
+def _train_loader(
+    train_set: TensorDataset, batch_size: int, seed: int, distributed: bool
+) -> tuple[DataLoader, _dist.DistributedSampler | None]:
+    """Shuffled batches; distributed, each rank's share of the global batch (and the sampler)."""
+    if not distributed:
+        return DataLoader(train_set, batch_size=batch_size, shuffle=True), None
+    world = _dist.init()
+    if batch_size % world:
+        lower = max(batch_size - batch_size % world, world)
+        raise ValueError(
+            f"batch_size {batch_size} is the global batch and must be a multiple of the "
+            f"{world} ranks, which share it evenly; use {lower} or {lower + world}"
+        )
+    sampler = _dist.DistributedSampler(train_set, seed=seed)
+    return DataLoader(train_set, batch_size=batch_size // world, sampler=sampler), sampler
 
 
 @contextlib.contextmanager
@@ -480,6 +585,22 @@ def _blas_threads(n: int | None) -> Iterator[None]:
         yield
 
 
+def _scores(model: TrainedModel, parts: _Parts) -> dict[str, Any]:
+    """Accuracy (classification) or R² and MSE (regression) of every non-empty part."""
+    metrics: dict[str, Any] = {}
+    for part in ("train", "val", "test"):
+        X, y = parts.X[part], parts.y[part]
+        if len(y) == 0:
+            continue
+        if model.task == "classification":
+            metrics[f"{part}_accuracy"] = model.score(X, y)
+        else:
+            pred = model.predict(X)
+            metrics[f"{part}_r2"] = r2_score(y.astype(np.float64), pred)
+            metrics[f"{part}_mse"] = float(np.mean((pred - y) ** 2))
+    return metrics
+
+
 def _versions() -> dict[str, str]:
     from . import __version__
 
@@ -488,10 +609,6 @@ def _versions() -> dict[str, str]:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
-
-
-def _rows(spec: DataSpec, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return spec.X[idx], spec.y[idx]
 
 
 def train(
@@ -609,90 +726,46 @@ def train(
     if not isinstance(spec, DataSpec):
         spec = load_dataset(spec)
     task = spec.task
-    hidden = _check_hidden(hidden)
-    get_activation(activation)
-    loss_fn = get_loss(loss, task)
-    optim.get_optimizer(optimizer)
-    lr = _check_nonnegative(lr, "lr")
-    momentum = _check_nonnegative(momentum, "momentum")
-    weight_decay = _check_nonnegative(weight_decay, "weight_decay")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    epochs = _check_positive_int(epochs, "epochs")
-    patience = _check_positive_int(patience, "patience")
-    val_split = _check_fraction(val_split, "val_split")
-    test_split = _check_fraction(test_split, "test_split")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    opts = check_options(
+        task, hidden=hidden, activation=activation, loss=loss, optimizer=optimizer, lr=lr,
+        momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, epochs=epochs,
+        patience=patience, dropout=dropout, seed=seed, val_split=val_split,
+        test_split=test_split, tol=tol, blas_threads=blas_threads,
+    )  # fmt: skip
+    seed = opts["seed"]
+    parts = _split(spec, opts["val_split"], opts["test_split"], seed)
+    prep = _Preprocessing.fit(spec, parts)
 
-    n = spec.n_samples
-    parts = train_val_test_split(
-        np.arange(n), spec.y, val_size=val_split, test_size=test_split, task=task, seed=int(seed)
+    manual_seed(seed)
+    network = build_mlp(
+        spec.n_features, opts["hidden"], prep.n_out, opts["activation"], dropout, batch_norm
     )
-    indices = {
-        "train": np.sort(parts.X_train),
-        "val": np.sort(parts.X_val),
-        "test": np.sort(parts.X_test),
-    }
-    X_tr, y_tr = _rows(spec, indices["train"])
-    X_va, y_va = _rows(spec, indices["val"])
-    X_te, y_te = _rows(spec, indices["test"])
-
-    standardizer = Standardizer().fit(X_tr)
-    encoder: LabelEncoder | None = None
-    target_scaler: Standardizer | None = None
-    if task == "classification":
-        encoder = LabelEncoder().fit(spec.y)
-        n_out = len(encoder)
-
-        def targets(y: np.ndarray) -> Tensor:
-            return wrap_array(encoder.transform(y))  # type: ignore[union-attr]
-
-    else:
-        target_scaler = Standardizer().fit(y_tr.reshape(-1, 1))
-        n_out = 1
-
-        def targets(y: np.ndarray) -> Tensor:
-            scaled = target_scaler.transform(y.reshape(-1, 1).astype(np.float64))  # type: ignore[union-attr]
-            return wrap_array(scaled.astype(np.float32))
-
-    def features(X: np.ndarray) -> Tensor:
-        return wrap_array(standardizer.transform(X).astype(np.float32))
-
-    manual_seed(int(seed))
-    network = build_mlp(spec.n_features, hidden, n_out, activation, dropout, batch_norm)
-    opt = _make_optimizer(optimizer, list(network.parameters()), lr, momentum, weight_decay)
-    train_set = TensorDataset(features(X_tr), targets(y_tr))
-    if distributed:
-        world = _dist.init()
-        if batch_size % world:
-            lower = max(batch_size - batch_size % world, world)
-            raise ValueError(
-                f"batch_size {batch_size} is the global batch and must be a multiple of the "
-                f"{world} ranks, which share it evenly; use {lower} or {lower + world}"
-            )
-        sampler = _dist.DistributedSampler(train_set, seed=int(seed))
-        train_loader = DataLoader(train_set, batch_size=batch_size // world, sampler=sampler)
-    else:
-        train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)
-    has_val = len(indices["val"]) > 0
-    val_loader = [(features(X_va), targets(y_va))] if has_val else None
-    metric = "accuracy" if task == "classification" else "r2"
+    opt = _make_optimizer(
+        opts["optimizer"], list(network.parameters()), opts["lr"], opts["momentum"],
+        opts["weight_decay"],
+    )  # fmt: skip
+    train_set = TensorDataset(prep.features(parts.X["train"]), prep.targets(parts.y["train"]))
+    train_loader, sampler = _train_loader(train_set, opts["batch_size"], seed, distributed)
+    has_val = len(parts.indices["val"]) > 0
+    val_loader = (
+        [(prep.features(parts.X["val"]), prep.targets(parts.y["val"]))] if has_val else None
+    )
 
     t0 = time.perf_counter()
-    with _blas_threads(blas_threads):
+    with _blas_threads(opts["blas_threads"]):
         history = fit(
             network,
-            loss_fn,
+            get_loss(opts["loss"], task),
             opt,
             train_loader,
             val_loader,
-            max_epochs=epochs,
-            tol=tol,
-            n_iter_no_change=patience,
+            max_epochs=opts["epochs"],
+            tol=opts["tol"],
+            n_iter_no_change=opts["patience"],
             early_stopping=has_val,
-            patience=patience,
+            patience=opts["patience"],
             restore_best=True,
-            metric=metric,
+            metric="accuracy" if task == "classification" else "r2",
             callbacks=callbacks,
             progress=not quiet,
             checkpoint_path=checkpoint_path,
@@ -702,56 +775,22 @@ def train(
     seconds = time.perf_counter() - t0
     network.eval()
 
-    options = {
-        "hidden": list(hidden),
-        "activation": activation,
-        "loss": loss,
-        "optimizer": optimizer,
-        "lr": lr,
-        "momentum": momentum,
-        "weight_decay": weight_decay,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "patience": patience,
-        "dropout": float(dropout),
-        "batch_norm": bool(batch_norm),
-        "seed": int(seed),
-        "val_split": val_split,
-        "test_split": test_split,
-        "tol": tol,
-    }
-    model = TrainedModel(
-        network=network,
-        task=task,
-        standardizer=standardizer,
-        label_encoder=encoder,
-        feature_names=list(spec.feature_names),
-        target_name=spec.target_name,
-        target_scaler=target_scaler,
-        info={"dataset": spec.name, "options": options},
-    )
-    metrics: dict[str, Any] = {}
-    for part, (X, y) in {"train": (X_tr, y_tr), "val": (X_va, y_va), "test": (X_te, y_te)}.items():
-        if len(y) == 0:
-            continue
-        if task == "classification":
-            metrics[f"{part}_accuracy"] = model.score(X, y)
-        else:
-            pred = model.predict(X)
-            metrics[f"{part}_r2"] = r2_score(y.astype(np.float64), pred)
-            metrics[f"{part}_mse"] = float(np.mean((pred - y) ** 2))
+    options = {**opts, "hidden": list(opts["hidden"]), "batch_norm": bool(batch_norm)}
+    saved = {name: options[name] for name in _SAVED_OPTIONS}
+    model = prep.model(network, spec, info={"dataset": spec.name, "options": saved})
+    metrics = _scores(model, parts)
     metrics.update(
         epochs=history.n_epochs,
         best_epoch=history.best_epoch,
         stop_reason=history.stop_reason,
         seconds=seconds,
-        seed=int(seed),
-        n_train=len(indices["train"]),
-        n_val=len(indices["val"]),
-        n_test=len(indices["test"]),
+        seed=seed,
+        n_train=len(parts.indices["train"]),
+        n_val=len(parts.indices["val"]),
+        n_test=len(parts.indices["test"]),
         versions=_versions(),
     )
-    if distributed:
+    if sampler is not None:
         metrics.update(world_size=_dist.world_size(), padded_rows=sampler.num_padded)
     model.info["metrics"] = {k: v for k, v in metrics.items() if k != "versions"}
-    return RunResult(model, history, metrics, indices, X_te, y_te)
+    return RunResult(model, history, metrics, parts.indices, parts.X["test"], parts.y["test"])

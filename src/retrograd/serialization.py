@@ -53,15 +53,20 @@ def _safetensors() -> Any:
 
 
 def _layers() -> dict[str, type]:
-    """The module classes a model file may name: nothing else is ever built from a file."""
-    from . import nn
+    """The module classes a model file may name: nothing else is ever built from a file.
 
-    names = [
-        "Sequential", "Linear", "Flatten", "Dropout", "BatchNorm1d", "LayerNorm", "Identity",
-        "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax",
-        "LogSoftmax", "SiLU", "Mish", "Hardtanh", "LogSigmoid", "Softsign", "PReLU", "Embedding",
+    Every activation of the registry (:data:`retrograd.nn.activation.ACTIVATIONS`)
+    is among them, so any network ``retrograd train`` builds can be saved.
+    """
+    from . import nn
+    from .nn.activation import ACTIVATIONS
+
+    classes = [
+        nn.Sequential, nn.Linear, nn.Flatten, nn.Dropout, nn.BatchNorm1d, nn.LayerNorm,
+        *ACTIVATIONS.values(), nn.Softmax, nn.LogSoftmax,
+        nn.SiLU, nn.Mish, nn.Hardtanh, nn.LogSigmoid, nn.Softsign, nn.PReLU, nn.Embedding,
     ]  # fmt: skip
-    return {n: getattr(nn, n) for n in names if hasattr(nn, n)}
+    return {cls.__name__: cls for cls in classes}
 
 
 def architecture(module: Any) -> dict[str, Any]:

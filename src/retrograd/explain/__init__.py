@@ -25,6 +25,8 @@ The package keeps the computation apart from its presentation:
 
 from __future__ import annotations
 
+from ..options import lookup
+
 # The names below "as" themselves are public too (the module had them at its top level).
 from .html import render_html as render_html
 from .markdown import render_markdown as render_markdown
@@ -62,7 +64,14 @@ FORMATS = ("text", "markdown", "html")
 
 
 def render(exp: Explanation, format: str = "text") -> str:
-    """The explanation in ``format``: ``'text'``, ``'markdown'`` or ``'html'``."""
+    """The explanation in ``format``: ``'text'``, ``'markdown'`` or ``'html'``.
+
+    Spelled as :func:`retrograd.options.lookup` allows (``'Markdown'`` too).
+    """
+    try:
+        format = lookup(dict.fromkeys(FORMATS), format, "format")
+    except ValueError as e:
+        raise ExplainError(str(e)) from None
     if format == "text":
         return render_text(exp)
     if format == "markdown":

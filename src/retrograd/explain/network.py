@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from .. import nn
+from ..nn import activation as nn_activation
+from ..options import lookup
 from ..random import manual_seed
 from .record import ExplainError
 
@@ -37,24 +39,12 @@ DEFAULT_WEIGHTS: dict[str, Any] = {
 DEFAULT_INPUT = (1.0, 0.0)
 DEFAULT_TARGET = 1.0
 
-#: Activation names to module classes, the names of ``retrograd.pipeline.ACTIVATIONS``.
-#: NOTE: a copy, so that explain does not import pipeline (the top layer, with training,
-#: data and serialization behind it); the one activation registry beside
-#: ``nn/activation.py`` replaces it.
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "softplus": nn.Softplus,
-    "identity": nn.Identity,
-}
+#: Activation names to module classes: the registry :data:`retrograd.nn.activation.ACTIVATIONS`.
+ACTIVATIONS = nn_activation.ACTIVATIONS
 
 
 def get_activation(name: str) -> type[nn.Module]:
-    """The activation module class called ``name`` (case-insensitive; ``-`` = ``_``).
+    """The activation module class called ``name`` (:func:`retrograd.options.lookup`'s spelling).
 
     Raises
     ------
@@ -63,14 +53,7 @@ def get_activation(name: str) -> type[nn.Module]:
     ValueError
         For a name that is not a key of :data:`ACTIVATIONS`.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"activation must be a name (str), got {type(name).__name__}")
-    cls = ACTIVATIONS.get(name.strip().lower().replace("-", "_"))
-    if cls is None:
-        raise ValueError(
-            f"unknown activation {name!r}; expected one of {', '.join(map(repr, ACTIVATIONS))}"
-        )
-    return cls
+    return ACTIVATIONS[lookup(ACTIVATIONS, name, "activation")]
 
 
 def check_array(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:

@@ -14,12 +14,14 @@ import numpy as np
 
 from .. import nn, optim
 from ..autograd import no_grad
+from ..options import lookup
 from ..tensor import Tensor
-from .network import ACTIVATIONS, build_network, check_array, get_activation
+from .network import ACTIVATIONS, build_network, check_array
 from .record import MAX_NEURONS, MAX_TERMS, ExplainError, Explanation, LayerStep
 
 __all__ = ["FD_EPS", "LOSS_NAMES", "explain_model", "explain_step"]
 
+#: The losses explain can show: a subset of :data:`retrograd.nn.loss.LOSSES`' names.
 LOSS_NAMES = ("mse", "cross-entropy")
 FD_EPS = 1e-6  # central differences in float64
 
@@ -91,19 +93,20 @@ def _finite_differences(
 
 def _check_options(
     loss: str, activation: str, output_activation: str | None, lr: float, steps: int
-) -> None:
-    if loss not in LOSS_NAMES:
-        raise ExplainError(f"unknown loss {loss!r}; expected one of {', '.join(LOSS_NAMES)}")
+) -> tuple[str, str, str | None]:
+    """The names in their table's spelling (:func:`retrograd.options.lookup`), or ExplainError."""
     try:
-        get_activation(activation)
+        loss = lookup(dict.fromkeys(LOSS_NAMES), loss, "loss")
+        activation = lookup(ACTIVATIONS, activation, "activation")
         if output_activation is not None:
-            get_activation(output_activation)
+            output_activation = lookup(ACTIVATIONS, output_activation, "activation")
     except ValueError as e:
         raise ExplainError(str(e)) from None
     if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
         raise ExplainError(f"the learning rate must be a number > 0, got {lr!r}")
     if steps < 1:
         raise ExplainError(f"--steps must be >= 1, got {steps}")
+    return loss, activation, output_activation
 
 
 def _mse_target(target: Any, n_out: int) -> np.ndarray:
@@ -243,7 +246,9 @@ def explain_step(
     -------
     Explanation
     """
-    _check_options(loss, activation, output_activation, lr, steps)
+    loss, activation, output_activation = _check_options(
+        loss, activation, output_activation, lr, steps
+    )
     weights = [(np.asarray(w, np.float64), np.asarray(b, np.float64)) for w, b in weights]
     n_in, n_out = weights[0][0].shape[1], weights[-1][0].shape[0]
     x = check_array(x, (n_in,), f"the input (the network has {n_in} inputs)")

@@ -298,3 +298,22 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+# ---------------------------------------------------------------- the registry of names
+
+from .linear import Identity  # noqa: E402  (this block is self-contained; may move up)
+
+#: Activation names to module classes: the one table behind every ``activation=`` string
+#: option (``retrograd.pipeline``, ``retrograd train --activation``, model files). Resolve
+#: a user's spelling with ``retrograd.options.lookup(ACTIVATIONS, name, "activation")``.
+ACTIVATIONS: dict[str, type[Module]] = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "gelu": GELU,
+    "tanh": Tanh,
+    "sigmoid": Sigmoid,
+    "softplus": Softplus,
+    "identity": Identity,
+}

@@ -333,3 +333,27 @@ class KLDivLoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+# ---------------------------------------------------------------- the registry of names
+
+from typing import NamedTuple  # noqa: E402  (this block is self-contained; may move up)
+
+
+class LossEntry(NamedTuple):
+    """One row of :data:`LOSSES`: the loss module's class and the task whose targets it takes."""
+
+    cls: type[Module]
+    task: str  # 'classification' (class indices) or 'regression' (values)
+
+
+#: Loss names to their module class and task: the one table behind every ``loss=`` string
+#: option (``retrograd.pipeline``, ``retrograd train --loss``, ``retrograd explain --loss``).
+#: Resolve a user's spelling with ``retrograd.options.lookup(LOSSES, name, "loss")``.
+LOSSES: dict[str, LossEntry] = {
+    "cross-entropy": LossEntry(CrossEntropyLoss, "classification"),
+    "mse": LossEntry(MSELoss, "regression"),
+    "l1": LossEntry(L1Loss, "regression"),
+    "huber": LossEntry(HuberLoss, "regression"),
+    "smooth-l1": LossEntry(SmoothL1Loss, "regression"),
+}

@@ -24,18 +24,24 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 
 def get_optimizer(name: str) -> type[Optimizer]:
-    """The optimizer class called ``name`` (case-insensitive), e.g. ``'adam'`` -> :class:`Adam`.
+    """The optimizer class called ``name``, e.g. ``'Adam'`` -> :class:`Adam`.
+
+    Case, surrounding spaces and ``-``/``_`` are ignored
+    (:func:`retrograd.options.lookup`, the rule of every string option).
 
     Parameters
     ----------
     name : str
         A key of :data:`OPTIMIZERS`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones).
     """
-    cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
-    if cls is None:
-        known = ", ".join(repr(k) for k in OPTIMIZERS)
-        raise ValueError(f"unknown optimizer {name!r}; expected one of {known}")
-    return cls
+    from ..options import lookup  # a stdlib-only module: no cycle, imported here to keep one block
+
+    return OPTIMIZERS[lookup(OPTIMIZERS, name, "optimizer")]
 
 
 __all__ = [

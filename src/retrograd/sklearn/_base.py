@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import expit, xlogy
 
 from .. import nn
+from ..nn.activation import ACTIVATIONS as _REGISTRY
 
 __all__ = [
     "ACTIVATIONS",
@@ -25,17 +26,17 @@ __all__ = [
     "softmax",
 ]
 
-#: Hidden-layer activation names (scikit-learn's, then retrograd's) to module classes.
-#: NOTE: the one activation registry beside ``nn/activation.py`` replaces the classes'
-#: lookup here once it lands; scikit-learn's names ('logistic') stay this table's keys.
+#: Hidden-layer activation names (scikit-learn's, then retrograd's) to module classes, the
+#: classes taken from the registry :data:`retrograd.nn.activation.ACTIVATIONS`. The keys stay
+#: scikit-learn's ('logistic'), checked exactly as scikit-learn checks its parameters.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "identity": nn.Identity,
-    "logistic": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-    "gelu": nn.GELU,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
+    "identity": _REGISTRY["identity"],
+    "logistic": _REGISTRY["sigmoid"],
+    "tanh": _REGISTRY["tanh"],
+    "relu": _REGISTRY["relu"],
+    "gelu": _REGISTRY["gelu"],
+    "leaky_relu": _REGISTRY["leaky_relu"],
+    "elu": _REGISTRY["elu"],
 }
 
 

@@ -1,0 +1,269 @@
+"""The commands that read a saved model: ``evaluate``, ``predict`` and ``info``."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from ..data import DATASETS, DataError, train_val_test_split
+from .errors import UsageFailure
+from .inputs import check_features, load_data, load_model, read_features_csv
+from .params import Name, Number
+from .plots import plot_confusion, plot_regression
+from .text import echo_lines, fmt, preview, table
+
+
+def _test_part(
+    spec: Any, trained: Any, seed: int | None, test_split: float | None
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The rows that ``train`` held out for testing: the same split, by the same settings.
+
+    Settings not given are the model's own (saved with it by ``train``). The test
+    part is split off first, so the validation fraction does not change it.
+    """
+    saved = trained.info.get("options", {})
+    seed = saved.get("seed", 0) if seed is None else seed
+    test_split = saved.get("test_split", 0.25) if test_split is None else test_split
+    try:  # as pipeline.train splits
+        parts = train_val_test_split(
+            np.arange(spec.n_samples), spec.y, val_size=0, test_size=test_split,
+            task=spec.task, seed=seed,
+        )  # fmt: skip
+    except DataError as e:
+        raise UsageFailure(str(e)) from None
+    rows = np.sort(parts.X_test)
+    if not len(rows):
+        raise UsageFailure(f"--split test: test split {test_split} holds no rows; use --split all")
+    what = f"the {len(rows):,} test rows (seed {seed}, test split {test_split})"
+    return spec.X[rows], spec.y[rows], what
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    required=True,
+    metavar="NAME|FILE",
+    help=f"A named data set ({', '.join(DATASETS)}) or a CSV, NPZ or IDX file with targets.",
+)
+@click.option("--target", metavar="COLUMN", help="The target column of a CSV file.")
+@click.option(
+    "--split",
+    type=Name(dict.fromkeys(("all", "test")), "split"),
+    default="all",
+    show_default=True,
+    help="all: every row; test: only the rows `train` held out for testing (same split).",
+)
+@click.option(
+    "--seed",
+    type=Number("seed"),
+    help="The training seed, for --split test (default: the one saved with the model).",
+)
+@click.option(
+    "--test-split",
+    type=Number("test_split"),
+    help="The training --test-split, for --split test (default: the one saved with the model).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.png",
+    help="Write the confusion matrix (regression: predicted against true) as a PNG.",
+)
+def evaluate(
+    model: Path,
+    data: str,
+    target: str | None,
+    split: str,
+    seed: int | None,
+    test_split: float | None,
+    plot: Path | None,
+) -> None:
+    """Print a model's metrics on a data set: accuracy, per-class precision and recall and
+    the confusion matrix for a classifier; R², MSE and MAE for a regressor.
+
+    MODEL is a model.safetensors file or a run folder. The data goes through
+    the model's own preprocessing and label mapping.
+
+    \b
+    Examples:
+      retrograd evaluate runs/iris --data iris --split test
+      retrograd evaluate runs/iris/model.safetensors --data flowers.csv --plot cm.png
+    """
+    from sklearn import metrics as skm
+
+    path, trained = load_model(model)
+    spec = load_data(data, target)
+    check_features(trained, spec.X, f"--data {data}")
+    x, y, what = spec.X, spec.y, f"all {len(spec.y):,} rows"
+    if split == "test":
+        x, y, what = _test_part(spec, trained, seed, test_split)
+    if trained.task == "classification":
+        unknown = sorted({str(v) for v in np.unique(y)} - {str(c) for c in trained.classes})
+        if unknown:
+            raise UsageFailure(
+                f"--data {data} has labels the model does not know: {preview(unknown)}; "
+                f"the model's classes: {preview(trained.classes)}"
+            )
+    pred = np.asarray(trained.predict(x))
+    click.echo(f"model {path} on {spec.name}, {what}")
+    if trained.task != "classification":
+        scores = [
+            ["r2", skm.r2_score(y, pred)],
+            ["mse", skm.mean_squared_error(y, pred)],
+            ["mae", skm.mean_absolute_error(y, pred)],
+        ]
+        echo_lines(table(scores, "lr"))
+        if plot:
+            plot.parent.mkdir(parents=True, exist_ok=True)
+            plot_regression(y, pred, plot, f"{spec.name}: predicted against true")
+            click.echo(f"wrote {plot}")
+        return
+
+    classes = list(trained.classes)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y, pred, labels=classes, zero_division=0
+    )
+    click.echo(f"accuracy  {skm.accuracy_score(y, pred):.4f}")
+    click.echo("")
+    report = [["class", "precision", "recall", "f1", "support"]]
+    report += [
+        [c, float(p), float(r), float(f), int(s)]
+        for c, p, r, f, s in zip(classes, precision, recall, f1, support, strict=True)
+    ]
+    echo_lines(table(report, "lrrrr"))
+    matrix = skm.confusion_matrix(y, pred, labels=classes)
+    click.echo("")
+    click.echo("confusion matrix (rows: true class, columns: predicted class)")
+    grid = [["", *classes]] + [[c, *map(int, row)] for c, row in zip(classes, matrix, strict=True)]
+    echo_lines(table(grid, "l" + "r" * len(classes)))
+    if plot:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        plot_confusion(matrix, classes, plot, f"{spec.name}: confusion matrix")
+        click.echo(f"wrote {plot}")
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("input", type=click.Path(path_type=Path), metavar="INPUT.csv")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OUT.csv",
+    help="The CSV file to write (replaced if it exists).",
+)
+@click.option("--target", metavar="COLUMN", help="A target column in INPUT.csv to drop first.")
+def predict(model: Path, input: Path, output: Path, target: str | None) -> None:
+    """Predict every row of INPUT.csv and write OUT.csv.
+
+    OUT.csv has a `prediction` column (the class or the value) and, for a
+    classifier, one `proba_<class>` column per class. INPUT.csv holds the
+    feature columns in the training order, with a header row.
+
+    \b
+    Example:
+      retrograd predict runs/iris new_flowers.csv --output predictions.csv
+    """
+    _, trained = load_model(model)
+    x = read_features_csv(input, target)
+    check_features(trained, x, str(input), "; drop a target column with --target COLUMN")
+    pred = np.asarray(trained.predict(x))
+    header = ["prediction"]
+    columns = [pred]
+    if trained.task == "classification":
+        proba = np.asarray(trained.predict_proba(x))
+        header += [f"proba_{c}" for c in trained.classes]
+        columns += list(proba.T)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(zip(*(map(str, c) for c in columns), strict=True))
+    click.echo(f"wrote {output}: {len(pred):,} rows, columns {', '.join(header)}")
+
+
+def _layers(module: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """The leaf modules in call order, with dotted names (nested containers flattened)."""
+    children = list(module.named_children())
+    if not children:
+        return [(prefix, module)]
+    out = []
+    for name, child in children:
+        out += _layers(child, f"{prefix}.{name}" if prefix else name)
+    return out
+
+
+def _output_shapes(layers: Sequence[tuple[str, Any]], n_features: int) -> list[str]:
+    """Each layer's output shape, from one row of zeros run through them in order."""
+    from .. import no_grad, zeros
+
+    shapes = []
+    x = zeros(1, n_features)
+    with no_grad():
+        for _, layer in layers:
+            try:
+                x = layer(x)
+            except (ValueError, TypeError, RuntimeError):  # not a plain chain: shapes unknown
+                return shapes + ["?"] * (len(layers) - len(shapes))
+            shapes.append("(N, " + ", ".join(str(s) for s in x.shape[1:]) + ")")
+    return shapes
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+def info(model: Path) -> None:
+    """Print a model's layers with their output shapes and parameter counts, its task,
+    classes and features, and how it was trained.
+
+    \b
+    Example:
+      retrograd info runs/digits-20250101-120000
+    """
+    path, trained = load_model(model)
+    network = trained.network.eval()
+    layers = _layers(network)
+    shapes = _output_shapes(layers, trained.n_features)
+    rows: list[list[Any]] = [["#", "layer", "output shape", "parameters"]]
+    for i, ((_, layer), shape) in enumerate(zip(layers, shapes, strict=True)):
+        count = sum(p.numel() for p in layer.parameters())
+        rows.append([i, repr(layer), shape, count])
+    rows.append(["", "total", "", network.num_parameters()])
+    click.echo(f"model     {path}")
+    click.echo(f"task      {trained.task}")
+    if trained.task == "classification":
+        click.echo(f"classes   {len(trained.classes)}: {preview(list(trained.classes))}")
+    click.echo(f"features  {len(trained.feature_names)}: {preview(trained.feature_names)}")
+    click.echo("")
+    echo_lines(table(rows, "rllr"))
+    trained_with = _training_metadata(trained)
+    if trained_with:
+        click.echo("")
+        echo_lines(table([["training", ""], *trained_with], "ll"))
+
+
+def _training_metadata(trained: Any) -> list[tuple[str, str]]:
+    """How the model was trained, from the notes ``train`` saved in the model file."""
+    info = trained.info
+    shown = [("data set", str(info["dataset"]))] if "dataset" in info else []
+    for key, value in info.get("options", {}).items():
+        shown.append((key, ",".join(map(str, value)) if isinstance(value, list) else str(value)))
+    metrics = info.get("metrics", {})
+    if "epochs" in metrics:
+        best = f"best {metrics['best_epoch']}; " if metrics.get("best_epoch") else ""
+        shown.append(
+            ("epochs trained", f"{metrics['epochs']} ({best}{metrics.get('stop_reason')})")
+        )
+    if "n_train" in metrics:
+        rows = " / ".join(str(metrics.get(f"n_{s}")) for s in ("train", "val", "test"))
+        shown.append(("rows train/val/test", rows))
+    for key, value in metrics.items():
+        if key.partition("_")[0] in ("train", "val", "test") and isinstance(value, float):
+            shown.append((key, fmt(value)))
+    return shown

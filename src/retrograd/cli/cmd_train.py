@@ -1,0 +1,357 @@
+"""``retrograd train``: check every option, prepare the run folder, train, write the run."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from .. import distributed as _dist
+from .. import pipeline
+from ..data import DATASETS
+from ..options import OptionError
+from ..training import NonFiniteError
+from .errors import EXIT_INTERRUPTED, UsageFailure, run_on_all_ranks
+from .inputs import load_data
+from .params import HiddenSizes, Name, Number, flag, given
+from .run_folder import (
+    CHECKPOINT_FILE,
+    RUN_FILE,
+    RUN_FORMAT,
+    TRAIN_OPTIONS,
+    data_fingerprint,
+    data_slug,
+    describe_data,
+    finish_run,
+    prepare_out,
+    read_run,
+    stop_run,
+    summary,
+    write_json,
+)
+from .text import echo_lines
+
+
+class _StopAfter:
+    """Raise KeyboardInterrupt after ``epochs`` epochs, as Ctrl-C would (for tests of --resume)."""
+
+    def __init__(self, epochs: int) -> None:
+        self.left = epochs
+
+    def __call__(self, epoch: int, record: dict[str, Any], model: Any) -> None:
+        self.left -= 1
+        if self.left == 0:
+            raise KeyboardInterrupt
+
+
+_DEFAULT_OUT_HELP = "runs/<data>-<YYYYmmdd-HHMMSS> (a new folder for every run)"
+
+# The training defaults live in one place, pipeline.train's signature; the options show them.
+_D = {
+    name: p.default
+    for name, p in inspect.signature(pipeline.train).parameters.items()
+    if p.default is not inspect.Parameter.empty
+}
+
+
+@click.command()
+@click.option(
+    "--data",
+    default="digits",
+    show_default=True,
+    metavar="NAME|FILE",
+    help=f"A named data set ({', '.join(DATASETS)}; see `retrograd datasets`) "
+    "or the path of a CSV, NPZ or IDX file.",
+)
+@click.option("--target", metavar="COLUMN", help="The target column of a CSV file.")
+@click.option(
+    "--hidden",
+    type=HiddenSizes(),
+    default=",".join(map(str, _D["hidden"])),
+    show_default=True,
+    help="Hidden layer widths, comma-separated; 'none' for a linear model.",
+)
+@click.option(
+    "--activation",
+    type=Name(pipeline.ACTIVATIONS, "activation"),
+    default=_D["activation"],
+    show_default=True,
+    help="The hidden layers' activation.",
+)
+@click.option(
+    "--loss",
+    type=Name(pipeline.LOSSES, "loss"),
+    default=_D["loss"],
+    show_default=True,
+    help="auto: cross-entropy for classification, mean squared error for regression.",
+)
+@click.option(
+    "--optimizer",
+    type=Name(pipeline.OPTIMIZERS, "optimizer"),
+    default=_D["optimizer"],
+    show_default=True,
+)
+@click.option(
+    "--lr",
+    type=Number("lr"),
+    default=_D["lr"],
+    show_default=True,
+    help="Learning rate.",
+)
+@click.option(
+    "--momentum",
+    type=Number("momentum"),
+    default=_D["momentum"],
+    show_default=True,
+    help="SGD's momentum (and RMSprop's, where the optimizer takes one).",
+)
+@click.option(
+    "--weight-decay",
+    type=Number("weight_decay"),
+    default=_D["weight_decay"],
+    show_default=True,
+    help="L2 penalty (decoupled for adamw).",
+)
+@click.option(
+    "--batch-size", type=Number("batch_size"), default=_D["batch_size"], show_default=True
+)
+@click.option(
+    "--epochs",
+    type=Number("epochs"),
+    default=_D["epochs"],
+    show_default=True,
+    help="At most this many (early stopping usually ends the run sooner).",
+)
+@click.option(
+    "--patience",
+    type=Number("patience"),
+    default=_D["patience"],
+    show_default=True,
+    help="Stop after this many epochs without a better validation loss (the best "
+    "epoch's weights are kept); without a validation part, without a better training loss.",
+)
+@click.option(
+    "--dropout",
+    type=Number("dropout"),
+    default=_D["dropout"],
+    show_default=True,
+    help="Dropout probability after each hidden layer.",
+)
+@click.option(
+    "--seed",
+    type=Number("seed"),
+    default=_D["seed"],
+    show_default=True,
+    help="Seeds the split, the initial weights, the batches and dropout.",
+)
+@click.option(
+    "--val-split",
+    type=Number("val_split"),
+    default=_D["val_split"],
+    show_default=True,
+    help="Fraction of the rows held out for validation (early stopping); 0 for none.",
+)
+@click.option(
+    "--test-split",
+    type=Number("test_split"),
+    default=_D["test_split"],
+    show_default=True,
+    help="Fraction of the rows held out for the final test metrics.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help=f"The run folder to write. Default: {_DEFAULT_OUT_HELP}.",
+)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Continue the interrupted run in DIR with its saved options and checkpoint.",
+)
+@click.option("--force", is_flag=True, help="Replace the run already in --out.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No per-epoch progress (the summary is still printed)."
+)
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Train data-parallel over MPI ranks (automatic when started by mpiexec); "
+    "--batch-size is the global batch, split over the ranks.",
+)
+@click.option("--stop-after", type=click.IntRange(min=1), hidden=True)
+@click.pass_context
+def train(ctx: click.Context, **opts: Any) -> None:
+    """Train a network and write a run folder.
+
+    The folder (--out) receives model.safetensors, metrics.json (test metrics,
+    per-epoch history, timings, seed, versions), curves.png (loss and metric
+    per epoch), run.json (the options, for --resume) and checkpoint.safetensors
+    (rewritten after every epoch).
+
+    \b
+    Examples:
+      retrograd train
+      retrograd train --data iris --hidden 16 --epochs 50 --out runs/iris
+      retrograd train --data houses.csv --target price --loss huber
+      retrograd train --resume runs/iris
+      mpiexec -n 4 retrograd train --data digits --batch-size 128
+    """
+    distributed = opts["distributed"] or _dist.launched_by_mpi()
+    if distributed:
+        run_on_all_ranks(ctx, lambda: _train(ctx, opts, distributed=True))
+    else:
+        _train(ctx, opts, distributed=False)
+
+
+def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> None:
+    """The body of ``train``; with ``distributed``, rank 0 alone prints and writes."""
+    started = time.perf_counter()
+    main = _dist.is_main()
+    quiet = opts["quiet"] or not main
+    out, run, spec, kwargs = _open_run(ctx, opts, distributed)
+    data_seconds = time.perf_counter() - started
+    if not quiet:
+        ranks = f" on {_dist.world_size()} ranks" if distributed else ""
+        verb = "Resuming" if opts["resume"] else "Training"
+        click.echo(f"{verb} on {run['summary']} -> {out}{ranks}")
+    result = _fit(ctx, opts, out, run, spec, kwargs, quiet=quiet, distributed=distributed)
+    if not main:
+        if result.history.stop_reason == "interrupted":
+            ctx.exit(EXIT_INTERRUPTED)
+        return
+    finish_run(run, result, spec, out, data_seconds, started)
+    echo_lines(summary(run, result.metrics, out))
+    if run["status"] == "interrupted":
+        click.echo(
+            f"\nInterrupted after epoch {run['epochs']}: the run is saved in {out}; "
+            f"continue it with: retrograd train --resume {out}",
+            err=True,
+        )
+        ctx.exit(EXIT_INTERRUPTED)
+
+
+def _open_run(
+    ctx: click.Context, opts: Mapping[str, Any], distributed: bool
+) -> tuple[Path, dict[str, Any], Any, dict[str, Any]]:
+    """The run folder, its run.json record, the data and ``pipeline.train``'s arguments.
+
+    A new run or a resumed one; every option is checked before the folder is
+    created or touched, and a resumed run must find the data it started on.
+    """
+    resume: Path | None = opts["resume"]
+    if resume is not None:
+        clash = given(ctx, (*TRAIN_OPTIONS, "out", "force"))
+        if clash:
+            raise click.UsageError(
+                f"--resume continues a run with the options saved in {resume / RUN_FILE}; "
+                f"drop {', '.join(flag(n) for n in clash)}",
+                ctx,
+            )
+        out, run = resume, _dist.run_on_main(lambda: read_run(resume))
+        options = run["options"]
+    else:
+        options = _new_options(opts)
+        stamp = _dist.broadcast_object(time.strftime("%Y%m%d-%H%M%S"))
+        out = opts["out"] or Path("runs") / f"{data_slug(options['data'])}-{stamp}"
+
+    spec = _dist.run_everywhere(lambda: load_data(options["data"], options["target"]))
+    kwargs = _check_options(ctx, spec.task, options)
+    fingerprint = data_fingerprint(np.asarray(spec.X), np.asarray(spec.y))
+    if resume is None:
+        _dist.run_on_main(lambda: prepare_out(out, opts["force"]))
+        run = {
+            "format": RUN_FORMAT,
+            "options": options,
+            "data_fingerprint": fingerprint,
+            "summary": describe_data(spec),
+            "train_seconds": 0.0,
+            "sessions": 0,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+    elif run.get("data_fingerprint") != fingerprint:
+        raise UsageFailure(
+            f"the data {options['data']!r} changed since the run in {out} started; "
+            "resuming would not continue the same run"
+        )
+    run["sessions"] += 1
+    run["status"] = "running"
+    if distributed:  # which sessions ran on how many ranks
+        run.setdefault("world_sizes", []).append(_dist.world_size())
+    if _dist.is_main():
+        write_json(out / RUN_FILE, run)
+    return out, run, spec, kwargs
+
+
+def _fit(
+    ctx: click.Context,
+    opts: Mapping[str, Any],
+    out: Path,
+    run: dict[str, Any],
+    spec: Any,
+    kwargs: Mapping[str, Any],
+    *,
+    quiet: bool,
+    distributed: bool,
+) -> pipeline.RunResult:
+    """``pipeline.train`` saving checkpoints in ``out``; an early stop is noted in run.json."""
+    main = _dist.is_main()
+    checkpoint = out / CHECKPOINT_FILE
+    callbacks = (_StopAfter(opts["stop_after"]),) if opts["stop_after"] else ()
+    t0 = time.perf_counter()
+    try:
+        result = pipeline.train(
+            spec,
+            **kwargs,
+            quiet=quiet,
+            checkpoint_path=checkpoint,
+            resume_from=checkpoint if opts["resume"] else None,
+            callbacks=callbacks,
+            distributed=distributed,
+        )
+    except KeyboardInterrupt:  # outside the epochs: fit itself keeps the completed ones
+        if main:
+            stop_run(run, out, "interrupted", time.perf_counter() - t0)
+        if _dist.world_size() > 1:
+            raise
+        saved = "as of its last completed epoch" if checkpoint.is_file() else "(no epoch ended)"
+        click.echo(f"\nInterrupted; the run in {out} is saved {saved}.", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+    except NonFiniteError as e:
+        if main:
+            stop_run(run, out, "diverged", time.perf_counter() - t0)
+        raise click.ClickException(str(e)) from None
+    except ValueError as e:
+        if main:
+            stop_run(run, out, "failed", time.perf_counter() - t0)
+        raise UsageFailure(str(e)) from None
+    run["train_seconds"] += time.perf_counter() - t0
+    return result
+
+
+def _new_options(opts: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of a new run, as saved in run.json (a data file by its absolute path)."""
+    options = {name: opts[name] for name in TRAIN_OPTIONS}
+    options["hidden"] = list(options["hidden"])
+    if Path(options["data"]).is_file():  # so that --resume works from another folder
+        options["data"] = str(Path(options["data"]).resolve())
+    return options
+
+
+def _check_options(ctx: click.Context, task: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments for :func:`retrograd.pipeline.train`, checked as it checks them.
+
+    :func:`retrograd.pipeline.check_options` checks each value, the options
+    together and against the data's task (a loss for the other task, splits that
+    leave no training rows); a refusal is a usage error naming the option.
+    """
+    kwargs = {k: v for k, v in options.items() if k not in ("data", "target")}
+    try:
+        return pipeline.check_options(task, **kwargs)
+    except OptionError as e:
+        raise click.BadParameter(str(e), ctx, param_hint=f"'{flag(e.option)}'") from None

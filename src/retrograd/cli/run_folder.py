@@ -1,0 +1,204 @@
+"""The run folder ``retrograd train`` writes: its files, their formats, and the
+bookkeeping that makes ``--force`` and ``--resume`` safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import time
+from collections.abc import Mapping
+from importlib import metadata as _metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..serialization import atomic_write
+from .errors import UsageFailure
+from .plots import plot_curves
+from .text import table
+
+MODEL_FILE = "model.safetensors"
+METRICS_FILE = "metrics.json"
+CURVES_FILE = "curves.png"
+RUN_FILE = "run.json"
+CHECKPOINT_FILE = "checkpoint.safetensors"
+#: Everything ``train`` writes into ``--out``; ``--force`` replaces these and nothing else.
+RUN_FILES = (MODEL_FILE, METRICS_FILE, CURVES_FILE, RUN_FILE, CHECKPOINT_FILE)
+RUN_FORMAT = "retrograd-run/1"
+METRICS_FORMAT = "retrograd-metrics/1"
+
+#: The options of ``train`` that define a run: saved in run.json, reused by ``--resume``.
+TRAIN_OPTIONS = (
+    "data", "target", "hidden", "activation", "loss", "optimizer", "lr", "momentum",
+    "weight_decay", "batch_size", "epochs", "patience", "dropout", "seed", "val_split",
+    "test_split",
+)  # fmt: skip
+
+
+def plain(obj: Any) -> Any:
+    """``obj`` as strict JSON data: NumPy scalars and arrays to Python, nan and inf to None."""
+    if isinstance(obj, Mapping):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_json(path: Path, obj: Any) -> None:
+    text = json.dumps(plain(obj), indent=2, allow_nan=False) + "\n"
+    atomic_write(path, text.encode())
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UsageFailure(f"cannot read {path}: {e}") from None
+
+
+def versions() -> dict[str, str]:
+    out = {"retrograd": __version__, "python": platform.python_version(), "numpy": np.__version__}
+    for dist in ("click", "matplotlib", "scikit-learn", "safetensors"):
+        try:
+            out[dist] = _metadata.version(dist)
+        except _metadata.PackageNotFoundError:  # pragma: no cover - depends on the install
+            pass
+    out["platform"] = platform.platform()
+    return out
+
+
+def data_fingerprint(x: np.ndarray, y: np.ndarray) -> str:
+    """A short hash of the data, so that ``--resume`` notices data that changed under it."""
+    h = hashlib.sha256()
+    for a in (np.ascontiguousarray(x), np.ascontiguousarray(y)):
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
+    return h.hexdigest()[:16]
+
+
+def prepare_out(out: Path, force: bool) -> None:
+    """Make ``out`` ready for a new run; an existing run is replaced only with ``--force``."""
+    if out.exists() and not out.is_dir():
+        raise UsageFailure(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            resumable = (out / RUN_FILE).is_file() and (out / CHECKPOINT_FILE).is_file()
+            if resumable:
+                resumable = read_json(out / RUN_FILE).get("status") != "finished"
+            hint = f", continue it with --resume {out}" if resumable else ""
+            raise UsageFailure(
+                f"--out {out} already exists and is not empty; choose another --out{hint}, "
+                "or pass --force to replace the run in it"
+            )
+        for name in RUN_FILES:  # only the run's own files: --force never deletes anything else
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def data_slug(data: str) -> str:
+    name = Path(data).stem if Path(data).suffix else data
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "data"
+
+
+def describe_data(spec: Any) -> str:
+    text = f"{spec.name}: {spec.n_samples:,} rows, {spec.n_features} features, {spec.task}"
+    if spec.task == "classification":
+        text += f" ({len(spec.classes)} classes)"
+    return text
+
+
+def summary(run: Mapping[str, Any], metrics: Mapping[str, Any], out: Path) -> list[str]:
+    """The closing table, one row per part of the data and one column per metric; then
+    the epochs, the time and the files written."""
+    splits = [s for s in ("train", "val", "test") if metrics.get(f"n_{s}")]
+    columns: list[str] = []
+    for key, value in metrics.items():
+        split, _, name = key.partition("_")
+        if split in splits and isinstance(value, float) and name not in columns:
+            columns.append(name)
+    rows: list[list[Any]] = [["split", "rows", *columns]]
+    rows += [[s, metrics[f"n_{s}"], *(metrics.get(f"{s}_{c}") for c in columns)] for s in splits]
+    timings = run["timings"]
+    best = f"best {run['best_epoch']}; " if run.get("best_epoch") else ""
+    return [
+        "",
+        f"run {out}  ({run['summary']})",
+        *table(rows, "lr" + "r" * len(columns)),
+        f"epochs: {run['epochs']} ({best}stop reason: {run['stop_reason']})",
+        f"time: {timings['train_seconds']:.1f} s training ({timings['seconds_per_epoch']:.2f} "
+        f"s/epoch), {timings['total_seconds']:.1f} s in all",
+        "wrote: " + "  ".join(n for n in RUN_FILES if (out / n).is_file()),
+    ]
+
+
+def finish_run(
+    run: dict[str, Any], result: Any, spec: Any, out: Path, data_seconds: float, started: float
+) -> None:
+    """Write the model, curves.png, metrics.json and run.json of a finished or interrupted run."""
+    history = result.history
+    run.update(
+        status="interrupted" if history.stop_reason == "interrupted" else "finished",
+        epochs=history.n_epochs,
+        best_epoch=history.best_epoch,
+        stop_reason=history.stop_reason,
+    )
+    result.model.save(out / MODEL_FILE)
+    plot_curves(history, out / CURVES_FILE, run["summary"])
+    run["timings"] = {
+        "data_seconds": data_seconds,
+        "train_seconds": run["train_seconds"],
+        "seconds_per_epoch": run["train_seconds"] / max(history.n_epochs, 1),
+        "total_seconds": time.perf_counter() - started,
+        "sessions": run["sessions"],
+    }
+    write_json(
+        out / METRICS_FILE,
+        {
+            "format": METRICS_FORMAT,
+            # the pipeline's own "seconds" and "versions" count this session only: see below
+            **{k: v for k, v in result.metrics.items() if k not in ("seconds", "versions")},
+            "task": spec.task,
+            "metric": history.metric,
+            "epochs": history.n_epochs,
+            "best_epoch": history.best_epoch,
+            "stop_reason": history.stop_reason,
+            "seed": run["options"]["seed"],
+            "options": run["options"],
+            "history": history.to_dict()["records"],
+            "timings": run["timings"],
+            "versions": versions(),
+        },
+    )
+    write_json(out / RUN_FILE, run)
+
+
+def read_run(out: Path) -> dict[str, Any]:
+    """The saved state of the run in ``out``, checked to be resumable."""
+    if not (out / RUN_FILE).is_file():
+        raise UsageFailure(f"--resume {out}: no {RUN_FILE} there; is it a retrograd run folder?")
+    run = read_json(out / RUN_FILE)
+    if run.get("format") != RUN_FORMAT:
+        raise UsageFailure(f"--resume {out}: {RUN_FILE} is not a {RUN_FORMAT} file")
+    if run["status"] == "finished":
+        raise UsageFailure(f"--resume {out}: that run already finished; nothing to resume")
+    if not (out / CHECKPOINT_FILE).is_file():
+        raise UsageFailure(
+            f"--resume {out}: no {CHECKPOINT_FILE} (the run stopped before its first epoch "
+            "ended); start it again with --force"
+        )
+    return run
+
+
+def stop_run(run: dict[str, Any], out: Path, status: str, seconds: float) -> None:
+    run["status"] = status
+    run["train_seconds"] += seconds
+    write_json(out / RUN_FILE, run)
