@@ -26,6 +26,7 @@ RANKS = {
     "tensor_functions": 4,
     "creation": 4,
     "gradcheck": 4,
+    "autograd.functional": 4,  # jacobian, hessian, ...: functions of Tensors
     "nn.functional": 5,
     "functional": 6,
     "nn": 6,

@@ -548,3 +548,62 @@ def test_pad_any_shape_against_torch(shape, amounts, mode):
     both(
         lambda t: F.pad(t, pad, mode=mode), lambda t: TF.pad(t, pad, mode=mode), x, dtype=np.float64
     )
+
+
+@pytest.mark.parametrize(
+    "f, tf",
+    [
+        (F.silu, TF.silu),
+        (F.mish, TF.mish),
+        (F.logsigmoid, TF.logsigmoid),
+        (F.softsign, TF.softsign),
+        (lambda t: F.hardtanh(t, -1.5, 1.0), lambda t: TF.hardtanh(t, -1.5, 1.0)),
+        (lambda t: F.normalize(t, 3.0, 1), lambda t: TF.normalize(t, 3.0, 1)),
+        (lambda t: F.normalize(t), lambda t: TF.normalize(t)),
+        (lambda t: F.pad(t, (1, 2), value=3.0), lambda t: TF.pad(t, (1, 2), value=3.0)),
+        (lambda t: F.pad(t, (-1, 2)), lambda t: TF.pad(t, (-1, 2))),
+        (lambda t: F.pad(t, (2, 1), mode="reflect"), lambda t: TF.pad(t, (2, 1), mode="reflect")),
+        (lambda t: F.pad(t, (3, 1), mode="circular"), lambda t: TF.pad(t, (3, 1), mode="circular")),
+        (
+            lambda t: F.pad(t, (1, 2), mode="replicate"),
+            lambda t: TF.pad(t, (1, 2), mode="replicate"),
+        ),
+    ],
+)
+def test_second_derivatives_match_torch(f, tf):
+    """backward(create_graph=True) through the new ops, then backward again, as torch."""
+    x0 = data(3, 4)
+    c = data(3, 4, seed=7)
+    x = rg.tensor(x0, requires_grad=True)
+    (gx,) = rg.autograd.grad((f(x) ** 2).sum(), [x], create_graph=True)
+    (gx * rg.tensor(c)).sum().backward()
+    xt = torch.tensor(x0, requires_grad=True)
+    (gt,) = torch.autograd.grad((tf(xt) ** 2).sum(), [xt], create_graph=True)
+    (gt * torch.tensor(c)).sum().backward()
+    close(gx, gt, np.float64)
+    close(x.grad, xt.grad, np.float64)
+
+
+def test_second_derivatives_of_prelu_and_embedding_match_torch():
+    x0, w0 = data(3, 2, 4), np.array([0.2, -0.3])
+    x, w = rg.tensor(x0, requires_grad=True), rg.tensor(w0, requires_grad=True)
+    xt, wt = torch.tensor(x0, requires_grad=True), torch.tensor(w0, requires_grad=True)
+    gx, gw = rg.autograd.grad((F.prelu(x, w) ** 2).sum(), [x, w], create_graph=True)
+    gxt, gwt = torch.autograd.grad((TF.prelu(xt, wt) ** 2).sum(), [xt, wt], create_graph=True)
+    (gx.sum() + (gw * gw).sum()).backward()
+    (gxt.sum() + (gwt * gwt).sum()).backward()
+    close(x.grad, xt.grad, np.float64)
+    close(w.grad, wt.grad, np.float64)
+    e0, idx = data(5, 3), np.array([[0, 2, 2], [4, 1, 0]])
+    e, et = rg.tensor(e0, requires_grad=True), torch.tensor(e0, requires_grad=True)
+    (g,) = rg.autograd.grad((F.embedding(rg.tensor(idx), e) ** 3).sum(), [e], create_graph=True)
+    (gt,) = torch.autograd.grad(
+        (TF.embedding(torch.from_numpy(idx), et) ** 3).sum(), [et], create_graph=True
+    )
+    g.sum().backward()
+    gt.sum().backward()
+    close(e.grad, et.grad, np.float64)
+    with pytest.raises(RuntimeError, match="second derivatives are not supported"):
+        rg.autograd.grad(
+            F.embedding(rg.tensor(idx), e, padding_idx=0).sum(), [e], create_graph=True
+        )[0].sum().backward()

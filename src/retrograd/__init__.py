@@ -28,7 +28,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .nn.functional import elu, gelu, leaky_relu, softplus
 from .random import Generator, default_generator, initial_seed, manual_seed
 from .tensor import MaxResult, Tensor
@@ -100,8 +100,9 @@ __all__ = [
     "amin", "arange", "argmax", "argmin", "bool", "cat", "clamp", "clip", "cos",
     "default_generator", "div", "double", "elu", "enable_grad", "eq", "exp", "eye", "flatten",
     "float", "float32", "float64", "from_numpy", "full", "full_like", "ge", "gelu", "gradcheck",
-    "gt", "initial_seed", "int32", "int64", "is_grad_enabled", "le", "leaky_relu", "linspace",
-    "log", "log_softmax", "logsumexp", "long", "lt", "manual_seed", "matmul", "max", "maximum",
+    "gradgradcheck", "gt", "initial_seed", "int32", "int64", "is_grad_enabled", "le", "leaky_relu",
+    "linspace", "log", "log_softmax", "logsumexp", "long", "lt", "manual_seed", "matmul", "max",
+    "maximum",
     "mean", "min", "minimum", "mul", "ne", "neg", "no_grad", "ones", "ones_like", "permute",
     "pow", "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "relu", "reshape",
     "set_grad_enabled", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack",

@@ -84,10 +84,12 @@ def erf(x: ndarray) -> ndarray:
     return _erf_impl(x)
 
 
-def sum_to(g: ndarray, shape: tuple[int, ...]) -> ndarray:
+def sum_to(g: Any, shape: tuple[int, ...]) -> Any:
     """Undo broadcasting: sum ``g`` down to ``shape`` (leading and size-1 axes).
 
-    This is the one place where every op's broadcast gradient is reduced.
+    This is the one place where every op's broadcast gradient is reduced. It works
+    on arrays and, in a recorded backward (``create_graph=True``), on Tensors
+    (``sum`` and ``reshape``, with Tensor's keyword for keeping the axes).
     """
     if g.shape == shape:
         return g
@@ -96,9 +98,8 @@ def sum_to(g: ndarray, shape: tuple[int, ...]) -> ndarray:
         i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
     )
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    if lead:
-        g = g.reshape(g.shape[lead:])
+        # keepdims: a sum over every axis of an array stays an array, not a NumPy scalar
+        g = g.sum(axis=axes, keepdims=True) if type(g) is ndarray else g.sum(axes, keepdim=True)
     return g.reshape(shape)
 
 
@@ -125,10 +126,16 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def expand_reduced(
-    g: ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool
-) -> ndarray:
-    """Broadcast the gradient of a reduction over ``axes`` back to ``shape``."""
+def expand_reduced(g: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Any:
+    """Broadcast the gradient of a reduction over ``axes`` back to ``shape``.
+
+    Works on arrays and on Tensors (a recorded backward), as :func:`sum_to`.
+    """
     if not keepdim and axes:
-        g = xp.expand_dims(g, axes)
-    return xp.broadcast_to(g, shape)
+        kept = list(g.shape)
+        for ax in axes:  # sorted: each one lands at its place in shape
+            kept.insert(ax, 1)
+        g = g.reshape(tuple(kept))
+    if type(g) is ndarray:
+        return xp.broadcast_to(g, shape)
+    return g if g.shape == shape else g.expand(*shape)

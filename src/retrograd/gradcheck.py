@@ -112,3 +112,73 @@ def gradcheck(
                         f"(atol={atol}, rtol={rtol})"
                     )
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Tensor | Sequence[Any],
+    grad_outputs: Tensor | Sequence[Tensor] | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """Check second derivatives: :func:`gradcheck` of the first derivative, in float64.
+
+    The first derivative ``(x, v) -> grad(fn(x), x, v, create_graph=True)`` is a
+    function of the inputs and of the output gradients ``v``; its own gradients
+    (recorded by ``create_graph=True``) are compared with central differences.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes ``*inputs`` and returns a Tensor or a tuple of Tensors.
+    inputs : Tensor or sequence
+        Tensors (those with ``requires_grad=True`` are checked) and other arguments.
+    grad_outputs : Tensor or sequence of Tensor, optional
+        The ``v`` at which to check, one per floating output; random normal
+        (drawn with ``seed``) when not given.
+    eps, atol, rtol : float, default=1e-6, 1e-5, 1e-3
+        As in :func:`gradcheck`.
+    seed : int, default=0
+        Seed of the random ``grad_outputs``.
+
+    Returns
+    -------
+    bool
+        True when every second derivative agrees.
+
+    Raises
+    ------
+    GradcheckError
+        Naming the input, the element index, and the analytic and numeric values.
+    """
+    from .autograd import enable_grad, grad
+
+    args = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    checked = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck(): no input requires grad; nothing to check")
+    outs = _outputs(fn(*args))
+    if grad_outputs is None:
+        rng = xp.random.default_rng(seed)
+        vs = [wrap_array(rng.standard_normal(o.shape), requires_grad=True) for o in outs]
+    else:
+        given = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+        vs = [wrap_array(v.array.astype(xp.float64), requires_grad=True) for v in given]
+    n = len(args)
+
+    def first_derivative(*xs: Any) -> tuple[Tensor, ...]:
+        with enable_grad():  # gradcheck evaluates under no_grad for the differences
+            ins = [xs[i] for i in checked]
+            outs = _outputs(fn(*xs[:n]))
+            pairs = [(o, v) for o, v in zip(outs, xs[n:], strict=True) if o.requires_grad]
+            if not pairs:
+                return tuple(wrap_array(xp.zeros(x.shape)) for x in ins)
+            outs, gouts = zip(*pairs, strict=True)
+            gs = grad(outs, ins, list(gouts), create_graph=True, allow_unused=True)
+        return tuple(
+            wrap_array(xp.zeros(x.shape)) if g is None else g for g, x in zip(gs, ins, strict=True)
+        )
+
+    return gradcheck(first_derivative, [*args, *vs], eps=eps, atol=atol, rtol=rtol)

@@ -8,6 +8,7 @@ graph from the output back to the leaves, accumulating into their ``.grad``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Union
 
@@ -20,7 +21,7 @@ from ._backend import (
     normalize_dims,
     xp,
 )
-from .autograd import Op, retain, run_backward
+from .autograd import Op, higher, retain, run_backward
 from .autograd.grad_mode import _GradMode
 
 DTypeLike = Any
@@ -345,7 +346,13 @@ class Tensor:
         return self.to(xp.bool_)
 
     # ------------------------------------------------------------ autograd
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+    ) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
 
         Parameters
@@ -353,14 +360,22 @@ class Tensor:
         gradient : Tensor or array-like, optional
             The gradient of some scalar with respect to this tensor, of this
             tensor's shape. Required unless the tensor has one element.
-        retain_graph : bool, default=False
-            Keep the saved arrays so that backward can run through the graph again.
+        retain_graph : bool, optional
+            Keep the saved arrays so that backward can run through the graph again;
+            defaults to ``create_graph``.
+        create_graph : bool, default=False
+            Record the backward pass, so that the gradients can be differentiated
+            again (see ``docs/autograd.md``, "Higher-order gradients").
+        inputs : Tensor or sequence of Tensor, optional
+            Accumulate into the ``.grad`` of these tensors only.
         """
         if not self._requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no grad_fn; "
                 "did you forget requires_grad=True on an input, or call it under no_grad()?"
             )
+        if create_graph or inputs is not None:
+            return higher.backward(self, gradient, retain_graph, create_graph, inputs)
         if gradient is None:
             if self.array.size != 1:
                 raise RuntimeError(
@@ -381,7 +396,7 @@ class Tensor:
         if self._ctx is None:
             self._accumulate_grad(g, g_is_shared=True)
         else:
-            run_backward(self._ctx, g, retain_graph)
+            run_backward(self._ctx, g, bool(retain_graph))
 
     def _accumulate_grad(self, g: Any, g_is_shared: bool) -> None:
         """Add ``g`` to ``self.grad`` out of place; copy it first if others hold it."""
@@ -1086,3 +1101,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def to_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# The backward walk sits below this module and records gradients as Tensors under
+# create_graph=True: hand it the Tensor layer (docs/architecture.md: imports point down).
+higher.bind_tensor(sys.modules[__name__])

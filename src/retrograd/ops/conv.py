@@ -25,6 +25,8 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..autograd import Op
+from ..autograd import higher as hg
+from .shape import IndexBackward
 
 #: Upper bound on the bytes of one chunk's ``cols`` (and of its gradient).
 SCRATCH_BYTES = 1 << 25
@@ -280,6 +282,33 @@ class Conv(Op):
                 _col2im(geo, gbuf[n0 : n0 + m], gc)
         return _grads(self, geo.crop(gbuf) if gbuf is not None else None, gw, g4)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        x = self.geo.crop(self.buf)
+        w = self.w
+        if self.one_d:
+            x, w = x[:, :, 0], w[:, :, 0]
+        arrays = (x, w, *((xp.zeros(w.shape[0], dtype=w.dtype),) if self.has_bias else ()))
+        # NOTE: a bias enters additively, so its value (not saved) does not change a gradient.
+        return hg.by_recompute(self, arrays, self.composed, g)
+
+    def composed(self, x: Any, w: Any, *bias: Any) -> Any:
+        """The forward in Tensor ops: the windows gathered by one index, then a matmul."""
+        geo, groups = self.geo, self.groups
+        n, c, h, wd = geo.shape
+        o, cg, kh, kw = self.w.shape
+        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        rows = (xp.arange(kh) * dh)[:, None, None, None] + (xp.arange(geo.oh) * sh)[:, None]
+        cols = (xp.arange(kw) * dw)[:, None, None] + xp.arange(geo.ow) * sw
+        rows, cols = rows - geo.top, cols[None] - geo.left  # (kh, 1, OH, 1), (1, kw, 1, OW)
+        inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < wd)
+        flat = xp.where(inside, rows * wd + cols, 0).reshape(-1)
+        planes = x.reshape(n, c, h * wd)[:, :, flat] * hg.const(inside.reshape(-1), x)
+        windows = planes.reshape(n, groups, cg * kh * kw, geo.oh * geo.ow)
+        out = (w.reshape(groups, o // groups, cg * kh * kw) @ windows).reshape(n, o, geo.oh, geo.ow)
+        if bias:
+            out = out + bias[0].reshape(1, o, 1, 1)
+        return out.reshape(n, o, geo.ow) if self.one_d else out
+
 
 class ConvTranspose(Op):
     """The adjoint of :class:`Conv` over its input: ``y = Conv^T(x; W) + b``.
@@ -357,3 +386,39 @@ class ConvTranspose(Op):
         if gx is not None:
             gx = gx.reshape(n, c, geo.oh, geo.wq)[:, :, :, :wd]
         return _grads(self, gx, gw, g4)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        x, w = self.x, self.w
+        if self.one_d:
+            x, w = x[:, :, 0], w[:, :, 0]
+        n_out = w.shape[1] * self.groups
+        arrays = (x, w, *((xp.zeros(n_out, dtype=w.dtype),) if self.has_bias else ()))
+        # NOTE: a bias enters additively, so its value (not saved) does not change a gradient.
+        return hg.by_recompute(self, arrays, self.composed, g)
+
+    def composed(self, x: Any, w: Any, *bias: Any) -> Any:
+        """The forward in Tensor ops: ``W^T @ x``, each column added at its place by one index."""
+        n, c, h, wd = self.x.shape
+        _, og, kh, kw = self.w.shape
+        groups, o = self.groups, og * self.groups
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        (t, b), (left, r) = self.padding
+        hf = (h - 1) * sh + dh * (kh - 1) + 1 + self.output_padding[0]
+        wf = (wd - 1) * sw + dw * (kw - 1) + 1 + self.output_padding[1]
+        k = og * kh * kw
+        wt = w.reshape(groups, c // groups, k).transpose(-1, -2)
+        cols = (wt @ x.reshape(n, groups, c // groups, h * wd)).reshape(n, o, kh * kw * h * wd)
+        rows = (xp.arange(kh) * dh)[:, None, None, None] + (xp.arange(h) * sh)[:, None]
+        cols_at = (xp.arange(kw) * dw)[:, None, None] + xp.arange(wd) * sw
+        flat = (rows * wf + cols_at[None]).reshape(-1)  # (kh, kw, h, wd) -> place in the plane
+        full = hg.call(
+            IndexBackward,
+            cols,
+            idx=(slice(None), slice(None), flat),
+            advanced=True,
+            shape=(n, o, hf * wf),
+        ).reshape(n, o, hf, wf)
+        out = full[:, :, t : hf - b, left : wf - r]
+        if bias:
+            out = out + bias[0].reshape(1, o, 1, 1)
+        return out.reshape(n, o, out.shape[3]) if self.one_d else out

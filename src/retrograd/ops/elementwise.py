@@ -6,10 +6,12 @@ from typing import Any
 
 from .._backend import erf, ndarray, sum_to, xp
 from ..autograd import Op
+from ..autograd import higher as hg
 
 _SQRT_2 = 1.4142135623730951
 _SQRT_2_OVER_PI = 0.7978845608028654
 _INV_SQRT_2PI = 0.3989422804014327
+_2_OVER_SQRT_PI = 1.1283791670955126
 
 # ---------------------------------------------------------------- elementwise binary
 
@@ -27,6 +29,13 @@ class Add(Op):
             sum_to(g, self.input_shape(1)) if needs[1] else None,
         )
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        needs = self.needs
+        return (
+            sum_to(g, self.input_shape(0)) if needs[0] else None,
+            sum_to(g, self.input_shape(1)) if needs[1] else None,
+        )
+
 
 class Sub(Op):
     """d(a-b) = (g, -g); saves nothing (the input shapes come from the graph)."""
@@ -35,6 +44,13 @@ class Sub(Op):
         return a - b
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        needs = self.needs
+        return (
+            sum_to(g, self.input_shape(0)) if needs[0] else None,
+            sum_to(-g, self.input_shape(1)) if needs[1] else None,
+        )
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
         needs = self.needs
         return (
             sum_to(g, self.input_shape(0)) if needs[0] else None,
@@ -56,6 +72,13 @@ class Mul(Op):
             sum_to(g * a, b.shape) if self.needs[1] else None,
         )
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a, b = hg.saved_input(self, 0, self.a), hg.saved_input(self, 1, self.b)
+        return (
+            sum_to(g * b, a.shape) if self.needs[0] else None,
+            sum_to(g * a, b.shape) if self.needs[1] else None,
+        )
+
 
 class Div(Op):
     """d(a/b) = (g/b, -g*a/b**2)."""
@@ -66,6 +89,14 @@ class Div(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         a, b = self.a, self.b
+        gb = g / b
+        return (
+            sum_to(gb, a.shape) if self.needs[0] else None,
+            sum_to(-gb * a / b, b.shape) if self.needs[1] else None,
+        )
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a, b = hg.saved_input(self, 0, self.a), hg.saved_input(self, 1, self.b)
         gb = g / b
         return (
             sum_to(gb, a.shape) if self.needs[0] else None,
@@ -93,6 +124,18 @@ class Pow(Op):
             gb = sum_to(xp.where((a == 0) & (b >= 0), 0, gb), b.shape)
         return ga, gb
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a, b = hg.saved_input(self, 0, self.a), hg.saved_input(self, 1, self.b)
+        ga = gb = None
+        if self.needs[0]:
+            ga = sum_to(hg.where(self.b == 0, 0.0, g * b * a ** (b - 1)), a.shape)
+        if self.needs[1]:
+            mask = (self.a == 0) & (self.b >= 0)
+            loga = hg.where(mask, 1.0, a).log()  # log(1) = 0 where the mask zeroes gb anyway
+            out = hg.saved_output(self, self.out)
+            gb = sum_to(hg.where(mask, 0.0, g * out * loga), b.shape)
+        return ga, gb
+
 
 class PowScalar(Op):
     """d(a**c) = g*c*a**(c-1) for a constant c (0 when c == 0)."""
@@ -109,6 +152,12 @@ class PowScalar(Op):
             return (xp.zeros_like(self.a),)
         # NOTE: a**(c-1) with c an int stays real for a < 0; c == 2 avoids a power call.
         return (g * (2 * self.a) if c == 2 else g * c * self.a ** (c - 1),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        c, a = self.c, hg.saved_input(self, 0, self.a)
+        if c == 0:
+            return (g * 0.0,)
+        return (g * (2 * a) if c == 2 else g * c * a ** (c - 1),)
 
 
 class RPowScalar(Op):
@@ -127,6 +176,13 @@ class RPowScalar(Op):
                 return (xp.where(self.a >= 0, 0, g * -xp.inf).astype(g.dtype),)
         return (g * self.out * xp.log(xp.asarray(self.c, dtype=g.dtype)),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        if self.c == 0:
+            (ga,) = self.backward(g.array)
+            return (hg.const(ga, g),)  # 0 or -inf: no further derivative
+        out = hg.saved_output(self, self.out)
+        return (g * out * float(xp.log(self.c)),)
+
 
 class Maximum(Op):
     """d max(a, b): g goes to the larger input; ties split it half and half, as PyTorch."""
@@ -137,6 +193,9 @@ class Maximum(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return _select_backward(self, g, self.a > self.b)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return _select_backward_graph(self, g, self.a > self.b)
 
 
 class Minimum(Op):
@@ -149,6 +208,9 @@ class Minimum(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return _select_backward(self, g, self.a < self.b)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return _select_backward_graph(self, g, self.a < self.b)
+
 
 def _select_backward(fn: Op, g: ndarray, a_wins: ndarray) -> tuple[ndarray | None, ...]:
     a, b = fn.a, fn.b
@@ -159,6 +221,17 @@ def _select_backward(fn: Op, g: ndarray, a_wins: ndarray) -> tuple[ndarray | Non
         ga = sum_to(xp.where(tie, half, xp.where(a_wins, g, 0)), a.shape)
     if fn.needs[1]:
         gb = sum_to(xp.where(tie, half, xp.where(a_wins, 0, g)), b.shape)
+    return ga, gb
+
+
+def _select_backward_graph(fn: Op, g: Any, a_wins: ndarray) -> tuple[Any, ...]:
+    tie = fn.a == fn.b
+    half = g * 0.5
+    ga = gb = None
+    if fn.needs[0]:
+        ga = sum_to(hg.where(tie, half, hg.where(a_wins, g, 0.0)), fn.a.shape)
+    if fn.needs[1]:
+        gb = sum_to(hg.where(tie, half, hg.where(a_wins, 0.0, g)), fn.b.shape)
     return ga, gb
 
 
@@ -177,6 +250,13 @@ class Where(Op):
             sum_to(xp.where(self.cond, zero, g), self.sb) if self.needs[2] else None,
         )
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (
+            None,
+            sum_to(hg.where(self.cond, g, 0.0), self.sa) if self.needs[1] else None,
+            sum_to(hg.where(self.cond, 0.0, g), self.sb) if self.needs[2] else None,
+        )
+
 
 # ---------------------------------------------------------------- elementwise unary
 
@@ -190,6 +270,9 @@ class Neg(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (-g,)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (-g,)
+
 
 class Abs(Op):
     """d|a| = g*sign(a) (0 at a == 0, as PyTorch)."""
@@ -200,6 +283,9 @@ class Abs(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * xp.sign(self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * hg.const(xp.sign(self.a), g),)
 
 
 class Exp(Op):
@@ -212,6 +298,9 @@ class Exp(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * self.out,)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * hg.saved_output(self, self.out),)
+
 
 class Log(Op):
     """d log(a) = g/a."""
@@ -222,6 +311,9 @@ class Log(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g / self.a,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g / hg.saved_input(self, 0, self.a),)
 
 
 class Sqrt(Op):
@@ -234,6 +326,9 @@ class Sqrt(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g / (2 * self.out),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g / (2 * hg.saved_output(self, self.out)),)
+
 
 class Sin(Op):
     """d sin(a) = g*cos(a)."""
@@ -244,6 +339,9 @@ class Sin(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * xp.cos(self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * hg.saved_input(self, 0, self.a).cos(),)
 
 
 class Cos(Op):
@@ -256,6 +354,9 @@ class Cos(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (-g * xp.sin(self.a),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (-g * hg.saved_input(self, 0, self.a).sin(),)
+
 
 class Tanh(Op):
     """d tanh(a) = g*(1 - tanh(a)**2)."""
@@ -266,6 +367,10 @@ class Tanh(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * (1 - self.out * self.out),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        t = hg.saved_output(self, self.out)
+        return (g * (1 - t * t),)
 
 
 def stable_sigmoid(a: ndarray) -> ndarray:
@@ -286,6 +391,10 @@ class Sigmoid(Op):
         s = self.out
         return (g * s * (1 - s),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        s = hg.saved_output(self, self.out)
+        return (g * s * (1 - s),)
+
 
 class ReLU(Op):
     """d relu(a) = g*(a > 0); the gradient at 0 is 0, as PyTorch."""
@@ -298,6 +407,9 @@ class ReLU(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * (self.out > 0),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * hg.const(self.out > 0, g),)
 
 
 class LeakyReLU(Op):
@@ -312,6 +424,9 @@ class LeakyReLU(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (xp.where(self.mask, g, g * self.negative_slope),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (hg.where(self.mask, g, g * self.negative_slope),)
+
 
 class ELU(Op):
     """d elu(a) = g if a > 0 else g*alpha*exp(a)."""
@@ -319,12 +434,33 @@ class ELU(Op):
     alpha: float
 
     def forward(self, a: ndarray) -> ndarray:
+        self.a = a
         self.mask = a > 0
         self.e = xp.exp(xp.minimum(a, 0))
         return xp.where(self.mask, a, self.alpha * (self.e - 1))
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (xp.where(self.mask, g, g * self.alpha * self.e),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        # exp(min(a, 0)) from the saved input, clamped where the mask discards it anyway
+        e = hg.saved_input(self, 0, self.a).clamp(max=0).exp()
+        return (hg.where(self.mask, g, g * self.alpha * e),)
+
+
+class Erf(Op):
+    """d erf(a) = g*2/sqrt(pi)*exp(-a**2) (recorded by GELU's second derivative)."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a = a
+        return erf(a)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g * _2_OVER_SQRT_PI * xp.exp(-self.a * self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a = hg.saved_input(self, 0, self.a)
+        return (g * _2_OVER_SQRT_PI * (-a * a).exp(),)
 
 
 class GELU(Op):
@@ -349,6 +485,16 @@ class GELU(Op):
         pdf = _INV_SQRT_2PI * xp.exp(-0.5 * a * a)
         return (g * (self.cdf + a * pdf),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a = hg.saved_input(self, 0, self.a)
+        if self.approximate == "tanh":
+            t = (_SQRT_2_OVER_PI * (a + 0.044715 * a**3)).tanh()
+            dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
+            return (g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * dinner),)
+        cdf = 0.5 * (1 + hg.call(Erf, a / _SQRT_2))
+        pdf = _INV_SQRT_2PI * (-0.5 * a * a).exp()
+        return (g * (cdf + a * pdf),)
+
 
 class Softplus(Op):
     """d softplus(a) = g*sigmoid(beta*a); linear where beta*a > threshold, as PyTorch."""
@@ -358,7 +504,7 @@ class Softplus(Op):
 
     def forward(self, a: ndarray) -> ndarray:
         z = a * self.beta
-        self.z = z
+        self.a, self.z = a, z
         # NOTE: log1p(exp(-|z|)) + max(z, 0) is finite for z = ±1e4.
         soft = (xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(z, 0)) / self.beta
         return xp.where(z > self.threshold, a, soft)
@@ -366,6 +512,10 @@ class Softplus(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         z = self.z
         return (xp.where(z > self.threshold, g, g * stable_sigmoid(z)),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        s = (hg.saved_input(self, 0, self.a) * self.beta).sigmoid()
+        return (hg.where(self.z > self.threshold, g, g * s),)
 
 
 class Clamp(Op):
@@ -390,6 +540,9 @@ class Clamp(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * self.mask,)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * hg.const(self.mask, g),)
+
 
 class Cast(Op):
     """d cast(a) = g cast back to a's dtype."""
@@ -402,6 +555,9 @@ class Cast(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g.astype(self.src),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g.to(self.src),)
 
 
 # ---------------------------------------------------------------- more activations (PyTorch's)
@@ -418,6 +574,9 @@ class SiLU(Op):
         a, s = self.a, self.s
         return (g * s * (1 + a * (1 - s)),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return hg.by_recompute(self, (self.a,), lambda x: x * x.sigmoid(), g)
+
 
 class Mish(Op):
     """d mish(a) = g*(t + a*sigmoid(a)*(1 - t^2)) with t = tanh(softplus(a)); mish(a) = a*t."""
@@ -431,6 +590,12 @@ class Mish(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         a, t = self.a, self.t
         return (g * (t + a * stable_sigmoid(a) * (1 - t * t)),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        def composed(x: Any) -> Any:
+            return x * hg.call(Softplus, x, beta=1.0, threshold=20.0).tanh()
+
+        return hg.by_recompute(self, (self.a,), composed, g)
 
 
 class Hardtanh(Op):
@@ -446,6 +611,9 @@ class Hardtanh(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * self.mask,)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (hg.where(self.mask, g, 0.0),)
+
 
 class LogSigmoid(Op):
     """d log(sigmoid(a)) = g*sigmoid(-a); finite for a = ±1e4."""
@@ -457,13 +625,22 @@ class LogSigmoid(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * stable_sigmoid(-self.a),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        def composed(x: Any) -> Any:
+            return -hg.call(Softplus, -x, beta=1.0, threshold=20.0)
+
+        return hg.by_recompute(self, (self.a,), composed, g)
+
 
 class Softsign(Op):
     """d (a/(1 + |a|)) = g/(1 + |a|)^2."""
 
     def forward(self, a: ndarray) -> ndarray:
-        self.d = 1 + xp.abs(a)
+        self.a, self.d = a, 1 + xp.abs(a)
         return a / self.d
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g / (self.d * self.d),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return hg.by_recompute(self, (self.a,), lambda x: x / (x.abs() + 1), g)

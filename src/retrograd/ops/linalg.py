@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._backend import ndarray, sum_to, xp
 from ..autograd import Op
+from ..autograd import higher as hg
 
 # ---------------------------------------------------------------- matmul
 
@@ -38,4 +41,24 @@ class MatMul(Op):
             ga = sum_to(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
         if self.needs[1]:
             gb = sum_to(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape)
+        return ga, gb
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a, b = hg.saved_input(self, 0, self.a), hg.saved_input(self, 1, self.b)
+        # The same promotion of 1-D operands as backward, on Tensors.
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(1) if b.ndim == 1 else b
+        if a.ndim == 1 and b.ndim == 1:
+            g2 = g.reshape(1, 1)
+        elif a.ndim == 1:
+            g2 = g.unsqueeze(-2)
+        elif b.ndim == 1:
+            g2 = g.unsqueeze(-1)
+        else:
+            g2 = g
+        ga = gb = None
+        if self.needs[0]:
+            ga = sum_to(g2 @ b2.transpose(-1, -2), a2.shape).reshape(a.shape)
+        if self.needs[1]:
+            gb = sum_to(a2.transpose(-1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb

@@ -13,8 +13,11 @@ flags.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._backend import ndarray, sum_to, xp
 from ..autograd import Op
+from ..autograd import higher as hg
 
 
 class Linear(Op):
@@ -49,6 +52,15 @@ class Linear(Op):
         gb = g2.sum(axis=0) if needs[2] else None
         return gx, gw, gb
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        x, w = hg.saved_input(self, 0, self.x), hg.saved_input(self, 1, self.w)
+        g2, x2 = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
+        gx = (g2 @ w).reshape(x.shape) if self.needs[0] else None
+        gw = g2.T @ x2 if self.needs[1] else None
+        if not self.has_bias:
+            return gx, gw
+        return gx, gw, g2.sum(dim=0) if self.needs[2] else None
+
 
 class Dropout(Op):
     """d(x*mask) = g*mask, where ``mask`` already holds the 1/(1-p) scale."""
@@ -60,6 +72,9 @@ class Dropout(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g * self.mask,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * hg.const(self.mask, g),)
 
 
 def _affine_grads(
@@ -86,6 +101,17 @@ def _apply_affine(
     if len(params) > i:
         y += params[i].reshape(bshape)
     return y
+
+
+def _affine_composed(fn: Op, xhat: Any, params: tuple[Any, ...], bshape: tuple[int, ...]) -> Any:
+    """``xhat*w + b`` (those present) in Tensor ops."""
+    i = 0
+    if fn.has_weight:
+        xhat = xhat * params[0].reshape(bshape)
+        i = 1
+    if len(params) > i:
+        xhat = xhat + params[i].reshape(bshape)
+    return xhat
 
 
 class BatchNorm(Op):
@@ -115,6 +141,7 @@ class BatchNorm(Op):
         invstd = 1.0 / xp.sqrt(var + self.eps)
         xhat = (x - mean) * invstd
         self.xhat, self.invstd = xhat, invstd
+        self.x, self.params = x, params
         self.w = params[0] if self.has_weight else None
         return _apply_affine(xhat.copy(), params, self.has_weight, bshape)
 
@@ -131,6 +158,20 @@ class BatchNorm(Op):
             else:
                 gx = gh * invstd
         return (gx, *_affine_grads(self, g, xhat, axes, self.param_shape))
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return hg.by_recompute(self, (self.x, *self.params), self.composed, g)
+
+    def composed(self, x: Any, *params: Any) -> Any:
+        """The forward in Tensor ops (the batch statistics as functions of x)."""
+        if self.batch:
+            mean = x.mean(dim=self.axes, keepdim=True)
+            xc = x - mean
+            var = (xc * xc).mean(dim=self.axes, keepdim=True)
+            xhat = xc / (var + self.eps).sqrt()
+        else:
+            xhat = (x - hg.const(self.mean.reshape(self.bshape), x)) * hg.const(self.invstd, x)
+        return _affine_composed(self, xhat, params, self.bshape)
 
 
 class LayerNorm(Op):
@@ -157,6 +198,7 @@ class LayerNorm(Op):
         invstd = 1.0 / xp.sqrt(var + self.eps)
         xhat = xc * invstd
         self.xhat, self.invstd = xhat, invstd
+        self.x, self.params = x, params
         self.w = params[0] if self.has_weight else None
         return _apply_affine(xhat.copy(), params, self.has_weight, self.param_shape)
 
@@ -170,6 +212,15 @@ class LayerNorm(Op):
             gx = self.invstd * (gh - m1 - xhat * m2)
         return (gx, *_affine_grads(self, g, xhat, self.lead, self.param_shape))
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return hg.by_recompute(self, (self.x, *self.params), self.composed, g)
+
+    def composed(self, x: Any, *params: Any) -> Any:
+        """The forward in Tensor ops."""
+        xc = x - x.mean(dim=self.axes, keepdim=True)
+        var = (xc * xc).mean(dim=self.axes, keepdim=True)
+        return _affine_composed(self, xc / (var + self.eps).sqrt(), params, self.param_shape)
+
 
 class PReLU(Op):
     """d prelu(x, w) = (g if x > 0 else g*w, sum of g*x where x <= 0); w is per channel (dim 1)."""
@@ -177,7 +228,7 @@ class PReLU(Op):
     def forward(self, x: ndarray, w: ndarray) -> ndarray:
         # w has 1 or C entries; it broadcasts along dim 1 (dim 0 for a 1-D input).
         self.wb = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else w
-        self.x, self.pos = x, x > 0
+        self.x, self.w, self.pos = x, w, x > 0
         return xp.where(self.pos, x, x * self.wb)
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
@@ -186,6 +237,14 @@ class PReLU(Op):
         if self.needs[1]:
             gw = sum_to(xp.where(self.pos, 0, g * self.x), self.wb.shape).reshape(-1)
         return gx, gw
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        shape = self.wb.shape
+
+        def composed(x: Any, w: Any) -> Any:
+            return hg.where(self.pos, x, x * w.reshape(shape))
+
+        return hg.by_recompute(self, (self.x, self.w), composed, g)
 
 
 class Embedding(Op):
@@ -200,7 +259,7 @@ class Embedding(Op):
     scale_grad_by_freq: bool
 
     def forward(self, w: ndarray) -> ndarray:
-        self.rows, self.dim = w.shape
+        self.w, (self.rows, self.dim) = w, w.shape
         return w[self.indices]
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
@@ -217,6 +276,11 @@ class Embedding(Op):
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return (gw,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        if self.padding_idx is not None or self.scale_grad_by_freq:
+            raise hg.unsupported(self)  # PyTorch's modified rules are not a derivative
+        return hg.by_recompute(self, (self.w,), lambda w: w[self.indices], g)
 
 
 class Pad(Op):
@@ -264,6 +328,28 @@ class Pad(Op):
             g = xp.moveaxis(acc, 0, axis)
         return (g,)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        # The rule is linear in g: the same slicing (constant mode) or, per axis, a
+        # product with the 0/1 matrix that sums the copies back (the other modes).
+        if self.mode == "constant":
+            keep = tuple(
+                slice(max(lo, 0), n - max(hi, 0))
+                for (lo, hi), n in zip(self.pads, g.shape, strict=True)
+            )
+            regrow = tuple((max(-lo, 0), max(-hi, 0)) for lo, hi in self.pads)
+            out = g[keep]
+            if any(lo or hi for lo, hi in regrow):
+                out = hg.call(Pad, out, pads=regrow, mode="constant", value=0.0)
+            return (out,)
+        for axis in reversed(list(self.index)):
+            index = self.index[axis]
+            onehot = xp.zeros((index.size, self.shape[axis]), dtype=g.array.dtype)
+            onehot[xp.arange(index.size), index] = 1
+            moved = g.transpose(axis, -1) if axis != g.ndim - 1 else g
+            summed = moved @ hg.const(onehot, g)
+            g = summed.transpose(axis, -1) if axis != g.ndim - 1 else summed
+        return (g,)
+
 
 class Normalize(Op):
     """d (x / max(||x||_p, eps)) along ``axis``: g/d - [n >= eps] * sum(g*x)/d^2 * dn/dx.
@@ -303,3 +389,15 @@ class Normalize(Op):
                 dn = xp.where(ax > 0, xp.sign(x) * ax ** (p - 1), 0)
             dn = dn / xp.where(on & (n > 0), n, 1) ** (p - 1)
         return (g / d - s * dn,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        p, axis, eps = self.p, self.axis, self.eps
+
+        def composed(x: Any) -> Any:
+            if p == 2:
+                n = (x * x).sum(dim=axis, keepdim=True).sqrt()
+            else:
+                n = (x.abs() ** p).sum(dim=axis, keepdim=True) ** (1.0 / p)
+            return x / n.clamp(min=eps)
+
+        return hg.by_recompute(self, (self.x,), composed, g)

@@ -14,6 +14,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..autograd import Op
+from ..autograd import higher as hg
 from .conv import Pair, _as_2d, _pad, windows
 
 
@@ -28,6 +29,41 @@ def _offset_slices(
         for j in range(kw):
             out.append((i, j, (rows, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))))
     return out
+
+
+class PoolMap(Op):
+    """A pool's linear map with its windows (and chosen maxima) fixed: ``S x``, or ``S^T x``.
+
+    A pool's gradient ``dx = S^T g`` is linear in ``g``; recorded under
+    ``create_graph=True`` as this op, its own gradient is ``S gg``, and so on to
+    any order (``transposed`` flips at each one).
+    """
+
+    pool: Any
+    transposed: bool
+
+    def forward(self, x: ndarray) -> ndarray:
+        return self.pool.backward(x)[0] if self.transposed else self.pool.linear(x)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (self.pool.linear(g) if self.transposed else self.pool.backward(g)[0],)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (hg.call(PoolMap, g, pool=self.pool, transposed=not self.transposed),)
+
+
+def _pool_backward_graph(pool: Op, g: Any) -> tuple[Any, ...]:
+    """A pool's recorded gradient: ``S^T g`` as a :class:`PoolMap` (constant windows)."""
+    return (hg.call(PoolMap, g, pool=pool, transposed=True),)
+
+
+def _gather(x: ndarray, flat: ndarray, one_d: bool) -> ndarray:
+    """``x`` (N, C, H, W) read at flat per-plane indices (N, C, OH, OW)."""
+    x4 = _as_2d(x)
+    n, c = x4.shape[:2]
+    out = xp.take_along_axis(x4.reshape(n, c, -1), flat.reshape(n, c, -1), axis=2)
+    out = out.reshape(flat.shape)
+    return out[:, :, 0] if one_d else out
 
 
 class MaxPool(Op):
@@ -104,6 +140,16 @@ class MaxPool(Op):
         gx = gxpad[:, :, t : t + h, left : left + w]
         return (gx[:, :, 0] if self.one_d else gx,)
 
+    def linear(self, x: ndarray) -> ndarray:
+        """``x`` read at each window's chosen maximum (the map forward applied to the input)."""
+        one_d, self.one_d = self.one_d, False
+        flat = self._indices(self.in_shape, self.arg)
+        self.one_d = one_d
+        return _gather(x, flat, one_d)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return _pool_backward_graph(self, g)
+
 
 def avg_divisor(
     size: int, out: int, kernel: int, stride: int, pad: int, include_pad: bool
@@ -156,6 +202,21 @@ class AvgPool(Op):
         gx = gxpad[:, :, t : t + h, left : left + w]
         return (gx[:, :, 0] if self.one_d else gx,)
 
+    def linear(self, x: ndarray) -> ndarray:
+        """The average pool itself (it is linear)."""
+        fresh = AvgPool()
+        fresh.__dict__.update(
+            kernel=self.kernel,
+            stride=self.stride,
+            padding=self.padding,
+            out_size=self.out_size,
+            divisor=self.divisor,
+        )
+        return fresh.forward(x)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return _pool_backward_graph(self, g)
+
 
 def adaptive_bounds(size: int, out: int) -> tuple[ndarray, ndarray]:
     """PyTorch's adaptive windows along one axis: ``[floor(i*size/out), ceil((i+1)*size/out))``."""
@@ -188,6 +249,14 @@ class AdaptiveAvgPool(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         gx = xp.matmul(xp.matmul(self.ph.T, _as_2d(g)), self.pw)
         return (gx[:, :, 0] if self.one_d else gx,)
+
+    def linear(self, x: ndarray) -> ndarray:
+        """The adaptive average itself (it is linear)."""
+        out = xp.matmul(xp.matmul(self.ph, _as_2d(x)), self.pw.T)
+        return out[:, :, 0] if self.one_d else out
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return _pool_backward_graph(self, g)
 
 
 class AdaptiveMaxPool(Op):
@@ -232,3 +301,10 @@ class AdaptiveMaxPool(Op):
             gx[rows, idx[:, p]] += g2[:, p]  # one index per row: no repeats within a pass
         gx = gx.reshape(self.in_shape)
         return (gx[:, :, 0] if self.one_d else gx,)
+
+    def linear(self, x: ndarray) -> ndarray:
+        """``x`` read at each window's chosen maximum."""
+        return _gather(x, self.idx, self.one_d)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return _pool_backward_graph(self, g)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._backend import expand_reduced, ndarray, xp
 from ..autograd import Op
+from ..autograd import higher as hg
 
 # ---------------------------------------------------------------- reductions
 
@@ -19,6 +22,9 @@ class Sum(Op):
         return a.sum(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (expand_reduced(g, self.shape, self.axes, self.keepdim),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
         return (expand_reduced(g, self.shape, self.axes, self.keepdim),)
 
 
@@ -43,6 +49,10 @@ class Mean(Op):
         n = self.n
         return (expand_reduced(g / n if n else g, self.shape, self.axes, self.keepdim),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        n = self.n
+        return (expand_reduced(g / n if n else g, self.shape, self.axes, self.keepdim),)
+
 
 class Var(Op):
     """d var(a) = g*2*(a - mean)/(n - correction)."""
@@ -56,6 +66,7 @@ class Var(Op):
         for ax in self.axes:
             n *= a.shape[ax]
         self.denom = max(n - self.correction, 0)
+        self.a = a
         self.centered = a - a.mean(axis=self.axes, keepdims=True)
         with xp.errstate(divide="ignore", invalid="ignore"):
             ss = (self.centered * self.centered).sum(axis=self.axes, keepdims=self.keepdim)
@@ -65,6 +76,13 @@ class Var(Op):
         g = expand_reduced(g, self.centered.shape, self.axes, self.keepdim)
         with xp.errstate(divide="ignore", invalid="ignore"):
             return (g * (2 / xp.asarray(self.denom, dtype=g.dtype)) * self.centered,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a = hg.saved_input(self, 0, self.a)
+        centered = a - a.mean(dim=self.axes, keepdim=True)
+        g = expand_reduced(g, a.shape, self.axes, self.keepdim)
+        with xp.errstate(divide="ignore"):
+            return (g * float(2 / xp.float64(self.denom)) * centered,)
 
 
 class Std(Var):
@@ -79,6 +97,12 @@ class Std(Var):
         safe = xp.where(out == 0, 1, out)
         (gv,) = super().backward(xp.where(out == 0, 0, g / (2 * safe)))
         return (gv,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        out = hg.saved_output(self, self.out)
+        zero = self.out.reshape(self.out_shape) == 0
+        safe = hg.where(zero, 1.0, out)
+        return super().backward_graph(hg.where(zero, 0.0, g / (2 * safe)))
 
 
 class AMax(Op):
@@ -104,6 +128,12 @@ class AMax(Op):
         g = expand_reduced(g, self.a.shape, self.axes, self.keepdim)
         return (g * mask / count.astype(g.dtype),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        mask = self.a == self.out
+        count = mask.sum(axis=self.axes, keepdims=True)
+        g = expand_reduced(g, self.a.shape, self.axes, self.keepdim)
+        return (g * hg.const(mask / count, g),)
+
 
 class MaxDim(Op):
     """d max(a, dim) = g sent to the returned index (the first of ties), as PyTorch."""
@@ -125,6 +155,12 @@ class MaxDim(Op):
             g = xp.expand_dims(g, self.axis)
         xp.put_along_axis(out, self.idx, g, axis=self.axis)
         return (out,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        onehot = xp.zeros(self.shape, dtype=g.dtype)
+        xp.put_along_axis(onehot, self.idx, 1, axis=self.axis)
+        g = expand_reduced(g, self.shape, (self.axis,), self.keepdim)
+        return (g * hg.const(onehot, g),)
 
 
 class LogSumExp(Op):
@@ -153,6 +189,15 @@ class LogSumExp(Op):
             p = xp.exp(self.a - self.out)
         return (g * xp.nan_to_num(p, nan=0.0),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a = hg.saved_input(self, 0, self.a)
+        out = hg.saved_output(self, self.out).reshape(self.out.shape)
+        g = expand_reduced(g, a.shape, self.axes, self.keepdim)
+        with xp.errstate(invalid="ignore"):
+            defined = ~xp.isnan(self.a - self.out)  # NaN in rows of -inf: softmax 0 there
+        diff = hg.where(defined, a, 0.0) - hg.where(defined, out, 0.0)
+        return (g * hg.where(defined, diff, -xp.inf).exp(),)
+
 
 class Softmax(Op):
     """d softmax(a) = s*(g - sum(g*s)) along ``axis``."""
@@ -169,6 +214,11 @@ class Softmax(Op):
         gs = g * s
         return (gs - s * gs.sum(axis=self.axis, keepdims=True),)
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        s = hg.saved_output(self, self.out)
+        gs = g * s
+        return (gs - s * gs.sum(dim=self.axis, keepdim=True),)
+
 
 class LogSoftmax(Op):
     """d log_softmax(a) = g - softmax(a)*sum(g) along ``axis``."""
@@ -182,3 +232,7 @@ class LogSoftmax(Op):
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         return (g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        out = hg.saved_output(self, self.out)
+        return (g - out.exp() * g.sum(dim=self.axis, keepdim=True),)
