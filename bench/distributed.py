@@ -13,8 +13,10 @@ synthetic data (standard normal features, 10 classes) with global batches of
 - ``1 rank, 1 thread``: one process, one BLAS thread (no MPI);
 - ``1 rank, 2 threads``: one process, NumPy's BLAS on two threads (no MPI);
 - ``2 ranks, 1 thread``: ``mpiexec -n 2``, one BLAS thread per rank, each rank
-  half of every global batch (``DistributedSampler``), gradients averaged by
-  ``DistributedDataParallel.sync_gradients`` (one Allreduce per step).
+  its half of every global batch of the shared loader (``shard_bounds``, as
+  ``fit`` does), gradients averaged by
+  ``DistributedDataParallel.sync_gradients`` (one Allreduce per step, with
+  its deadline).
 
 Protocol (as ``_harness.py``): every set-up runs in its own processes, in an
 order that alternates between rounds; each process warms up (10 steps), then
@@ -63,19 +65,16 @@ def _measure(batch: int, samples: int, data: Any) -> tuple[dict[str, float], int
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     ddp = dist.DistributedDataParallel(model) if world > 1 else None
-    sampler = dist.DistributedSampler(data, seed=0)
-    loader = DataLoader(data, batch_size=batch // world, sampler=sampler, drop_last=True)
+    loader = DataLoader(data, batch_size=batch, shuffle=True, drop_last=True)
+    start, stop = dist.shard_bounds(batch, world, dist.rank())
 
     def batches(count: int) -> Any:
-        epoch = 0
         while True:
-            sampler.set_epoch(epoch)
-            for xb, yb in loader:
-                yield xb, yb
+            for xb, yb in loader:  # the global batch; this rank's rows of it
+                yield xb[start:stop], yb[start:stop]
                 count -= 1
                 if count == 0:
                     return
-            epoch += 1
 
     def step(xb: Any, yb: Any) -> float:
         opt.zero_grad()

@@ -32,6 +32,7 @@ RANKS = {
     "nn": 6,
     "optim": 6,
     "data": 6,
+    "utils": 6,
     "metrics": 7,
     "options": 0,  # stdlib only: optim, nn and every layer above resolve names with it
     "serialization": 7,

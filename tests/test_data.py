@@ -1081,3 +1081,320 @@ def test_csv_to_batches_end_to_end(tmp_path):
     )
     assert decoded.tolist() == parts.y_val.tolist()
     assert sorted(set(parts.y_val.tolist())) == ["maybe", "no", "yes"]
+
+
+# ---------------------------------------------------------------------------- torch.utils.data's API
+
+
+def test_retrograd_utils_data_re_exports_the_data_classes():
+    import retrograd.data
+    import retrograd.utils.data as data
+    from retrograd.utils.data import (  # the names PyTorch scripts import
+        BatchSampler,
+        ConcatDataset,
+        DataLoader,
+        Dataset,
+        RandomSampler,
+        Sampler,
+        SequentialSampler,
+        Subset,
+        SubsetRandomSampler,
+        TensorDataset,
+        WeightedRandomSampler,
+        default_collate,
+        random_split,
+    )
+
+    for obj in [
+        BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler, Sampler,
+        SequentialSampler, Subset, SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
+        default_collate, random_split,
+    ]:  # fmt: skip
+        assert getattr(retrograd.data, obj.__name__) is obj  # the same objects, not copies
+    for name in data.__all__:
+        assert hasattr(tud, name), f"torch.utils.data has no {name}"
+    # `torch.utils.data.DataLoader` works after a bare `import torch`; so must this
+    code = "import retrograd as torch; print(torch.utils.data.DataLoader.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "retrograd.data.dataloader"
+
+
+def torch_and_ours(make):
+    """``make(lib)`` with lib = retrograd.utils.data, then torch.utils.data."""
+    import retrograd.utils.data as ours
+
+    return make(ours), make(tud)
+
+
+def numpy_pair(n=11):
+    X, y = tensor_data(n)
+    return (
+        TensorDataset(rg.tensor(X), rg.tensor(y)),
+        tud.TensorDataset(torch.from_numpy(X), torch.from_numpy(y)),
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(batch_size=3, sampler=[5, 1, 1, 9, 0, 3, 2]),
+        dict(batch_size=None, sampler=[4, 2]),
+        dict(batch_sampler=[[0, 1, 2], [10], [5, 5, 4, 3]]),
+        dict(batch_size=4, drop_last=True, pin_memory=True, timeout=0, worker_init_fn=print),
+        dict(batch_size=2, num_workers=0, prefetch_factor=None, persistent_workers=False),
+        dict(batch_size=2, shuffle=False, in_order=False, pin_memory_device=""),
+    ],
+    ids=["sampler", "sampler-unbatched", "batch_sampler", "accepted", "workers-off", "in_order"],
+)
+@pytest.mark.parametrize("generic", [False, True], ids=["tensor", "generic"])
+@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true")  # torch's, no GPU
+def test_loader_options_give_torchs_batches(kwargs, generic):
+    if generic:
+        X, y = tensor_data(11)
+        ours_ds, their_ds = PairDataset(X, y), PairDataset(X, y)
+    else:
+        ours_ds, their_ds = numpy_pair()
+    ours, theirs = DataLoader(ours_ds, **kwargs), tud.DataLoader(their_ds, **kwargs)
+    assert len(ours) == len(theirs)
+    got, want = list(ours), list(theirs)
+    assert len(got) == len(want) > 0
+    for a, b in zip(got, want, strict=True):
+        assert_same_batch(a, b)
+
+
+def test_loader_with_samplers_objects_gives_torchs_batches():
+    for make in [
+        lambda lib, ds: lib.BatchSampler(lib.SequentialSampler(ds), 4, drop_last=False),
+        lambda lib, ds: lib.BatchSampler(range(10, 0, -2), 2, drop_last=True),
+        lambda lib, ds: lib.BatchSampler([3, 4, 5], 5, drop_last=False),
+    ]:
+        import retrograd.utils.data as ours_lib
+
+        ours_ds, their_ds = numpy_pair()
+        ours = DataLoader(ours_ds, batch_sampler=make(ours_lib, ours_ds))
+        theirs = tud.DataLoader(their_ds, batch_sampler=make(tud, their_ds))
+        assert len(ours) == len(theirs)
+        for a, b in zip(list(ours), list(theirs), strict=True):
+            assert_same_batch(a, b)
+
+
+def test_sequential_and_batch_samplers_equal_torchs():
+    for n, size, drop_last in [(10, 3, False), (10, 3, True), (9, 3, True), (1, 4, False)]:
+        ours, theirs = torch_and_ours(
+            lambda lib, n=n, size=size, drop_last=drop_last: lib.BatchSampler(
+                lib.SequentialSampler(range(n)), size, drop_last
+            )
+        )
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+        assert list(ours.sampler) == list(theirs.sampler) == list(range(n))
+
+
+def test_random_samplers_draw_from_the_generator():
+    data = range(10)
+    a = rg.utils.data.RandomSampler(data, generator=rg.Generator(3))
+    b = rg.utils.data.RandomSampler(data, generator=rg.Generator(3))
+    first = list(a)
+    assert sorted(first) == list(range(10)) and first == list(b) and first != list(range(10))
+    assert list(a) != first  # a fresh order each pass
+    assert len(a) == 10
+    long = list(rg.utils.data.RandomSampler(data, num_samples=25, generator=rg.Generator(0)))
+    counts = np.bincount(long, minlength=10)
+    assert len(long) == 25 and counts.min() == 2 and counts.max() == 3  # 2 whole + 5 more
+    drawn = list(rg.utils.data.RandomSampler(data, True, num_samples=200))
+    assert len(drawn) == 200 and set(drawn) <= set(range(10))
+    sub = list(rg.utils.data.SubsetRandomSampler([7, 2, 9], generator=rg.Generator(1)))
+    assert sorted(sub) == [2, 7, 9]
+
+
+def test_weighted_random_sampler_follows_the_weights():
+    gen = rg.Generator(0)
+    sampler = rg.utils.data.WeightedRandomSampler([0.0, 1.0, 3.0], 4000, generator=gen)
+    drawn = np.array(list(sampler))
+    assert len(sampler) == 4000 and 0 not in drawn
+    assert abs((drawn == 2).mean() - 0.75) < 0.03
+    unique = list(rg.utils.data.WeightedRandomSampler([1, 1, 5, 0], 3, replacement=False))
+    assert sorted(unique) == [0, 1, 2]
+    # torch's draws come from its own generator: only the law is the same
+    theirs = np.array(list(tud.WeightedRandomSampler([0.0, 1.0, 3.0], 4000)))
+    assert abs((theirs == 2).mean() - 0.75) < 0.03
+
+
+def test_shuffle_goes_through_a_random_sampler_with_the_same_stream():
+    # the order of a shuffled pass is the generator's next permutation, as before
+    ds = TensorDataset(*tensor_data(20))
+    loader = DataLoader(ds, batch_size=6, shuffle=True, generator=rg.Generator(4))
+    assert isinstance(loader.sampler, rg.utils.data.RandomSampler)
+    assert isinstance(loader.batch_sampler, rg.utils.data.BatchSampler)
+    expected = rg.Generator(4).np.permutation(20).tolist()
+    assert flatten(epoch_labels(loader)) == expected
+    plain = DataLoader(ds, batch_size=6)
+    assert isinstance(plain.sampler, rg.utils.data.SequentialSampler)
+
+
+class Stream(rg.utils.data.IterableDataset):
+    def __init__(self, n, lib):
+        self.n, self.lib = n, lib
+
+    def __iter__(self):
+        return iter({"x": np.full(2, i, np.float32), "i": i} for i in range(self.n))
+
+
+class TorchStream(tud.IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter({"x": np.full(2, i, np.float32), "i": i} for i in range(self.n))
+
+
+@pytest.mark.parametrize("kwargs", [dict(batch_size=3), dict(batch_size=3, drop_last=True), {}])
+def test_iterable_dataset_batches_like_torch(kwargs):
+    ours = list(DataLoader(Stream(8, rg), **kwargs))
+    theirs = list(tud.DataLoader(TorchStream(8), **kwargs))
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        assert_same_batch(a, b)
+    unbatched = list(DataLoader(Stream(3, rg), batch_size=None))
+    assert [s["i"] for s in unbatched] == [0, 1, 2]
+
+
+def test_concat_dataset_and_dataset_sum_index_like_torch():
+    a, b = PairDataset(*tensor_data(3)), PairDataset(*tensor_data(4, seed=1))
+    ours = rg.utils.data.ConcatDataset([a, b])
+    theirs = tud.ConcatDataset([a, b])
+    assert len(ours) == len(theirs) == 7 and ours.cumulative_sizes == theirs.cumulative_sizes
+    for i in [*range(7), -1, -7]:
+        (x, label), (tx, tlabel) = ours[i], theirs[i]
+        np.testing.assert_array_equal(x, tx)
+        assert label == tlabel
+    summed = TensorDataset(*tensor_data(2)) + TensorDataset(*tensor_data(3))
+    assert isinstance(summed, rg.utils.data.ConcatDataset) and len(summed) == 5
+    batches = list(DataLoader(ours, batch_size=4))
+    assert [len(y) for _, y in batches] == [4, 3]
+    for i in (7, -8):
+        with pytest.raises((IndexError, ValueError)):
+            ours[i]
+        with pytest.raises((IndexError, ValueError)):
+            theirs[i]
+
+
+def test_nested_collation_matches_torch():
+    r = np.random.default_rng(5)
+    samples = [
+        {
+            "image": r.standard_normal((2, 2)).astype(np.float32),
+            "meta": {"id": i, "scale": 0.5 * i, "ok": i % 2 == 0},
+            "pair": [rg.tensor(np.arange(3.0) + i), np.int64(i)],
+            "name": f"s{i}",
+        }
+        for i in range(4)
+    ]
+    tsamples = [
+        {**s, "pair": [torch.from_numpy(s["pair"][0].array.copy()), s["pair"][1]]} for s in samples
+    ]
+    assert_same_batch(default_collate(samples), tud.default_collate(tsamples))
+    ours = list(DataLoader(samples, batch_size=3))  # a list is a map-style data set
+    theirs = list(tud.DataLoader(tsamples, batch_size=3))
+    for a, b in zip(ours, theirs, strict=True):
+        assert_same_batch(a, b)
+
+
+def test_default_collate_keeps_tuples_where_torch_gives_lists():
+    # a documented difference: a tuple sample gives a tuple batch (torch: a list)
+    ours = default_collate([(1, 2.0), (3, 4.0)])
+    theirs = tud.default_collate([(1, 2.0), (3, 4.0)])
+    assert isinstance(ours, tuple) and isinstance(theirs, list)
+    assert_same_batch(ours, theirs)
+
+
+LOADER_ERRORS = [
+    (dict(batch_sampler=[[0]], batch_size=2), ValueError, "batch_sampler option is mutually"),
+    (dict(batch_sampler=[[0]], shuffle=True), ValueError, "batch_sampler option is mutually"),
+    (dict(batch_sampler=[[0]], sampler=[0]), ValueError, "batch_sampler option is mutually"),
+    (dict(batch_sampler=[[0]], drop_last=True), ValueError, "batch_sampler option is mutually"),
+    (dict(sampler=[0], shuffle=True), ValueError, "sampler option is mutually exclusive"),
+    (dict(batch_size=None, drop_last=True), ValueError, "mutually exclusive with drop_last"),
+    (dict(num_workers=-1), ValueError, "num_workers option should be non-negative"),
+    (dict(timeout=-1), ValueError, "timeout option should be non-negative"),
+    (dict(prefetch_factor=2), ValueError, "prefetch_factor option could only be specified"),
+    (dict(persistent_workers=True), ValueError, "persistent_workers option needs num_workers"),
+    (dict(multiprocessing_context="spawn"), ValueError, "multiprocessing_context can only"),
+]
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,message", LOADER_ERRORS, ids=[str(c[0]) for c in LOADER_ERRORS]
+)
+def test_loader_argument_rules_are_torchs(kwargs, exc, message):
+    ours_ds, their_ds = numpy_pair()
+    with pytest.raises(exc, match=message):
+        DataLoader(ours_ds, **kwargs)
+    with pytest.raises(exc, match=message):
+        tud.DataLoader(their_ds, **kwargs)
+
+
+def test_loader_refuses_worker_processes_naming_the_option():
+    ds = TensorDataset(*tensor_data(4))
+    with pytest.raises(ValueError, match=r"num_workers=2\) is not supported: .*main process"):
+        DataLoader(ds, num_workers=2)
+    with pytest.raises(ValueError, match="pin_memory_device='cuda' is not supported"):
+        DataLoader(ds, pin_memory=True, pin_memory_device="cuda")
+    # torch accepts a timeout without workers, then fails at the first batch
+    with pytest.raises(ValueError, match="timeout=5 applies to worker processes"):
+        DataLoader(ds, timeout=5)
+    with pytest.raises(AssertionError, match="requires timeout == 0"):
+        list(tud.DataLoader(tud.TensorDataset(torch.zeros(2)), timeout=5))
+    with pytest.raises(TypeError, match="worker_init_fn must be callable"):
+        DataLoader(ds, worker_init_fn=3)
+    with pytest.raises(TypeError, match="batch_sampler must be an iterable of index lists"):
+        DataLoader(ds, batch_sampler=iter([[0]]))
+
+
+def test_iterable_dataset_refuses_an_order_like_torch():
+    for kwargs in [dict(shuffle=True), dict(sampler=[0]), dict(batch_sampler=[[0]])]:
+        name = next(iter(kwargs))
+        with pytest.raises(ValueError, match=f"expected unspecified {name} option"):
+            DataLoader(Stream(3, rg), **kwargs)
+        with pytest.raises(ValueError, match=f"expected unspecified {name} option"):
+            tud.DataLoader(TorchStream(3), **kwargs)
+    with pytest.raises(TypeError):
+        len(DataLoader(Stream(3, rg)))
+
+
+SAMPLER_ERRORS = [
+    (lambda lib: lib.BatchSampler(range(3), 0, False), ValueError, "batch_size should be a"),
+    (lambda lib: lib.BatchSampler(range(3), 2, "no"), ValueError, "drop_last should be a"),
+    (lambda lib: lib.RandomSampler(range(3), replacement=1), TypeError, "replacement should be"),
+    (lambda lib: lib.RandomSampler(range(3), num_samples=0), ValueError, "num_samples should"),
+    (lambda lib: lib.RandomSampler([]), ValueError, "num_samples should be a positive integer"),
+    (lambda lib: lib.WeightedRandomSampler([1.0], 0), ValueError, "num_samples should be a"),
+    (lambda lib: lib.WeightedRandomSampler([[1.0]], 2), ValueError, "weights should be a 1d"),
+]
+
+
+@pytest.mark.parametrize("make,exc,message", SAMPLER_ERRORS)
+def test_sampler_and_concat_errors_are_torchs(make, exc, message):
+    import retrograd.utils.data as ours
+
+    with pytest.raises(exc, match=message):
+        make(ours)
+    with pytest.raises(exc, match=message):
+        make(tud)
+
+
+def test_concat_of_nothing_is_refused():
+    with pytest.raises(ValueError, match="datasets should not be an empty iterable"):
+        rg.utils.data.ConcatDataset([])
+    with pytest.raises(AssertionError, match="datasets should not be an empty iterable"):
+        tud.ConcatDataset([])
+
+
+def test_sampler_base_must_be_overridden():
+    with pytest.raises(NotImplementedError, match="Half must implement __iter__"):
+
+        class Half(rg.utils.data.Sampler):
+            pass
+
+        iter(Half())
+    with pytest.raises(NotImplementedError):
+        iter(rg.utils.data.IterableDataset())

@@ -342,3 +342,298 @@ ERROR_CASES = [
 def test_invalid_scheduler_arguments_are_refused(make, exc, message):
     with pytest.raises(exc, match=message):
         make()
+
+
+# ---------------------------------------------------------------- the schedulers of issue 19
+
+
+class Decay:
+    """A callable object: LambdaLR's state_dict keeps its attributes (a function's it cannot)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+
+    def __call__(self, epoch: int) -> float:
+        return self.rate**epoch
+
+
+#: (id, optimizer, its options, scheduler factory given (lr_scheduler module, optimizer)).
+MORE_CASES = [
+    ("LambdaLR", "SGD", {}, lambda m, o: m.LambdaLR(o, lambda e: 1 / (1 + 0.05 * e))),
+    ("LambdaLR-per-group", "Adam", {}, lambda m, o: m.LambdaLR(o, [Decay(0.97), lambda e: 0.5])),
+    ("MultiplicativeLR", "SGD", {}, lambda m, o: m.MultiplicativeLR(o, lambda e: 0.98)),
+    ("ConstantLR", "SGD", {}, lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=12)),
+    ("ConstantLR-defaults", "RMSprop", {}, lambda m, o: m.ConstantLR(o)),
+    ("PolynomialLR", "Adam", {}, lambda m, o: m.PolynomialLR(o, total_iters=60, power=2.0)),
+    ("PolynomialLR-defaults", "Adagrad", {}, lambda m, o: m.PolynomialLR(o)),
+    (
+        "CosineAnnealingWarmRestarts",
+        "SGD",
+        {},
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=10, T_mult=2, eta_min=0.001),
+    ),
+    (
+        "CosineAnnealingWarmRestarts-T_mult1",
+        "NAdam",
+        {},
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, 7),
+    ),
+    (
+        "CyclicLR-triangular",
+        "SGD",
+        {"momentum": 0.9},
+        lambda m, o: m.CyclicLR(o, 0.01, [0.1, 0.05], step_size_up=7, step_size_down=11),
+    ),
+    (
+        "CyclicLR-triangular2-betas",
+        "Adam",
+        {},
+        lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=5, mode="triangular2"),
+    ),
+    (
+        "CyclicLR-exp_range",
+        "RMSprop",
+        {"momentum": 0.5},
+        lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=5, mode="exp_range", gamma=0.99),
+    ),
+    (
+        "CyclicLR-no-momentum",
+        "Adadelta",
+        {},
+        lambda m, o: m.CyclicLR(o, 0.1, 1.0, step_size_up=4, cycle_momentum=False),
+    ),
+    (
+        "CyclicLR-scale_fn",
+        "SGD",
+        {"momentum": 0.5},
+        lambda m, o: m.CyclicLR(
+            o, 0.01, 0.1, step_size_up=3, scale_fn=lambda x: 0.9**x, scale_mode="iterations"
+        ),
+    ),
+    (
+        "SequentialLR-warmup",
+        "SGD",
+        {},
+        lambda m, o: m.SequentialLR(
+            o,
+            [m.LinearLR(o, start_factor=0.1, total_iters=10), m.ExponentialLR(o, gamma=0.95)],
+            milestones=[10],
+        ),
+    ),
+    (
+        "SequentialLR-three",
+        "Adam",
+        {},
+        lambda m, o: m.SequentialLR(
+            o,
+            [
+                m.ConstantLR(o, factor=0.3, total_iters=5),
+                m.CosineAnnealingLR(o, T_max=30),
+                m.StepLR(o, step_size=10, gamma=0.5),
+            ],
+            milestones=[20, 50],
+        ),
+    ),
+    (
+        "ChainedScheduler",
+        "SGD",
+        {},
+        lambda m, o: m.ChainedScheduler(
+            [m.ConstantLR(o, factor=0.3, total_iters=5), m.ExponentialLR(o, gamma=0.97)]
+        ),
+    ),
+    (
+        "ChainedScheduler-in-SequentialLR",
+        "SGD",
+        {"momentum": 0.9},
+        lambda m, o: m.SequentialLR(
+            o,
+            [
+                m.ChainedScheduler([m.ConstantLR(o, total_iters=3), m.ExponentialLR(o, 0.9)]),
+                m.PolynomialLR(o, total_iters=40),
+            ],
+            milestones=[30],
+        ),
+    ),
+]
+
+
+def run_schedule(case, steps, resume_at=None):
+    """Ours and torch's rates (and momenta) for ``steps`` steps; ours may go through a
+    ``state_dict`` round trip into fresh objects at step ``resume_at``."""
+    _, opt_name, opt_kwargs, make = case
+    opt, topt = make_optimizers(opt_name, opt_kwargs)
+    sched, tsched = make(lr_scheduler, opt), make(torch.optim.lr_scheduler, topt)
+    ours = [(sched.get_last_lr(), momenta(opt))]
+    theirs = [(tsched.get_last_lr(), momenta(topt))]
+    for k in range(steps):
+        if k == resume_at:
+            saved = copy.deepcopy((opt.state_dict(), sched.state_dict()))
+            opt, _ = make_optimizers(opt_name, opt_kwargs)
+            sched = make(lr_scheduler, opt)  # built before loading, as in PyTorch
+            opt.load_state_dict(saved[0])
+            sched.load_state_dict(saved[1])
+            assert sched.get_last_lr() == ours[-1][0]
+        opt.step()
+        topt.step()
+        sched.step()
+        tsched.step()
+        assert [g["lr"] for g in opt.param_groups] == sched.get_last_lr()
+        ours.append((sched.get_last_lr(), momenta(opt)))
+        theirs.append((tsched.get_last_lr(), momenta(topt)))
+    return ours, theirs
+
+
+@pytest.mark.parametrize("case", MORE_CASES, ids=[c[0] for c in MORE_CASES])
+@pytest.mark.parametrize("resume_at", [None, 50], ids=["straight", "resumed-at-50"])
+def test_more_schedulers_equal_torch_for_100_steps(case, resume_at):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's warnings on rates read within step
+        ours, theirs = run_schedule(case, 100, resume_at)
+    for k, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert a == b, f"step {k}"
+    assert len({tuple(lr) for lr, _ in ours}) > 1, "the schedule never moved"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in MORE_CASES if c[0].split("-")[0] in ("ConstantLR", "PolynomialLR", "LambdaLR")],
+    ids=lambda c: c[0],
+)
+def test_more_closed_forms_equal_torch(case):
+    _, opt_name, opt_kwargs, make = case
+    opt, topt = make_optimizers(opt_name, opt_kwargs)
+    sched, tsched = make(lr_scheduler, opt), make(torch.optim.lr_scheduler, topt)
+    for epoch in [3, 12, 7, 30, 60, 0, 150]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched.step(epoch)
+            tsched.step(epoch)
+        assert sched.get_last_lr() == tsched.get_last_lr(), f"epoch {epoch}"
+
+
+def test_cosine_warm_restarts_takes_fractional_epochs_like_torch():
+    opt, topt = make_optimizers()
+    sched = lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=5, T_mult=2, eta_min=0.01)
+    tsched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        topt, T_0=5, T_mult=2, eta_min=0.01
+    )
+    for epoch in [0.5, 1.25, 4.99, 5.0, 7.5, 14.9, 15.0, 40.3, 2.0]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no deprecation warning here, as in torch
+            sched.step(epoch)
+        tsched.step(epoch)
+        assert sched.get_last_lr() == tsched.get_last_lr(), f"epoch {epoch}"
+        assert (sched.T_cur, sched.T_i, sched.last_epoch) == (
+            tsched.T_cur,
+            tsched.T_i,
+            tsched.last_epoch,
+        )
+    with pytest.raises(ValueError, match="Expected non-negative epoch, but got -1"):
+        sched.step(-1)
+
+
+def test_lambda_state_dict_keeps_objects_attributes_not_functions():
+    opt, topt = make_optimizers()
+    sched = lr_scheduler.LambdaLR(opt, [Decay(0.9), lambda e: 1.0])
+    tsched = torch.optim.lr_scheduler.LambdaLR(topt, [Decay(0.9), lambda e: 1.0])
+    sd, tsd = sched.state_dict(), tsched.state_dict()
+    assert sd["lr_lambdas"] == tsd["lr_lambdas"] == [{"rate": 0.9}, None]
+    sd["lr_lambdas"][0]["rate"] = 0.5
+    other = lr_scheduler.LambdaLR(make_optimizers()[0], [Decay(0.1), lambda e: 2.0])
+    other.load_state_dict(sd)
+    assert other.lr_lambdas[0].rate == 0.5  # the object's attributes come back
+    assert other.lr_lambdas[1](3) == 2.0  # the function stays the loader's own
+    assert sched.lr_lambdas[0].rate == 0.9  # the saved dict was a copy
+
+
+def test_composite_state_dict_holds_the_inner_schedulers_like_torch():
+    case = next(c for c in MORE_CASES if c[0] == "SequentialLR-three")
+    opt, topt = make_optimizers("Adam")
+    sched, tsched = case[3](lr_scheduler, opt), case[3](torch.optim.lr_scheduler, topt)
+    sd, tsd = sched.state_dict(), tsched.state_dict()
+    assert set(sd) == set(tsd) and len(sd["_schedulers"]) == 3
+    for ours, theirs in zip(sd["_schedulers"], tsd["_schedulers"], strict=True):
+        assert ours["last_epoch"] == theirs["last_epoch"]
+        assert ours["base_lrs"] == theirs["base_lrs"]
+
+
+def one_group():
+    return optim.SGD([rg.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+
+
+MORE_ERROR_CASES = [
+    (
+        lambda: lr_scheduler.LambdaLR(two_groups(), [lambda e: 1.0]),
+        ValueError,
+        "Expected 2 lr_lambdas, but got 1",
+    ),
+    (
+        lambda: lr_scheduler.MultiplicativeLR(two_groups(), 0.9),
+        TypeError,
+        "lr_lambda should be a function, but got float",
+    ),
+    (
+        lambda: lr_scheduler.ConstantLR(two_groups(), factor=1.5),
+        ValueError,
+        "Constant multiplicative factor expected to be between 0 and 1",
+    ),
+    (
+        lambda: lr_scheduler.CosineAnnealingWarmRestarts(two_groups(), T_0=0),
+        ValueError,
+        "Expected positive integer T_0, but got 0",
+    ),
+    (
+        lambda: lr_scheduler.CosineAnnealingWarmRestarts(two_groups(), T_0=5, T_mult=1.5),
+        ValueError,
+        "Expected integer T_mult >= 1, but got 1.5",
+    ),
+    (
+        lambda: lr_scheduler.CyclicLR(two_groups(), 0.01, 0.1, mode="square"),
+        ValueError,
+        "mode is invalid and scale_fn is None",
+    ),
+    (
+        lambda: lr_scheduler.CyclicLR(two_groups(), 0.01, [0.1]),
+        ValueError,
+        "max_lr must have the same length as optimizer.param_groups",
+    ),
+    (
+        lambda: lr_scheduler.CyclicLR(optim.Adagrad([rg.zeros(1, requires_grad=True)]), 0.01, 0.1),
+        ValueError,
+        "optimizer must support momentum or beta1",
+    ),
+    (
+        lambda: lr_scheduler.SequentialLR(two_groups(), [], milestones=[]),
+        ValueError,
+        "SequentialLR expects at least one scheduler",
+    ),
+    (
+        lambda: (lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.StepLR(o, 2)], [3]))(
+            two_groups()
+        ),
+        ValueError,
+        "number of schedulers provided to be one more than the number of milestone points",
+    ),
+    (
+        lambda: lr_scheduler.SequentialLR(
+            two_groups(), [lr_scheduler.StepLR(one_group(), 2)], milestones=[]
+        ),
+        ValueError,
+        "expects all schedulers to belong to the same optimizer",
+    ),
+    (
+        lambda: (lambda o: lr_scheduler.ChainedScheduler([lr_scheduler.ReduceLROnPlateau(o)]))(
+            two_groups()
+        ),
+        ValueError,
+        "ChainedScheduler does not support `ReduceLROnPlateau`",
+    ),
+    (lambda: lr_scheduler.ChainedScheduler([]), ValueError, "expects at least one scheduler"),
+]
+
+
+@pytest.mark.parametrize("make,exc,message", MORE_ERROR_CASES)
+def test_more_invalid_scheduler_arguments_are_refused(make, exc, message):
+    with pytest.raises(exc, match=message):
+        make()

@@ -36,12 +36,14 @@ import pickle
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import numpy as np
 
 from . import random as _random
+from .nn import sync_batchnorm as _sync_batchnorm
 from .nn.module import Module
 from .tensor import Tensor, wrap_array
 
@@ -55,7 +57,10 @@ __all__ = [
     "abort",
     "all_gather_object",
     "barrier",
+    "all_sum",
     "broadcast_object",
+    "check_consistent",
+    "get_timeout",
     "init",
     "is_initialized",
     "is_main",
@@ -64,7 +69,11 @@ __all__ = [
     "rank",
     "run_everywhere",
     "run_on_main",
+    "set_timeout",
+    "shard_bounds",
+    "sharded",
     "strategy_for",
+    "wait",
     "world_size",
 ]
 
@@ -91,6 +100,10 @@ class _World:
 
 
 _world: _World | None = None
+
+#: Set by a caller that knows every rank is leaving with the same error (decided together),
+#: so that the command line exits plainly instead of aborting the job.
+agreed_exit = False
 
 
 def launched_by_mpi() -> bool:
@@ -175,22 +188,149 @@ def is_main() -> bool:
 
 
 def barrier() -> None:
-    """Wait until every rank gets here."""
+    """Wait until every rank gets here (at most :func:`get_timeout` seconds)."""
     w = _get()
-    if w.comm is not None:
-        w.comm.Barrier()
+    if w.comm is not None and w.size > 1:
+        wait(w.comm.Ibarrier(), "barrier")
 
 
 def broadcast_object(obj: Any, root: int = 0) -> Any:
     """``root``'s ``obj`` on every rank (pickled; for small objects, not per step)."""
     w = _get()
-    return obj if w.comm is None else w.comm.bcast(obj, root=root)
+    if w.comm is None or w.size == 1:
+        return obj
+    data = pickle.dumps(obj) if w.rank == root else b""
+    size = np.array([len(data)], dtype=np.int64)
+    wait(w.comm.Ibcast(size, root=root), "broadcast_object")
+    buf = np.frombuffer(data, dtype=np.uint8).copy() if w.rank == root else None
+    if buf is None:
+        buf = np.empty(int(size[0]), dtype=np.uint8)
+    wait(w.comm.Ibcast(buf, root=root), "broadcast_object")
+    return obj if w.rank == root else pickle.loads(buf.tobytes())
 
 
 def all_gather_object(obj: Any) -> list[Any]:
     """Every rank's ``obj``, in rank order, on every rank (pickled)."""
     w = _get()
-    return [obj] if w.comm is None else w.comm.allgather(obj)
+    if w.comm is None or w.size == 1:
+        return [obj]
+    data = np.frombuffer(pickle.dumps(obj), dtype=np.uint8)
+    sizes = np.zeros(w.size, dtype=np.int64)
+    wait(w.comm.Iallgather(np.array([data.size], dtype=np.int64), sizes), "all_gather_object")
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    wait(w.comm.Iallgatherv(data, [out, sizes.tolist()]), "all_gather_object")
+    ends = np.cumsum(sizes).tolist()
+    return [
+        pickle.loads(out[e - k : e].tobytes()) for e, k in zip(ends, sizes.tolist(), strict=True)
+    ]
+
+
+def all_sum(values: Sequence[float]) -> np.ndarray:
+    """The elementwise sum over the ranks of ``values`` (float64; one Allreduce)."""
+    w = _get()
+    buf = np.array(values, dtype=np.float64)
+    if w.comm is not None and w.size > 1:
+        wait(w.comm.Iallreduce(w.MPI.IN_PLACE, buf, op=w.MPI.SUM), "all_sum")
+    return buf
+
+
+def sharded(fn: Callable[[Any], np.ndarray], rows: Any) -> np.ndarray:
+    """``fn(rows)``, each rank computing its share (:func:`shard_bounds`), gathered everywhere.
+
+    For evaluation: ``fn`` maps rows to one result row each (predictions);
+    every rank returns the whole result, in row order.
+    """
+    w = _get()
+    if w.size == 1:
+        return fn(rows)
+    start, stop = shard_bounds(len(rows), w.size, w.rank)
+    mine = np.asarray(fn(rows[start:stop])) if stop > start else None  # no rows: nothing to add
+    return np.concatenate([p for p in all_gather_object(mine) if p is not None])
+
+
+class _WorldGroup:
+    """The ranks of :func:`init`, as the group that ``nn.SyncBatchNorm`` sums over."""
+
+    @property
+    def size(self) -> int:
+        return world_size()
+
+    @staticmethod
+    def all_sum(values: Sequence[float]) -> np.ndarray:
+        return all_sum(values)
+
+
+_sync_batchnorm.default_group = _WorldGroup()
+
+
+# ------------------------------------------------------------------ deadlines
+
+#: Seconds a collective waits for the slowest rank before the job is aborted (``--timeout``).
+#: PyTorch's default for its process groups is 30 minutes; training steps here take
+#: milliseconds, so 5 minutes only ever stops a job that is stuck.
+DEFAULT_TIMEOUT = 300.0
+_timeout = DEFAULT_TIMEOUT
+_TIMEOUT_TAG = 0x7E7  # the point-to-point messages that find the missing ranks
+
+
+def set_timeout(seconds: float) -> None:
+    """Abort the job when a collective waits more than ``seconds`` for some rank."""
+    global _timeout
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise ValueError(f"set_timeout: seconds must be a number > 0, got {seconds!r}")
+    _timeout = float(seconds)
+
+
+def get_timeout() -> float:
+    """The seconds a collective may wait (:func:`set_timeout`; default :data:`DEFAULT_TIMEOUT`)."""
+    return _timeout
+
+
+def wait(request: Any, what: str) -> None:
+    """Complete the nonblocking collective ``request``, or abort the job at the deadline.
+
+    Polls ``request`` (MPICH progresses it only when asked, so the first
+    milliseconds spin, then the loop sleeps a little between polls). When
+    :func:`get_timeout` seconds pass, the ranks that are waiting too tell each
+    other so; the ranks never heard from are named in the message of
+    :func:`abort`, which then stops the job.
+    """
+    if request.Test():
+        return
+    start = time.monotonic()
+    spins = 0
+    while not request.Test():
+        spins += 1
+        if spins & 63:
+            continue
+        waited = time.monotonic() - start
+        if waited > _timeout:
+            missing = _ranks_not_waiting()
+            names = ", ".join(map(str, missing)) if missing else "unknown"
+            abort(
+                f"{what}: waited {_timeout:g} s for rank(s) {names}, which did not reach it "
+                "(stalled, killed or much slower); stopping the job. Raise --timeout "
+                "(retrograd.distributed.set_timeout) if a step can really take that long."
+            )
+        if waited > 0.01:
+            time.sleep(0.0005)
+
+
+def _ranks_not_waiting() -> list[int]:
+    """The ranks that do not answer the waiting ranks within a short grace period."""
+    w = _get()
+    others = [r for r in range(w.size) if r != w.rank]
+    token = np.zeros(1, dtype=np.int64)
+    sends = [w.comm.Isend(token, dest=r, tag=_TIMEOUT_TAG) for r in others]
+    boxes = {r: np.zeros(1, dtype=np.int64) for r in others}
+    recvs = {r: w.comm.Irecv(boxes[r], source=r, tag=_TIMEOUT_TAG) for r in others}
+    heard: set[int] = set()
+    end = time.monotonic() + min(max(_timeout, 2.0), 10.0)
+    while time.monotonic() < end and len(heard) < len(others):
+        heard.update(r for r, req in recvs.items() if r not in heard and req.Test())
+        time.sleep(0.01)
+    del sends  # never completed when the peer is gone; MPI_Abort follows
+    return [r for r in others if r not in heard]
 
 
 def run_on_main(fn: Callable[[], Any]) -> Any:
@@ -208,7 +348,7 @@ def run_on_main(fn: Callable[[], Any]) -> Any:
             outcome = (True, fn())
         except Exception as e:  # sent to the other ranks, then raised everywhere
             outcome = (False, _picklable(e))
-    ok, value = w.comm.bcast(outcome, root=0)
+    ok, value = broadcast_object(outcome)
     if not ok:
         if w.rank == 0:
             raise value
@@ -230,7 +370,7 @@ def run_everywhere(fn: Callable[[], Any]) -> Any:
         value, error = fn(), None
     except Exception as e:
         value, error = None, _picklable(e)
-    errors = w.comm.allgather(error)
+    errors = all_gather_object(error)
     failed = [(r, e) for r, e in enumerate(errors) if e is not None]
     if failed:
         if error is not None:
@@ -423,24 +563,35 @@ class DistributedDataParallel(Module):
     """Data-parallel training of ``module`` over the ranks of :func:`init` (PyTorch's DDP).
 
     On construction the parameters and buffers of rank 0 are broadcast to
-    every rank. Calling the wrapper calls ``module``. After ``loss.backward()``,
-    :meth:`sync_gradients` replaces every gradient by the average over the
-    global batch, with one ``Allreduce`` on a flat buffer allocated once; then
-    every rank's optimizer takes the same step. (PyTorch starts the reduction
-    from hooks inside ``backward``; here it is one explicit call.)
+    every rank. Calling the wrapper calls ``module`` (and counts the rows of
+    its first argument). After ``loss.backward()``, :meth:`sync_gradients`
+    replaces every gradient by that of the mean loss over the global batch,
+    with one ``Allreduce`` on a flat buffer allocated once; then every rank's
+    optimizer takes the same step.
+
+    PyTorch starts the reduction from inside ``backward()``; here it is one
+    call, :meth:`sync_gradients`, until the engine offers an end-of-backward
+    callback: :meth:`_on_backward_end` is then the one method to register
+    with it (see ``docs/distributed.md``).
 
     The flat buffer holds, in the parameters' dtype (float64 if any parameter
-    is float64), each rank's gradients multiplied by its local batch size, then
-    the floating-point buffers (BatchNorm's running statistics, averaged so
-    that the replicas stay equal), the loss times the local batch size, the
-    local batch size, and one non-finite flag per rank. A rank whose local
-    batch is smaller than the others' is weighted accordingly, so the result is
-    the gradient of the mean loss over the global batch.
+    is float64), each rank's gradients multiplied by its rows, then the
+    floating-point buffers of modules that are not :class:`~retrograd.nn.SyncBatchNorm`
+    (plain BatchNorm's running statistics, averaged so that the replicas stay
+    equal; SyncBatchNorm's are equal already), the loss times the rows, the
+    rows, and one non-finite flag per rank. Dividing by the total rows gives
+    the gradient of the mean loss over the global batch however unevenly it
+    is split (a rank with no rows adds nothing).
 
     Parameters
     ----------
     module : nn.Module
         The model; the same architecture on every rank.
+
+    Attributes
+    ----------
+    require_backward_grad_sync : bool
+        False inside :meth:`no_sync`.
 
     Examples
     --------
@@ -449,7 +600,7 @@ class DistributedDataParallel(Module):
     ...     opt.zero_grad()
     ...     loss = loss_fn(ddp(xb), yb)
     ...     loss.backward()
-    ...     ddp.sync_gradients(len(yb), float(loss.array))
+    ...     ddp.sync_gradients(loss=float(loss.array))
     ...     opt.step()
     """
 
@@ -462,9 +613,17 @@ class DistributedDataParallel(Module):
             )
         init()
         self.module = module
+        self.require_backward_grad_sync = True
+        self._rows = 0  # rows of the forward calls since the last sync
         world = _get()
         params = [p for p in module.parameters() if p.requires_grad]
-        buffers = [b for b in module.buffers() if b.array.dtype.kind == "f"]
+        synced = {
+            id(b)
+            for m in module.modules()
+            if isinstance(m, _sync_batchnorm.SyncBatchNorm)
+            for b in m.buffers()
+        }
+        buffers = [b for b in module.buffers() if b.array.dtype.kind == "f" and id(b) not in synced]
         kinds = {p.array.dtype for p in params} | {b.array.dtype for b in buffers}
         dtype = np.result_type(*kinds) if kinds else np.dtype(np.float64)
         sizes = [p.array.size for p in params]
@@ -479,7 +638,31 @@ class DistributedDataParallel(Module):
         self._broadcast_state()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            shape = getattr(args[0], "shape", None)
+            self._rows += int(shape[0]) if shape else 1
         return self.module(*args, **kwargs)
+
+    @contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Accumulate gradients locally (no communication) inside the block.
+
+        As PyTorch's: the first synchronised step after the block averages
+        everything accumulated since the last one, each rank weighted by the
+        rows of all its forward calls since then.
+        """
+        before = self.require_backward_grad_sync
+        self.require_backward_grad_sync = False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = before
+
+    def _on_backward_end(self) -> SyncResult | None:
+        """What the engine's end-of-backward callback will call: average unless in no_sync."""
+        if not self.require_backward_grad_sync:
+            return None
+        return self.sync_gradients()
 
     def _broadcast_state(self) -> None:
         """Copy rank 0's parameters and buffers to every rank (one Bcast per tensor, once)."""
@@ -490,7 +673,10 @@ class DistributedDataParallel(Module):
             arr = t.array
             if not arr.flags.c_contiguous or not arr.flags.writeable:
                 arr = np.ascontiguousarray(arr).copy()
-            world.comm.Bcast(arr, root=0)
+            wait(
+                world.comm.Ibcast(arr, root=0),
+                "DistributedDataParallel: broadcast of rank 0's weights",
+            )
             if arr is not t.array:
                 if t.array.flags.writeable:
                     t.array[...] = arr
@@ -502,7 +688,7 @@ class DistributedDataParallel(Module):
         """The size of the buffer that each step's Allreduce sums, in bytes."""
         return int(self._flat.nbytes)
 
-    def sync_gradients(self, batch_size: int, loss: float = 0.0) -> SyncResult:
+    def sync_gradients(self, batch_size: int | None = None, loss: float = 0.0) -> SyncResult:
         """Average the gradients over the global batch; one ``Allreduce`` on every rank.
 
         Every rank must call it once per step, after ``backward()`` and before
@@ -512,10 +698,11 @@ class DistributedDataParallel(Module):
 
         Parameters
         ----------
-        batch_size : int
-            This rank's number of samples in the step.
+        batch_size : int, optional
+            This rank's number of rows in the step; default the rows of the
+            wrapper's forward calls since the last synchronisation. May be 0.
         loss : float, default=0.0
-            This rank's mean loss over them.
+            This rank's mean loss over them (ignored for 0 rows).
 
         Returns
         -------
@@ -526,13 +713,18 @@ class DistributedDataParallel(Module):
         """
         world = _get()
         flat = self._flat
-        n_local = float(batch_size)
+        n_local = float(self._rows if batch_size is None else batch_size)
+        self._rows = 0
+        if n_local == 0:
+            loss = 0.0  # the mean over no rows is NaN; such a rank adds nothing
+        # Alone, the gradients are those of the mean already: leave them bit for bit.
+        weight = n_local if world.size > 1 else 1.0
         for p, sl in self._slices:
             g = p.grad
-            if g is None:
+            if g is None or n_local == 0:
                 flat[sl] = 0.0
             else:
-                np.multiply(g.array.reshape(-1), n_local, out=flat[sl])
+                np.multiply(g.array.reshape(-1), weight, out=flat[sl])
         end = self._n_grads
         for b in self._float_buffers:
             size = b.array.size
@@ -550,11 +742,12 @@ class DistributedDataParallel(Module):
         ):
             flags[world.rank] = 1.0
         if world.comm is not None and world.size > 1:
-            world.comm.Allreduce(world.MPI.IN_PLACE, flat, op=world.MPI.SUM)
+            request = world.comm.Iallreduce(world.MPI.IN_PLACE, flat, op=world.MPI.SUM)
+            wait(request, "DistributedDataParallel: gradient Allreduce")
         total = float(flat[end + 1])
         bad = [int(r) for r in np.flatnonzero(flags)]
         grads = flat[: self._n_grads]
-        if total > 0:
+        if total > 0 and world.size > 1:
             grads *= 1.0 / total
         for p, sl in self._slices:
             p.grad = wrap_array(grads[sl].reshape(p.array.shape))
@@ -578,6 +771,52 @@ def parameters_checksum(module: Module) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(p.array).tobytes())
     return h.hexdigest()
+
+
+def check_consistent(values: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """Raise on every rank when some rank's ``values`` differ from rank 0's (one collective).
+
+    ``values`` maps names (as the user knows them: ``'--epochs'``, ``'data'``)
+    to small values or fingerprints; the error names the first name that
+    differs, the ranks where it does and both values. Every rank raises the
+    same error, so that they stop together instead of meeting in mismatched
+    collectives (a different ``--hidden`` sends buffers of other sizes, a
+    different ``--epochs`` leaves ranks waiting for steps that never come).
+
+    Returns
+    -------
+    list of (str, int)
+        Every rank's host name and process id, in rank order (the launcher
+        names a killed rank by its process id only).
+
+    Raises
+    ------
+    ValueError
+        Naming the first differing entry and rank.
+    """
+    import socket
+
+    mine = {str(k): repr(v) for k, v in values.items()}
+    gathered = all_gather_object((mine, (socket.gethostname(), os.getpid())))
+    every = [g[0] for g in gathered]
+    first = every[0]
+    for name in sorted(set().union(*every), key=lambda k: (k not in first, k)):
+        differ = [r for r, d in enumerate(every) if d.get(name) != first.get(name)]
+        if differ:
+            r = differ[0]
+            ranks = ", ".join(map(str, differ))
+            raise ValueError(
+                f"the ranks disagree on {name}: rank {r} has {_short(every[r].get(name))}, "
+                f"rank 0 has {_short(first.get(name))} (different on rank(s) {ranks} of "
+                f"{len(every)}); start every rank with the same options and data"
+            )
+    return [g[1] for g in gathered]
+
+
+def _short(text: str | None) -> str:
+    if text is None:
+        return "none"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ------------------------------------------------------------------ strategies for fit
@@ -605,7 +844,11 @@ class Strategy(Protocol):
         ...
 
     def begin_epoch(self, epoch: int) -> None:
-        """Choose the batches (and random draws) of epoch ``epoch`` (from 1) for this process."""
+        """Prepare epoch ``epoch`` (from 1): the sampler's epoch, the random draws."""
+        ...
+
+    def batches(self, loader: Iterable[Any]) -> Iterator[Any]:
+        """This process's part of each of ``loader``'s batches (and random draws for it)."""
         ...
 
     def after_backward(self, loss: float, batch_size: int) -> SyncResult:
@@ -621,6 +864,10 @@ class Strategy(Protocol):
 
     def gather(self, pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """An epoch's outputs and targets of every process, concatenated in rank order."""
+        ...
+
+    def sum(self, values: Sequence[float]) -> Sequence[float]:
+        """The elementwise sum of ``values`` over every process."""
         ...
 
     def agree(self, obj: Any) -> Any:
@@ -658,6 +905,9 @@ class LocalStrategy:
     def begin_epoch(self, epoch: int) -> None:
         _set_epoch(self.loader, epoch)
 
+    def batches(self, loader: Iterable[Any]) -> Iterator[Any]:
+        return iter(loader)
+
     def after_backward(self, loss: float, batch_size: int) -> SyncResult:
         return SyncResult(loss, batch_size, [])
 
@@ -677,6 +927,9 @@ class LocalStrategy:
     def gather(self, pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return pred, true
 
+    def sum(self, values: Sequence[float]) -> Sequence[float]:
+        return values
+
     def agree(self, obj: Any) -> Any:
         return obj
 
@@ -684,19 +937,83 @@ class LocalStrategy:
         return fn()
 
 
+def shard_bounds(n: int, size: int, rank: int) -> tuple[int, int]:
+    """Rank ``rank``'s rows ``[start, stop)`` of a batch of ``n`` split over ``size`` ranks.
+
+    Contiguous and as even as possible (``numpy.array_split``): the first
+    ``n % size`` ranks get one row more; with fewer rows than ranks, the last
+    ranks get none.
+    """
+    q, r = divmod(n, size)
+    start = rank * q + min(rank, r)
+    return start, start + q + (rank < r)
+
+
+def _rows_of(x: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of a batch's tensor, array, or tuple/list/dict of them."""
+    if isinstance(x, Tensor):
+        return wrap_array(x.array[start:stop])
+    if isinstance(x, np.ndarray):
+        return x[start:stop]
+    if isinstance(x, (tuple, list)):
+        return type(x)(_rows_of(v, start, stop) for v in x)
+    if isinstance(x, dict):
+        return {k: _rows_of(v, start, stop) for k, v in x.items()}
+    return x[start:stop]
+
+
+def _rows_in(batch: Any) -> int:
+    first = batch[-1] if isinstance(batch, (tuple, list)) else batch
+    shape = getattr(first, "shape", None)
+    return int(shape[0]) if shape else len(first)
+
+
+class _RowShardedRandom:
+    """The default generator's NumPy generator, seen by one rank during one global batch.
+
+    A draw whose first dimension is this rank's rows (a dropout mask) is drawn
+    for every row of the global batch, and this rank's rows are kept: the
+    stream advances as in one process, and each row gets the mask one process
+    would give it. Everything else goes to the generator unchanged.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self.rows, self.start, self.stop = 0, 0, 0
+
+    def random(self, size: Any = None, dtype: Any = np.float64, out: Any = None) -> Any:
+        shape = (size,) if isinstance(size, int) else size
+        if out is None and shape and self.rows and shape[0] == self.stop - self.start:
+            full = self._rng.random((self.rows, *shape[1:]), dtype=dtype)
+            return full[self.start : self.stop]
+        return self._rng.random(size, dtype=dtype, out=out)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rng, name)
+
+
 class MPIStrategy:
     """Data-parallel training over the ranks of :func:`init`, through ``ddp``.
 
-    Each rank's loader yields its shard of every global batch (a
-    :class:`DistributedSampler`); gradients, losses and metrics are those of
-    the global batches; rank 0 shows progress, writes and reads files.
+    Every rank iterates the same loader of *global* batches (the same
+    shuffling order as one process: the generators are seeded alike) and
+    trains on its contiguous share of each (:func:`shard_bounds`; the last
+    batch may split unevenly, and ranks then weigh in by their rows). During
+    a batch, dropout masks are drawn for the whole global batch and each rank
+    keeps its rows (:class:`_RowShardedRandom`), so that K ranks train the
+    model one process trains. A loader whose sampler is a
+    :class:`DistributedSampler` is taken as sharded already (each rank's
+    batches are its own; dropout then draws per rank).
+
+    Gradients, losses and metrics are those of the global batches; rank 0
+    shows progress, writes and reads files.
 
     Parameters
     ----------
     ddp : DistributedDataParallel
         The model's wrapper (built, and rank 0's weights broadcast, beforehand).
     loader : iterable
-        This rank's training loader; every rank's must have as many batches.
+        The training loader; every rank's must have as many batches.
 
     Raises
     ------
@@ -708,6 +1025,7 @@ class MPIStrategy:
     def __init__(self, ddp: DistributedDataParallel, loader: Any) -> None:
         self.ddp, self.loader = ddp, loader
         self.is_main = is_main()
+        self.presharded = isinstance(getattr(loader, "sampler", None), DistributedSampler)
         _check_same_length(loader)
 
     @property
@@ -721,9 +1039,25 @@ class MPIStrategy:
 
     def begin_epoch(self, epoch: int) -> None:
         _set_epoch(self.loader, epoch)
-        # Dropout: ranks draw different masks, and a resume on any number of ranks the same.
-        seed = getattr(getattr(self.loader, "sampler", None), "seed", 0)
-        _random.default_generator.manual_seed(_rank_seed(seed, epoch, rank()))
+        if self.presharded:  # per-rank batches: ranks draw different masks, reproducibly
+            seed = getattr(self.loader.sampler, "seed", 0)
+            _random.default_generator.manual_seed(_rank_seed(seed, epoch, rank()))
+
+    def batches(self, loader: Iterable[Any]) -> Iterator[Any]:
+        if self.presharded and loader is self.loader:
+            yield from loader
+            return
+        gen = _random.default_generator
+        sharded = _RowShardedRandom(gen.np)
+        gen.np = sharded
+        try:
+            for batch in loader:
+                sharded.rows = _rows_in(batch)
+                sharded.start, sharded.stop = shard_bounds(sharded.rows, world_size(), rank())
+                yield _rows_of(batch, sharded.start, sharded.stop)
+        finally:
+            if gen.np is sharded:
+                gen.np = sharded._rng
 
     def after_backward(self, loss: float, batch_size: int) -> SyncResult:
         return self.ddp.sync_gradients(batch_size, loss)
@@ -736,6 +1070,9 @@ class MPIStrategy:
             return pred, true
         parts = all_gather_object((pred, true))
         return np.concatenate([p for p, _ in parts]), np.concatenate([t for _, t in parts])
+
+    def sum(self, values: Sequence[float]) -> Sequence[float]:
+        return all_sum(values).tolist()
 
     def agree(self, obj: Any) -> Any:
         return broadcast_object(obj)

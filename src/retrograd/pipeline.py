@@ -27,6 +27,7 @@ import platform
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -553,23 +554,6 @@ def _make_optimizer(
     return cls(params, **kwargs)
 
 
-def _train_loader(
-    train_set: TensorDataset, batch_size: int, seed: int, distributed: bool
-) -> tuple[DataLoader, _dist.DistributedSampler | None]:
-    """Shuffled batches; distributed, each rank's share of the global batch (and the sampler)."""
-    if not distributed:
-        return DataLoader(train_set, batch_size=batch_size, shuffle=True), None
-    world = _dist.init()
-    if batch_size % world:
-        lower = max(batch_size - batch_size % world, world)
-        raise ValueError(
-            f"batch_size {batch_size} is the global batch and must be a multiple of the "
-            f"{world} ranks, which share it evenly; use {lower} or {lower + world}"
-        )
-    sampler = _dist.DistributedSampler(train_set, seed=seed)
-    return DataLoader(train_set, batch_size=batch_size // world, sampler=sampler), sampler
-
-
 @contextlib.contextmanager
 def _blas_threads(n: int | None) -> Iterator[None]:
     """Limit NumPy's BLAS to ``n`` threads (None: leave it) inside the block."""
@@ -585,17 +569,21 @@ def _blas_threads(n: int | None) -> Iterator[None]:
         yield
 
 
-def _scores(model: TrainedModel, parts: _Parts) -> dict[str, Any]:
-    """Accuracy (classification) or R² and MSE (regression) of every non-empty part."""
+def _scores(model: TrainedModel, parts: _Parts, distributed: bool) -> dict[str, Any]:
+    """Accuracy (classification) or R² and MSE (regression) of every non-empty part.
+
+    Distributed, each rank predicts its share of the rows and every rank gets them all.
+    """
+    predict = partial(_dist.sharded, model.predict) if distributed else model.predict
     metrics: dict[str, Any] = {}
     for part in ("train", "val", "test"):
         X, y = parts.X[part], parts.y[part]
         if len(y) == 0:
             continue
+        pred = predict(X)
         if model.task == "classification":
-            metrics[f"{part}_accuracy"] = model.score(X, y)
+            metrics[f"{part}_accuracy"] = float(np.mean(pred == y))  # model.score's accuracy
         else:
-            pred = model.predict(X)
             metrics[f"{part}_r2"] = r2_score(y.astype(np.float64), pred)
             metrics[f"{part}_mse"] = float(np.mean((pred - y) ** 2))
     return metrics
@@ -704,12 +692,13 @@ def train(
     distributed : bool, default=False
         Train data-parallel over the ranks of :mod:`retrograd.distributed`
         (:func:`~retrograd.distributed.init` is called; a plain process is one
-        rank). ``batch_size`` is then the global batch, split evenly over the
-        ranks (it must be a multiple of their number); the training rows are
-        shuffled by a :class:`~retrograd.distributed.DistributedSampler`
-        seeded with ``seed`` (the same order whatever the number of ranks;
-        padded by repeating a few rows when their number is not a multiple of
-        the ranks'); every rank returns the same result.
+        rank). ``batch_size`` is then the global batch: every rank draws the
+        same shuffled batches as one process and trains on its share of each
+        (split as evenly as possible, no row repeated), BatchNorm layers
+        become :class:`~retrograd.nn.SyncBatchNorm` and dropout masks are those
+        of one process, so the model is the one a single process trains (to
+        rounding); the parts are scored sharded; every rank returns the same
+        result.
 
     Returns
     -------
@@ -745,7 +734,12 @@ def train(
         opts["weight_decay"],
     )  # fmt: skip
     train_set = TensorDataset(prep.features(parts.X["train"]), prep.targets(parts.y["train"]))
-    train_loader, sampler = _train_loader(train_set, opts["batch_size"], seed, distributed)
+    # The same loader of global batches in every process: a distributed run shuffles as one
+    # process does, and each rank trains on its share of every batch (see fit's strategy).
+    train_loader = DataLoader(train_set, batch_size=opts["batch_size"], shuffle=True)
+    if distributed:
+        _dist.init()
+        network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
     has_val = len(parts.indices["val"]) > 0
     val_loader = (
         [(prep.features(parts.X["val"]), prep.targets(parts.y["val"]))] if has_val else None
@@ -778,7 +772,7 @@ def train(
     options = {**opts, "hidden": list(opts["hidden"]), "batch_norm": bool(batch_norm)}
     saved = {name: options[name] for name in _SAVED_OPTIONS}
     model = prep.model(network, spec, info={"dataset": spec.name, "options": saved})
-    metrics = _scores(model, parts)
+    metrics = _scores(model, parts, distributed)
     metrics.update(
         epochs=history.n_epochs,
         best_epoch=history.best_epoch,
@@ -790,7 +784,7 @@ def train(
         n_test=len(parts.indices["test"]),
         versions=_versions(),
     )
-    if sampler is not None:
-        metrics.update(world_size=_dist.world_size(), padded_rows=sampler.num_padded)
+    if distributed:
+        metrics.update(world_size=_dist.world_size())
     model.info["metrics"] = {k: v for k, v in metrics.items() if k != "versions"}
     return RunResult(model, history, metrics, parts.indices, parts.X["test"], parts.y["test"])

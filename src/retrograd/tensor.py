@@ -23,6 +23,19 @@ from ._backend import (
 )
 from .autograd import Op, higher, retain, run_backward
 from .autograd.grad_mode import _GradMode
+from .autograd.versions import (
+    IndexPut,
+    base_of,
+    check_result,
+    check_writable,
+    counter,
+    make_view,
+    version,
+    write,
+)
+from .autograd.versions import commit as commit_write
+from .ops.saved import save_versions
+from .random import get_rng
 
 DTypeLike = Any
 Scalar = Union[int, float, bool]
@@ -126,7 +139,9 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     fn.next = tuple([(t._ctx or t) if t._requires_grad else None for t in inputs])
     fn.out_shape = out.shape
     fn.out_dtype = out.dtype
-    return wrap_array(out, requires_grad=True, ctx=fn)
+    res = wrap_array(out, requires_grad=True, ctx=fn)
+    save_versions(fn, inputs, res)
+    return res
 
 
 def _op_name(cls: type[Op]) -> str:
@@ -164,7 +179,18 @@ class Tensor:
         called :meth:`retain_grad`.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "array", "grad")
+    # _vc (version counter), _view (ViewInfo) and _views (weak references to its views)
+    # are set only on tensors that need them (autograd/versions.py)
+    __slots__ = (
+        "__weakref__",
+        "_ctx",
+        "_requires_grad",
+        "_vc",
+        "_view",
+        "_views",
+        "array",
+        "grad",
+    )
     __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
 
     array: ndarray
@@ -309,8 +335,20 @@ class Tensor:
         return bool(self.array.item())
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's values, cut from the graph."""
-        return wrap_array(self.array)
+        """A new leaf sharing this tensor's values and version counter, cut from the graph."""
+        out = wrap_array(self.array)
+        out._vc = counter(self)
+        return out
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor (or its base, or a view of it) has seen."""
+        return version(self)
+
+    @property
+    def _base(self) -> Tensor | None:
+        """The tensor this one is a view of (basic indexing, view, transpose...), or None."""
+        return base_of(self)
 
     def clone(self) -> Tensor:
         """A copy of the values; gradients flow back to this tensor."""
@@ -749,7 +787,8 @@ class Tensor:
         target = _infer_shape(shape_arg(shape), self.array.size, self.shape, "reshape")
         if target == self.shape:
             return self
-        return apply_op(ops.Reshape, self, shape=target)
+        out = apply_op(ops.Reshape, self, shape=target)
+        return make_view(self, out, lambda a: a.reshape(target))
 
     view = reshape
 
@@ -778,7 +817,7 @@ class Tensor:
         perm = list(range(self.ndim))
         a, b = _one_dim(dim0, self.ndim, "transpose"), _one_dim(dim1, self.ndim, "transpose")
         perm[a], perm[b] = perm[b], perm[a]
-        return apply_op(ops.Permute, self, dims=tuple(perm))
+        return _permute(self, tuple(perm))
 
     def permute(self, *dims: Any) -> Tensor:
         """Reorder the dimensions."""
@@ -789,14 +828,20 @@ class Tensor:
             )
         normalize_dims(dims, self.ndim, "permute")  # validates range and repeats
         perm = tuple(int(d) % max(self.ndim, 1) for d in dims)
-        return apply_op(ops.Permute, self, dims=perm)
+        return _permute(self, perm)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
         """The tensor with its dimensions reversed (the transpose of a matrix)."""
         if self.ndim < 2:
             return self
-        return apply_op(ops.Permute, self, dims=tuple(range(self.ndim - 1, -1, -1)))
+        return _permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix (a 0-D or 1-D tensor is returned as is), as PyTorch's."""
+        if self.ndim > 2:
+            raise ValueError(f"t(): expects a tensor with <= 2 dimensions, got {self.ndim}")
+        return self.T
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
@@ -835,7 +880,8 @@ class Tensor:
                 )
         if target == self.shape:
             return self
-        return apply_op(ops.Expand, self, shape=target)
+        out = apply_op(ops.Expand, self, shape=target)
+        return make_view(self, out, lambda a: xp.broadcast_to(a, target))
 
     def expand_as(self, other: Tensor) -> Tensor:
         """Broadcast to ``other``'s shape."""
@@ -844,20 +890,189 @@ class Tensor:
     def __getitem__(self, idx: Any) -> Tensor:
         key, advanced = _index_key(idx)
         try:
-            return apply_op(ops.Index, self, idx=key, advanced=advanced)
+            out = apply_op(ops.Index, self, idx=key, advanced=advanced)
         except IndexError as e:
             raise IndexError(
                 f"index {idx!r} is out of range for a tensor of shape {self.shape}: {e}"
             ) from None
+        return out if advanced else make_view(self, out, lambda a: a[key])
 
     def __setitem__(self, idx: Any, value: Any) -> None:
-        if _GradMode.enabled and self._requires_grad:
-            raise RuntimeError(
-                "in-place assignment to a tensor that requires grad would corrupt its gradient; "
-                "do it under retrograd.no_grad() or build a new tensor with retrograd.where"
-            )
+        """``t[idx] = value`` in place, recorded by autograd (PyTorch's ``index_put_``)."""
+        check_writable(self, "__setitem__")
         key, _ = _index_key(idx)
-        self.array[key] = value.array if isinstance(value, Tensor) else value
+        v = value if isinstance(value, Tensor) else Tensor(value)
+        if v.array.dtype != self.array.dtype:
+            v = v.to(self.array.dtype)  # PyTorch casts the values to the tensor's dtype
+        try:
+            if not (_GradMode.enabled and (self._requires_grad or v._requires_grad)):
+                write(self, v.array, "__setitem__", key)
+                counter(self)[0] += 1
+                return
+            res = apply_op(IndexPut, source(self, True), v, idx=key)
+        except IndexError as e:
+            raise IndexError(
+                f"index {idx!r} is out of range for a tensor of shape {self.shape}: {e}"
+            ) from None
+        commit(self, res, "__setitem__")
+
+    # ------------------------------------------------------------ in-place operations
+    def _update(self, op: str, fn: Any, *args: Any) -> Tensor:
+        """Compute ``fn(self, *args)`` out of place, then write it into self (see versions.py)."""
+        check_writable(self, op)
+        rec = _GradMode.enabled and (
+            self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+        )
+        return commit(self, fn(source(self, rec), *args), op)
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        """``self += alpha * other`` in place."""
+        return self._update("add_", Tensor.__add__, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        """``self -= alpha * other`` in place."""
+        return self._update("sub_", Tensor.__sub__, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        """``self *= other`` in place."""
+        return self._update("mul_", Tensor.__mul__, other)
+
+    def div_(self, other: Any) -> Tensor:
+        """``self /= other`` in place (an integer tensor raises: the result is float)."""
+        return self._update("div_", Tensor.__truediv__, other)
+
+    def pow_(self, exponent: Any) -> Tensor:
+        """``self **= exponent`` in place."""
+        return self._update("pow_", Tensor.__pow__, exponent)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+    __ipow__ = pow_
+
+    def neg_(self) -> Tensor:
+        """Negate in place."""
+        return self._update("neg_", Tensor.__neg__)
+
+    def abs_(self) -> Tensor:
+        """Absolute value in place."""
+        return self._update("abs_", Tensor.__abs__)
+
+    def exp_(self) -> Tensor:
+        """e**x in place."""
+        return self._update("exp_", Tensor.exp)
+
+    def log_(self) -> Tensor:
+        """Natural logarithm in place."""
+        return self._update("log_", Tensor.log)
+
+    def sqrt_(self) -> Tensor:
+        """Square root in place."""
+        return self._update("sqrt_", Tensor.sqrt)
+
+    def relu_(self) -> Tensor:
+        """max(x, 0) in place."""
+        return self._update("relu_", Tensor.relu)
+
+    def sigmoid_(self) -> Tensor:
+        """The logistic function in place."""
+        return self._update("sigmoid_", Tensor.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        """Hyperbolic tangent in place."""
+        return self._update("tanh_", Tensor.tanh)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        """Limit values to [min, max] in place."""
+        return self._update("clamp_", Tensor.clamp, min, max)
+
+    clip_ = clamp_
+
+    def clamp_min_(self, min: Any) -> Tensor:
+        """Limit values to [min, inf) in place."""
+        return self._update("clamp_min_", Tensor.clamp, min, None)
+
+    def clamp_max_(self, max: Any) -> Tensor:
+        """Limit values to (-inf, max] in place."""
+        return self._update("clamp_max_", Tensor.clamp, None, max)
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        """Replace the elements where ``mask`` is True by ``value``, in place."""
+        return self._update("masked_fill_", Tensor.masked_fill, mask, value)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value`` (a number or a one-element tensor), in place."""
+        return self._overwrite("fill_", value)
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0 in place."""
+        return self._overwrite("zero_", 0)
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src``'s values (broadcast, cast to this dtype) into self; gradients go to src."""
+        s = src if isinstance(src, Tensor) else Tensor(src)
+        if s.array.dtype != self.array.dtype:
+            s = s.to(self.array.dtype)
+        return self._overwrite("copy_", s)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with samples from U(a, b), in place, from ``generator`` as ``nn.init.uniform_``."""
+        _check_float(self, "uniform_")
+        return self._overwrite("uniform_", get_rng(generator).uniform(a, b, self.shape))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with samples from N(mean, std**2), in place, as ``nn.init.normal_``."""
+        _check_float(self, "normal_")
+        return self._overwrite("normal_", get_rng(generator).normal(mean, std, self.shape))
+
+    def _overwrite(self, op: str, value: Any) -> Tensor:
+        """Replace every value; the old values get a zero gradient, a tensor ``value`` its sum."""
+        check_writable(self, op)
+        v = value if isinstance(value, Tensor) else None
+        if not (
+            _GradMode.enabled and (self._requires_grad or (v is not None and v._requires_grad))
+        ):
+            if v is not None and xp.broadcast_shapes(v.shape, self.shape) != self.shape:
+                raise RuntimeError(
+                    f"{op}(): cannot broadcast a tensor of shape {list(v.shape)} to "
+                    f"{list(self.shape)}"
+                )
+            write(self, value.array if v is not None else value, op)
+            counter(self)[0] += 1
+            return self
+        if v is None:
+            v = wrap_array(xp.asarray(value, dtype=self.array.dtype))
+        everywhere = wrap_array(xp.ones(self.shape, dtype=bool))
+        return commit(self, where(everywhere, v, source(self, True)), op)
+
+    def __format__(self, spec: str) -> str:
+        """Format a one-element tensor as its number (``f"{loss:.4f}"``); others as repr."""
+        if self.array.ndim == 0 or (spec and self.array.size == 1):
+            return format(self.array.item(), spec)
+        return format(repr(self), spec)
+
+
+def source(t: Tensor, recording: bool) -> Tensor:
+    """The tensor an in-place op reads ``t``'s old values from.
+
+    When the op is recorded, a copy: the op may save it for backward, and ``t``'s
+    memory is about to be overwritten. The copy keeps ``t``'s place in the graph.
+    """
+    if not recording:
+        return t
+    return wrap_array(t.array.copy(), t._requires_grad, t._ctx)
+
+
+def commit(t: Tensor, res: Tensor, op: str) -> Tensor:
+    """Write ``res`` (computed from ``t``) into ``t``, cast to its dtype (autograd/versions.py)."""
+    if check_result(t, res, op) and res._ctx is not None:
+        res = apply_op(ops.Cast, res, dtype=t.array.dtype)
+    return commit_write(t, res, op)
+
+
+def _permute(t: Tensor, dims: tuple[int, ...]) -> Tensor:
+    return make_view(t, apply_op(ops.Permute, t, dims=dims), lambda a: a.transpose(dims))
 
 
 def zero_grads(params: Any, set_to_none: bool = True) -> None:

@@ -320,18 +320,20 @@ def fit(
         (None: when it is initialized with more than one rank; a model already
         wrapped in a ``DistributedDataParallel`` is trained so too): the loop
         then asks an :class:`~retrograd.distributed.MPIStrategy` instead of a
-        :class:`~retrograd.distributed.LocalStrategy`. Each rank's
-        ``train_loader`` yields its shard of every global batch (a
-        ``DataLoader`` with a :class:`~retrograd.distributed.DistributedSampler`,
-        whose ``set_epoch`` is called before every epoch); the model is wrapped
-        in a :class:`~retrograd.distributed.DistributedDataParallel` (rank 0's
-        weights are broadcast), gradients, losses and metrics are reduced
-        across ranks, every rank validates on the whole ``val_loader``, only
+        :class:`~retrograd.distributed.LocalStrategy`. Every rank iterates the
+        same ``train_loader`` of global batches (the generators seeded alike)
+        and trains on its contiguous share of each, the last batch split
+        unevenly; gradients are averaged weighted by each rank's rows, dropout
+        masks are drawn for the whole global batch and sliced, so that K ranks
+        train the model one process trains (use
+        :class:`~retrograd.nn.SyncBatchNorm` for BatchNorm). The model is
+        wrapped in a :class:`~retrograd.distributed.DistributedDataParallel`
+        (rank 0's weights are broadcast); losses and metrics are those of the
+        global batches, validation is sharded the same way and reduced; only
         rank 0 shows progress and writes the checkpoint, and a resumed
-        checkpoint is read by rank 0 and broadcast. Before every epoch the
-        default generator (dropout) is reseeded from the sampler's seed, the
-        epoch and the rank, so that ranks draw different masks and a resume
-        with any number of ranks repeats them.
+        checkpoint is read by rank 0 and broadcast. A loader whose sampler is
+        a :class:`~retrograd.distributed.DistributedSampler` yields each
+        rank's own batches and is used as it is.
 
     Returns
     -------
@@ -370,7 +372,7 @@ def fit(
             strategy.begin_epoch(epoch)  # this process's batches (and dropout draws)
             try:
                 meter = _Meter(metric_fn, lr=optimizer.param_groups[0]["lr"])
-                for batch, (x, y) in enumerate(train_loader, 1):
+                for batch, (x, y) in enumerate(strategy.batches(train_loader), 1):
                     optimizer.zero_grad()
                     output = model(x)
                     loss = loss_fn(output, y)
@@ -383,7 +385,7 @@ def fit(
                 record = meter.record(epoch, strategy.gather)
                 if val_loader is not None:
                     record["val_loss"], record["val_metric"] = _evaluate(
-                        model, loss_fn, val_loader, metric_fn
+                        model, loss_fn, val_loader, metric_fn, strategy
                     )
                 # Every rank decides with rank 0's numbers: a last-bit difference between
                 # machines' BLAS must not make one rank stop an epoch before the others.
@@ -447,16 +449,26 @@ class _Meter:
             self.targets.append(_data(target))
 
     def result(
-        self, source: str, gather: Callable[..., tuple[np.ndarray, np.ndarray]] = _same
+        self,
+        source: str,
+        gather: Callable[..., tuple[np.ndarray, np.ndarray]] = _same,
+        reduce: Callable[[Sequence[float]], Sequence[float]] | None = None,
     ) -> tuple[float, float | None]:
-        """The mean loss and the metric of the pass (over every process's outputs)."""
-        if self.count == 0:
+        """The mean loss and the metric of the pass (over every process's outputs).
+
+        ``reduce`` sums the loss total and count over the processes (for a pass
+        whose losses are each process's own; the training meter's are global).
+        """
+        total, count = (
+            (self.total, self.count) if reduce is None else reduce([self.total, self.count])
+        )
+        if count == 0:
             raise ValueError(f"{source} yielded no batches")
         value = None
         if self.metric_fn is not None:
             pred, true = gather(np.concatenate(self.outputs), np.concatenate(self.targets))
             value = self.metric_fn(true, pred)
-        return self.total / self.count, value
+        return total / count, value
 
     def record(
         self, epoch: int, gather: Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -536,18 +548,22 @@ def _evaluate(
     loss_fn: Callable[[Any, Any], Tensor],
     loader: Iterable[tuple[Any, Any]],
     metric_fn: Metric | None,
+    strategy: _dist.Strategy | None = None,
 ) -> tuple[float, float | None]:
+    """The pass of :func:`evaluate`; with a strategy, each process its share of every batch."""
+    strategy = strategy if strategy is not None else _dist.LocalStrategy(loader)
     was_training = model.training
     model.eval()
     meter = _Meter(metric_fn)
     try:
         with no_grad():
-            for x, y in loader:
+            for x, y in strategy.batches(loader):
+                n = _batch_size(y)
                 output = model(x)
-                meter.add(float(loss_fn(output, y).array), _batch_size(y), output, y)
+                meter.add(float(loss_fn(output, y).array) if n else 0.0, n, output, y)
     finally:
         model.train(was_training)
-    return meter.result("evaluation loader")
+    return meter.result("evaluation loader", strategy.gather, strategy.sum)
 
 
 def _resolve_metric(metric: MetricLike) -> tuple[str | None, Metric | None]:

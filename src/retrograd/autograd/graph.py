@@ -39,6 +39,7 @@ class Op:
     __slots__ = ("__dict__", "needs", "next", "out_dtype", "out_shape")
     retained: Any = None  # a weak reference to the output after retain_grad()
     freed = False  # True once backward has released the saved arrays
+    saved_versions: Any = None  # per saved tensor, see check_versions (ops/saved.py)
 
     def forward(self, *args: ndarray) -> ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
@@ -112,6 +113,8 @@ def run_backward(root: Op, grad: ndarray, retain_graph: bool) -> None:
             continue
         if node.freed:
             raise _freed_error(node)
+        if node.saved_versions is not None:
+            check_versions(node)
         if node.retained is not None:
             t = node.retained()
             if t is not None:
@@ -122,6 +125,28 @@ def run_backward(root: Op, grad: ndarray, retain_graph: bool) -> None:
         for child, ig in zip(node.next, in_grads, strict=True):
             if child is not None and ig is not None:
                 _pass_gradient(node, child, ig, ig is g, grads)
+
+
+def check_versions(node: Op) -> None:
+    """Raise PyTorch's error when a tensor ``node`` saved was changed in place since.
+
+    ``node.saved_versions`` is written by ``versions.save_versions`` when the op is recorded:
+    (counter, version, the tensor or None for the output, input index or -1) per tensor.
+    """
+    for vc, v, t, i in node.saved_versions:
+        if vc[0] != v:
+            if t is None:
+                shape, dtype, what = node.out_shape, node.out_dtype, f"output 0 of {node.name}"
+            else:
+                shape, dtype, what = t.array.shape, t.array.dtype, f"input {i} of {node.name}"
+                if t._ctx is not None:
+                    what = f"output 0 of {t._ctx.name} and {what}"
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: [{dtype} {list(shape)}], which is {what}, is at version "
+                f"{vc[0]}; expected version {v} instead. Hint: clone() the tensor before "
+                "changing it in place, or do the in-place change after backward()."
+            )
 
 
 def _pass_gradient(

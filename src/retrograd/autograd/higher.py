@@ -20,7 +20,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from .grad_mode import enable_grad, set_grad_enabled
-from .graph import Op, _freed_error, _toposort
+from .graph import Op, _freed_error, _toposort, check_versions
 
 #: retrograd.tensor.Tensor, in annotations (not imported: see ``_tensor``).
 Tensor = Any
@@ -162,6 +162,8 @@ def walk(
                 continue
             if node.freed:
                 raise _freed_error(node)
+            if node.saved_versions is not None:  # a saved tensor changed in place: raise
+                check_versions(node)
             if targets is None and node.retained is not None:  # retain_grad() in backward()
                 t = node.retained()
                 if t is not None:

@@ -16,7 +16,7 @@ from .. import pipeline
 from ..data import DATASETS
 from ..options import OptionError
 from ..training import NonFiniteError
-from .errors import EXIT_INTERRUPTED, UsageFailure, run_on_all_ranks
+from .errors import EXIT_INTERRUPTED, UsageFailure, agreed, run_on_all_ranks, together
 from .inputs import load_data
 from .params import HiddenSizes, Name, Number, flag, given
 from .run_folder import (
@@ -184,6 +184,14 @@ _D = {
     help="Train data-parallel over MPI ranks (automatic when started by mpiexec); "
     "--batch-size is the global batch, split over the ranks.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=_dist.DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Distributed runs: seconds a rank waits for the others at a collective before the "
+    "job stops, naming the missing rank (PyTorch's default is 1800).",
+)
 @click.option("--stop-after", type=click.IntRange(min=1), hidden=True)
 @click.pass_context
 def train(ctx: click.Context, **opts: Any) -> None:
@@ -204,6 +212,7 @@ def train(ctx: click.Context, **opts: Any) -> None:
     """
     distributed = opts["distributed"] or _dist.launched_by_mpi()
     if distributed:
+        _dist.set_timeout(opts["timeout"])
         run_on_all_ranks(ctx, lambda: _train(ctx, opts, distributed=True))
     else:
         _train(ctx, opts, distributed=False)
@@ -253,18 +262,23 @@ def _open_run(
                 f"drop {', '.join(flag(n) for n in clash)}",
                 ctx,
             )
-        out, run = resume, _dist.run_on_main(lambda: read_run(resume))
+        out, run = resume, together(_dist.run_on_main, lambda: read_run(resume))
         options = run["options"]
     else:
         options = _new_options(opts)
         stamp = _dist.broadcast_object(time.strftime("%Y%m%d-%H%M%S"))
         out = opts["out"] or Path("runs") / f"{data_slug(options['data'])}-{stamp}"
 
-    spec = _dist.run_everywhere(lambda: load_data(options["data"], options["target"]))
-    kwargs = _check_options(ctx, spec.task, options)
+    spec = together(_dist.run_everywhere, lambda: load_data(options["data"], options["target"]))
     fingerprint = data_fingerprint(np.asarray(spec.X), np.asarray(spec.y))
+    if distributed:  # one collective: ranks started with other options or data stop here
+        processes = _check_same_everywhere(opts, options, fingerprint)
+    try:
+        kwargs = _check_options(ctx, spec.task, options)
+    except click.ClickException as e:
+        raise agreed(e) if distributed else e from None  # the same options on every rank
     if resume is None:
-        _dist.run_on_main(lambda: prepare_out(out, opts["force"]))
+        together(_dist.run_on_main, lambda: prepare_out(out, opts["force"]))
         run = {
             "format": RUN_FORMAT,
             "options": options,
@@ -281,8 +295,9 @@ def _open_run(
         )
     run["sessions"] += 1
     run["status"] = "running"
-    if distributed:  # which sessions ran on how many ranks
+    if distributed:  # which sessions ran on how many ranks; which process was which rank
         run.setdefault("world_sizes", []).append(_dist.world_size())
+        run["ranks"] = [{"rank": r, "host": h, "pid": p} for r, (h, p) in enumerate(processes)]
     if _dist.is_main():
         write_json(out / RUN_FILE, run)
     return out, run, spec, kwargs
@@ -325,13 +340,27 @@ def _fit(
     except NonFiniteError as e:
         if main:
             stop_run(run, out, "diverged", time.perf_counter() - t0)
-        raise click.ClickException(str(e)) from None
+        raise agreed(click.ClickException(str(e))) from None  # every rank stops at this step
     except ValueError as e:
         if main:
             stop_run(run, out, "failed", time.perf_counter() - t0)
         raise UsageFailure(str(e)) from None
     run["train_seconds"] += time.perf_counter() - t0
     return result
+
+
+def _check_same_everywhere(
+    opts: Mapping[str, Any], options: Mapping[str, Any], fingerprint: str
+) -> list[tuple[str, int]]:
+    """Stop every rank when one was started with other options or data; (host, pid) per rank."""
+    given_values = {flag(k): v for k, v in options.items()}
+    given_values.update(
+        {"--resume": opts["resume"], "--timeout": opts["timeout"], "the data": fingerprint}
+    )
+    try:
+        return _dist.check_consistent(given_values)
+    except ValueError as e:
+        raise agreed(UsageFailure(str(e))) from None
 
 
 def _new_options(opts: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """``retrograd.data``: data sets, batching, splitting and scaling.
 
-- :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :func:`random_split`
-  and :class:`DataLoader`, as in ``torch.utils.data``;
+- :class:`Dataset`, :class:`TensorDataset`, :class:`Subset`, :class:`ConcatDataset`,
+  :class:`IterableDataset`, :func:`random_split`, the samplers and
+  :class:`DataLoader`, as in ``torch.utils.data`` (also importable as
+  ``retrograd.utils.data``);
 - :func:`load_dataset`: named data sets (:data:`DATASETS`) and the user's CSV,
   ``.npz`` and IDX files, each as a :class:`DataSpec`;
 - :func:`train_val_test_split`, :class:`Standardizer` and :class:`LabelEncoder`,
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from ._common import DataError
 from .dataloader import DataLoader, default_collate, default_convert
-from .dataset import Dataset, Subset, TensorDataset, random_split
+from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
 from .datasets import (
     DATASETS,
     DatasetInfo,
@@ -25,11 +27,27 @@ from .datasets import (
 )
 from .files import read_csv, read_csv_features, read_idx, read_idx_folder, read_npz
 from .preprocessing import LabelEncoder, Standardizer
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from .spec import DataSpec, infer_task
 from .split import Splits, train_val_test_split
 
 __all__ = [
     "DATASETS",
+    "BatchSampler",
+    "ConcatDataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "DataError",
     "DataLoader",
     "DataSpec",

@@ -1,4 +1,9 @@
-"""``DataLoader``: batches from a data set, in order or shuffled, as ``torch.utils.data``."""
+"""``DataLoader``: batches from a data set, in order or shuffled, as ``torch.utils.data``.
+
+Batches are made in the main process: ``num_workers`` must be 0 (the value that
+makes PyTorch load in the main process too), and the options of worker
+processes are accepted only at the values that mean "no workers".
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ import numpy as np
 from ..creation import from_numpy
 from ..random import Generator
 from ..tensor import Tensor, stack, wrap_array
-from .dataset import Subset, TensorDataset, rng_of
+from .dataset import IterableDataset, Subset, TensorDataset
+from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 _COLLATE_TYPES = "tensors, numpy arrays, numbers, strings, dicts or sequences"
 
@@ -118,38 +124,63 @@ def _tensor_source(dataset: Any) -> tuple[tuple[Tensor, ...], np.ndarray | None]
 
 
 class DataLoader:
-    """Iterate over a data set in batches, as ``torch.utils.data.DataLoader`` (single process).
+    """Iterate over a data set in batches, as ``torch.utils.data.DataLoader``, in this process.
 
-    Each pass (``for batch in loader``) visits every sample once. With
-    ``shuffle=True`` each pass draws a fresh permutation from ``generator`` (or the
-    global generator), so :func:`retrograd.manual_seed` makes the whole sequence of
-    epochs repeat.
+    Each pass (``for batch in loader``) visits every sample once, in the order of
+    ``sampler``: by default a :class:`SequentialSampler`, or with ``shuffle=True``
+    a :class:`RandomSampler` that draws a fresh permutation from ``generator`` (or
+    the global generator) when the pass starts, so :func:`retrograd.manual_seed`
+    makes the whole sequence of epochs repeat. ``batch_sampler`` replaces
+    ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last`` with lists of indices.
 
     For a :class:`TensorDataset` (or a :class:`Subset` of one, as
     :func:`random_split` makes) and no ``collate_fn``, a batch is a tuple of
     Tensors cut from the stored tensors with one fancy index each. Other data
     sets are read sample by sample and joined by ``collate_fn`` (default
-    :func:`default_collate`).
+    :func:`default_collate`). An :class:`IterableDataset` is read in its own order.
 
     Parameters
     ----------
     dataset : Dataset
-        Any object with ``__len__`` and ``__getitem__``.
+        An object with ``__len__`` and ``__getitem__``, or an :class:`IterableDataset`.
     batch_size : int or None, default=1
         Samples per batch. ``None`` turns batching off: the loader yields the
         samples themselves, with NumPy arrays turned into Tensors.
     shuffle : bool, default=False
         Visit the samples in a new random order on every pass.
-    drop_last : bool, default=False
-        Drop the last batch when it would be smaller than ``batch_size``.
-    generator : retrograd.Generator, optional
-        Source of the shuffling order; default the global generator.
-    collate_fn : callable, optional
-        Turns a list of samples into a batch; default :func:`default_collate`.
-    sampler : iterable of int, optional
+    sampler : Sampler or iterable of int, optional
         The indices of one pass, in order (re-iterated every pass), instead of
         ``shuffle``: for instance a :class:`retrograd.distributed.DistributedSampler`,
         whose ``set_epoch`` :func:`retrograd.fit` calls before every epoch.
+    batch_sampler : Sampler or iterable of lists of int, optional
+        The batches of one pass as lists of indices; excludes ``batch_size``,
+        ``shuffle``, ``sampler`` and ``drop_last``.
+    num_workers : int, default=0
+        Must be 0: this build loads every batch in the main process (as PyTorch
+        does with 0); any other number raises.
+    collate_fn : callable, optional
+        Turns a list of samples into a batch; default :func:`default_collate`.
+    pin_memory : bool, default=False
+        Accepted and without effect: pinned memory is for copies to a GPU, and
+        this build runs on the CPU.
+    drop_last : bool, default=False
+        Drop the last batch when it would be smaller than ``batch_size``.
+    timeout : float, default=0
+        Must be 0 (PyTorch fails at the first batch otherwise, without workers).
+    worker_init_fn : callable, optional
+        Accepted and never called, as in PyTorch without workers.
+    multiprocessing_context : None
+        Must be None (PyTorch refuses it without workers too).
+    generator : retrograd.Generator, optional
+        Source of the shuffling order; default the global generator.
+    prefetch_factor : None
+        Must be None (PyTorch refuses it without workers too).
+    persistent_workers : bool, default=False
+        Must be False (PyTorch refuses True without workers too).
+    pin_memory_device : str, default=''
+        ``''`` or ``'cpu'``.
+    in_order : bool, default=True
+        Accepted; without workers batches always come in order.
 
     Examples
     --------
@@ -164,17 +195,38 @@ class DataLoader:
         self,
         dataset: Any,
         batch_size: int | None = 1,
-        shuffle: bool | None = False,
-        drop_last: bool = False,
-        generator: Generator | None = None,
-        collate_fn: Callable[[list[Any]], Any] | None = None,
+        shuffle: bool | None = None,
         sampler: Any = None,
+        batch_sampler: Any = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
+        generator: Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        iterable = isinstance(dataset, IterableDataset)
+        if not iterable and not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 f"DataLoader: dataset must have __len__ and __getitem__ (a Dataset), "
-                f"got {type(dataset).__name__}"
+                f"or be an IterableDataset; got {type(dataset).__name__}"
             )
+        _check_single_process(
+            num_workers,
+            timeout,
+            worker_init_fn,
+            multiprocessing_context,
+            prefetch_factor,
+            persistent_workers,
+            pin_memory_device,
+        )
         if batch_size is not None and (
             isinstance(batch_size, bool)
             or not isinstance(batch_size, (int, np.integer))
@@ -183,10 +235,6 @@ class DataLoader:
             raise ValueError(
                 f"DataLoader: batch_size should be a positive integer or None, "
                 f"but got batch_size={batch_size!r}"
-            )
-        if batch_size is None and drop_last:
-            raise ValueError(
-                "DataLoader: batch_size=None turns batching off, so drop_last=True means nothing"
             )
         if shuffle is None:  # as PyTorch: None means False
             shuffle = False
@@ -199,46 +247,91 @@ class DataLoader:
             )
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
+        if iterable:
+            for name, value in (("shuffle", shuffle), ("sampler", sampler)):
+                if value:
+                    raise ValueError(
+                        f"DataLoader with IterableDataset: expected unspecified {name} option, "
+                        f"but got {name}={value!r}"
+                    )
+            if batch_sampler is not None:
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified batch_sampler "
+                    f"option, but got batch_sampler={batch_sampler!r}"
+                )
         if sampler is not None:
             if shuffle:
                 raise ValueError(
-                    "DataLoader: sampler and shuffle=True cannot be used together; the sampler "
-                    "sets the order (shuffle it there)"
+                    "DataLoader: sampler option is mutually exclusive with shuffle: sampler and "
+                    "shuffle=True cannot be used together; the sampler sets the order (shuffle "
+                    "it there)"
                 )
-            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
-                raise TypeError(
-                    f"DataLoader: sampler must be an iterable of indices with __len__, "
-                    f"got {type(sampler).__name__}"
+            _check_sized_iterable(sampler, "sampler", "an iterable of indices")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "DataLoader: batch_sampler option is mutually exclusive with batch_size, "
+                    f"shuffle, sampler, and drop_last; got batch_size={batch_size!r}, "
+                    f"shuffle={shuffle!r}, sampler={sampler!r}, drop_last={drop_last!r}"
                 )
-        if shuffle and len(dataset) == 0:
-            raise ValueError("DataLoader: cannot shuffle an empty data set (it has 0 samples)")
+            _check_sized_iterable(batch_sampler, "batch_sampler", "an iterable of index lists")
+            batch_size = None
+        elif batch_size is None and drop_last:
+            raise ValueError(
+                "DataLoader: batch_size=None option disables auto-batching and is mutually "
+                "exclusive with drop_last: batch_size=None turns batching off, so drop_last=True "
+                "means nothing"
+            )
+        if sampler is None and not iterable:
+            if shuffle and len(dataset) == 0:
+                raise ValueError("DataLoader: cannot shuffle an empty data set (it has 0 samples)")
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else None
+            sampler = sampler or SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None and not iterable:
+            batch_sampler = BatchSampler(sampler, int(batch_size), bool(drop_last))
         self.dataset = dataset
         self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = bool(shuffle)
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.num_workers = num_workers
         self.drop_last = bool(drop_last)
         self.generator = generator
         self.collate_fn = collate_fn
-        self.sampler = sampler
+        self.pin_memory = bool(pin_memory)
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.in_order = in_order
+        # a batch sampler the user gave is followed batch by batch; the one built
+        # from batch_size is cut from one array of the pass's indices instead
+        self._own_batches = batch_sampler is not None and not (
+            isinstance(batch_sampler, BatchSampler)
+            and batch_sampler.sampler is sampler
+            and batch_sampler.batch_size == self.batch_size
+            and batch_sampler.drop_last == self.drop_last
+        )
 
     def __len__(self) -> int:
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
-        if self.batch_size is None:
-            return n
-        if self.drop_last:
-            return n // self.batch_size
-        return -(-n // self.batch_size)
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)  # TypeError for a stream without a length, as PyTorch
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.sampler)
 
     def __iter__(self) -> Iterator[Any]:
+        if isinstance(self.dataset, IterableDataset):
+            return self._stream_batches()
+        source = _tensor_source(self.dataset) if self.collate_fn is None else None
+        if self._own_batches:
+            return self._batch_sampler_batches(source)
         # The order is drawn here, when the pass starts, not at the first batch: one
         # iter() is one draw from the generator, however much of the pass is consumed.
-        n = len(self.dataset)
-        if self.sampler is not None:
-            order = np.fromiter(iter(self.sampler), dtype=np.intp)
-        elif self.shuffle:
-            order = rng_of(self.generator, "DataLoader").permutation(n)
-        else:
-            order = np.arange(n)
-        source = _tensor_source(self.dataset) if self.collate_fn is None else None
+        order = np.fromiter(iter(self.sampler), dtype=np.intp)
         if source is not None:
             tensors, index = source
             if index is not None:
@@ -273,8 +366,102 @@ class DataLoader:
         for start in self._starts(len(positions)):
             yield collate([dataset[i] for i in positions[start : start + self.batch_size]])
 
+    def _batch_sampler_batches(
+        self, source: tuple[tuple[Tensor, ...], np.ndarray | None] | None
+    ) -> Iterator[Any]:
+        """The batches of a batch sampler given by the user, one list of indices at a time."""
+        collate = self.collate_fn or default_collate
+        for indices in self.batch_sampler:
+            if source is not None:
+                tensors, index = source
+                idx = np.asarray(indices, dtype=np.intp)
+                if index is not None:
+                    idx = index[idx]
+                yield tuple(t[idx] for t in tensors)
+            else:
+                yield collate([self.dataset[i] for i in indices])
+
+    def _stream_batches(self) -> Iterator[Any]:
+        """An IterableDataset's samples in its own order, batched as they come."""
+        if self.batch_size is None:
+            convert = self.collate_fn or default_convert
+            for sample in self.dataset:
+                yield convert(sample)
+            return
+        collate = self.collate_fn or default_collate
+        batch: list[Any] = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)
+
     def __repr__(self) -> str:
+        size = "a stream" if isinstance(self.dataset, IterableDataset) else len(self.dataset)
         return (
-            f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
+            f"DataLoader({type(self.dataset).__name__} of {size}, "
             f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})"
+        )
+
+
+def _check_sized_iterable(value: Any, name: str, what: str) -> None:
+    if not (hasattr(value, "__iter__") and hasattr(value, "__len__")):
+        raise TypeError(
+            f"DataLoader: {name} must be {what} with __len__, got {type(value).__name__}"
+        )
+
+
+def _check_single_process(
+    num_workers: Any,
+    timeout: Any,
+    worker_init_fn: Any,
+    multiprocessing_context: Any,
+    prefetch_factor: Any,
+    persistent_workers: Any,
+    pin_memory_device: Any,
+) -> None:
+    """Refuse worker processes, naming the option; accept the values that mean none."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)):
+        raise TypeError(f"DataLoader: num_workers must be an int, got {num_workers!r}")
+    if num_workers < 0:
+        raise ValueError(
+            "DataLoader: num_workers option should be non-negative; use num_workers=0 to "
+            "disable multiprocessing."
+        )
+    if num_workers > 0:
+        raise ValueError(
+            f"DataLoader(num_workers={num_workers}) is not supported: this build loads every "
+            "batch in the main process; pass num_workers=0 (the batches are the same)"
+        )
+    if not isinstance(timeout, (int, float)) or timeout < 0:
+        raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+    if timeout > 0:  # PyTorch's single-process iterator asserts timeout == 0 at the first batch
+        raise ValueError(
+            f"DataLoader: timeout={timeout} applies to worker processes, and this build loads "
+            "in the main process; leave timeout=0"
+        )
+    if worker_init_fn is not None and not callable(worker_init_fn):
+        raise TypeError(f"DataLoader: worker_init_fn must be callable, got {worker_init_fn!r}")
+    if multiprocessing_context is not None:
+        raise ValueError(
+            "DataLoader: multiprocessing_context can only be used with multi-process loading "
+            f"(num_workers > 0), but got num_workers=0 and "
+            f"multiprocessing_context={multiprocessing_context!r}"
+        )
+    if prefetch_factor is not None:
+        raise ValueError(
+            "DataLoader: prefetch_factor option could only be specified in multiprocessing; "
+            f"this build loads in the main process, so leave it None (got {prefetch_factor!r})"
+        )
+    if persistent_workers:
+        raise ValueError(
+            "DataLoader: persistent_workers option needs num_workers > 0, and this build "
+            "loads in the main process; leave persistent_workers=False"
+        )
+    if pin_memory_device not in ("", "cpu"):
+        raise ValueError(
+            f"DataLoader: pin_memory_device={pin_memory_device!r} is not supported: this build "
+            "runs on the CPU; leave it ''"
         )

@@ -6,9 +6,11 @@ sample; :class:`~retrograd.data.DataLoader` turns it into batches.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,10 @@ class Dataset:
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        """``a + b``: the samples of ``a``, then those of ``b`` (a :class:`ConcatDataset`)."""
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -198,3 +204,66 @@ def random_split(
         subsets.append(Subset(dataset, perm[start : start + count]))
         start += count
     return subsets
+
+
+class IterableDataset(Dataset):
+    """A data set read as a stream: subclasses implement ``__iter__`` (``__len__`` optional).
+
+    As ``torch.utils.data.IterableDataset``: a :class:`~retrograd.data.DataLoader`
+    takes its samples in the order the iterator gives them, so ``shuffle``,
+    ``sampler`` and ``batch_sampler`` are refused for it.
+    """
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __len__(self) -> int:
+        # TypeError, as len() of an object without __len__: list() and the loader's
+        # __len__ treat the stream as one of unknown length
+        raise TypeError(f"object of type {type(self).__name__!r} has no len()")
+
+    def __getitem__(self, index: int) -> Any:
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate it, do not index it")
+
+
+class ConcatDataset(Dataset):
+    """Data sets one after another: sample ``i`` of the first, then of the second, ...
+
+    Parameters
+    ----------
+    datasets : iterable of Dataset
+        Map-style data sets (not empty; no :class:`IterableDataset`).
+
+    Attributes
+    ----------
+    cumulative_sizes : list of int
+        The running totals of the lengths.
+    """
+
+    def __init__(self, datasets: Iterable[Any]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for i, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise TypeError(
+                    f"ConcatDataset does not support IterableDataset (data set {i} is one)"
+                )
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx: int) -> Any:
+        n = len(self)
+        if idx < 0:
+            if -idx > n:
+                raise ValueError(
+                    f"ConcatDataset: absolute value of index {idx} should not exceed its length {n}"
+                )
+            idx += n
+        if idx >= n:
+            raise IndexError(f"ConcatDataset: index {idx} is out of range for length {n}")
+        which = bisect.bisect_right(self.cumulative_sizes, idx)
+        start = self.cumulative_sizes[which - 1] if which > 0 else 0
+        return self.datasets[which][idx - start]

@@ -55,6 +55,7 @@ from .pooling import (
     MaxPool2d,
 )
 from .sparse import Embedding
+from .sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     # convolutional networks
@@ -107,6 +108,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Softsign",
+    "SyncBatchNorm",
     "Tanh",
     "Unflatten",
     "functional",

@@ -2,14 +2,21 @@
 
 ``OPTIMIZERS`` is the one table from an optimizer's name to its class; the CLI
 and the scikit-learn estimators resolve names through :func:`get_optimizer`.
+:class:`LBFGS` is not in it: its ``step`` needs a closure, which the training
+loop behind the CLI does not pass.
 """
 
 from __future__ import annotations
 
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
@@ -20,6 +27,10 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "adamw": AdamW,
     "rmsprop": RMSprop,
     "adagrad": Adagrad,
+    "nadam": NAdam,
+    "radam": RAdam,
+    "adamax": Adamax,
+    "adadelta": Adadelta,
 }
 
 
@@ -47,10 +58,15 @@ def get_optimizer(name: str) -> type[Optimizer]:
 __all__ = [
     "OPTIMIZERS",
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
+    "LBFGS",
+    "NAdam",
     "Optimizer",
+    "RAdam",
     "RMSprop",
     "get_optimizer",
     "lr_scheduler",

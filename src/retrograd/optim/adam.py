@@ -6,7 +6,14 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, StateDict, check_betas, check_nonnegative
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    StateDict,
+    check_adam_options,
+    refuse_unsupported,
+    split_weight_decay,
+)
 from .updates import add_, moving_average_, mul_add_
 
 
@@ -49,6 +56,8 @@ class Adam(Optimizer):
         Divide by the largest second moment seen so far.
     maximize : bool, default=False
         Ascend the objective instead of descending it.
+    foreach, capturable, differentiable, fused
+        As in PyTorch, accepted only at their defaults (None or False).
     decoupled_weight_decay : bool, default=False
         Shrink the weights directly instead of adding the decay to the gradient.
     """
@@ -63,8 +72,19 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
+        refuse_unsupported(
+            "Adam",
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+        )
         defaults = {
             "lr": lr,
             "betas": tuple(betas) if isinstance(betas, list) else betas,
@@ -78,9 +98,7 @@ class Adam(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        check_nonnegative(options, "eps", "epsilon value", where)
-        check_betas(options, where)
-        check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        check_adam_options(options, where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adam step on ``p.array``; see the class docstring for the rule."""
@@ -93,12 +111,10 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
         step = state["step"] = state["step"] + 1
-        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = group["betas"]
         beta1, beta2 = float(beta1), float(beta2)
-        if wd != 0 and group["decoupled_weight_decay"]:
-            param *= 1.0 - lr * wd
-            wd = 0.0
+        wd = split_weight_decay(param, group)  # w *= 1 - lr wd when decoupled
         d = self._direction(param, grad, group["maximize"], wd)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         tmp = self._scratch(param, 1)
@@ -149,6 +165,8 @@ class AdamW(Adam):
         Divide by the largest second moment seen so far.
     maximize : bool, default=False
         Ascend the objective instead of descending it.
+    foreach, capturable, differentiable, fused
+        As in PyTorch, accepted only at their defaults (None or False).
     """
 
     def __init__(
@@ -161,7 +179,18 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
+        refuse_unsupported(
+            "AdamW",
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+        )
         super().__init__(
             params,
             lr,

@@ -300,7 +300,7 @@ class Optimizer:
                     f"loaded state dict has state for parameter {key}, which no param group lists"
                 )
             p = by_index[key]
-            state[p] = {k: _load_value(v, p, k, key) for k, v in saved_state.items()}
+            state[p] = {k: self._load_state_entry(v, p, k, key) for k, v in saved_state.items()}
         groups = []
         for gi, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
             new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
@@ -309,6 +309,10 @@ class Optimizer:
             groups.append(new)
         self.state = state
         self.param_groups = groups
+
+    def _load_state_entry(self, value: Any, p: Tensor, name: str, key: int) -> Any:
+        """A copy of one saved state entry of ``p``; arrays have ``p``'s shape and dtype."""
+        return _load_value(value, p, name, key)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -354,6 +358,26 @@ def check_nonnegative(options: dict[str, Any], name: str, label: str, where: str
         raise ValueError(f"Invalid {label}: {options[name]}{where}; expected {name} >= 0")
 
 
+def check_adam_options(options: dict[str, Any], where: str) -> None:
+    """The options of Adam's family: ``eps >= 0``, ``betas`` in [0, 1), ``weight_decay >= 0``."""
+    check_nonnegative(options, "eps", "epsilon value", where)
+    check_betas(options, where)
+    check_nonnegative(options, "weight_decay", "weight_decay value", where)
+
+
+def split_weight_decay(param: ndarray, group: dict[str, Any]) -> float:
+    """Apply the group's weight decay if decoupled; return the L2 coefficient left for the gradient.
+
+    Decoupled (AdamW's), the weights shrink in place, ``w = w * (1 - lr * weight_decay)``,
+    and 0 is returned; otherwise ``weight_decay`` is, to be added to the gradient.
+    """
+    wd = float(group["weight_decay"])
+    if wd != 0 and group.get("decoupled_weight_decay", False):
+        param *= 1.0 - float(group["lr"]) * wd
+        return 0.0
+    return wd
+
+
 def check_betas(options: dict[str, Any], where: str) -> None:
     """Adam's ``betas``: two numbers, each in [0, 1)."""
     betas = options["betas"]
@@ -366,3 +390,21 @@ def check_betas(options: dict[str, Any], where: str) -> None:
             raise ValueError(
                 f"Invalid beta parameter at index {i}: {b}{where}; expected 0 <= beta < 1"
             )
+
+
+def refuse_unsupported(optimizer: str, **options: Any) -> None:
+    """Raise for a ``torch.optim`` option this build does not implement, named with its value.
+
+    ``foreach`` and ``fused`` are accepted as None or False, ``capturable`` and
+    ``differentiable`` as False: the values that mean PyTorch's single-tensor
+    path, which is the update every retrograd optimizer computes.
+    """
+    accepted = {"foreach": (None, False), "fused": (None, False)}
+    for option, value in options.items():
+        if any(value is ok for ok in accepted.get(option, (False,))):
+            continue
+        raise ValueError(
+            f"{optimizer}({option}={value!r}) is not supported: retrograd updates each "
+            f"parameter with NumPy on the CPU (no foreach or fused kernels, no CUDA-graph "
+            f"capture, no differentiating through the step); leave {option} at its default"
+        )

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative
+from .optimizer import Optimizer, ParamsT, check_nonnegative, refuse_unsupported
 from .updates import add_, lerp_, mul_add_
 
 
@@ -47,6 +47,8 @@ class RMSprop(Optimizer):
         Subtract the squared running mean of the gradient (an estimate of its variance).
     maximize : bool, default=False
         Ascend the objective instead of descending it.
+    capturable, foreach, differentiable
+        As in PyTorch, accepted only at their defaults (None or False).
     """
 
     def __init__(
@@ -60,7 +62,13 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
     ) -> None:
+        refuse_unsupported(
+            "RMSprop", capturable=capturable, foreach=foreach, differentiable=differentiable
+        )
         defaults = {
             "lr": lr,
             "momentum": momentum,

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, real_option
+from .optimizer import Optimizer, ParamsT, check_nonnegative, real_option, refuse_unsupported
 from .updates import add_, mul_add_
 
 
@@ -47,6 +47,8 @@ class SGD(Optimizer):
         Nesterov momentum; requires ``momentum > 0`` and ``dampening == 0``.
     maximize : bool, default=False
         Ascend the objective instead of descending it.
+    foreach, differentiable, fused
+        As in PyTorch, accepted only at their defaults (None or False).
     """
 
     def __init__(
@@ -59,7 +61,11 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
+        refuse_unsupported("SGD", foreach=foreach, differentiable=differentiable, fused=fused)
         defaults = {
             "lr": lr,
             "momentum": momentum,

@@ -6,7 +6,8 @@ functions write it with ``add_``, ``mul_`` and ``lerp_``:
 - :func:`add_`: ``y += alpha * x`` (the step itself, ``param -= lr * d``);
 - :func:`mul_add_`: ``y = beta * y + alpha * x`` (momentum buffers, second moments);
 - :func:`moving_average_`: ``avg = beta * avg + (1 - beta) * x`` without scratch;
-- :func:`lerp_`: ``start += weight * (end - start)``, rounded as ``torch.lerp_``.
+- :func:`lerp_`: ``start += weight * (end - start)``, rounded as ``torch.lerp_``;
+- :func:`moments_`: Adam's two moment estimates, as PyTorch's NAdam and RAdam write them.
 
 Where it pays (large float arrays, an OpenBLAS loaded by NumPy) the first three
 run as one BLAS pass (:mod:`retrograd._blas`); otherwise they run as NumPy ufuncs
@@ -88,4 +89,16 @@ def lerp_(start: ndarray, end: ndarray, weight: float, scratch: ndarray) -> None
         xp.subtract(end, scratch, out=start)
 
 
-__all__ = ["add_", "lerp_", "moving_average_", "mul_add_"]
+def moments_(
+    exp_avg: ndarray, exp_avg_sq: ndarray, g: ndarray, beta1: float, beta2: float, scratch: ndarray
+) -> None:
+    """``m = beta1 m + (1 - beta1) g`` (as ``lerp_``) and ``v = beta2 v + (1 - beta2) g * g``.
+
+    ``scratch`` (of g's shape) is overwritten; ``g`` is only read.
+    """
+    lerp_(exp_avg, g, 1.0 - beta1, scratch)
+    xp.multiply(g, g, out=scratch)
+    mul_add_(exp_avg_sq, beta2, 1.0 - beta2, scratch, scratch)
+
+
+__all__ = ["add_", "lerp_", "moments_", "moving_average_", "mul_add_"]

@@ -1,0 +1,128 @@
+"""NAdam: Adam with Nesterov momentum and a momentum schedule (Dozat, 2016)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._backend import ndarray, xp
+from ..tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    check_adam_options,
+    check_nonnegative,
+    refuse_unsupported,
+    split_weight_decay,
+)
+from .updates import add_, moments_
+
+
+class NAdam(Optimizer):
+    """NAdam, as ``torch.optim.NAdam``.
+
+    With ``t`` the parameter's step count, starting at 1, and ``mu_t`` the
+    scheduled momentum::
+
+        g = dL/dw (negated when maximize) + weight_decay * w
+        mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+        P = mu_1 * ... * mu_t                           (the state's 'mu_product')
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        r = sqrt(v / (1 - beta2**t)) + eps
+        w = w - lr * (1 - mu_t) / (1 - P) * g / r
+              - lr * mu_{t+1} / (1 - P * mu_{t+1}) * m / r
+
+    NOTE: ``eps`` is added after the bias correction, as in :class:`Adam`. The
+    product ``P`` is kept rounded to float32, as PyTorch keeps it in a tensor of
+    its default scalar dtype. With ``decoupled_weight_decay=True`` the decay is
+    not added to the gradient; the weights shrink, ``w = w * (1 - lr * weight_decay)``,
+    before the step (NAdamW).
+
+    Updates work in place on ``param.array`` in the parameter's dtype. State per
+    parameter: ``'step'`` (int), ``'mu_product'`` (float), ``'exp_avg'``, ``'exp_avg_sq'``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or iterable of dict
+        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    lr : float, default=2e-3
+        Learning rate, >= 0.
+    betas : tuple of float, default=(0.9, 0.999)
+        Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
+    eps : float, default=1e-8
+        Added to the denominator, >= 0.
+    weight_decay : float, default=0
+        L2 penalty (or decoupled decay), >= 0.
+    momentum_decay : float, default=4e-3
+        Speed of the momentum schedule, >= 0.
+    decoupled_weight_decay : bool, default=False
+        Shrink the weights directly instead of adding the decay to the gradient.
+    foreach, maximize, capturable, differentiable
+        As in PyTorch; only ``maximize`` may differ from its default.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        refuse_unsupported(
+            "NAdam", foreach=foreach, capturable=capturable, differentiable=differentiable
+        )
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas) if isinstance(betas, list) else betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum_decay": momentum_decay,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_options(self, options: dict[str, Any], where: str) -> None:
+        super()._check_options(options, where)
+        check_adam_options(options, where)
+        check_nonnegative(options, "momentum_decay", "momentum_decay value", where)
+
+    def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
+        """One NAdam step on ``p.array``; see the class docstring for the rule."""
+        param = p.array
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state["mu_product"] = 1.0
+            state["exp_avg"] = xp.zeros_like(param)
+            state["exp_avg_sq"] = xp.zeros_like(param)
+        step = state["step"] = state["step"] + 1
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        momentum_decay = float(group["momentum_decay"])
+        wd = split_weight_decay(param, group)  # w *= 1 - lr wd when decoupled
+        d = self._direction(param, grad, group["maximize"], wd)
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+        mu_product = state["mu_product"] = float(np.float32(state["mu_product"]) * np.float32(mu))
+        mu_product_next = mu_product * mu_next
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        tmp, denom = self._scratch(param, 1), self._scratch(param, 2)
+        moments_(exp_avg, exp_avg_sq, d, beta1, beta2, tmp)  # m and v as Adam's
+        xp.divide(exp_avg_sq, 1.0 - beta2**step, out=denom)
+        xp.sqrt(denom, out=denom)
+        denom += eps  # r = sqrt(v_hat) + eps
+        xp.divide(d, denom, out=tmp)
+        add_(param, -lr * (1.0 - mu) / (1.0 - mu_product), tmp, tmp)  # the gradient's share
+        xp.divide(exp_avg, denom, out=tmp)
+        add_(param, -lr * mu_next / (1.0 - mu_product_next), tmp, tmp)  # the momentum's share
