@@ -2,18 +2,21 @@
 
 Each takes an input of any shape and returns one of the same shape. The
 ``inplace`` flag that PyTorch's versions accept is kept for compatibility (and
-shown in the repr), but the result is always a new tensor: retrograd does not
+shown in the repr): the result has the same values, but it is always a new
+tensor (the input is left unchanged, so no memory is saved): retrograd does not
 modify tensors that autograd may need.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from .. import ops
 from ..tensor import Tensor, apply_op
 from . import functional as F
 from .module import Module
+from .parameter import check_device, check_size, empty_parameter
 
 
 def _inplace_repr(inplace: bool, first: bool = False) -> str:
@@ -22,8 +25,8 @@ def _inplace_repr(inplace: bool, first: bool = False) -> str:
     return "inplace=True" if first else ", inplace=True"
 
 
-class ReLU(Module):
-    """``max(x, 0)`` elementwise (gradient 0 at 0, as PyTorch).
+class _InplaceOnly(Module):
+    """Base of the activations whose only option is PyTorch's ``inplace``.
 
     Parameters
     ----------
@@ -35,13 +38,17 @@ class ReLU(Module):
         super().__init__()
         self.inplace = inplace
 
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace, first=True)
+
+
+class ReLU(_InplaceOnly):
+    """``max(x, 0)`` elementwise (gradient 0 at 0, as PyTorch); ``inplace`` is accepted."""
+
     def forward(self, input: Tensor) -> Tensor:
         if type(input) is Tensor:  # the common case, without F.relu's conversion
             return apply_op(ops.ReLU, input)
         return F.relu(input)
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace, first=True)
 
 
 class LeakyReLU(Module):
@@ -196,6 +203,101 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class SiLU(_InplaceOnly):
+    """``x * sigmoid(x)`` elementwise (swish); ``inplace`` is accepted."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input)
+
+
+class Mish(_InplaceOnly):
+    """``x * tanh(softplus(x))`` elementwise; ``inplace`` is accepted."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.mish(input)
+
+
+class Hardtanh(Module):
+    """``clamp(x, min_val, max_val)`` elementwise; gradient 0 at and beyond the bounds.
+
+    Parameters
+    ----------
+    min_val : float, default=-1.0
+    max_val : float, default=1.0
+        Must be greater than ``min_val``.
+    inplace : bool, default=False
+        Accepted for compatibility; the output is always a new tensor.
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        if not min_val < max_val:
+            raise ValueError(
+                f"Hardtanh: min_val must be less than max_val, got {min_val} and {max_val}"
+            )
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_repr(self.inplace)
+
+
+class LogSigmoid(Module):
+    """``log(sigmoid(x))`` elementwise, finite for large ``|x|``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.logsigmoid(input)
+
+
+class Softsign(Module):
+    """``x / (1 + |x|)`` elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softsign(input)
+
+
+class PReLU(Module):
+    """``x if x > 0 else a * x`` with a learned slope ``a`` (one, or one per channel).
+
+    Parameters
+    ----------
+    num_parameters : int, default=1
+        1 (one slope shared by all channels) or the number of channels (dim 1).
+    init : float, default=0.25
+        The initial slope.
+    device : {None, 'cpu'}, optional
+    dtype : dtype, optional
+
+    Attributes
+    ----------
+    weight : Parameter of shape (num_parameters,)
+    """
+
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None
+    ) -> None:
+        super().__init__()
+        check_device(device, "PReLU")
+        self.num_parameters = check_size(num_parameters, "num_parameters", "PReLU", positive=True)
+        self.init = init
+        self.weight = empty_parameter((self.num_parameters,), dtype, "PReLU")
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Set every slope to ``init``."""
+        self.weight.array[...] = self.init
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
 
 
 # ---------------------------------------------------------------- the registry of names

@@ -1,4 +1,5 @@
-"""Containers: ``Sequential``, ``ModuleList`` and ``ModuleDict``, as PyTorch's."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList`` and
+``ParameterDict``, as PyTorch's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
+from ..tensor import Tensor
 from .module import Module, addindent
+from .parameter import Parameter
 
 
 def _index(idx: Any, n: int, name: str) -> int:
@@ -299,3 +302,159 @@ class ModuleDict(Module):
     def clear(self) -> None:
         """Remove every module."""
         self._modules.clear()
+
+
+def _as_parameter(value: Any, name: str) -> Any:
+    """A Tensor becomes a Parameter sharing its values (as PyTorch's containers do)."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    if value is not None and not isinstance(value, Parameter):
+        raise TypeError(f"{name}: expected a Parameter or Tensor, got {type(value).__name__}")
+    return value
+
+
+class ParameterList(Module):
+    """A list of parameters registered under ``'0'``, ``'1'``, ..., as ``torch.nn.ParameterList``.
+
+    A plain Tensor added to it becomes a :class:`Parameter` (sharing its values).
+
+    Parameters
+    ----------
+    values : iterable of Parameter or Tensor, optional
+    """
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, slice):
+            return ParameterList(list(self._parameters.values())[idx])
+        return self._parameters[str(_index(idx, len(self), "ParameterList"))]
+
+    def __setitem__(self, idx: int, param: Any) -> None:
+        i = _index(idx, len(self), "ParameterList")
+        self._parameters[str(i)] = _as_parameter(param, "ParameterList")
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._parameters.values())
+
+    def __iadd__(self, values: Iterable[Any]) -> ParameterList:
+        return self.extend(values)
+
+    def append(self, value: Any) -> ParameterList:
+        """Add ``value`` at the end."""
+        self.register_parameter(str(len(self)), _as_parameter(value, "ParameterList"))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        """Add every element of ``values`` at the end."""
+        if isinstance(values, Tensor) or not isinstance(values, Iterable):
+            raise TypeError(
+                f"ParameterList.extend should be called with an iterable of parameters, "
+                f"got {type(values).__name__}"
+            )
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(
+            f"({k}): Parameter containing: [{type(p).__name__} of size "
+            f"{'x'.join(str(n) for n in p.shape)}]"
+            for k, p in self._parameters.items()
+        )
+
+
+class ParameterDict(Module):
+    """A dict of parameters registered under its keys, as ``torch.nn.ParameterDict``.
+
+    Keeps insertion order, except that a plain dict given to the constructor or
+    to :meth:`update` is added in sorted key order (as PyTorch does); a plain
+    Tensor becomes a :class:`Parameter`.
+
+    Parameters
+    ----------
+    parameters : mapping or iterable of (str, Parameter) pairs, optional
+    """
+
+    def __init__(self, parameters: Mapping[str, Any] | Iterable[Any] | None = None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._parameters[key]
+        except KeyError:
+            raise KeyError(
+                f"ParameterDict has no parameter {key!r}; keys: {list(self._parameters)}"
+            ) from None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.register_parameter(key, _as_parameter(value, "ParameterDict"))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._parameters
+
+    def keys(self) -> Iterable[str]:
+        """The names, in insertion order."""
+        return self._parameters.keys()
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        """The ``(name, parameter)`` pairs, in insertion order."""
+        return self._parameters.items()
+
+    def values(self) -> Iterable[Any]:
+        """The parameters, in insertion order."""
+        return self._parameters.values()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The parameter named ``key``, or ``default``."""
+        return self._parameters.get(key, default)
+
+    def update(self, parameters: Mapping[str, Any] | Iterable[Any]) -> None:
+        """Add or replace parameters from a mapping or an iterable of ``(name, value)`` pairs."""
+        if isinstance(parameters, OrderedDict | ParameterDict):
+            pairs: Iterable[Any] = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())  # NOTE: PyTorch sorts a plain dict's keys here
+        else:
+            pairs = parameters
+        for j, item in enumerate(pairs):
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise ValueError(
+                    f"ParameterDict.update: element #{j} should be a (name, parameter) pair, "
+                    f"got {item!r}"
+                )
+            self[item[0]] = item[1]
+
+    def pop(self, key: str) -> Any:
+        """Remove and return the parameter named ``key``."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        """Remove every parameter."""
+        self._parameters.clear()
+
+    def extra_repr(self) -> str:
+        return "\n".join(
+            f"({k}): Parameter containing: [{type(p).__name__} of size "
+            f"{'x'.join(str(n) for n in p.shape)}]"
+            for k, p in self._parameters.items()
+        )

@@ -6,10 +6,14 @@ module under a shorter path). Each function validates its inputs at the
 boundary, with a message that names the function, what came and what was
 expected, then applies one op of :mod:`retrograd.ops`:
 
-- activations: :func:`relu`, :func:`sigmoid`, :func:`tanh`, :func:`softmax`,
-  :func:`log_softmax` (the same functions as ``retrograd.relu`` etc.),
-  :func:`leaky_relu`, :func:`elu`, :func:`gelu`, :func:`softplus`;
-- layers: :func:`linear`, :func:`dropout`, :func:`batch_norm`, :func:`layer_norm`;
+- activations: :func:`sigmoid`, :func:`tanh`, :func:`softmax`,
+  :func:`log_softmax` (the same functions as ``retrograd.sigmoid`` etc.),
+  :func:`relu`, :func:`leaky_relu`, :func:`elu`, :func:`gelu`, :func:`softplus`,
+  :func:`silu`, :func:`mish`, :func:`hardtanh`, :func:`logsigmoid`,
+  :func:`softsign`, :func:`prelu` (``inplace=`` accepted where PyTorch has it;
+  the result is always a new tensor);
+- layers: :func:`linear`, :func:`dropout`, :func:`batch_norm`, :func:`layer_norm`,
+  :func:`embedding`, :func:`one_hot`, :func:`normalize`, :func:`pad`;
 - convolution and pooling: :func:`conv1d`,
   :func:`conv2d`, :func:`conv_transpose1d`, :func:`conv_transpose2d`,
   :func:`max_pool1d`, :func:`max_pool2d`, :func:`avg_pool1d`, :func:`avg_pool2d`,
@@ -17,10 +21,11 @@ expected, then applies one op of :mod:`retrograd.ops`:
 - losses, regression: :func:`mse_loss`, :func:`l1_loss`, :func:`huber_loss`,
   :func:`smooth_l1_loss`; classification: :func:`cross_entropy` (from logits),
   :func:`nll_loss` (from log-probabilities), :func:`binary_cross_entropy` (from
-  probabilities) and :func:`binary_cross_entropy_with_logits`. Each loss is one
-  fused op followed, where it is not fused in, by the reduction; only
-  cross-entropy with class-probability targets is composed from engine ops,
-  which also gives the target its gradient.
+  probabilities), :func:`binary_cross_entropy_with_logits` and :func:`kl_div`.
+  Each loss is one fused op followed, where it is not fused in, by the
+  reduction; only cross-entropy with class-probability targets and
+  :func:`kl_div` are composed from engine ops, which also gives the target its
+  gradient.
 
 This module imports the engine only (ops, tensor, autograd, backend); the layer
 modules of :mod:`retrograd.nn` import it, never the other way round.
@@ -37,7 +42,7 @@ from .._backend import FLOAT_DTYPES, ndarray, xp
 from ..autograd import is_grad_enabled, no_grad
 from ..random import Generator, get_rng
 from ..tensor import Tensor, apply_op, to_tensor, wrap_array
-from ..tensor_functions import log_softmax, relu, sigmoid, softmax, tanh
+from ..tensor_functions import log_softmax, sigmoid, softmax, tanh, where
 
 __all__ = [
     "REDUCTIONS",
@@ -58,46 +63,74 @@ __all__ = [
     "dropout",
     "dropout2d",
     "elu",
+    "embedding",
     "gelu",
+    "hardtanh",
     "huber_loss",
+    "kl_div",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "logsigmoid",
     "max_pool1d",
     "max_pool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
+    "normalize",
+    "one_hot",
+    "pad",
+    "prelu",
     "relu",
     "sigmoid",
+    "silu",
     "smooth_l1_loss",
     "softmax",
     "softplus",
+    "softsign",
     "tanh",
 ]
 
 # ---------------------------------------------------------------- activations
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """Elementwise ``max(x, 0)``; the gradient at 0 is 0, as PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor
+    inplace : bool, default=False
+        Accepted for PyTorch compatibility: the result is the same, but it is a new
+        tensor (``input`` is left unchanged and no memory is saved).
+    """
+    return apply_op(ops.ReLU, to_tensor(input))
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """Elementwise ``x if x > 0 else negative_slope * x``.
 
     Parameters
     ----------
     input : Tensor
     negative_slope : float, default=0.01
+    inplace : bool, default=False
+        Accepted; the result is a new tensor (see :func:`relu`).
     """
     return apply_op(ops.LeakyReLU, to_tensor(input), negative_slope=float(negative_slope))
 
 
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """Elementwise ``x if x > 0 else alpha * (exp(x) - 1)``.
 
     Parameters
     ----------
     input : Tensor
     alpha : float, default=1.0
+    inplace : bool, default=False
+        Accepted; the result is a new tensor (see :func:`relu`).
     """
     return apply_op(ops.ELU, to_tensor(input), alpha=float(alpha))
 
@@ -206,7 +239,8 @@ def dropout(
     training : bool, default=True
         False returns ``input`` unchanged.
     inplace : bool, default=False
-        Accepted for PyTorch compatibility; the result is always a new tensor.
+        Accepted for PyTorch compatibility: the result is the same, but always a new
+        tensor (no memory is saved).
     generator : Generator, optional
         Source of the mask; default the global generator.
 
@@ -994,6 +1028,376 @@ def binary_cross_entropy_with_logits(
     w = _broadcast_weight(weight, input, op, "weight")
     pw = _broadcast_weight(pos_weight, input, op, "pos_weight")
     loss = apply_op(ops.BinaryCrossEntropyWithLogits, input, target, weight=w, pos_weight=pw)
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- more of torch.nn.functional
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """Elementwise ``x * sigmoid(x)`` (also called swish).
+
+    Parameters
+    ----------
+    input : Tensor
+    inplace : bool, default=False
+        Accepted; the result is a new tensor (see :func:`relu`).
+    """
+    return apply_op(ops.SiLU, _float_input(input, "silu"))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """Elementwise ``x * tanh(softplus(x))``.
+
+    Parameters
+    ----------
+    input : Tensor
+    inplace : bool, default=False
+        Accepted; the result is a new tensor (see :func:`relu`).
+    """
+    return apply_op(ops.Mish, _float_input(input, "mish"))
+
+
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """Elementwise ``clamp(x, min_val, max_val)``; the gradient is 0 at and beyond the bounds.
+
+    Parameters
+    ----------
+    input : Tensor
+    min_val : float, default=-1.0
+    max_val : float, default=1.0
+        Must be greater than ``min_val``.
+    inplace : bool, default=False
+        Accepted; the result is a new tensor (see :func:`relu`).
+    """
+    if not min_val < max_val:
+        raise ValueError(
+            f"hardtanh(): min_val cannot be greater than max_val, got {min_val} and {max_val}"
+        )
+    t = _float_input(input, "hardtanh")
+    return apply_op(ops.Hardtanh, t, lo=float(min_val), hi=float(max_val))
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """Elementwise ``log(sigmoid(x))``, finite for large ``|x|``."""
+    return apply_op(ops.LogSigmoid, _float_input(input, "logsigmoid"))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """Elementwise ``x / (1 + |x|)``."""
+    return apply_op(ops.Softsign, _float_input(input, "softsign"))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """Elementwise ``x if x > 0 else weight * x``, ``weight`` per channel (dim 1).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C, *) or (N,)
+    weight : Tensor of shape (1,) or (C,)
+    """
+    _check_tensor(input, "prelu")
+    _check_tensor(weight, "prelu", "weight")
+    _check_same_dtype("prelu", input, weight=weight)
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.ndim != 1 or weight.shape[0] not in (1, channels):
+        raise ValueError(
+            f"prelu(): weight must have shape (1,) or ({channels},) for an input of shape "
+            f"{input.shape} (one slope per channel, dim 1), got {weight.shape}"
+        )
+    return apply_op(ops.PReLU, input, weight)
+
+
+def _index_array(input: Any, op: str, what: str = "input") -> ndarray:
+    """The integer array of an index tensor (int32/int64/uint8 ...), else a TypeError."""
+    arr = input.array if isinstance(input, Tensor) else xp.asarray(input)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}(): {what} must be a tensor of integer indices (int64 or int32), "
+            f"got dtype {arr.dtype}"
+        )
+    return arr
+
+
+def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
+    """Encode integer class indices as one-hot vectors, as ``torch.nn.functional.one_hot``.
+
+    Parameters
+    ----------
+    input : Tensor of integers, any shape
+        Class indices, each in ``[0, num_classes)``.
+    num_classes : int, default=-1
+        The length of each vector; -1 infers ``input.max() + 1``.
+
+    Returns
+    -------
+    Tensor of int64, shape ``(*input.shape, num_classes)``
+    """
+    idx = _index_array(input, "one_hot")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < -1:
+        raise ValueError(f"one_hot(): num_classes must be an int >= -1, got {num_classes!r}")
+    if idx.size and idx.min() < 0:
+        raise RuntimeError(f"one_hot(): class values must be non-negative, got {int(idx.min())}")
+    if num_classes == -1:
+        if idx.size == 0:
+            raise RuntimeError("one_hot(): cannot infer the number of classes of an empty tensor")
+        num_classes = int(idx.max()) + 1
+    elif idx.size and idx.max() >= num_classes:
+        raise RuntimeError(
+            f"one_hot(): class values must be smaller than num_classes={num_classes}, "
+            f"got {int(idx.max())}"
+        )
+    out = (idx[..., None] == xp.arange(num_classes)).astype(xp.int64)
+    return Tensor(out)
+
+
+def _embedding_renorm(weight: Tensor, idx: ndarray, max_norm: float, norm_type: float) -> None:
+    """Scale, in place, the rows of ``weight`` read by ``idx`` whose norm exceeds ``max_norm``.
+
+    PyTorch's ``embedding_renorm_``: ``row *= max_norm / (norm + 1e-7)``, outside autograd.
+    """
+    rows = xp.unique(idx)
+    w = weight.array
+    norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    if big.any():
+        scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
+        w[rows[big]] *= scale[:, None]
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Look up rows of ``weight`` by integer index, as ``torch.nn.functional.embedding``.
+
+    The backward adds each output row's gradient into the row it was read from.
+
+    Parameters
+    ----------
+    input : Tensor of integers, any shape
+        Row indices in ``[0, num_embeddings)``.
+    weight : Tensor of shape (num_embeddings, embedding_dim)
+    padding_idx : int, optional
+        This row gets no gradient (negative counts from the end).
+    max_norm : float, optional
+        Rows read whose ``norm_type``-norm exceeds it are rescaled to norm
+        ``max_norm`` first, in place in ``weight`` (as PyTorch).
+    norm_type : float, default=2.0
+        The p of the norm for ``max_norm``.
+    scale_grad_by_freq : bool, default=False
+        Divide each row's gradient by how often its index occurs in ``input``.
+    sparse : bool, default=False
+        Sparse gradients are not supported: True raises.
+
+    Returns
+    -------
+    Tensor of shape ``(*input.shape, embedding_dim)``
+    """
+    _check_tensor(weight, "embedding", "weight")
+    if weight.ndim != 2:
+        raise ValueError(
+            f"embedding(): weight must be 2-D (num_embeddings, embedding_dim), got {weight.shape}"
+        )
+    if sparse:
+        raise NotImplementedError(
+            "embedding(): sparse=True is not supported: retrograd has no sparse gradients; "
+            "use sparse=False (the gradient is a dense array of the weight's shape)"
+        )
+    idx = _index_array(input, "embedding")
+    rows = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= rows):
+        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+        raise IndexError(
+            f"embedding(): index out of range in self: got {bad}, "
+            f"expected indices in [0, {rows}) for a weight of shape {weight.shape}"
+        )
+    padding_idx = _padding_index(padding_idx, rows, "embedding")
+    if max_norm is not None:
+        _embedding_renorm(weight, idx, float(max_norm), float(norm_type))
+    return apply_op(
+        ops.Embedding,
+        weight,
+        indices=idx.astype(xp.intp, copy=False),
+        padding_idx=padding_idx,
+        scale_grad_by_freq=bool(scale_grad_by_freq),
+    )
+
+
+def _padding_index(padding_idx: int | None, rows: int, op: str) -> int | None:
+    """``padding_idx`` as a non-negative row, or None; PyTorch's range check."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, int):
+        raise TypeError(f"{op}(): padding_idx must be an int, got {padding_idx!r}")
+    if not -rows <= padding_idx < rows:
+        raise ValueError(
+            f"{op}(): padding_idx must be within num_embeddings: got {padding_idx} "
+            f"for {rows} embeddings"
+        )
+    return padding_idx + rows if padding_idx < 0 else int(padding_idx)
+
+
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: None = None
+) -> Tensor:
+    """Divide ``input`` by its ``p``-norm along ``dim``: ``x / max(||x||_p, eps)``.
+
+    Parameters
+    ----------
+    input : Tensor
+    p : float, default=2.0
+        The exponent of the norm, a positive finite number.
+    dim : int, default=1
+    eps : float, default=1e-12
+        The smallest denominator (avoids dividing by zero).
+    out : None
+        Not supported; must be None.
+    """
+    if out is not None:
+        raise TypeError("normalize(): out= is not supported; use the returned tensor")
+    t = _float_input(input, "normalize")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p < float("inf"):
+        raise ValueError(f"normalize(): p must be a positive finite number, got {p!r}")
+    ndim = max(t.ndim, 1)
+    if not -ndim <= dim < ndim:
+        raise IndexError(
+            f"normalize(): dim {dim} is out of range for a tensor of {t.ndim} dimensions"
+        )
+    return apply_op(ops.Normalize, t, p=float(p), axis=dim % ndim, eps=float(eps))
+
+
+#: F.pad's modes: the ones other than 'constant' pad at most the last 3 dimensions.
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(
+    input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
+) -> Tensor:
+    """Pad ``input``, last dimension first, as ``torch.nn.functional.pad``.
+
+    Parameters
+    ----------
+    input : Tensor
+    pad : sequence of int, even length
+        ``(left, right)`` for the last dimension, then ``(top, bottom)`` for the
+        one before, and so on. In 'constant' mode negative amounts crop; the
+        other modes take non-negative amounts only (NotImplementedError).
+    mode : {'constant', 'reflect', 'replicate', 'circular'}, default='constant'
+        'constant' fills with ``value`` and pads any number of dimensions; the
+        others pad the last 1 to 3 dimensions of a batched (or unbatched) input:
+        'reflect' mirrors without repeating the edge (amount < size), 'replicate'
+        repeats the edge, 'circular' wraps around (amount <= size).
+    value : float, optional
+        The fill value of 'constant' mode (default 0).
+    """
+    _check_tensor(input, "pad")
+    if mode not in PAD_MODES:
+        raise NotImplementedError(
+            f"pad(): mode {mode!r} is not supported; supported: {', '.join(PAD_MODES)}"
+        )
+    amounts = list(pad)
+    if len(amounts) % 2 or len(amounts) > 2 * input.ndim:
+        raise ValueError(
+            f"pad(): pad must have an even length of at most 2 * input.ndim = {2 * input.ndim}, "
+            f"got {tuple(amounts)} for an input of shape {input.shape}"
+        )
+    if any(isinstance(a, bool) or int(a) != a for a in amounts):
+        raise TypeError(f"pad(): pad amounts must be integers, got {tuple(amounts)}")
+    k = len(amounts) // 2
+    pads = [(0, 0)] * (input.ndim - k) + [
+        (int(amounts[2 * i]), int(amounts[2 * i + 1])) for i in reversed(range(k))
+    ]
+    if mode == "constant":
+        for (lo, hi), n in zip(pads, input.shape, strict=True):
+            if max(-lo, 0) + max(-hi, 0) > n:
+                raise ValueError(
+                    f"pad(): padding {tuple(amounts)} crops more than the input {input.shape}"
+                )
+        fill = 0.0 if value is None else value
+        return apply_op(ops.Pad, input, pads=tuple(pads), mode=mode, value=fill)
+    if value is not None and value != 0:
+        raise ValueError(f"pad(): value= is only used by mode='constant', got mode={mode!r}")
+    if k > 3 or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"pad(): mode {mode!r} pads the last 1 to 3 dimensions of a {k + 1}-D (unbatched) "
+            f"or {k + 2}-D (batched) input; got {k} padded dimensions for shape {input.shape}"
+        )
+    if min(min(p) for p in pads) < 0:
+        raise NotImplementedError(
+            f"pad(): negative amounts (cropping) are supported in mode 'constant' only, "
+            f"got {tuple(amounts)} with mode={mode!r}; crop with slicing first"
+        )
+    for (lo, hi), n in zip(pads, input.shape, strict=True):
+        # PyTorch's limits: reflect < size, circular <= size, replicate any (size > 0).
+        limit = {"reflect": n - 1, "circular": n}.get(mode, max(lo, hi) if n else 0)
+        if max(lo, hi) > limit:
+            raise ValueError(
+                f"pad(): mode {mode!r} needs amounts below the size of each padded dimension "
+                "for 'reflect', at most the size for 'circular', a non-empty dimension for "
+                f"'replicate'; got {tuple(amounts)} for shape {input.shape}"
+            )
+    return apply_op(ops.Pad, input, pads=tuple(pads), mode=mode, value=0.0)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Kullback-Leibler divergence ``target * (log(target) - input)``, ``input`` in log space.
+
+    Composed from engine ops, so ``target`` gets a gradient too when it needs one.
+    ``0 * log 0`` counts as 0, as PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor
+        Log-probabilities.
+    target : Tensor of the same shape
+        Probabilities, or log-probabilities when ``log_target=True``.
+    size_average, reduce : bool, optional
+        Deprecated (PyTorch's); use ``reduction``.
+    reduction : {'mean', 'batchmean', 'sum', 'none'}, default='mean'
+        'mean' averages over every element (PyTorch's default, which is not the
+        divergence; it warns); 'batchmean' divides the sum by ``input.shape[0]``,
+        the mathematical KL divergence per sample.
+    log_target : bool, default=False
+    """
+    x = _float_input(input, "kl_div")
+    t = _float_input(target, "kl_div", "target")
+    _same_shape(x, t, "kl_div")
+    if reduction == "batchmean":
+        if size_average is not None or reduce is not None:
+            reduction = legacy_reduction(size_average, reduce, "mean", "kl_div")
+    else:
+        reduction = legacy_reduction(size_average, reduce, reduction, "kl_div")
+    if log_target:
+        loss = t.exp() * (t - x)
+    else:
+        positive = t.array > 0
+        safe = where(positive, t, 1.0)
+        loss = where(positive, t * safe.log(), 0.0) - t * x
+    if reduction == "batchmean":
+        return loss.sum() / (x.shape[0] if x.ndim else 1)
+    if reduction == "mean":
+        warnings.warn(
+            "kl_div(): reduction='mean' divides the total loss by both the batch size and the "
+            "support size; 'batchmean' divides only by the batch size, and aligns with the "
+            "KL div math definition.",
+            UserWarning,
+            stacklevel=2,
+        )
     return _reduce(loss, reduction)
 
 

@@ -302,6 +302,39 @@ __all__ = [
 ]
 
 
+class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence ``target * (log(target) - input)``, ``input`` log-probabilities.
+
+    See :func:`retrograd.nn.functional.kl_div`.
+
+    Parameters
+    ----------
+    size_average, reduce : bool, optional
+        Deprecated (PyTorch's); use ``reduction``.
+    reduction : {'mean', 'batchmean', 'sum', 'none'}, default='mean'
+        'batchmean' (the sum divided by the batch size) is the divergence per sample.
+    log_target : bool, default=False
+        ``target`` holds log-probabilities.
+    """
+
+    def __init__(
+        self,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        log_target: bool = False,
+    ) -> None:
+        if reduction == "batchmean" and size_average is None and reduce is None:
+            super().__init__(reduction="mean")
+            self.reduction = "batchmean"
+        else:
+            super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
 # ---------------------------------------------------------------- the registry of names
 
 from typing import NamedTuple  # noqa: E402  (this block is self-contained; may move up)

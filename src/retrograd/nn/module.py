@@ -20,7 +20,7 @@ from ..autograd import no_grad
 from ..autograd.hooks import RemovableHandle, add_hook
 from ..tensor import Tensor, as_dtype, wrap_array, zero_grads
 from . import hooks as _hooks
-from .parameter import Parameter
+from .parameter import Parameter, check_device
 
 M = TypeVar("M", bound="Module")
 
@@ -502,12 +502,52 @@ class Module:
                     b.array = b.array.astype(dtype)
         return self
 
-    def to(self: M, dtype: Any) -> M:
-        """Cast floating parameters and buffers to ``dtype`` (float32 or float64), in place."""
+    def to(self: M, *args: Any, **kwargs: Any) -> M:
+        """Move to a device and/or cast floating parameters and buffers, in place.
+
+        The forms of ``torch.nn.Module.to``: ``to(device)``, ``to(dtype)``,
+        ``to(device, dtype)``, ``to(tensor)`` (its dtype) and the keywords
+        ``device=``, ``dtype=``, ``non_blocking=``. The device must be the CPU
+        (``'cpu'``, ``retrograd.device('cpu')`` or ``torch.device('cpu')``): this
+        build runs on the CPU only, so a move is a no-op and ``'cuda'`` raises.
+        Parameters keep their identity (an optimizer built before still holds them).
+
+        Returns
+        -------
+        Module
+            ``self``.
+        """
+        kwargs.pop("non_blocking", None)  # nothing is asynchronous here
+        unknown = set(kwargs) - {"device", "dtype"}
+        if unknown or len(args) > 3:
+            raise TypeError(
+                f"Module.to() got unexpected arguments {sorted(unknown) or args}; "
+                "expected to(device=None, dtype=None, non_blocking=False) or to(tensor)"
+            )
+        device, dtype = kwargs.get("device"), kwargs.get("dtype")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, bool):  # non_blocking given by position
+                continue
+            elif isinstance(arg, str) or type(arg).__name__ == "device":  # ours or torch's
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            check_device(device, "Module.to")
+        if dtype is None:
+            return self
         dt = as_dtype(dtype, "Module.to")
         if dt.kind != "f":
-            raise TypeError(f"Module.to(): only floating dtypes are accepted, got {dt}")
+            raise TypeError(
+                f"Module.to(): nn.Module.to only accepts floating point dtypes, got {dt}"
+            )
         return self._cast(dt)
+
+    def cpu(self: M) -> M:
+        """Return ``self``: every tensor already lives on the CPU, the only device."""
+        return self
 
     def double(self: M) -> M:
         """Cast floating parameters and buffers to float64, in place."""
@@ -657,3 +697,21 @@ class Module:
             else:
                 s += "\n  " + "\n  ".join(lines) + "\n"
         return s + ")"
+
+    # ------------------------------------------------------------ lookup by dotted name
+    def _get_member(self, target: str, registry: str, what: str) -> Any:
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if name not in mod.__dict__[registry] or mod.__dict__[registry][name] is None:
+            raise AttributeError(
+                f"{mod._get_name()} has no {what} `{name}` (looking up '{target}')"
+            )
+        return mod.__dict__[registry][name]
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target``, e.g. ``'0.weight'``."""
+        return self._get_member(target, "_parameters", "parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target``, e.g. ``'1.running_mean'``."""
+        return self._get_member(target, "_buffers", "buffer")

@@ -76,5 +76,7 @@ def check_size(value: Any, name: str, op: str, positive: bool = False) -> int:
 
 def check_device(device: Any, op: str) -> None:
     """Accept PyTorch's ``device`` argument where it names the CPU, the only device."""
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"{op}: retrograd runs on the CPU only, got device={device!r}")
+    if device is not None and str(device) not in ("cpu", "cpu:0"):
+        raise ValueError(
+            f"{op}: this build of retrograd runs on the CPU only, got device={device!r}; use 'cpu'"
+        )

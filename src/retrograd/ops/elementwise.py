@@ -558,3 +558,89 @@ class Cast(Op):
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         return (g.to(self.src),)
+
+
+# ---------------------------------------------------------------- more activations (PyTorch's)
+
+
+class SiLU(Op):
+    """d silu(a) = g*s*(1 + a*(1 - s)) with s = sigmoid(a); silu(a) = a*s."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a, self.s = a, stable_sigmoid(a)
+        return a * self.s
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        a, s = self.a, self.s
+        return (g * s * (1 + a * (1 - s)),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return hg.by_recompute(self, (self.a,), lambda x: x * x.sigmoid(), g)
+
+
+class Mish(Op):
+    """d mish(a) = g*(t + a*sigmoid(a)*(1 - t^2)) with t = tanh(softplus(a)); mish(a) = a*t."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        # NOTE: the stable softplus, so a = ±1e4 gives a (resp. -0.0), not NaN.
+        self.a = a
+        self.t = xp.tanh(xp.log1p(xp.exp(-xp.abs(a))) + xp.maximum(a, 0))
+        return a * self.t
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        a, t = self.a, self.t
+        return (g * (t + a * stable_sigmoid(a) * (1 - t * t)),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        def composed(x: Any) -> Any:
+            return x * hg.call(Softplus, x, beta=1.0, threshold=20.0).tanh()
+
+        return hg.by_recompute(self, (self.a,), composed, g)
+
+
+class Hardtanh(Op):
+    """d hardtanh(a) = g where lo < a < hi, else 0 (bounds exclusive, as PyTorch's hardtanh)."""
+
+    lo: float
+    hi: float
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.mask = (a > self.lo) & (a < self.hi)
+        return xp.clip(a, xp.asarray(self.lo, dtype=a.dtype), xp.asarray(self.hi, dtype=a.dtype))
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g * self.mask,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (hg.where(self.mask, g, 0.0),)
+
+
+class LogSigmoid(Op):
+    """d log(sigmoid(a)) = g*sigmoid(-a); finite for a = ±1e4."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a = a
+        return xp.minimum(a, 0) - xp.log1p(xp.exp(-xp.abs(a)))
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g * stable_sigmoid(-self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        def composed(x: Any) -> Any:
+            return -hg.call(Softplus, -x, beta=1.0, threshold=20.0)
+
+        return hg.by_recompute(self, (self.a,), composed, g)
+
+
+class Softsign(Op):
+    """d (a/(1 + |a|)) = g/(1 + |a|)^2."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a, self.d = a, 1 + xp.abs(a)
+        return a / self.d
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g / (self.d * self.d),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return hg.by_recompute(self, (self.a,), lambda x: x / (x.abs() + 1), g)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._backend import ndarray, xp
+from .._backend import ndarray, sum_to, xp
 from ..autograd import Op
 from ..autograd import higher as hg
 
@@ -220,3 +220,184 @@ class LayerNorm(Op):
         xc = x - x.mean(dim=self.axes, keepdim=True)
         var = (xc * xc).mean(dim=self.axes, keepdim=True)
         return _affine_composed(self, xc / (var + self.eps).sqrt(), params, self.param_shape)
+
+
+class PReLU(Op):
+    """d prelu(x, w) = (g if x > 0 else g*w, sum of g*x where x <= 0); w is per channel (dim 1)."""
+
+    def forward(self, x: ndarray, w: ndarray) -> ndarray:
+        # w has 1 or C entries; it broadcasts along dim 1 (dim 0 for a 1-D input).
+        self.wb = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 else w
+        self.x, self.w, self.pos = x, w, x > 0
+        return xp.where(self.pos, x, x * self.wb)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        gx = xp.where(self.pos, g, g * self.wb) if self.needs[0] else None
+        gw = None
+        if self.needs[1]:
+            gw = sum_to(xp.where(self.pos, 0, g * self.x), self.wb.shape).reshape(-1)
+        return gx, gw
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        shape = self.wb.shape
+
+        def composed(x: Any, w: Any) -> Any:
+            return hg.where(self.pos, x, x * w.reshape(shape))
+
+        return hg.by_recompute(self, (self.x, self.w), composed, g)
+
+
+class Embedding(Op):
+    """d weight[indices] = the rows of g summed into the rows they were read from.
+
+    ``padding_idx``'s row gets no gradient; ``scale_grad_by_freq`` divides each
+    row's gradient by how often its index occurs in ``indices`` (PyTorch's rules).
+    """
+
+    indices: ndarray
+    padding_idx: int | None
+    scale_grad_by_freq: bool
+
+    def forward(self, w: ndarray) -> ndarray:
+        self.w, (self.rows, self.dim) = w, w.shape
+        return w[self.indices]
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        flat = self.indices.reshape(-1)
+        g2 = g.reshape(-1, self.dim)
+        counts = xp.bincount(flat, minlength=self.rows)
+        if self.scale_grad_by_freq:
+            g2 = g2 / counts[flat][:, None]
+        # NOTE: one bincount over (row, column) cells beats np.add.at by 1.2-9x (measured
+        # for 27-10000 rows, 96-4096 lookups) and sums in float64 before the cast back.
+        cells = (flat[:, None] * self.dim + xp.arange(self.dim)).reshape(-1)
+        gw = xp.bincount(cells, weights=g2.reshape(-1), minlength=self.rows * self.dim)
+        gw = gw.reshape(self.rows, self.dim).astype(g.dtype, copy=False)
+        if self.padding_idx is not None:
+            gw[self.padding_idx] = 0
+        return (gw,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        if self.padding_idx is not None or self.scale_grad_by_freq:
+            raise hg.unsupported(self)  # PyTorch's modified rules are not a derivative
+        return hg.by_recompute(self, (self.w,), lambda w: w[self.indices], g)
+
+
+class Pad(Op):
+    """d pad(x) = g with the padding cut off (constant mode), or summed back (other modes).
+
+    ``pads`` holds ``(before, after)`` for every axis of ``x``; in constant mode a
+    negative amount crops. The modes other than constant read ``x`` through one index array per
+    padded axis (``numpy.pad`` of ``arange``), and backward adds the gradient of
+    every copy back into the element it was read from.
+    """
+
+    pads: tuple[tuple[int, int], ...]
+    mode: str
+    value: float
+
+    def forward(self, x: ndarray) -> ndarray:
+        self.shape = x.shape
+        if self.mode == "constant":
+            crop = tuple(
+                slice(max(-lo, 0), n - max(-hi, 0))
+                for (lo, hi), n in zip(self.pads, x.shape, strict=True)
+            )
+            grow = [(max(lo, 0), max(hi, 0)) for lo, hi in self.pads]
+            return xp.pad(x[crop], grow, mode="constant", constant_values=self.value)
+        np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[self.mode]
+        self.index = {}
+        for axis, ((lo, hi), n) in enumerate(zip(self.pads, x.shape, strict=True)):
+            if lo or hi:
+                index = xp.pad(xp.arange(n), (lo, hi), mode=np_mode)
+                self.index[axis] = index
+                x = xp.take(x, index, axis=axis)
+        return x
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        if self.mode == "constant":
+            keep = tuple(
+                slice(max(lo, 0), g.shape[i] - max(hi, 0)) for i, (lo, hi) in enumerate(self.pads)
+            )
+            regrow = [(max(-lo, 0), max(-hi, 0)) for lo, hi in self.pads]
+            return (xp.pad(g[keep], regrow),)
+        for axis in reversed(list(self.index)):
+            moved = xp.moveaxis(g, axis, 0)
+            acc = xp.zeros((self.shape[axis], *moved.shape[1:]), dtype=g.dtype)
+            xp.add.at(acc, self.index[axis], moved)
+            g = xp.moveaxis(acc, 0, axis)
+        return (g,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        # The rule is linear in g: the same slicing (constant mode) or, per axis, a
+        # product with the 0/1 matrix that sums the copies back (the other modes).
+        if self.mode == "constant":
+            keep = tuple(
+                slice(max(lo, 0), n - max(hi, 0))
+                for (lo, hi), n in zip(self.pads, g.shape, strict=True)
+            )
+            regrow = tuple((max(-lo, 0), max(-hi, 0)) for lo, hi in self.pads)
+            out = g[keep]
+            if any(lo or hi for lo, hi in regrow):
+                out = hg.call(Pad, out, pads=regrow, mode="constant", value=0.0)
+            return (out,)
+        for axis in reversed(list(self.index)):
+            index = self.index[axis]
+            onehot = xp.zeros((index.size, self.shape[axis]), dtype=g.array.dtype)
+            onehot[xp.arange(index.size), index] = 1
+            moved = g.transpose(axis, -1) if axis != g.ndim - 1 else g
+            summed = moved @ hg.const(onehot, g)
+            g = summed.transpose(axis, -1) if axis != g.ndim - 1 else summed
+        return (g,)
+
+
+class Normalize(Op):
+    """d (x / max(||x||_p, eps)) along ``axis``: g/d - [n >= eps] * sum(g*x)/d^2 * dn/dx.
+
+    With ``n = ||x||_p`` and ``dn/dx = sign(x)|x|^(p-1) / n^(p-1)``; below ``eps`` the
+    denominator is the constant ``eps`` (clamp_min passes the gradient at ``n == eps``).
+    """
+
+    p: float
+    axis: int
+    eps: float
+
+    def forward(self, x: ndarray) -> ndarray:
+        p, axis = self.p, self.axis
+        ax = xp.abs(x)
+        if p == 2:
+            n = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
+        elif p == 1:
+            n = ax.sum(axis=axis, keepdims=True)
+        else:
+            n = (ax**p).sum(axis=axis, keepdims=True) ** (1.0 / p)
+        self.x, self.n = x, n
+        self.d = xp.maximum(n, xp.asarray(self.eps, dtype=x.dtype))
+        return x / self.d
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        x, n, d, p = self.x, self.n, self.d, self.p
+        on = n >= self.eps
+        s = xp.where(on, (g * x).sum(axis=self.axis, keepdims=True) / (d * d), 0)
+        if p == 2:
+            dn = x / xp.where(on & (n > 0), n, 1)
+        elif p == 1:
+            dn = xp.sign(x)
+        else:
+            ax = xp.abs(x)
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                dn = xp.where(ax > 0, xp.sign(x) * ax ** (p - 1), 0)
+            dn = dn / xp.where(on & (n > 0), n, 1) ** (p - 1)
+        return (g / d - s * dn,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        p, axis, eps = self.p, self.axis, self.eps
+
+        def composed(x: Any) -> Any:
+            if p == 2:
+                n = (x * x).sum(dim=axis, keepdim=True).sqrt()
+            else:
+                n = (x.abs() ** p).sum(dim=axis, keepdim=True) ** (1.0 / p)
+            return x / n.clamp(min=eps)
+
+        return hg.by_recompute(self, (self.x,), composed, g)
