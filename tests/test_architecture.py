@@ -18,6 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "retrograd"
 #: The longest matching prefix wins, so ``nn.functional`` ranks below the rest of ``nn``.
 RANKS = {
     "_backend": 0,
+    "validation": 0,
     "_blas": 0,
     "autograd": 1,
     "ops": 2,

@@ -380,3 +380,20 @@ def test_docs_examples_run(title):
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, f"docs/autograd.md ({title})", "exec"), namespace)
+
+
+def test_hooks_are_refused_not_skipped_in_the_higher_order_walk():
+    """autograd.grad and create_graph do not run hooks yet: they raise instead of ignoring one."""
+    x = rg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    handle = y.register_hook(lambda g: g * 2)
+    with pytest.raises(RuntimeError, match="hooks do not run"):
+        rg.autograd.grad(y.sum(), x)
+    handle.remove()
+    (gx,) = rg.autograd.grad((x * x).sum(), x)
+    np.testing.assert_allclose(gx.numpy(), [2.0, 4.0])
+    leaf = rg.tensor([3.0], requires_grad=True)
+    leaf_handle = leaf.register_hook(lambda g: g)
+    with pytest.raises(RuntimeError, match="hooks do not run"):
+        (leaf * leaf).sum().backward(create_graph=True)
+    leaf_handle.remove()

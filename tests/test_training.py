@@ -824,3 +824,13 @@ def test_registries_name_their_options_in_errors():
         get_loss("hinge", "classification")
     with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
         train(string_spec(), optimizer="lbfgs", quiet=True)
+
+
+def test_metric_names_follow_the_one_lookup_rule():
+    """fit(metric=) spells names as every other option does: case and '-'/'_' ignored."""
+    from retrograd.training import _resolve_metric
+
+    assert _resolve_metric("Accuracy")[0] == "accuracy"
+    assert _resolve_metric(" R2 ")[0] == "r2"
+    with pytest.raises(ValueError, match="unknown metric 'f1'.*or a callable"):
+        _resolve_metric("f1")

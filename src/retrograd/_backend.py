@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as xp
 
+from .validation import is_int
+
 ndarray = xp.ndarray
 
 _math_erf = xp.frompyfunc(math.erf, 1, 1)
@@ -111,7 +113,7 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
     out = []
     rank = max(ndim, 1)
     for d in dims:
-        if not isinstance(d, (int, xp.integer)) or isinstance(d, bool):
+        if not is_int(d):
             raise TypeError(f"{op}(): dim must be an int or a tuple of ints, got {dim!r}")
         if not -rank <= d < rank:
             raise IndexError(

@@ -46,6 +46,7 @@ from . import random as _random
 from .nn import sync_batchnorm as _sync_batchnorm
 from .nn.module import Module
 from .tensor import Tensor, wrap_array
+from .validation import is_int, is_real
 
 __all__ = [
     "DistributedDataParallel",
@@ -276,7 +277,7 @@ _TIMEOUT_TAG = 0x7E7  # the point-to-point messages that find the missing ranks
 def set_timeout(seconds: float) -> None:
     """Abort the job when a collective waits more than ``seconds`` for some rank."""
     global _timeout
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+    if not is_real(seconds) or not seconds > 0:
         raise ValueError(f"set_timeout: seconds must be a number > 0, got {seconds!r}")
     _timeout = float(seconds)
 
@@ -471,7 +472,7 @@ class DistributedSampler:
         num_replicas = world_size() if num_replicas is None else num_replicas
         rank = _get().rank if rank is None else rank
         for name, value, low in (("num_replicas", num_replicas, 1), ("rank", rank, 0)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            if not is_int(value) or value < low:
                 raise ValueError(
                     f"DistributedSampler: {name} must be an int >= {low}, got {value!r}"
                 )
@@ -480,7 +481,7 @@ class DistributedSampler:
                 f"DistributedSampler: rank {rank} is out of range for {num_replicas} ranks "
                 f"(0 to {num_replicas - 1})"
             )
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        if not is_int(seed) or seed < 0:
             raise ValueError(f"DistributedSampler: seed must be an int >= 0, got {seed!r}")
         n = len(dataset)
         if drop_last and n < num_replicas:

@@ -22,7 +22,6 @@ type, and ``save``/``load`` keep all of it in one safetensors file.
 from __future__ import annotations
 
 import contextlib
-import numbers
 import platform
 import time
 from collections.abc import Iterator, Sequence
@@ -53,6 +52,7 @@ from .random import manual_seed
 from .serialization import PathLike
 from .tensor import Tensor, wrap_array
 from .training import Callback, History, fit
+from .validation import is_int
 
 __all__ = [
     "ACTIVATIONS",
@@ -203,7 +203,7 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
 
 def _check_sizes(value: Any, option: str) -> tuple[int, ...]:
     """``hidden`` or ``channels``: one size or a sequence of them, each as NUMERIC[option] says."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_int(value):
         value = (value,)
     try:
         sizes = tuple(value)

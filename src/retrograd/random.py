@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import is_int
+
 
 class Generator:
     """A seeded source of random numbers, as ``torch.Generator``.
@@ -19,7 +21,7 @@ class Generator:
 
     def manual_seed(self, seed: int) -> Generator:
         """Reset the generator to ``seed`` and return it."""
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        if not is_int(seed):
             raise TypeError(f"manual_seed expected an int, got {type(seed).__name__}")
         self._seed = int(seed)
         self.np = np.random.Generator(np.random.PCG64(self._seed))

@@ -38,8 +38,10 @@ from . import distributed as _dist
 from . import random as _random
 from .autograd import no_grad
 from .metrics import METRICS, Metric
+from .options import lookup
 from .serialization import PathLike, load_checkpoint, save_checkpoint
 from .tensor import Tensor, wrap_array
+from .validation import is_int
 
 __all__ = ["STOP_REASONS", "History", "NonFiniteError", "evaluate", "fit"]
 
@@ -571,12 +573,11 @@ def _resolve_metric(metric: MetricLike) -> tuple[str | None, Metric | None]:
     if metric is None:
         return None, None
     if isinstance(metric, str):
-        if metric not in METRICS:
-            raise ValueError(
-                f"unknown metric {metric!r}; expected one of {', '.join(map(repr, METRICS))} "
-                "or a callable (y_pred, y_true) -> float"
-            )
-        return metric, METRICS[metric]
+        try:  # the one rule for names: case and '-'/'_' ignored, as on the command line
+            key = lookup(METRICS, metric, "metric")
+        except ValueError as e:
+            raise ValueError(f"{e} or a callable (y_pred, y_true) -> float") from None
+        return key, METRICS[key]
     for name, fn in METRICS.items():
         if metric is fn:  # its arguments are (y_true, y_pred): not the callables' order
             return name, fn
@@ -886,15 +887,11 @@ def _check_fit_options(
     max_epochs: int, tol: float, n_iter_no_change: int | None, patience: int, start_epoch: int
 ) -> None:
     for name, value in (("max_epochs", max_epochs), ("patience", patience)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    if n_iter_no_change is not None and (
-        isinstance(n_iter_no_change, bool)
-        or not isinstance(n_iter_no_change, int)
-        or n_iter_no_change < 1
-    ):
+    if n_iter_no_change is not None and (not is_int(n_iter_no_change) or n_iter_no_change < 1):
         raise ValueError(f"n_iter_no_change must be an int >= 1 or None, got {n_iter_no_change!r}")
     if not (isinstance(tol, (int, float)) and tol >= 0):
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    if isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or start_epoch < 0:
+    if not is_int(start_epoch) or start_epoch < 0:
         raise ValueError(f"start_epoch must be an int >= 0, got {start_epoch!r}")

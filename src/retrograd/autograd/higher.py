@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._backend import ndarray, xp
+from . import hooks as _hooks
 from .grad_mode import enable_grad, set_grad_enabled
 from .graph import Op, _freed_error, _toposort, check_versions
 
@@ -164,6 +165,8 @@ def walk(
                 raise _freed_error(node)
             if node.saved_versions is not None:  # a saved tensor changed in place: raise
                 check_versions(node)
+            if node.hooks:  # refused rather than skipped: a hook must never be ignored
+                raise _hooks_unsupported(f"the output of {node.name}")
             if targets is None and node.retained is not None:  # retain_grad() in backward()
                 t = node.retained()
                 if t is not None:
@@ -193,6 +196,8 @@ def walk(
                     grads[child] = _add(grads.get(child), ig)
                     continue
                 key = by_leaf.get(id(child)) if targets is not None else id(child)
+                if id(child) in _hooks.HOOKED_LEAVES:
+                    raise _hooks_unsupported(f"a leaf of shape {tuple(child.shape)}")
                 if key is not None:
                     out[key] = _add(out.get(key), ig)
                     leaves[id(child)] = child
@@ -329,3 +334,11 @@ def backward(
         if not isinstance(g, _tensor.Tensor):
             g = _tensor.wrap_array(g.copy())
         t.grad = g if t.grad is None else t.grad + g
+
+
+def _hooks_unsupported(where: str) -> RuntimeError:
+    return RuntimeError(
+        f"a tensor hook is registered on {where}, and hooks do not run in "
+        "backward(create_graph=True), backward(inputs=...) or autograd.grad() yet; "
+        "remove the hook (handle.remove()) or use a plain backward()"
+    )

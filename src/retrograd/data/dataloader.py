@@ -16,6 +16,7 @@ import numpy as np
 from ..creation import from_numpy
 from ..random import Generator
 from ..tensor import Tensor, stack, wrap_array
+from ..validation import is_int
 from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -227,11 +228,7 @@ class DataLoader:
             persistent_workers,
             pin_memory_device,
         )
-        if batch_size is not None and (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size <= 0
-        ):
+        if batch_size is not None and (not is_int(batch_size) or batch_size <= 0):
             raise ValueError(
                 f"DataLoader: batch_size should be a positive integer or None, "
                 f"but got batch_size={batch_size!r}"
@@ -423,7 +420,7 @@ def _check_single_process(
     pin_memory_device: Any,
 ) -> None:
     """Refuse worker processes, naming the option; accept the values that mean none."""
-    if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)):
+    if not is_int(num_workers):
         raise TypeError(f"DataLoader: num_workers must be an int, got {num_workers!r}")
     if num_workers < 0:
         raise ValueError(

@@ -18,6 +18,7 @@ import numpy as np
 from ..creation import from_numpy
 from ..random import Generator, get_rng
 from ..tensor import Tensor
+from ..validation import is_real
 
 
 class Dataset:
@@ -169,9 +170,7 @@ def random_split(
     lengths = list(lengths)
     n = len(dataset)
     for i, length in enumerate(lengths):
-        if isinstance(length, bool) or not isinstance(
-            length, (int, float, np.integer, np.floating)
-        ):
+        if not is_real(length):
             raise TypeError(f"random_split: length {i} is {length!r}; expected an int or a float")
         if length < 0:
             raise ValueError(f"random_split: length {i} is {length}; lengths must be >= 0")

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..validation import is_int
 from ._common import DataError, require_sklearn
 from .files import PathLike, read_csv, read_csv_features, read_idx, read_idx_folder, read_npz
 from .spec import DataSpec
@@ -163,13 +164,13 @@ def load_diabetes() -> DataSpec:
 
 
 def _check_synthetic(name: str, n_samples: int, noise: float, seed: int, min_samples: int) -> None:
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
+    if not is_int(n_samples):
         raise DataError(f"{name}: n_samples must be an int, got {n_samples!r}")
     if n_samples < min_samples:
         raise DataError(f"{name}: n_samples must be at least {min_samples}, got {n_samples}")
     if not isinstance(noise, (int, float, np.integer, np.floating)) or not noise >= 0:
         raise DataError(f"{name}: noise must be a number >= 0, got {noise!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    if not is_int(seed):
         raise DataError(f"{name}: seed must be an int, got {seed!r}")
 
 
@@ -283,7 +284,7 @@ def make_spirals(
     DataSpec
         ``X`` of shape (n_samples, 2), ``y`` in {0, ..., n_classes - 1}.
     """
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)):
+    if not is_int(n_classes):
         raise DataError(f"spirals: n_classes must be an int, got {n_classes!r}")
     if n_classes < 2:
         raise DataError(f"spirals: n_classes must be at least 2, got {n_classes}")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..validation import is_int
 from ._common import DataError
 from .spec import TASKS, DataSpec, resolve_task
 
@@ -103,7 +104,7 @@ def _target_column(target: int | str | None, names: list[str] | None, n: int, pa
             raise DataError(
                 f"{path} has no column named {target!r}; its columns are: {', '.join(names)}.{hint}"
             )
-    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+    if not is_int(target):
         raise TypeError(f"target must be a column name or index, got {type(target).__name__}")
     if not -n <= target < n:
         raise DataError(

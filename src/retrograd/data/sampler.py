@@ -12,7 +12,6 @@ generator, however much of the pass is consumed.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from ..random import Generator
 from ..tensor import Tensor
+from ..validation import is_int
 from .dataset import rng_of
 
 
@@ -40,11 +40,7 @@ class Sampler:
 
 
 def _check_num_samples(num_samples: Any, op: str) -> int:
-    if (
-        isinstance(num_samples, bool)
-        or not isinstance(num_samples, numbers.Integral)
-        or num_samples <= 0
-    ):
+    if not is_int(num_samples) or num_samples <= 0:
         raise ValueError(
             f"{op}: num_samples should be a positive integer value, but got "
             f"num_samples={num_samples!r}"
@@ -229,11 +225,7 @@ class BatchSampler(Sampler):
     """
 
     def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, numbers.Integral)
-            or batch_size <= 0
-        ):
+        if not is_int(batch_size) or batch_size <= 0:
             raise ValueError(
                 f"BatchSampler: batch_size should be a positive integer value, but got "
                 f"batch_size={batch_size!r}"

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..validation import is_real
 from ._common import DataError, require_sklearn
 from .spec import TASKS
 
@@ -26,7 +27,7 @@ class Splits(NamedTuple):
 
 def _count(size: float | int, n: int, what: str) -> int:
     """A split size (fraction in [0, 1) or count) as a number of samples, rounded up."""
-    if isinstance(size, bool) or not isinstance(size, (int, float, np.integer, np.floating)):
+    if not is_real(size):
         raise TypeError(f"{what} must be a fraction or a count, got {size!r}")
     if isinstance(size, (int, np.integer)):
         if not 0 <= size < n:

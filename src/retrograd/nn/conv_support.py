@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..tensor import Tensor
+from ..validation import is_int
 from . import functional as F
 from .batchnorm import BatchNorm1d
 from .dropout import Dropout
@@ -77,10 +78,10 @@ class Unflatten(Module):
 
     def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
-        if isinstance(dim, bool) or not isinstance(dim, int):
+        if not is_int(dim):
             raise TypeError(f"Unflatten: dim must be an int, got {dim!r}")
         sizes = tuple(unflattened_size)
-        if not sizes or any(isinstance(s, bool) or not isinstance(s, int) for s in sizes):
+        if not sizes or any(not is_int(s) for s in sizes):
             raise TypeError(
                 f"Unflatten: unflattened_size must be a tuple of ints, got {unflattened_size!r}"
             )

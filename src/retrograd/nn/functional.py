@@ -43,6 +43,7 @@ from ..autograd import is_grad_enabled, no_grad
 from ..random import Generator, get_rng
 from ..tensor import Tensor, apply_op, to_tensor, wrap_array
 from ..tensor_functions import log_softmax, sigmoid, softmax, tanh, where
+from ..validation import is_int, is_real
 
 __all__ = [
     "REDUCTIONS",
@@ -249,7 +250,7 @@ def dropout(
     Tensor of the same shape as ``input``
     """
     _check_tensor(input, "dropout")
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+    if not is_real(p) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
     if not training or p == 0.0:
         return input
@@ -575,7 +576,7 @@ def _class_weight(weight: Any, input: Tensor, axis: int, op: str) -> ndarray | N
 
 
 def _check_ignore_index(ignore_index: Any, op: str) -> int:
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, xp.integer)):
+    if not is_int(ignore_index):
         raise TypeError(f"{op}(): ignore_index must be an int, got {ignore_index!r}")
     return int(ignore_index)
 
@@ -1136,7 +1137,7 @@ def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
     Tensor of int64, shape ``(*input.shape, num_classes)``
     """
     idx = _index_array(input, "one_hot")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < -1:
+    if not is_int(num_classes) or num_classes < -1:
         raise ValueError(f"one_hot(): num_classes must be an int >= -1, got {num_classes!r}")
     if idx.size and idx.min() < 0:
         raise RuntimeError(f"one_hot(): class values must be non-negative, got {int(idx.min())}")
@@ -1235,7 +1236,7 @@ def _padding_index(padding_idx: int | None, rows: int, op: str) -> int | None:
     """``padding_idx`` as a non-negative row, or None; PyTorch's range check."""
     if padding_idx is None:
         return None
-    if isinstance(padding_idx, bool) or not isinstance(padding_idx, int):
+    if not is_int(padding_idx):
         raise TypeError(f"{op}(): padding_idx must be an int, got {padding_idx!r}")
     if not -rows <= padding_idx < rows:
         raise ValueError(
@@ -1264,7 +1265,7 @@ def normalize(
     if out is not None:
         raise TypeError("normalize(): out= is not supported; use the returned tensor")
     t = _float_input(input, "normalize")
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p < float("inf"):
+    if not is_real(p) or not 0 < p < float("inf"):
         raise ValueError(f"normalize(): p must be a positive finite number, got {p!r}")
     ndim = max(t.ndim, 1)
     if not -ndim <= dim < ndim:
@@ -1411,7 +1412,7 @@ IntOr = int | Sequence[int]
 
 def _ints(value: Any, d: int, name: str, op: str, low: int = 1) -> tuple[int, ...]:
     """``value`` (an int or ``d`` ints, each >= ``low``) as a tuple of ``d`` ints."""
-    items = (value,) * d if isinstance(value, int) and not isinstance(value, bool) else value
+    items = (value,) * d if is_int(value) else value
     try:
         items = tuple(items)
     except TypeError:
@@ -1420,7 +1421,7 @@ def _ints(value: Any, d: int, name: str, op: str, low: int = 1) -> tuple[int, ..
         ) from None
     if len(items) == 1 and d > 1:
         items = items * d
-    if len(items) != d or any(isinstance(v, bool) or not isinstance(v, int) for v in items):
+    if len(items) != d or any(not is_int(v) for v in items):
         raise TypeError(f"{op}(): {name} must be an int or a tuple of {d} ints, got {value!r}")
     if any(v < low for v in items):
         raise ValueError(f"{op}(): {name} must be >= {low}, got {value!r}")
@@ -1463,7 +1464,7 @@ def _check_weight(
     if weight.ndim != d + 2:
         layout = "(in, out/groups, *kernel)" if transposed else "(out, in/groups, *kernel)"
         raise ValueError(f"{op}(): weight must be {d + 2}-D {layout}, got {tuple(weight.shape)}")
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+    if not is_int(groups) or groups < 1:
         raise ValueError(f"{op}(): groups must be a positive int, got {groups!r}")
     c = input.shape[1]
     if transposed:
@@ -1980,7 +1981,7 @@ def _adaptive_size(output_size: Any, x: Tensor, d: int, op: str) -> tuple[int, .
         raise ValueError(f"{op}(): output_size must be an int or {d} ints, got {output_size!r}")
     # None keeps that dimension's input size, as PyTorch.
     sizes = tuple(int(x.shape[2 + i]) if v is None else v for i, v in enumerate(items))
-    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in sizes):
+    if any(not is_int(v) or v < 1 for v in sizes):
         raise ValueError(f"{op}(): output_size must be positive ints, got {output_size!r}")
     for n in x.shape[2:]:
         if n < 1:
@@ -2084,7 +2085,7 @@ def dropout2d(
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"dropout2d(): input must be a Tensor, got {type(input).__name__}")
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+    if not is_real(p) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
     if input.ndim not in (3, 4):
         raise ValueError(

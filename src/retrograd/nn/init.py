@@ -16,6 +16,7 @@ from typing import Any
 from ..autograd import no_grad
 from ..random import Generator, get_rng
 from ..tensor import Tensor
+from ..validation import is_real
 
 __all__ = [
     "calculate_gain",
@@ -79,7 +80,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+        elif is_real(param):
             slope = param
         else:
             raise ValueError(f"negative_slope {param} not a valid number")

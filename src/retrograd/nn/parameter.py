@@ -6,6 +6,7 @@ from typing import Any
 
 from .._backend import DEFAULT_FLOAT, FLOAT_DTYPES, xp
 from ..tensor import Tensor, as_dtype, to_array
+from ..validation import is_int
 
 
 class Parameter(Tensor):
@@ -66,7 +67,7 @@ def empty_parameter(shape: tuple[int, ...], dtype: Any, op: str) -> Parameter:
 
 def check_size(value: Any, name: str, op: str, positive: bool = False) -> int:
     """``value`` as an int, checked to be >= 0 (or > 0), with the layer named on error."""
-    if isinstance(value, bool) or not isinstance(value, (int, xp.integer)):
+    if not is_int(value):
         raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__} {value!r}")
     if value < 0 or (positive and value == 0):
         bound = "positive" if positive else "non-negative"

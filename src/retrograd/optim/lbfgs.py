@@ -17,6 +17,7 @@ import numpy as np
 from .._backend import ndarray, xp
 from ..autograd import enable_grad
 from ..tensor import Tensor
+from ..validation import is_int
 from .optimizer import Optimizer, ParamsT, check_nonnegative
 
 #: A search direction's value and gradient at ``x + t * d``: ``(loss, flat gradient)``.
@@ -210,11 +211,11 @@ class LBFGS(Optimizer):
         line_search_fn: str | None = None,
     ) -> None:
         for name, value in (("max_iter", max_iter), ("history_size", history_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"LBFGS: {name} must be an int >= 1, got {value!r}")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        if isinstance(max_eval, bool) or not isinstance(max_eval, int) or max_eval < 1:
+        if not is_int(max_eval) or max_eval < 1:
             raise ValueError(f"LBFGS: max_eval must be an int >= 1, got {max_eval!r}")
         if line_search_fn not in (None, "strong_wolfe"):
             raise ValueError(

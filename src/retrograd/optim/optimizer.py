@@ -15,7 +15,6 @@ parameter's own dtype, with NumPy's ``out=`` ufuncs over reusable scratch arrays
 from __future__ import annotations
 
 import copy
-import numbers
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Union
@@ -23,6 +22,7 @@ from typing import Any, Union
 from .._backend import FLOAT_DTYPES, flush_subnormal, ndarray, xp
 from ..autograd import enable_grad
 from ..tensor import Tensor, zero_grads
+from ..validation import is_real
 
 #: What an optimizer accepts as ``params``: tensors, or dicts that are parameter groups.
 ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]]]
@@ -346,7 +346,7 @@ def _load_value(v: Any, p: Tensor, name: str, key: int) -> Any:
 
 def real_option(options: dict[str, Any], name: str, where: str) -> float:
     value = options[name]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"{name} must be a real number{where}, got {value!r}")
     return float(value)
 
@@ -384,7 +384,7 @@ def check_betas(options: dict[str, Any], where: str) -> None:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2){where}, got {betas!r}")
     for i, b in enumerate(betas):
-        if isinstance(b, bool) or not isinstance(b, numbers.Real):
+        if not is_real(b):
             raise TypeError(f"betas must be real numbers{where}, got {betas!r}")
         if not 0.0 <= b < 1.0:  # also refuses NaN
             raise ValueError(
