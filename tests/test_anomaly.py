@@ -141,3 +141,28 @@ def test_model_prediction_under_inference_mode_matches_no_grad():
         got = model(x)
     assert got.is_inference()
     np.testing.assert_array_equal(got.numpy(), want)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda L: L.zeros(2, 3),
+        lambda L: L.ones(2),
+        lambda L: L.full((2,), 1.5),
+        lambda L: L.arange(4),
+        lambda L: L.eye(2),
+        lambda L: L.randn(3),
+        lambda L: L.rand(3),
+        lambda L: L.randint(0, 5, (3,)),
+        lambda L: L.randperm(4),
+        lambda L: L.zeros_like(L.ones(2)),
+        lambda L: L.from_numpy(np.ones(3)),
+        lambda L: L.tensor([1.0, 2.0]),
+    ],
+)
+def test_factories_inside_inference_mode_make_inference_tensors(make):
+    with torch.inference_mode():
+        assert make(torch).is_inference()
+    with rg.inference_mode():
+        assert make(rg).is_inference()
+    assert not make(rg).is_inference()

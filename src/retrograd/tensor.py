@@ -135,7 +135,7 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     needs = tuple([t._requires_grad for t in inputs])
     if not (_GradMode.enabled and True in needs):
         if _GradMode.inference:
-            return _mark_inference(wrap_array(out))
+            return mark_inference(wrap_array(out))
         return wrap_array(out)
     fn.needs = needs
     fn.next = tuple([(t._ctx or t) if t._requires_grad else None for t in inputs])
@@ -148,7 +148,7 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     return res
 
 
-def _mark_inference(t: Tensor) -> Tensor:
+def mark_inference(t: Tensor) -> Tensor:
     t._inference = True
     return t
 
