@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._backend import DEFAULT_FLOAT, SUPPORTED_DTYPES, xp
-from .autograd.grad_mode import is_inference_mode_enabled
 from .random import Generator, get_rng
-from .tensor import DTypeLike, Tensor, as_dtype, mark_inference, shape_arg, wrap_array
+from .tensor import DTypeLike, Tensor, as_dtype, new_tensor, shape_arg
 
 _INT64 = xp.dtype(xp.int64)
 
@@ -28,14 +27,8 @@ def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> T
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
-def _created(array: Any) -> Tensor:
-    """A new tensor around ``array``; an inference tensor inside ``inference_mode``."""
-    out = wrap_array(array)
-    return mark_inference(out) if is_inference_mode_enabled() else out
-
-
 def _make(array: Any, requires_grad: bool) -> Tensor:
-    out = _created(array)
+    out = new_tensor(array)
     out.requires_grad = requires_grad
     return out
 
@@ -153,12 +146,12 @@ def randint(
     if high is None:
         low, high = 0, low
     dt = _INT64 if dtype is None else as_dtype(dtype, "randint")
-    return _created(get_rng(generator).integers(low, high, shape_arg((size,)), dtype=dt))
+    return new_tensor(get_rng(generator).integers(low, high, shape_arg((size,)), dtype=dt))
 
 
 def randperm(n: int, generator: Generator | None = None) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64)."""
-    return _created(get_rng(generator).permutation(n).astype(_INT64))
+    return new_tensor(get_rng(generator).permutation(n).astype(_INT64))
 
 
 def rand_like(input: Tensor, generator: Generator | None = None) -> Tensor:
@@ -177,4 +170,4 @@ def from_numpy(array: Any) -> Tensor:
         raise TypeError(f"from_numpy(): expected a numpy.ndarray, got {type(array).__name__}")
     if array.dtype not in SUPPORTED_DTYPES:
         as_dtype(array.dtype, "from_numpy")  # raises, naming the supported dtypes
-    return _created(array)
+    return new_tensor(array)

@@ -134,9 +134,7 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
         raise ValueError(f"{_op_name(cls)}: cannot apply to shapes {shapes}: {e}") from None
     needs = tuple([t._requires_grad for t in inputs])
     if not (_GradMode.enabled and True in needs):
-        if _GradMode.inference:
-            return mark_inference(wrap_array(out))
-        return wrap_array(out)
+        return new_tensor(out)
     fn.needs = needs
     fn.next = tuple([(t._ctx or t) if t._requires_grad else None for t in inputs])
     fn.out_shape = out.shape
@@ -148,8 +146,11 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     return res
 
 
-def mark_inference(t: Tensor) -> Tensor:
-    t._inference = True
+def new_tensor(array: Any) -> Tensor:
+    """A tensor around an array made just now: an inference tensor inside ``inference_mode``."""
+    t = wrap_array(array)
+    if _GradMode.inference:
+        t._inference = True
     return t
 
 
