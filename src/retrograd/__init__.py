@@ -81,6 +81,7 @@ from .tensor_functions import (
     var,
     where,
 )
+from .threads import get_num_threads, set_num_threads
 
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
@@ -109,6 +110,7 @@ __all__ = [
     "std", "sub", "sum", "tanh", "tensor", "transpose", "unsqueeze", "var", "where", "zeros",
     "zeros_like",
 ]  # fmt: skip
+__all__ += ["get_num_threads", "set_num_threads"]
 
 # Layers and functions sit above the engine and import from it, so they come last.
 from . import functional as functional  # noqa: E402
