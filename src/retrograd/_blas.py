@@ -88,6 +88,17 @@ def _address(a: ndarray) -> int:
     return ctypes.addressof(ctypes.c_char.from_buffer(a))
 
 
+def _kernel(name: str, x: ndarray, y: ndarray) -> Any:
+    """The bound ``name`` (axpy or axpby) for ``y``'s dtype, its threads set; None if BLAS can't."""
+    if _axpy is None:
+        _load()
+    func = (_axpy if name == "axpy" else _axpby).get(y.dtype)  # type: ignore[union-attr]
+    if func is None or not _fits(x, y):
+        return None
+    threads.for_work(y.size)
+    return func
+
+
 def axpy(alpha: float, x: ndarray, y: ndarray) -> bool:
     """``y += alpha * x`` in one pass, when BLAS can; returns False (``y`` untouched) if not.
 
@@ -99,14 +110,9 @@ def axpy(alpha: float, x: ndarray, y: ndarray) -> bool:
     x, y : ndarray
         Same shape and floating dtype, C-contiguous, not overlapping.
     """
-    if y.size < MIN_SIZE or alpha == 0:
+    func = _kernel("axpy", x, y) if y.size >= MIN_SIZE and alpha != 0 else None
+    if func is None:
         return False
-    if _axpy is None:
-        _load()
-    func = _axpy.get(y.dtype)  # type: ignore[union-attr]
-    if func is None or not _fits(x, y):
-        return False
-    threads.for_work(y.size)
     func(y.size, alpha, _address(x), 1, _address(y), 1)
     return True
 
@@ -121,14 +127,10 @@ def axpby(alpha: float, x: ndarray, beta: float, y: ndarray) -> bool:
     x, y : ndarray
         Same shape and floating dtype, C-contiguous, not overlapping.
     """
-    if y.size < MIN_SIZE or alpha == 0 or beta == 0:
+    usable = y.size >= MIN_SIZE and alpha != 0 and beta != 0
+    func = _kernel("axpby", x, y) if usable else None
+    if func is None:
         return False
-    if _axpby is None:
-        _load()
-    func = _axpby.get(y.dtype)  # type: ignore[union-attr]
-    if func is None or not _fits(x, y):
-        return False
-    threads.for_work(y.size)
     func(y.size, alpha, _address(x), 1, beta, _address(y), 1)
     return True
 
