@@ -247,3 +247,18 @@ def test_environment_variables_set_the_default_ceiling(variable):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "1"
+
+
+def test_convolutions_ask_the_policy_too(fake):
+    import retrograd.nn.functional as F
+
+    x = rg.randn(2, 3, 8, 8, requires_grad=True)
+    w = rg.randn(4, 3, 3, 3, requires_grad=True)
+    F.conv2d(x, w).sum().backward()  # 2*4*27*36 multiply-adds per product: one thread
+    assert fake.sets == [1]
+    rg.set_num_threads(2)
+    big = rg.randn(4, 64, 32, 32)
+    F.conv2d(big, rg.randn(64, 64, 3, 3))  # 140 million multiply-adds: the ceiling
+    assert fake.sets == [1, 2]
+    F.conv_transpose2d(rg.randn(1, 2, 4, 4), rg.randn(2, 3, 3, 3))
+    assert fake.sets == [1, 2, 1]
