@@ -1,8 +1,9 @@
 """How many threads NumPy's BLAS runs each matrix product on: one policy for all of retrograd.
 
-Every matrix product of the engine (``Tensor.matmul``, ``nn.Linear``, and so
-``fit()``, the scikit-learn estimators and the CLI, which train through them) and
-every one-pass optimizer update of :mod:`retrograd._blas` first asks this module
+Every matrix product of the engine (``Tensor.matmul``, ``nn.Linear``, the
+convolutions, and so ``fit()``, the scikit-learn estimators and the CLI, which
+train through them) and every one-pass optimizer update of :mod:`retrograd._blas`
+first asks this module
 for threads, by the work of the call, as PyTorch's ``GRAIN_SIZE`` does for its
 loops: a call gets one thread per :data:`GRAIN` multiply-adds, at least one and
 at most :func:`get_num_threads`. Small products run on one thread, so that a
