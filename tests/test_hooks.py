@@ -382,6 +382,19 @@ def test_docs_examples_run(title):
         exec(compile(block, f"docs/autograd.md ({title})", "exec"), namespace)
 
 
+def test_every_section_of_autograd_md_with_examples_is_run_by_a_test():
+    """The sections whose examples these tests, test_inplace and test_higher_order run."""
+    run = {"In-place operations and views", "Higher-order gradients", "Hooks"}
+    run |= {"Custom functions", "Anomaly detection and inference mode"}
+    text = DOCS.read_text()
+    with_examples = {
+        m.group(1)
+        for m in re.finditer(r"^## (.+)\n", text, re.M)
+        if "```python" in _section(m.group(1))
+    }
+    assert with_examples == run
+
+
 # ------------------------------------------------------------------ hooks in the higher-order walk
 def _hooked_graph(lib):
     """x, w leaves and h = x*w, k = h*h non-leaves, all hooked or retained; y = sum(k + w)."""
