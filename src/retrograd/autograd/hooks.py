@@ -289,6 +289,15 @@ def in_backward() -> bool:
     return bool(PASSES)
 
 
+def current_pass() -> object | None:
+    """A token for the backward pass running now (None outside one), new for each pass.
+
+    Something that must queue one callback per pass (DistributedDataParallel) compares it
+    with the token of the pass it queued in; a pass that raised leaves no stale state.
+    """
+    return PASSES[-1] if PASSES else None
+
+
 # id(leaf) -> its AccumulateGrad, alive while someone holds it (it holds the leaf, so the
 # id cannot be reused meanwhile): next_functions shows the same object for the same leaf.
 _accumulators: weakref.WeakValueDictionary[int, AccumulateGrad] = weakref.WeakValueDictionary()
