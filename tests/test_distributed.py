@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -453,6 +454,39 @@ def test_global_batches_train_the_single_process_model(n, tmp_path):
         loop = np.load(out + f".{name}.npz")
         for i, want in enumerate(_state(ref)):
             np.testing.assert_allclose(loop[f"arr_{i}"], want, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def _docs_loop_script(tmp_path: Path) -> Path:
+    """docs/distributed.md's hand-written loop, then rank 0 saves the weights."""
+    text = (HERE.parent.parent / "docs" / "distributed.md").read_text()
+    start = text.index("### A loop written by hand")
+    (block,) = re.findall(
+        r"```python\n(.+?)```", text[start : text.index("\n### ", start + 1)], re.S
+    )
+    script = tmp_path / "loop.py"
+    script.write_text(
+        block + "\nif dist.is_main():\n"
+        "    np.savez(__import__('sys').argv[1], *[p.detach().numpy() for p in net.parameters()])\n"
+    )
+    return script
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_docs_hand_written_ddp_loop_equals_one_process(n, tmp_path):
+    """The PyTorch-style loop of docs/distributed.md: K ranks train one process's weights."""
+    script = _docs_loop_script(tmp_path)
+    one = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "one.npz")],
+        capture_output=True, text=True, timeout=TIMEOUT, env=_env(),
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    proc = mpirun(n, str(script), str(tmp_path / "many.npz"))
+    assert proc.returncode == 0, proc.stderr
+    want, got = np.load(tmp_path / "one.npz"), np.load(tmp_path / "many.npz")
+    assert len(want.files) == 4
+    for key in want.files:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-14)
 
 
 @needs_mpi
