@@ -6,12 +6,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, refuse_unsupported
+from .optimizer import PARAMS_DOC, Optimizer, ParamsT, refuse_unsupported
 from .updates import add_
 
 
 class Adagrad(Optimizer):
-    """Adagrad, as ``torch.optim.Adagrad``.
+    __doc__ = f"""Adagrad, as ``torch.optim.Adagrad``.
 
     With ``t`` the parameter's step count, starting at 1::
 
@@ -33,8 +33,7 @@ class Adagrad(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    {PARAMS_DOC}
     lr : float, default=1e-2
         Learning rate, >= 0.
     lr_decay : float, default=0

@@ -6,12 +6,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, StateDict, refuse_unsupported
+from .optimizer import PARAMS_DOC, Optimizer, ParamsT, StateDict, refuse_unsupported
 from .updates import add_, moving_average_, mul_add_
 
 
 class Adam(Optimizer):
-    """Adam (optionally AMSGrad), as ``torch.optim.Adam``.
+    __doc__ = f"""Adam (optionally AMSGrad), as ``torch.optim.Adam``.
 
     With ``t`` the parameter's step count, starting at 1::
 
@@ -35,8 +35,7 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    {PARAMS_DOC}
     lr : float, default=1e-3
         Learning rate, >= 0.
     betas : tuple of float, default=(0.9, 0.999)
@@ -124,7 +123,7 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``.
+    __doc__ = f"""Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``.
 
     Each step first shrinks the weights, ``w = w * (1 - lr * weight_decay)``, then
     takes the :class:`Adam` step with the undecayed gradient; the decay never
@@ -133,8 +132,7 @@ class AdamW(Adam):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    {PARAMS_DOC}
     lr : float, default=1e-3
         Learning rate, >= 0.
     betas : tuple of float, default=(0.9, 0.999)

@@ -8,12 +8,12 @@ import numpy as np
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, refuse_unsupported
+from .optimizer import PARAMS_DOC, Optimizer, ParamsT, refuse_unsupported
 from .updates import add_, moments_
 
 
 class NAdam(Optimizer):
-    """NAdam, as ``torch.optim.NAdam``.
+    __doc__ = f"""NAdam, as ``torch.optim.NAdam``.
 
     With ``t`` the parameter's step count, starting at 1, and ``mu_t`` the
     scheduled momentum::
@@ -25,7 +25,7 @@ class NAdam(Optimizer):
         v = beta2 * v + (1 - beta2) * g * g
         r = sqrt(v / (1 - beta2**t)) + eps
         w = w - lr * (1 - mu_t) / (1 - P) * g / r
-              - lr * mu_{t+1} / (1 - P * mu_{t+1}) * m / r
+              - lr * mu_{{t+1}} / (1 - P * mu_{{t+1}}) * m / r
 
     NOTE: ``eps`` is added after the bias correction, as in :class:`Adam`. The
     product ``P`` is kept rounded to float32, as PyTorch keeps it in a tensor of
@@ -38,8 +38,7 @@ class NAdam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    {PARAMS_DOC}
     lr : float, default=2e-3
         Learning rate, >= 0.
     betas : tuple of float, default=(0.9, 0.999)

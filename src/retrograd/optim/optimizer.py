@@ -28,6 +28,12 @@ from ..validation import is_real
 ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]]]
 StateDict = dict[str, Any]
 
+#: The ``params`` entry every optimizer's Parameters section starts with, written once;
+#: the optimizers' docstrings are f-strings that insert it (as ``torch.optim`` does with
+#: ``_params_doc``). Continuation lines carry the class docstring's 8-space indent.
+PARAMS_DOC = """params : iterable of Tensor or iterable of dict
+        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options)."""
+
 
 class Optimizer:
     """Base class of every optimizer, as ``torch.optim.Optimizer``.

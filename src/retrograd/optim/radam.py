@@ -7,12 +7,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, refuse_unsupported
+from .optimizer import PARAMS_DOC, Optimizer, ParamsT, refuse_unsupported
 from .updates import add_, moments_
 
 
 class RAdam(Optimizer):
-    """Rectified Adam (Liu et al., 2019), as ``torch.optim.RAdam``.
+    __doc__ = f"""Rectified Adam (Liu et al., 2019), as ``torch.optim.RAdam``.
 
     With ``t`` the parameter's step count, starting at 1::
 
@@ -36,8 +36,7 @@ class RAdam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
+    {PARAMS_DOC}
     lr : float, default=1e-3
         Learning rate, >= 0.
     betas : tuple of float, default=(0.9, 0.999)
