@@ -7,10 +7,10 @@ from typing import Any
 from .._backend import ndarray, xp
 from ..tensor import Tensor
 from .optimizer import (
-    PARAMS_DOC,
     Optimizer,
     ParamsT,
     check_nonnegative,
+    params_doc,
     real_option,
     refuse_unsupported,
 )
@@ -34,9 +34,7 @@ class Adadelta(Optimizer):
 
     Parameters
     ----------
-    {PARAMS_DOC}
-    lr : float, default=1.0
-        Scale of the step, >= 0.
+    {params_doc(lr="1.0", meaning="Scale of the step")}
     rho : float, default=0.9
         Decay rate of both running averages, in [0, 1].
     eps : float, default=1e-6

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import PARAMS_DOC, Optimizer, ParamsT, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
 from .updates import add_
 
 
@@ -33,9 +33,7 @@ class Adagrad(Optimizer):
 
     Parameters
     ----------
-    {PARAMS_DOC}
-    lr : float, default=1e-2
-        Learning rate, >= 0.
+    {params_doc(lr="1e-2")}
     lr_decay : float, default=0
         Learning-rate decay per step, >= 0.
     weight_decay : float, default=0

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import PARAMS_DOC, Optimizer, ParamsT, StateDict, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, StateDict, params_doc, refuse_unsupported
 from .updates import add_, moving_average_, mul_add_
 
 
@@ -35,9 +35,7 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    {PARAMS_DOC}
-    lr : float, default=1e-3
-        Learning rate, >= 0.
+    {params_doc(lr="1e-3")}
     betas : tuple of float, default=(0.9, 0.999)
         Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
     eps : float, default=1e-8
@@ -132,9 +130,7 @@ class AdamW(Adam):
 
     Parameters
     ----------
-    {PARAMS_DOC}
-    lr : float, default=1e-3
-        Learning rate, >= 0.
+    {params_doc(lr="1e-3")}
     betas : tuple of float, default=(0.9, 0.999)
         Decay rates of the first and second moments, each in [0, 1).
     eps : float, default=1e-8

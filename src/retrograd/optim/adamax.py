@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import PARAMS_DOC, Optimizer, ParamsT, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
 from .updates import add_, lerp_
 
 
@@ -28,9 +28,7 @@ class Adamax(Optimizer):
 
     Parameters
     ----------
-    {PARAMS_DOC}
-    lr : float, default=2e-3
-        Learning rate, >= 0.
+    {params_doc(lr="2e-3")}
     betas : tuple of float, default=(0.9, 0.999)
         Decay rates of the first moment and of the infinity norm, each in [0, 1).
     eps : float, default=1e-8

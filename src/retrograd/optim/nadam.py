@@ -8,7 +8,7 @@ import numpy as np
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import PARAMS_DOC, Optimizer, ParamsT, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
 from .updates import add_, moments_
 
 
@@ -38,9 +38,7 @@ class NAdam(Optimizer):
 
     Parameters
     ----------
-    {PARAMS_DOC}
-    lr : float, default=2e-3
-        Learning rate, >= 0.
+    {params_doc(lr="2e-3")}
     betas : tuple of float, default=(0.9, 0.999)
         Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
     eps : float, default=1e-8

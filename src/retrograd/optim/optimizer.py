@@ -28,11 +28,19 @@ from ..validation import is_real
 ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]]]
 StateDict = dict[str, Any]
 
-#: The ``params`` entry every optimizer's Parameters section starts with, written once;
-#: the optimizers' docstrings are f-strings that insert it (as ``torch.optim`` does with
-#: ``_params_doc``). Continuation lines carry the class docstring's 8-space indent.
-PARAMS_DOC = """params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options)."""
+
+def params_doc(lr: str, meaning: str = "Learning rate") -> str:
+    """The ``params`` and ``lr`` entries every optimizer's Parameters section starts with.
+
+    The optimizers' docstrings are f-strings that insert it, as ``torch.optim`` inserts
+    its ``_params_doc``; continuation lines carry the class docstring's 8-space indent.
+    """
+    return (
+        "params : iterable of Tensor or iterable of dict\n"
+        "        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).\n"
+        f"    lr : float, default={lr}\n"
+        f"        {meaning}, >= 0."
+    )
 
 
 class Optimizer:

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import PARAMS_DOC, Optimizer, ParamsT, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
 from .updates import add_, lerp_, mul_add_
 
 
@@ -31,9 +31,7 @@ class RMSprop(Optimizer):
 
     Parameters
     ----------
-    {PARAMS_DOC}
-    lr : float, default=1e-2
-        Learning rate, >= 0.
+    {params_doc(lr="1e-2")}
     alpha : float, default=0.99
         Smoothing constant of the running averages, >= 0.
     eps : float, default=1e-8

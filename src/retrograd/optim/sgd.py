@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import PARAMS_DOC, Optimizer, ParamsT, real_option, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, real_option, refuse_unsupported
 from .updates import add_, mul_add_
 
 
@@ -33,9 +33,7 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    {PARAMS_DOC}
-    lr : float, default=1e-3
-        Learning rate, >= 0.
+    {params_doc(lr="1e-3")}
     momentum : float, default=0
         Momentum factor ``mu``, >= 0.
     dampening : float, default=0
