@@ -19,6 +19,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "retrograd"
 RANKS = {
     "_backend": 0,
     "validation": 0,
+    "devices": 0,  # the one device check: stdlib and validation only
+    "cuda": 0,
     "_blas": 0,
     "autograd": 1,
     "ops": 2,
@@ -26,6 +28,7 @@ RANKS = {
     "tensor": 3,
     "tensor_functions": 4,
     "creation": 4,
+    "linalg": 4,
     "gradcheck": 4,
     "autograd.functional": 4,  # jacobian, hessian, ...: functions of Tensors
     "nn.functional": 5,

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from .devices import CPU, check_device
 from .validation import is_int
 
 
 class Generator:
     """A seeded source of random numbers, as ``torch.Generator``.
 
+    ``Generator().manual_seed(n)`` returns the generator, so PyTorch's
+    ``g = torch.Generator().manual_seed(2147483647)`` works as written; pass it as
+    ``generator=`` to every random function (``rand``, ``randn``, ``randint``,
+    ``randperm``, ``normal``, ``bernoulli``, ``multinomial``, ``Tensor.normal_``,
+    ``uniform_``, the ``nn.init`` functions, ``DataLoader``, ``random_split``).
+    The streams are NumPy's PCG64: reproducible, but other numbers than torch's.
+
     Parameters
     ----------
     seed : int, optional
         Initial seed; default 0, like a fresh ``torch.Generator``.
+    device : {None, 'cpu'}, optional
+        PyTorch's first argument; only the CPU is accepted. ``Generator('cpu')``
+        works too.
     """
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: Any = 0, device: Any = None) -> None:
+        if isinstance(seed, str) or type(seed).__name__ == "device":
+            seed, device = 0, seed  # torch.Generator('cpu')
+        check_device(device, "Generator")
+        self.device = CPU
         self.manual_seed(seed)
 
     def manual_seed(self, seed: int) -> Generator:
@@ -30,6 +47,10 @@ class Generator:
     def initial_seed(self) -> int:
         """The seed the generator was last reset to."""
         return self._seed
+
+    def seed(self) -> int:
+        """Reseed from the operating system's entropy and return the new seed."""
+        return self.manual_seed(int(np.random.SeedSequence().entropy) % 2**63)._seed
 
     def get_state(self) -> dict:
         """The generator's full state, for exact resume."""
@@ -56,3 +77,8 @@ def initial_seed() -> int:
 def get_rng(generator: Generator | None = None) -> np.random.Generator:
     """The NumPy generator behind ``generator`` (default: the global one)."""
     return (generator or default_generator).np
+
+
+def seed() -> int:
+    """Seed the default generator from the operating system's entropy; return the seed."""
+    return default_generator.seed()
