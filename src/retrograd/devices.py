@@ -97,8 +97,8 @@ def check_device(dev: Any, op: str) -> device:
 
 
 def is_device(value: Any) -> bool:
-    """True for what ``.to()`` reads as a device: a str, or a retrograd or torch device."""
-    return isinstance(value, (str, device)) or type(value).__name__ == "device"
+    """True for what ``.to()`` reads as a device: a str, an int (a CUDA ordinal), a device."""
+    return isinstance(value, (str, device)) or is_int(value) or type(value).__name__ == "device"
 
 
 _default = [CPU]

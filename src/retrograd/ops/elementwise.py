@@ -758,7 +758,7 @@ ROUNDING = {
     "floor": xp.floor,
     "ceil": xp.ceil,
     "trunc": xp.trunc,
-    "sign": xp.sign,
+    "sign": lambda a: xp.nan_to_num(xp.sign(a), nan=0.0),  # sign(NaN) = 0, as torch.sign
 }
 
 

@@ -272,13 +272,28 @@ class Prod(Op):
         return (g * _exclusive_product(a, self.axis) if a.size else g * a,)
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
-        if not (self.a != 0).all():  # g*out/a below would divide by zero
-            raise hg.unsupported(self)
         a = hg.saved_input(self, 0, self.a)
-        out = hg.saved_output(self, self.out)
-        axes = tuple(range(a.ndim)) if self.axis is None else (self.axis,)
-        keep = self.keepdim and self.axis is not None
-        return (expand_reduced(g * out, a.shape, axes, keep) / a,)
+        if self.axis is None:
+            excl = _others_product(a.reshape(-1)).reshape(a.shape)
+            return (g * excl,)
+        excl = _others_product(a.transpose(self.axis, -1)).transpose(self.axis, -1)
+        return (expand_reduced(g, a.shape, (self.axis,), self.keepdim) * excl,)
+
+
+def _rows_without_self(x: Any) -> Any:
+    """``m[..., i, j] = x[..., j]``, with 1 where ``j == i``: row i is x without element i."""
+    n = x.shape[-1]
+    rows = x.unsqueeze(-2).expand(*x.shape[:-1], n, n)
+    return hg.where(xp.eye(n, dtype=bool), 1.0, rows)
+
+
+def _others_product(x: Any) -> Any:
+    """The product of the other elements along the last axis, recorded (exact at 0).
+
+    NOTE: an n x n product instead of out / x, so that the recorded gradient stays
+    exact where x has zeros, at every order; it is only built under create_graph.
+    """
+    return hg.call(Prod, _rows_without_self(x), axis=x.ndim, keepdim=False)
 
 
 class Cumsum(Op):
@@ -331,11 +346,14 @@ class Cumprod(Op):
         return (xp.moveaxis(out, -1, ax),)
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
-        if not (self.a != 0).all():
-            raise hg.unsupported(self)
-        a = hg.saved_input(self, 0, self.a)
-        out = hg.saved_output(self, self.out)
-        return (_reversed_cumsum(g * out, self.axis) / a,)
+        # m[..., i, j] = the running product to j with element i left out (exact at 0)
+        ax = self.axis
+        x = hg.saved_input(self, 0, self.a).transpose(ax, -1)
+        m = hg.call(Cumprod, _rows_without_self(x), axis=x.ndim)
+        n = x.shape[-1]
+        later = ~xp.tri(n, n, -1, dtype=bool)  # j >= i
+        terms = hg.where(later, g.transpose(ax, -1).unsqueeze(-2) * m, 0.0)
+        return (terms.sum(-1).transpose(ax, -1),)
 
 
 class Norm(Op):
