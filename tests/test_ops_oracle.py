@@ -338,9 +338,11 @@ CASES = [
     Case("narrow", lambda L, F, a: a.narrow(1, 1, 2) * 2, [((2, 4),)], "real"),
     Case(
         "split_chunk_unbind",
-        lambda L, F, a: L.cat([p * (i + 1) for i, p in enumerate(a.split(2, 1))], 1)
-        + L.cat([p * (i + 5) for i, p in enumerate(L.chunk(a, 2, 0))], 0)
-        + L.stack(L.unbind(a, 1), 1) * a,
+        lambda L, F, a: (
+            L.cat([p * (i + 1) for i, p in enumerate(a.split(2, 1))], 1)
+            + L.cat([p * (i + 5) for i, p in enumerate(L.chunk(a, 2, 0))], 0)
+            + L.stack(L.unbind(a, 1), 1) * a
+        ),
         [((2, 5),)],
         "real",
     ),
@@ -374,7 +376,9 @@ CASES = [
         [((5, 2, 3), (3, 4))],
         "real",
     ),
-    Case("einsum_outer_sum", lambda L, F, a, b: L.einsum("ij,k->k", a, b), [((2, 3), (4,))], "real"),
+    Case(
+        "einsum_outer_sum", lambda L, F, a, b: L.einsum("ij,k->k", a, b), [((2, 3), (4,))], "real"
+    ),
     # graphs where one tensor feeds several later ones
     _binary("reuse", lambda L, F, a, b: (a * b + a.tanh()) * (a - b.sigmoid()) + a),
     Case("mlp", lambda L, F, x, w, b: ((x @ w + b).tanh() ** 2).mean(), [((4, 3), (3, 5), (5,))]),

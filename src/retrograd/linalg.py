@@ -50,8 +50,10 @@ def norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False) -> 
         return t.norm(2, dim, keepdim)
     if ord == "fro":
         return matrix_norm(t, "fro", (-2, -1) if dim is None else dim, keepdim)
-    vector = (dim is None and t.ndim == 1) or isinstance(dim, int) or (
-        isinstance(dim, (tuple, list)) and len(dim) == 1
+    vector = (
+        (dim is None and t.ndim == 1)
+        or isinstance(dim, int)
+        or (isinstance(dim, (tuple, list)) and len(dim) == 1)
     )
     if not vector:
         raise NotImplementedError(
