@@ -64,7 +64,7 @@ def tensor(
         Accepted; without a GPU there is nothing to pin.
     """
     check_device(device, "tensor")
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    return _make(to_array(data, dtype, "tensor"), requires_grad)
 
 
 def as_tensor(data: Any, dtype: DTypeLike = None, device: Any = None) -> Tensor:
@@ -122,7 +122,7 @@ def full(
     """A tensor of shape ``size`` filled with ``fill_value`` (dtype inferred as ``tensor`` does)."""
     check_device(device, "full")
     if dtype is None:
-        dtype = Tensor(fill_value).dtype
+        dtype = to_array(fill_value, None, "full").dtype
     return _make(xp.full(shape_arg((size,)), fill_value, as_dtype(dtype, "full")), requires_grad)
 
 

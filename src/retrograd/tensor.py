@@ -177,7 +177,9 @@ class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     Create tensors with :func:`retrograd.tensor` and the other creation
-    functions; ``Tensor(data, dtype=None, requires_grad=False)`` does the same.
+    functions. ``Tensor(data, dtype=None, requires_grad=False)`` is PyTorch's
+    legacy constructor: Python data becomes the default float dtype
+    (``Tensor([1, 2])`` is float32), a NumPy array keeps its dtype.
 
     Attributes
     ----------
@@ -214,6 +216,10 @@ class Tensor:
     _ctx: Op | None
 
     def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
+        if dtype is None and not isinstance(data, (Tensor, ndarray, xp.generic)):
+            # NOTE: torch.Tensor(data), PyTorch's legacy constructor, makes the default float
+            # dtype from Python data (torch.Tensor([1, 2]) is float32); retrograd.tensor infers.
+            dtype = default_float()
         self.array = to_array(data, dtype, "tensor")
         self.grad = None
         self._ctx = None
@@ -386,15 +392,7 @@ class Tensor:
         (its dtype) and the keywords. The device must be the CPU (a move is a no-op);
         any other raises (``retrograd.devices``).
         """
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.array.dtype
-            elif isinstance(arg, bool):  # non_blocking by position: nothing is asynchronous
-                continue
-            elif is_device(arg):
-                device = arg
-            else:
-                dtype = arg
+        device, dtype = to_arguments(args, device, dtype)
         if device is not None:
             check_device(device, "Tensor.to")
         if dtype is None:
@@ -595,7 +593,7 @@ class Tensor:
                 dt = default_float() if isinstance(other, float) else _INT64
             return wrap_array(xp.asarray(other, dtype=dt))
         if isinstance(other, (ndarray, xp.generic, list, tuple)):
-            return Tensor(other)
+            return to_tensor(other)
         raise TypeError(f"unsupported operand type: Tensor and {type(other).__name__}")
 
     def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
@@ -1020,7 +1018,11 @@ class Tensor:
         """``t[idx] = value`` in place, recorded by autograd (PyTorch's ``index_put_``)."""
         check_writable(self, "__setitem__")
         key, _ = _index_key(idx)
-        v = value if isinstance(value, Tensor) else Tensor(value)
+        v = (
+            value
+            if isinstance(value, Tensor)
+            else wrap_array(to_array(value, self.dtype, "setitem"))
+        )
         if v.array.dtype != self.array.dtype:
             v = v.to(self.array.dtype)  # PyTorch casts the values to the tensor's dtype
         try:
@@ -1130,7 +1132,7 @@ class Tensor:
 
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src``'s values (broadcast, cast to this dtype) into self; gradients go to src."""
-        s = src if isinstance(src, Tensor) else Tensor(src)
+        s = src if isinstance(src, Tensor) else wrap_array(to_array(src, self.dtype, "copy_"))
         if s.array.dtype != self.array.dtype:
             s = s.to(self.array.dtype)
         return self._overwrite("copy_", s)
@@ -1876,6 +1878,24 @@ def zero_grads(params: Any, set_to_none: bool = True) -> None:
 # ---------------------------------------------------------------- helpers of the methods
 
 
+def to_arguments(args: tuple[Any, ...], device: Any, dtype: Any) -> tuple[Any, Any]:
+    """The device and dtype named by ``.to(...)``'s positional forms (Tensor's and Module's).
+
+    ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its dtype);
+    a bool is ``non_blocking`` (nothing is asynchronous here).
+    """
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.array.dtype
+        elif isinstance(arg, bool):
+            continue
+        elif is_device(arg):
+            device = arg
+        else:
+            dtype = arg
+    return device, dtype
+
+
 def _keep(keepdim: bool, keepdims: bool | None) -> bool:
     """``keepdims=`` is NumPy's spelling, which PyTorch accepts as ``keepdim=``."""
     return keepdim if keepdims is None else keepdims
@@ -2191,7 +2211,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def to_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    """``x`` as a Tensor: dtypes inferred as ``retrograd.tensor`` does (ints stay int64)."""
+    return x if isinstance(x, Tensor) else new_tensor(to_array(x, None, "tensor"))
 
 
 # The backward walk sits below this module and records gradients as Tensors under
