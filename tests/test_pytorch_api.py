@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 import retrograd as rg
 
@@ -462,3 +464,85 @@ def test_python_protocols_as_torch():
     assert x.nelement() == x.numel() == rg.numel(x) == 6 and x.dim() == 2 and x.size(1) == 3
     assert x.contiguous() is x and x.is_contiguous() and not x.t().is_contiguous()
     assert x.element_size() == 4 and rg.is_tensor(x) and not rg.is_tensor(x.array)
+
+
+def test_legacy_tensor_constructor_and_python_values_keep_torchs_dtypes():
+    same(rg.Tensor([1, 2]), torch.Tensor([1, 2]))
+    same(rg.Tensor([[True, False]]), torch.Tensor([[True, False]]))
+    assert rg.Tensor(np.array([1, 2])).dtype == rg.int64  # a NumPy array keeps its dtype
+    t = rg.zeros(3, dtype=rg.float64)
+    t[0] = 0.1  # in float64, not rounded through float32
+    t[1:] = [1 / 3, 2 / 3]
+    tt = torch.zeros(3, dtype=torch.float64)
+    tt[0] = 0.1
+    tt[1:] = torch.tensor([1 / 3, 2 / 3], dtype=torch.float64)
+    same(t, tt)
+    same(
+        rg.zeros(2, dtype=rg.float64).copy_([0.1, 0.2]),
+        torch.tensor([0.1, 0.2], dtype=torch.float64),
+    )
+
+
+# ---------------------------------------------------------------- hypothesis: shapes and dims
+
+SHAPES = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
+
+
+def _pair(shape, seed):
+    a = np.random.default_rng(seed).standard_normal(shape)
+    return rg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+
+
+def _check(fn, shape, seed):
+    x, xt = _pair(shape, seed)
+    y, yt = fn(rg, x), fn(torch, xt)
+    assert_close(y, yt)
+    w = np.random.default_rng(seed + 1).standard_normal(yt.shape)
+    y.backward(rg.tensor(w))
+    yt.backward(torch.tensor(w))
+    assert_close(x.grad, xt.grad)
+
+
+@given(shape=SHAPES, data=st.data(), seed=st.integers(0, 1000))
+def test_running_sums_sort_and_flips_on_any_shape(shape, data, seed):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    k = data.draw(st.integers(0, shape[dim]))
+    shift = data.draw(st.integers(-5, 5))
+    _check(lambda L, t: L.cumsum(t, dim), shape, seed)
+    _check(lambda L, t: t.cumprod(dim), shape, seed)
+    _check(lambda L, t: t.prod(dim, keepdim=True), shape, seed)
+    _check(lambda L, t: L.sort(t, dim, descending=True).values, shape, seed)
+    _check(lambda L, t: t.topk(k, dim).values, shape, seed)
+    _check(lambda L, t: L.flip(t, (dim,)), shape, seed)
+    _check(lambda L, t: t.roll(shift, dim), shape, seed)
+    _check(lambda L, t: t.norm(dim=dim), shape, seed)
+
+
+@given(shape=SHAPES, data=st.data(), seed=st.integers(0, 1000))
+def test_repeats_and_gathers_on_any_shape(shape, data, seed):
+    reps = tuple(data.draw(st.lists(st.integers(1, 3), min_size=len(shape), max_size=4)))
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    rng = np.random.default_rng(seed)
+    idx_shape = tuple(data.draw(st.integers(1, n)) if d != dim else 3 for d, n in enumerate(shape))
+    index = rng.integers(0, shape[dim], idx_shape)
+    _check(lambda L, t: t.repeat(*reps), shape, seed)
+    _check(lambda L, t: L.tile(t, reps[-len(shape) :]), shape, seed)
+    _check(lambda L, t: t.gather(dim, L.tensor(index)), shape, seed)
+    _check(lambda L, t: t.repeat_interleave(2, dim=dim), shape, seed)
+    src = rng.standard_normal(idx_shape)
+    _check(lambda L, t: t.scatter_add(dim, L.tensor(index), L.tensor(src)), shape, seed)
+
+
+@given(n=st.integers(1, 4), m=st.integers(1, 4), k=st.integers(1, 4), b=st.integers(1, 3))
+def test_einsum_agrees_with_matmul_and_torch(n, m, k, b):
+    rng = np.random.default_rng(n * 100 + m * 10 + k)
+    a, c = rng.standard_normal((b, n, k)), rng.standard_normal((k, m))
+    for eq in ("bnk,km->bnm", "...k,km->...m", "bnk,km->mb", "bnk,km"):
+        xs = [rg.tensor(a, requires_grad=True), rg.tensor(c, requires_grad=True)]
+        ts = [torch.tensor(a, requires_grad=True), torch.tensor(c, requires_grad=True)]
+        y, yt = rg.einsum(eq, *xs), torch.einsum(eq, *ts)
+        assert_close(y, yt)
+        y.sum().backward()
+        yt.sum().backward()
+        for x, t in zip(xs, ts, strict=True):
+            assert_close(x.grad, t.grad)
