@@ -298,6 +298,15 @@ def test_counting_and_searching_match_torch(ints):
     w = rg.linspace(0, 1, flat.numel(), dtype=rg.float64)
     same(flat.bincount(w), xt.reshape(-1).bincount(torch.from_numpy(w.array)))
     same(x.nonzero(), xt.nonzero())
+    for value in (0, 3):
+        same(rg.tensor(value).nonzero(), torch.tensor(value).nonzero())
+        same(rg.tensor([value]).nonzero(), torch.tensor([value]).nonzero())
+        for a, b in zip(
+            rg.tensor(value).nonzero(as_tuple=True),
+            torch.tensor(value).nonzero(as_tuple=True),
+            strict=True,
+        ):
+            same(a, b)
     for a, b in zip(x.nonzero(as_tuple=True), xt.nonzero(as_tuple=True), strict=True):
         same(a, b)
     for a, b in zip(rg.where(x > 2), torch.where(xt > 2), strict=True):
@@ -546,3 +555,18 @@ def test_einsum_agrees_with_matmul_and_torch(n, m, k, b):
         yt.sum().backward()
         for x, t in zip(xs, ts, strict=True):
             assert_close(x.grad, t.grad)
+
+
+def test_indexing_with_a_range_is_advanced_indexing_as_torch():
+    a = np.arange(12.0).reshape(3, 4)
+    for key in (range(3), (range(3), [0, 2, 1]), (slice(None), range(1, 3))):
+        x, xt = rg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        y, yt = x[key], xt[key]
+        same(y.detach(), yt.detach())
+        (y * y).sum().backward()
+        (yt * yt).sum().backward()
+        same(x.grad, xt.grad)
+    d, dt = rg.tensor(a), torch.tensor(a)
+    d[range(3), rg.tensor([0, 2, 1])] -= 1
+    dt[range(3), torch.tensor([0, 2, 1])] -= 1
+    same(d, dt)

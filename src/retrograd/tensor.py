@@ -1607,9 +1607,9 @@ class Tensor:
         idx = xp.nonzero(self.array) if self.ndim else xp.nonzero(self.array.reshape(1))
         if as_tuple:
             return tuple(wrap_array(i.astype(_INT64)) for i in idx)
-        return wrap_array(
-            xp.stack(idx, axis=1).astype(_INT64).reshape(-1, max(self.ndim, 1) if self.ndim else 0)
-        )
+        if self.ndim == 0:  # torch: one row of no coordinates if the value is nonzero
+            return wrap_array(xp.zeros((len(idx[0]), 0), dtype=_INT64))
+        return wrap_array(xp.stack(idx, axis=1).astype(_INT64))
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> MaxResult:
         """``(values, indices)`` sorted along ``dim``; ties keep their order (a stable sort)."""
@@ -1961,7 +1961,7 @@ def _index_key(idx: Any) -> tuple[Any, bool]:
     for item in items:
         if isinstance(item, Tensor):
             item = item.array
-        if isinstance(item, list):
+        if isinstance(item, (list, range)):  # t[range(n), y] as the lectures write it
             item = xp.asarray(item)
         if isinstance(item, ndarray):
             if item.dtype.kind not in "iub":
