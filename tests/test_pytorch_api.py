@@ -193,6 +193,7 @@ def test_generator_streams_are_reproducible_for_every_random_function():
             rg.bernoulli(rg.full((5,), 0.5), generator=g),
             rg.multinomial(p, 4, replacement=True, generator=g),
             rg.multinomial(p, 2, generator=g),
+            p.multinomial(3, replacement=True, generator=g),
             rg.rand_like(rg.ones(2), generator=g),
             rg.randn_like(rg.ones(2), generator=g),
             rg.zeros(3).normal_(generator=g),
@@ -240,6 +241,8 @@ def test_multinomial_laws_and_errors():
         rg.multinomial(rg.tensor([1.0, -1.0]), 1)
     with pytest.raises(ValueError, match="1-D or 2-D"):
         rg.multinomial(rg.ones(2, 2, 2), 1)
+    with pytest.raises(ValueError, match="positive int"):
+        rg.ones(3).multinomial(0)
 
 
 def test_normal_and_bernoulli_shapes_and_laws():

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._backend import FLOAT_DTYPES, SUPPORTED_DTYPES, default_float, set_default_float, xp
 from .devices import check_device
-from .random import Generator, get_rng
+from .random import Generator, get_rng, sample_multinomial
 from .tensor import DTypeLike, Tensor, as_dtype, new_tensor, shape_arg, to_array, to_tensor
 from .validation import is_int
 
@@ -416,26 +416,9 @@ def multinomial(
     -------
     Tensor of int64, shape (num_samples,) or (rows, num_samples).
     """
-    w = to_tensor(input).array.astype(xp.float64)
-    if w.ndim not in (1, 2):
-        raise ValueError(f"multinomial(): expected a 1-D or 2-D tensor, got shape {w.shape}")
-    if not is_int(num_samples) or num_samples <= 0:
-        raise ValueError(f"multinomial(): num_samples must be a positive int, got {num_samples!r}")
-    rows = w.reshape(1, -1) if w.ndim == 1 else w
-    rng = get_rng(generator)
-    out = xp.empty((rows.shape[0], num_samples), dtype=_INT64)
-    for i, row in enumerate(rows):
-        if not xp.isfinite(row).all() or (row < 0).any() or row.sum() <= 0:
-            raise ValueError(
-                "multinomial(): probabilities must be finite, non-negative and not all zero"
-            )
-        if not replacement and num_samples > int((row > 0).sum()):
-            raise ValueError(
-                f"multinomial(): cannot draw {num_samples} samples without replacement from "
-                f"{int((row > 0).sum())} nonzero weights"
-            )
-        out[i] = rng.choice(row.size, size=num_samples, replace=replacement, p=row / row.sum())
-    return new_tensor(out[0] if w.ndim == 1 else out)
+    return new_tensor(
+        sample_multinomial(to_tensor(input).array, num_samples, replacement, generator)
+    )
 
 
 def from_numpy(array: Any) -> Tensor:

@@ -82,3 +82,35 @@ def get_rng(generator: Generator | None = None) -> np.random.Generator:
 def seed() -> int:
     """Seed the default generator from the operating system's entropy; return the seed."""
     return default_generator.seed()
+
+
+def sample_multinomial(
+    weights: np.ndarray, num_samples: int, replacement: bool, generator: Generator | None
+) -> np.ndarray:
+    """Indices drawn with probabilities proportional to ``weights`` (one row, or one per row).
+
+    The sampling behind ``retrograd.multinomial`` and ``Tensor.multinomial``, with
+    PyTorch's checks: weights finite, non-negative, not all zero; without
+    replacement, no more draws than nonzero weights. Returns int64 indices.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim not in (1, 2):
+        raise ValueError(f"multinomial(): expected a 1-D or 2-D tensor, got shape {w.shape}")
+    if not is_int(num_samples) or num_samples <= 0:
+        raise ValueError(f"multinomial(): num_samples must be a positive int, got {num_samples!r}")
+    rows = w.reshape(1, -1) if w.ndim == 1 else w
+    rng = get_rng(generator)
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, row in enumerate(rows):
+        if not np.isfinite(row).all() or (row < 0).any() or row.sum() <= 0:
+            raise ValueError(
+                "multinomial(): probabilities must be finite, non-negative and not all zero"
+            )
+        nonzero = int((row > 0).sum())
+        if not replacement and num_samples > nonzero:
+            raise ValueError(
+                f"multinomial(): cannot draw {num_samples} samples without replacement from "
+                f"{nonzero} nonzero weights"
+            )
+        out[i] = rng.choice(row.size, size=num_samples, replace=replacement, p=row / row.sum())
+    return out[0] if w.ndim == 1 else out

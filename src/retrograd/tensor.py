@@ -38,7 +38,7 @@ from .devices import CPU, check_device, is_device
 from .ops.elementwise import ROUNDING
 from .ops.saved import save_versions
 from .ops.shape import along
-from .random import get_rng
+from .random import get_rng, sample_multinomial
 
 DTypeLike = Any
 Scalar = Union[int, float, bool]
@@ -1262,6 +1262,12 @@ class Tensor:
         """A copy of ``data``, with this tensor's dtype unless ``dtype`` is given."""
         check_device(device, "new_tensor")
         return self._new(to_array(data, None, "new_tensor"), dtype, requires_grad, "new_tensor")
+
+    def multinomial(
+        self, num_samples: int, replacement: bool = False, *, generator: Any = None
+    ) -> Tensor:
+        """Indices drawn with probabilities proportional to self; see ``retrograd.multinomial``."""
+        return new_tensor(sample_multinomial(self.array, num_samples, replacement, generator))
 
     # elementwise math
     def log2(self) -> Tensor:
