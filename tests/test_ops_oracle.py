@@ -349,6 +349,13 @@ CASES = [
     Case("split_sizes", lambda L, F, a: L.split(a, [1, 3], 1)[1] * 2, [((2, 4),)], "real"),
     Case("tril", lambda L, F, a: L.tril(a) * 2, [((3, 4),), ((2, 3, 3),)], "real"),
     Case("triu", lambda L, F, a: a.triu(1) + L.triu(a, -1), [((3, 4),)], "real"),
+    Case("diagonal", lambda L, F, a: a.diagonal() * 2, [((3, 4),), ((4, 3),)], "real"),
+    Case("diagonal_offset", lambda L, F, a: L.diagonal(a, 1, 0, 2), [((3, 2, 4),)], "real"),
+    Case("diagonal_below", lambda L, F, a: a.diagonal(-1), [((3, 4),)], "real"),
+    Case("diag_matrix", lambda L, F, a: L.diag(a) * 2, [((4,),)], "real"),
+    Case("diag_offset", lambda L, F, a: a.diag(1) + L.diag(a, -2).sum(), [((3,),)], "real"),
+    Case("diag_of_matrix", lambda L, F, a: L.diag(a, 1), [((3, 4),)], "real"),
+    Case("trace", lambda L, F, a: L.trace(a) * a, [((3, 3),), ((2, 4),)], "real"),
     # products
     Case("mm", lambda L, F, a, b: a.mm(b), [((2, 3), (3, 4))], "real"),
     Case("bmm", lambda L, F, a, b: L.bmm(a, b), [((5, 2, 3), (5, 3, 4))], "real"),

@@ -1803,6 +1803,44 @@ class Tensor:
         """The upper triangle of the last two dimensions (zeros below ``diagonal``)."""
         return _triangle(self, diagonal, lower=False)
 
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The diagonal ``offset`` above the main one of the matrix in ``dim1``, ``dim2``.
+
+        The diagonal's dimension comes last, as PyTorch's.
+        """
+        a, b = _one_dim(dim1, self.ndim, "diagonal"), _one_dim(dim2, self.ndim, "diagonal")
+        if a == b:
+            raise ValueError(f"diagonal(): dim1 and dim2 must differ, got {dim1} and {dim2}")
+        rest = [d for d in range(self.ndim) if d not in (a, b)]
+        m = self.permute(*rest, a, b)
+        rows, cols = m.shape[-2], m.shape[-1]
+        start_r, start_c = max(-offset, 0), max(offset, 0)
+        n = max(min(rows - start_r, cols - start_c), 0)
+        i = xp.arange(n)
+        return m[(Ellipsis, i + start_r, i + start_c)]
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """A vector: the square matrix with it on diagonal ``diagonal``; a matrix: its diagonal."""
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        if self.ndim != 1:
+            raise ValueError(f"diag(): expects a 1-D or 2-D tensor, got shape {self.shape}")
+        n = self.shape[0] + abs(diagonal)
+        out = self.new_zeros(n, n)
+        i = xp.arange(self.shape[0])
+        rows, cols = (i, i + diagonal) if diagonal >= 0 else (i - diagonal, i)
+        mask = xp.zeros((n, n), dtype=bool)
+        mask[rows, cols] = True
+        placed = xp.zeros((n, n), dtype=xp.int64)
+        placed[rows, cols] = i
+        return where(wrap_array(mask), self[placed.reshape(-1)].reshape(n, n), out)
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a matrix."""
+        if self.ndim != 2:
+            raise ValueError(f"trace(): expects a matrix, got shape {self.shape}")
+        return self.diagonal().sum()
+
     # products
     def mm(self, mat2: Tensor) -> Tensor:
         """The product of two matrices (2-D only, as PyTorch's)."""

@@ -518,6 +518,21 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     return to_tensor(input).triu(diagonal)
 
 
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal of the matrix in ``dim1``, ``dim2``; see :meth:`Tensor.diagonal`."""
+    return to_tensor(input).diagonal(offset, dim1, dim2)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A vector's diagonal matrix, or a matrix's diagonal."""
+    return to_tensor(input).diag(diagonal)
+
+
+def trace(input: Tensor) -> Tensor:
+    """The sum of a matrix's main diagonal."""
+    return to_tensor(input).trace()
+
+
 def t(input: Tensor) -> Tensor:
     """The transpose of a matrix (0-D and 1-D tensors as they are)."""
     return to_tensor(input).t()
@@ -639,6 +654,8 @@ __all__ = [
     "cosh",
     "cumprod",
     "cumsum",
+    "diag",
+    "diagonal",
     "div",
     "dot",
     "einsum",
@@ -727,6 +744,7 @@ __all__ = [
     "tanh",
     "tile",
     "topk",
+    "trace",
     "transpose",
     "tril",
     "triu",
