@@ -37,11 +37,12 @@ from .sampler import (
     SubsetRandomSampler,
     WeightedRandomSampler,
 )
-from .spec import DataSpec, infer_task
+from .spec import TASKS, DataSpec, infer_task
 from .split import Splits, train_val_test_split
 
 __all__ = [
     "DATASETS",
+    "TASKS",
     "BatchSampler",
     "ConcatDataset",
     "IterableDataset",
