@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from . import nn, optim, serialization
 from .autograd import no_grad
 from .data import (
     TASKS,
+    DataError,
     DataLoader,
     DataSpec,
     LabelEncoder,
@@ -66,6 +68,7 @@ __all__ = [
     "TrainedModel",
     "build_cnn",
     "build_mlp",
+    "check_data",
     "check_options",
     "get_activation",
     "get_loss",
@@ -197,6 +200,33 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
             "their sum must be below 1",
         )
     return out
+
+
+def check_data(spec: DataSpec) -> None:
+    """Check that a data set can be trained on, before anything is built or written.
+
+    At least one row and one feature, and for classification at least two
+    classes: a single class would train a one-output "classifier" that is
+    always right.
+
+    Raises
+    ------
+    retrograd.data.DataError
+        Naming the data set and what it lacks.
+    """
+    if spec.n_samples == 0 or spec.n_features == 0:
+        raise DataError(
+            f"{spec.name} has {spec.n_samples} rows and {spec.n_features} feature columns; "
+            "training needs at least one of each"
+        )
+    if spec.task == "classification":
+        classes = np.unique(spec.y)
+        if len(classes) < 2:
+            raise DataError(
+                f"{spec.name} holds a single class ({classes[0].item()!r} in all "
+                f"{spec.n_samples} rows); classification needs at least two classes (for a "
+                "numeric target, train a regressor with task='regression')"
+            )
 
 
 # ------------------------------------------------------------------ the network
@@ -408,6 +438,19 @@ class TrainedModel:
     def n_features(self) -> int:
         """The number of features the model takes."""
         return self.standardizer.n_features_in_
+
+    @property
+    def named_features(self) -> bool:
+        """Whether :attr:`feature_names` are the training data's own names, not positions.
+
+        As :attr:`retrograd.data.DataSpec.named_features` said at training; for
+        a model file that does not record it, names such as ``x0, x1, ...`` are
+        taken for positions.
+        """
+        named = self.info.get("named_features")
+        if isinstance(named, bool):
+            return named
+        return not all(re.fullmatch(r"(x|t|pixel)\d+", n) for n in self.feature_names)
 
     def _inputs(self, X: Any, op: str) -> Tensor:
         X = np.asarray(X)
@@ -668,6 +711,8 @@ class _ModelMetadata:
                 self.bad(f"info.{key}", "an object", info[key])
         if not isinstance(info.get("dataset", ""), str):
             self.bad("info.dataset", "a string", info["dataset"])
+        if not isinstance(info.get("named_features", True), bool):
+            self.bad("info.named_features", "true or false", info["named_features"])
         options = info.get("options", {})
         if "seed" in options and not NUMERIC["seed"].accepts(options["seed"]):
             self.bad("info.options.seed", NUMERIC["seed"].describe(), options["seed"])
@@ -995,6 +1040,7 @@ def train(
     """
     if not isinstance(spec, DataSpec):
         spec = load_dataset(spec)
+    check_data(spec)
     task = spec.task
     opts = check_options(
         task, hidden=hidden, activation=activation, loss=loss, optimizer=optimizer, lr=lr,
@@ -1064,6 +1110,7 @@ def train(
     }  # fmt: skip
     saved = {name: options[name] for name in _SAVED_OPTIONS}
     info: dict[str, Any] = {"dataset": spec.name, "options": saved}
+    info["named_features"] = spec.named_features  # new data's columns are matched by name
     if shape is not None:
         info["input_shape"] = list(shape)
     model = prep.model(network, spec, info=info)

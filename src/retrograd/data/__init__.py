@@ -27,7 +27,15 @@ from .datasets import (
     load_mnist1d,
     mnist1d_available,
 )
-from .files import read_csv, read_csv_features, read_idx, read_idx_folder, read_npz
+from .files import (
+    FeatureTable,
+    read_csv,
+    read_csv_features,
+    read_feature_table,
+    read_idx,
+    read_idx_folder,
+    read_npz,
+)
 from .preprocessing import LabelEncoder, Standardizer
 from .sampler import (
     BatchSampler,
@@ -54,6 +62,7 @@ __all__ = [
     "DataError",
     "DataLoader",
     "DataSpec",
+    "FeatureTable",
     "Dataset",
     "DatasetInfo",
     "LabelEncoder",
@@ -71,6 +80,7 @@ __all__ = [
     "random_split",
     "read_csv",
     "read_csv_features",
+    "read_feature_table",
     "read_idx",
     "read_idx_folder",
     "read_npz",
