@@ -625,8 +625,9 @@ class TrainedModel:
                 f"standardizer scales: {type(e).__name__}: {e}"
             ) from None
         if tuple(out.shape) != (1, n_out):
+            preview = ", ".join(map(str, (self.classes or [])[:10]))
             what = (
-                f"{n_out} classes ({', '.join(map(str, self.classes or [])[:10])})"
+                f"{n_out} classes ({preview})"
                 if self.task == "classification"
                 else "a regressor's single value"
             )

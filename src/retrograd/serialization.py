@@ -515,7 +515,12 @@ def _json_field(meta: Mapping[str, str], key: str, path: Any) -> Any:
     """The JSON value stored under ``key`` of a file's metadata."""
     try:
         return json.loads(meta[key])
-    except (ValueError, RecursionError) as e:
+    except RecursionError:
+        raise ModelFileError(
+            f"{path}: its {key!r} entry nests too deeply to be read (a model's architecture "
+            f"nests at most {MAX_DEPTH} Sequentials)"
+        ) from None
+    except ValueError as e:
         raise ModelFileError(f"{path}: its {key!r} entry is not valid JSON ({e})") from None
 
 

@@ -73,6 +73,8 @@ class Standardizer:
             scaler = preprocessing.StandardScaler().fit(X)
         self.mean_ = np.asarray(scaler.mean_, dtype=np.float64)
         self.scale_ = np.asarray(scaler.scale_, dtype=np.float64)
+        # StandardScaler gives an overflowed variance the scale 1: mark it to be redone.
+        self.scale_[~np.isfinite(scaler.var_)] = np.inf
         self._rescue(X, self.mean_, self.scale_, np.arange(X.shape[1]), "Standardizer.fit")
         return self
 
