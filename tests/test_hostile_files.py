@@ -1055,3 +1055,109 @@ def test_estimator_feature_names_are_checked_as_scikit_learn_checks_them(work):
             model.predict(frame[["b", "a", "c", "d"]])
         with pytest.raises(ValueError, match="feature names"):
             model.predict(frame.rename(columns={"d": "e"}))
+
+
+# ------------------------------------------------------------------ every layer kind, through retrograd.load
+
+
+@pytest.fixture(scope="module")
+def layered_file(work: Path) -> Path:
+    """A network with a layer of each kind that holds weights or shapes its output."""
+    rg.manual_seed(0)
+    net = rg.nn.Sequential(
+        rg.nn.Unflatten(1, (1, 4, 4)),
+        rg.nn.Conv2d(1, 2, 3, padding=1),
+        rg.nn.BatchNorm2d(2),
+        rg.nn.ReLU(),
+        rg.nn.AdaptiveAvgPool2d(2),
+        rg.nn.Flatten(),
+        rg.nn.LayerNorm(8),
+        rg.nn.Linear(8, 3),
+        rg.nn.PReLU(3),
+        rg.nn.Dropout(0.1),
+    )
+    path = work / "layered.safetensors"
+    rg.save(net, path)
+    return path
+
+
+LAYER_CASES: dict[str, tuple[Callable[[dict], Any], str]] = {
+    "Conv2d with 10**5 channels": (
+        lambda a: _set(a, "children.1.args.out_channels", 10**5),
+        "does not match the weights",
+    ),
+    "Conv2d kernel of 10**4": (
+        lambda a: _set(a, "children.1.args.kernel_size", [10**4, 10**4]),
+        "does not match the weights",
+    ),
+    "Conv2d padding of 10**5": (
+        lambda a: _set(a, "children.1.args.padding", [10**5, 1]),
+        "padding",
+    ),
+    "Conv2d kernel of floats": (
+        lambda a: _set(a, "children.1.args.kernel_size", [3.0, 3.0]),
+        "kernel_size",
+    ),
+    "Conv2d bias 'yes'": (lambda a: _set(a, "children.1.args.bias", "yes"), "bias"),
+    "BatchNorm2d of 10**9": (
+        lambda a: _set(a, "children.2.args.num_features", 10**9),
+        "does not match the weights",
+    ),
+    "BatchNorm2d eps NaN": (lambda a: _set(a, "children.2.args.eps", float("nan")), "eps"),
+    "AdaptiveAvgPool2d to 10**5": (
+        lambda a: _set(a, "children.4.args.output_size", [10**5, 10**5]),
+        "output_size",
+    ),
+    "LayerNorm of 10**9": (
+        lambda a: _set(a, "children.6.args.normalized_shape", [10**9]),
+        "does not match the weights",
+    ),
+    "Linear of 10**6 x 10**6": (
+        lambda a: _set(a, "children.7.args", {"in_features": 10**6, "out_features": 10**6}),
+        "does not match the weights",
+    ),
+    "PReLU of 10**9": (
+        lambda a: _set(a, "children.8.args.num_parameters", 10**9),
+        "does not match the weights",
+    ),
+    "Dropout p=5": (lambda a: _set(a, "children.9.args.p", 5), "Dropout"),
+    "Linear 3 -> 8 against a (3, 8) weight": (
+        lambda a: _set(a, "children.7.args", {"in_features": 3, "out_features": 8}),
+        "'7.weight'",
+    ),
+    "Unflatten sizes a string": (
+        lambda a: _set(a, "children.0.args.unflattened_size", "4x4"),
+        "unflattened_size",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LAYER_CASES))
+def test_retrograd_load_checks_every_layer_kind_before_building_it(case, layered_file, work):
+    damage, fragment = LAYER_CASES[case]
+    arrays, header = read_model(layered_file)
+    arch = _apply(damage, json.loads(header["architecture"]))
+    path = work / "layered_case.safetensors"
+    path.write_bytes(
+        safetensors.numpy.save(arrays, metadata=dict(header, architecture=json.dumps(arch)))
+    )
+    peak, message = peak_bytes(lambda: rg.load(path), ModelFileError)
+    assert peak < 16 * 2**20, (peak, message)
+    assert str(path) in message and fragment in message
+
+
+def test_the_layered_file_as_written_loads(layered_file):
+    net = rg.load(layered_file)
+    assert net(rg.randn(2, 16)).shape == (2, 3)
+
+
+def test_a_gzip_idx_file_with_a_bomb_after_its_data_is_refused_without_expanding_it(work):
+    folder = work / "idx_tail_bomb"
+    folder.mkdir()
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 4, 2, 2)
+    stream = gzip.compress(header + bytes(16) + bytes(64 * 2**20), compresslevel=1)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(stream)
+    _idx(folder / "train-labels-idx1-ubyte", *_labels(4))
+    peak, message = peak_bytes(lambda: read_idx_folder(folder), DataError)
+    assert peak < 16 * 2**20, (peak, message)
+    assert "more than 1048576 bytes more than its header" in message

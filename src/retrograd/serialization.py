@@ -115,9 +115,11 @@ class ModelFileError(ValueError):
 #: The deepest nesting of Sequentials a model file may describe, and the most layers.
 MAX_DEPTH = 32
 MAX_LAYERS = 10_000
-#: Geometry arguments (strides, paddings, pooled sizes) above this are refused: a forward
-#: pass would allocate in proportion to them, and no network of this library needs more.
+#: Geometry arguments above these are refused: a forward pass allocates in proportion to
+#: paddings and dilations and to the product of an adaptive pooling's output sizes, and no
+#: network of this library needs more.
 MAX_GEOMETRY = 2**16
+MAX_PADDING = 2**10
 
 #: The constructor arguments whose product bounds the size of each parameter a layer makes:
 #: checked against the values the file holds before the layer is built, so that a file
@@ -134,6 +136,7 @@ _SIZE_ARGS = {
     "Embedding": ("num_embeddings", "embedding_dim"),
 }
 _GEOMETRY_ARGS = ("stride", "padding", "dilation", "output_padding", "output_size")
+_PADDING_ARGS = ("padding", "dilation", "output_padding")
 #: Constructor arguments a model file never sets (architecture() leaves them out).
 _SKIPPED_ARGS = ("self", "device", "dtype", "inplace")
 
@@ -223,9 +226,12 @@ def _check_args(kind: str, args: Any, where: str, source: Any) -> dict[str, Any]
             raise ModelFileError(
                 f"{source}: {where}.args.{name} must be non-negative, got {describe_value(value)}"
             )
-        if name in _GEOMETRY_ARGS and any(abs(v) > MAX_GEOMETRY for v in ints):
+        limit = MAX_PADDING if name in _PADDING_ARGS else MAX_GEOMETRY
+        size = math.prod(ints) if name == "output_size" else max(map(abs, ints), default=0)
+        if name in _GEOMETRY_ARGS and size > limit:
+            what = "the product of its sizes" if name == "output_size" else "each value"
             raise ModelFileError(
-                f"{source}: {where}.args.{name} must be at most {MAX_GEOMETRY}, "
+                f"{source}: {where}.args.{name}: {what} must be at most {limit}, "
                 f"got {describe_value(value)}"
             )
     return dict(args)

@@ -675,9 +675,11 @@ def _read_idx_stream(stream: IO[bytes], path: Path, gzipped: bool) -> np.ndarray
             f"{expected} bytes of data, but only {len(raw)} bytes follow"
         )
     if len(raw) > expected:
-        extra = len(raw) - expected + len(stream.read())
+        # Counted up to a bound: the rest of a gzip stream may be a bomb.
+        extra = len(raw) - expected + len(stream.read(2**20))
+        more = f"{extra}" if extra <= 2**20 else f"more than {2**20}"
         raise DataError(
-            f"{path} has {extra} bytes more than its header (shape {shape} of "
+            f"{path} has {more} bytes more than its header (shape {shape} of "
             f"{dtype.name}) declares; it is damaged or not an IDX file"
         )
     data = np.frombuffer(raw, dtype=dtype, count=count).reshape(shape)
