@@ -478,8 +478,9 @@ class TrainedModel:
         bad = np.argwhere(~np.isfinite(inputs))
         if len(bad):  # a NaN, or a value whose standardised form overflows float32
             i, j = (int(v) for v in bad[0])
+            value = X[i, j].item()
             raise ValueError(
-                f"TrainedModel.{op}: row {i}, feature {self.feature_names[j]!r} is {X[i, j]!r}, "
+                f"TrainedModel.{op}: row {i}, feature {self.feature_names[j]!r} is {value!r}, "
                 f"which standardises to {scaled[i, j]:.4g}, not a finite float32; the model "
                 "cannot predict it (features must be finite and within about 3e38 standard "
                 "deviations of the training data)"

@@ -135,8 +135,8 @@ def resolve_task(task: str | None, y: np.ndarray, source: str) -> tuple[str, np.
             i = int(np.flatnonzero(~whole)[0])
             raise DataError(
                 f"{source}: task='classification' needs class labels, but target {i} is "
-                f"{y[i]!r}, a number with a fraction; use task='regression', or whole numbers "
-                "or text as labels"
+                f"{y[i].item()!r}, a number with a fraction; use task='regression', or whole "
+                "numbers or text as labels"
             )
     if task == "regression":
         if y.dtype.kind not in "iuf":
