@@ -164,7 +164,7 @@ def test_the_loss_curve_has_a_point_per_step_and_a_screenshot_is_written(page):
     page.select_option("#phase", "backward")
     page.hover("#e-2-0-1")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), clip={"x": 0, "y": 0, "width": 1400, "height": 760})
+    page.screenshot(path=str(SCREENSHOT), clip={"x": 0, "y": 0, "width": 1400, "height": 900})
     assert SCREENSHOT.read_bytes().startswith(b"\x89PNG")
 
 

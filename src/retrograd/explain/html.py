@@ -233,7 +233,7 @@ def _backward_rows(layer: LayerStep, j: int, n_in: int) -> list[list[str]]:
     rows.append([f"delta{j + 1}", num(layer.delta[j])])
     for i in range(n_in):
         rows.append([f"dL/dw{j + 1}{i + 1}", num(layer.grad_weight[j, i])])
-        rows.append(["  finite difference", num(layer.fd_weight[j, i])])
+        rows.append([f"dL/dw{j + 1}{i + 1} by finite difference", num(layer.fd_weight[j, i])])
     return [*rows, [f"dL/db{j + 1}", num(layer.grad_bias[j])]]
 
 
