@@ -250,58 +250,62 @@ def _update_rows(exp: Explanation, layer: LayerStep, j: int, n_in: int) -> list[
     return rows
 
 
+_PHASE_TITLES = {"forward": "Forward pass", "backward": "Backward pass", "update": "Update"}
+
+
+def _neuron_step(
+    exp: Explanation, phase: str, c: int, j: int, lines: list[str], rows: list[list[str]]
+) -> dict:
+    """Neuron ``j`` of column ``c`` in ``phase``: it and its incoming weights highlighted
+    (and, going forward, the neurons those weights read)."""
+    n_in = _inputs(exp, c)
+    nodes = [f"n-{c}-{j}"]
+    if phase == "forward":
+        nodes += [f"n-{c - 1}-{i}" for i in range(n_in)]
+    title = f"{_PHASE_TITLES[phase]}: layer {exp.layers[c - 1].index}, neuron {j + 1}"
+    edges = [f"e-{c}-{j}-{i}" for i in range(n_in)]
+    return _step(phase, title, lines, rows, nodes=nodes, edges=edges)
+
+
+def _backward_lines(exp: Explanation, c: int, j: int) -> list[str]:
+    """Where neuron ``j``'s dL/da comes from, its delta, and its gradients with their checks."""
+    layer = exp.layers[c - 1]
+    if layer.is_output:  # where the backward pass starts
+        grad_y = _grad_y(exp)
+        lines = [grad_y[min(j, len(grad_y) - 1)]]
+    else:
+        lines = [_grad_a(layer, exp.layers[c], j).strip()]
+    lines.append(_delta(exp, layer, j, first=True).strip())
+    return lines + [line.strip() for line in _gradients(layer, j)]
+
+
 def _neuron_steps(exp: Explanation) -> list[dict]:
     """The step one neuron at a time: forward, loss, backward (output first), update, after."""
-    out = []
-    for c, layer in enumerate(exp.layers, start=1):
-        n_in = _inputs(exp, c)
-        for j in range(layer.shown):
-            out.append(
-                _step(
-                    "forward",
-                    f"Forward pass: layer {layer.index}, neuron {j + 1}",
-                    _forward_lines(layer, j),
-                    _forward_rows(exp, layer, c, j),
-                    nodes=[f"n-{c}-{j}"] + [f"n-{c - 1}-{i}" for i in range(n_in)],
-                    edges=[f"e-{c}-{j}-{i}" for i in range(n_in)],
-                )
-            )
+    forward = [(c, j) for c, layer in enumerate(exp.layers, start=1) for j in range(layer.shown)]
+    backward = sorted(forward, key=lambda cj: -cj[0])  # output layer first, neurons in order
+    update_rule = [f"w_new = w_old - eta * dL/dw, eta = {val(exp.lr)}"]
+    out = [
+        _neuron_step(
+            exp, "forward", c, j, _forward_lines(exp.layers[c - 1], j),
+            _forward_rows(exp, exp.layers[c - 1], c, j),
+        )
+        for c, j in forward
+    ]  # fmt: skip
     out.append(_loss_step(exp))
-    upper: LayerStep | None = None
-    for c in range(len(exp.layers), 0, -1):
-        layer, n_in = exp.layers[c - 1], _inputs(exp, c)
-        for j in range(layer.shown):
-            if upper is None:  # the output layer: where the backward pass starts
-                grad_y = _grad_y(exp)
-                lines = [grad_y[min(j, len(grad_y) - 1)]]
-            else:
-                lines = [_grad_a(layer, upper, j).strip()]
-            lines.append(_delta(exp, layer, j, first=True).strip())
-            lines += [line.strip() for line in _gradients(layer, j)]
-            out.append(
-                _step(
-                    "backward",
-                    f"Backward pass: layer {layer.index}, neuron {j + 1}",
-                    lines,
-                    _backward_rows(layer, j, n_in),
-                    nodes=[f"n-{c}-{j}"],
-                    edges=[f"e-{c}-{j}-{i}" for i in range(n_in)],
-                )
-            )
-        upper = layer
-    for c, layer in enumerate(exp.layers, start=1):
-        n_in = _inputs(exp, c)
-        for j in range(layer.shown):
-            out.append(
-                _step(
-                    "update",
-                    f"Update: layer {layer.index}, neuron {j + 1}",
-                    [f"w_new = w_old - eta * dL/dw, eta = {val(exp.lr)}"],
-                    _update_rows(exp, layer, j, n_in),
-                    nodes=[f"n-{c}-{j}"],
-                    edges=[f"e-{c}-{j}-{i}" for i in range(n_in)],
-                )
-            )
+    out += [
+        _neuron_step(
+            exp, "backward", c, j, _backward_lines(exp, c, j),
+            _backward_rows(exp.layers[c - 1], j, _inputs(exp, c)),
+        )
+        for c, j in backward
+    ]  # fmt: skip
+    out += [
+        _neuron_step(
+            exp, "update", c, j, update_rule,
+            _update_rows(exp, exp.layers[c - 1], j, _inputs(exp, c)),
+        )
+        for c, j in forward
+    ]  # fmt: skip
     out.append(_after_step(exp))
     return out
 
