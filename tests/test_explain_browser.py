@@ -186,3 +186,12 @@ def test_wide_layers_are_summarised_and_cross_entropy_steps_through(browser, tmp
     assert pg.locator('#tooltip [data-role="delta"]').is_visible()
     assert errors == []
     pg.close()
+
+
+def test_the_readme_test_command_installs_chromium_where_missing():
+    root = SCREENSHOT.parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    install = "(command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium))"
+    test_command = next(line for line in readme.splitlines() if "pytest -m" in line)
+    assert install in test_command.split("pytest")[0]
+    assert test_command in (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
