@@ -63,17 +63,27 @@ def browser():
         b.close()
 
 
+def watch(pg) -> dict[str, list[str]]:
+    """The page's console errors, uncaught exceptions, failed requests, and every URL asked for."""
+    log: dict[str, list[str]] = {"errors": [], "requests": []}
+    pg.on("console", lambda m: m.type == "error" and log["errors"].append(m.text))
+    pg.on("pageerror", lambda e: log["errors"].append(str(e)))
+    pg.on("requestfailed", lambda r: log["errors"].append(f"failed request {r.url}"))
+    pg.on("request", lambda r: log["requests"].append(r.url))
+    return log
+
+
 @pytest.fixture
-def page(browser, tmp_path):
-    """The default explanation's page, opened; console errors and requests recorded."""
+def log() -> dict[str, list[str]]:
+    return {}
+
+
+@pytest.fixture
+def page(browser, tmp_path, log):
+    """The default explanation's page (with ``--steps``), opened and watched (``log``)."""
     path = write_page(tmp_path, "--steps", str(STEPS))
     pg = browser.new_page(viewport={"width": 1400, "height": 900})
-    pg.errors = []  # type: ignore[attr-defined]
-    pg.requests = []  # type: ignore[attr-defined]
-    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.on("requestfailed", lambda r: pg.errors.append(f"failed request {r.url}"))
-    pg.on("request", lambda r: pg.requests.append(r.url))
+    log.update(watch(pg))
     pg.goto(path.as_uri())
     pg.wait_for_load_state("load")
     yield pg
@@ -91,13 +101,13 @@ def table(pg) -> dict[str, str]:
     return {r.locator("td").nth(0).inner_text(): r.locator("td").nth(1).inner_text() for r in rows}
 
 
-def test_the_page_loads_offline_without_console_errors(page):
-    assert page.errors == []
-    assert page.requests == [page.url]  # the file itself, nothing else
+def test_the_page_loads_offline_without_console_errors(page, log):
+    assert log["errors"] == []
+    assert log["requests"] == [page.url]  # the file itself, nothing else
     assert page.locator("#step-title").inner_text() == "Forward pass: layer 1, neuron 1"
 
 
-def test_next_and_previous_change_the_numbers_shown(page):
+def test_next_and_previous_change_the_numbers_shown(page, log):
     exp = python_explanation()
     h1, out = exp.layers
     shown = table(page)
@@ -130,7 +140,7 @@ def test_next_and_previous_change_the_numbers_shown(page):
     page.select_option("#phase", "after")
     assert table(page)["L after"] == num(exp.loss_after)
     assert page.locator("#next").is_disabled()
-    assert page.errors == []
+    assert log["errors"] == []
 
 
 def test_hovering_or_focusing_a_weight_shows_its_chain_rule_and_check(page):
@@ -171,9 +181,7 @@ def test_the_loss_curve_has_a_point_per_step_and_a_screenshot_is_written(page):
 def test_wide_layers_are_summarised_and_cross_entropy_steps_through(browser, tmp_path):
     path = write_page(tmp_path, "--layers", "9,12,3", "--loss", "cross-entropy", "--seed", "1")
     pg = browser.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    log = watch(pg)
     pg.goto(path.as_uri())
     assert pg.locator("#network circle").count() == 6 + 6 + 3  # the first 6 of wide layers
     assert "... 3 more" in pg.locator("#network").text_content()
@@ -184,7 +192,7 @@ def test_wide_layers_are_summarised_and_cross_entropy_steps_through(browser, tmp
     assert pg.locator("#step-title").inner_text() == "Loss after the update"
     pg.hover("#e-2-0-0")  # softmax output: dL/dz = y_pred - y_true, no f'(z) factor
     assert pg.locator('#tooltip [data-role="delta"]').is_visible()
-    assert errors == []
+    assert log["errors"] == [] and log["requests"] == [pg.url]
     pg.close()
 
 
