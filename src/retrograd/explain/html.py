@@ -11,6 +11,7 @@ the table, and shows a weight's chain-rule factors on hover or keyboard focus.
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 from collections.abc import Sequence
@@ -189,15 +190,22 @@ def curve_svg(values: Sequence[float]) -> str:
 # ---------------------------------------------------------------- the steps, as data
 
 
-def _step(phase: str, title: str, lines: list[str], rows: list[list[str]], **hl: Any) -> dict:
-    """One click of the page: its equations, its table rows, and what it highlights."""
+def _step(
+    phase: str,
+    title: str,
+    lines: list[str],
+    rows: list[list[str]],
+    nodes: Sequence[str] = (),
+    edges: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One click of the page: its equations, its table rows, and the ids it highlights."""
     return {
         "phase": phase,
         "title": title,
-        "lines": lines,
-        "rows": rows,
-        "nodes": hl.get("nodes", []),
-        "edges": hl.get("edges", []),
+        "lines": list(lines),
+        "rows": list(rows),
+        "nodes": list(nodes),
+        "edges": list(edges),
     }
 
 
@@ -318,20 +326,11 @@ def _layer_steps(exp: Explanation) -> list[dict]:
         last = merged[-1] if merged else None
         if last is not None and last["title"] == title and last["phase"] == step["phase"]:
             last["lines"] += step["lines"]
-            last["rows"] += step["rows"]
+            last["rows"] += [row for row in step["rows"] if row not in last["rows"]]
             last["nodes"] += [n for n in step["nodes"] if n not in last["nodes"]]
             last["edges"] += step["edges"]
         else:
-            merged.append(
-                {
-                    **step,
-                    "title": title,
-                    "lines": list(step["lines"]),
-                    "rows": list(step["rows"]),
-                    "nodes": list(step["nodes"]),
-                    "edges": list(step["edges"]),
-                }
-            )
+            merged.append({**copy.deepcopy(step), "title": title})
     return merged
 
 
