@@ -122,8 +122,12 @@ def test_next_and_previous_change_the_numbers_shown(page, log):
     assert table(page)["z1"] == num(h1.z[0])
     assert page.locator("#prev").is_disabled()
 
+    drawn = lambda node: "".join(page.locator(node).text_content().split())  # noqa: E731
+    assert drawn("#n-2-0") == f"z={num(out.z[0])}a={num(out.a[0])}"
     page.select_option("#phase", "backward")  # the output neuron first
     assert page.locator("#step-title").inner_text() == "Backward pass: layer 2, neuron 1"
+    assert drawn("#n-2-0") == f"δ=dL/dz{num(out.delta[0])}"  # the neurons show their delta
+    assert drawn("#n-1-1") == f"δ=dL/dz{num(h1.delta[1])}"
     shown = table(page)
     assert shown["delta1"] == num(out.delta[0])
     assert shown["dL/dw11"] == num(out.grad_weight[0, 0])

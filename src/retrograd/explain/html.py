@@ -378,12 +378,30 @@ def _chain(exp: Explanation) -> dict[str, dict]:
     return out
 
 
+def _labels(exp: Explanation) -> dict[str, dict[str, list[str]]]:
+    """Each drawn layer neuron's two lines per phase: z and a going forward (and for the
+    loss), delta = dL/dz going backward, the new bias in the update (short: inside the circle)."""
+    out = {}
+    for c, layer in enumerate(exp.layers, start=1):
+        for j in range(layer.shown):
+            forward = [f"z={num(layer.z[j])}", f"a={num(layer.a[j])}"]
+            out[f"n-{c}-{j}"] = {
+                "forward": forward,
+                "loss": forward,
+                "backward": ["δ = dL/dz", num(layer.delta[j])],
+                "update": ["new bias", num(layer.new_bias[j])],
+                "after": forward,
+            }
+    return out
+
+
 def page_data(exp: Explanation) -> dict:
     """Everything the page's script shows, as JSON-ready data (numbers already formatted
     as the text report writes them, so that every format shows the same digits)."""
     return {
         "steps": {"neuron": _neuron_steps(exp), "layer": _layer_steps(exp)},
         "weights": _chain(exp),
+        "labels": _labels(exp),
         "history": [num(v) for v in exp.history],
         "lr": val(exp.lr),
     }
@@ -435,7 +453,8 @@ def render_html(exp: Explanation) -> str:
         f"<h1>{html.escape(title)}</h1>",
         "<pre>" + html.escape("\n".join(head)) + "</pre>",
         "<h2>The network</h2>",
-        "<p>Each neuron shows z and a; each connection is coloured by its gradient "
+        "<p>Each neuron shows z and a (in the backward pass its delta = dL/dz, in the "
+        "update its new bias); each connection is coloured by its gradient "
         "dL/dw (red: positive, blue: negative). Hover or focus (Tab) a connection for "
         "its chain rule and finite-difference check; step with the buttons, the phase "
         "selector or the arrow keys.</p>",

@@ -27,6 +27,11 @@
       tr.insertCell().textContent = name;
       tr.insertCell().textContent = value;
     }
+    // each neuron shows the numbers of the phase: z and a, its delta, or its new bias
+    for (const [id, phases] of Object.entries(data.labels)) {
+      const texts = $(id).querySelectorAll("text");
+      phases[step.phase].forEach((line, k) => (texts[k].textContent = line));
+    }
     for (const el of document.querySelectorAll("#network .on")) el.classList.remove("on");
     for (const id of step.nodes.concat(step.edges)) $(id).classList.add("on");
   }
