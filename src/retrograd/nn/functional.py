@@ -584,6 +584,8 @@ def _class_weight(weight: Any, input: Tensor, axis: int, op: str) -> ndarray | N
 
 
 def _check_ignore_index(ignore_index: Any, op: str) -> int:
+    if type(ignore_index) is int:  # the usual case, without is_int's abstract-class check
+        return ignore_index
     if not is_int(ignore_index):
         raise TypeError(f"{op}(): ignore_index must be an int, got {ignore_index!r}")
     return int(ignore_index)
