@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from operator import attrgetter
 from typing import Any, NamedTuple, Union
 
 from . import ops
@@ -130,11 +129,11 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     if params:
         fn.__dict__.update(params)
     try:
-        out = fn.forward(*map(_array_of, inputs))
+        out = fn.forward(*[t.array for t in inputs])
     except ValueError as e:
         shapes = " and ".join(str(tuple(t.array.shape)) for t in inputs)
         raise ValueError(f"{_op_name(cls)}: cannot apply to shapes {shapes}: {e}") from None
-    needs = tuple(map(_requires_grad_of, inputs))
+    needs = tuple([t._requires_grad for t in inputs])
     if not (_GradMode.enabled and True in needs):
         return new_tensor(out)
     fn.needs = needs
@@ -146,11 +145,6 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     res = wrap_array(out, requires_grad=True, ctx=fn)
     save_versions(fn, inputs, res)
     return res
-
-
-# map() with these runs apply_op's per-input loops in C: one Python frame less each.
-_array_of = attrgetter("array")
-_requires_grad_of = attrgetter("_requires_grad")
 
 
 def new_tensor(array: Any) -> Tensor:
