@@ -345,3 +345,32 @@ def test_the_example_in_docs_runs():
     exec(compile(example, "docs/capture.md", "exec"), namespace)
     assert namespace["step"].replays > 0 and namespace["step"].reason is None
     assert namespace["loss"].item() < namespace["first"]
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_fit_captures_by_default_and_capture_false_gives_the_same_history(batch_norm):
+    from retrograd.data import DataLoader, TensorDataset
+    from retrograd.training import fit
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((100, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    results = []
+    for capture in (True, False):
+        rg.manual_seed(0)
+        layers = [nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.1), nn.Linear(8, 2)]
+        model = nn.Sequential(*(m for m in layers if batch_norm or type(m) is not nn.BatchNorm1d))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        loader = DataLoader(
+            TensorDataset(rg.from_numpy(x), rg.from_numpy(y)), batch_size=16, shuffle=True
+        )
+        val = [(rg.from_numpy(x[:20]), rg.from_numpy(y[:20]))]
+        history = fit(
+            model, nn.CrossEntropyLoss(), opt, loader, val, max_epochs=4, metric="accuracy",
+            progress=False, capture=capture,
+        )  # fmt: skip
+        results.append((history.train_loss, history.train_metric, history.val_loss, model))
+    (loss_c, metric_c, val_c, model_c), (loss_e, metric_e, val_e, model_e) = results
+    assert loss_c == loss_e and metric_c == metric_e and val_c == val_e
+    for a, b in zip(model_c.state_dict().values(), model_e.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(a.array, b.array)

@@ -137,21 +137,31 @@ class TrainStep:
         self.optimizer.step()
         return loss
 
-    def forward_backward(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
+    def forward_backward(self, x: Any, y: Any, keep_output: bool = False) -> tuple[Tensor, Tensor]:
         """Forward, loss and backward: the parameters' ``.grad`` hold this batch's gradients.
 
         Replayed when the guards hold, else run eagerly (``.grad`` then
         accumulates, as ``loss.backward()`` does).
+
+        Parameters
+        ----------
+        x, y : Tensor or ndarray
+            The batch and its targets.
+        keep_output : bool, default=False
+            Return an output of its own when replayed (a copy), not the plan's array.
 
         Returns
         -------
         loss : Tensor
             Detached when replayed.
         output : Tensor
-            The model's output. When replayed, its array is overwritten by the
-            next replay of the same shape: copy it to keep it.
+            The model's output. When replayed without ``keep_output``, its array is
+            overwritten by the next replay of the same shape.
         """
-        plan = self._plan_for(x, y) if self.enabled else None
+        if self.enabled:
+            plan = self._plan_for(x, y)
+        else:
+            plan, self.reason = None, "capture is off (enabled=False)"
         if plan is None:
             self.eager_steps += 1
             output = self.model(x)
@@ -159,7 +169,8 @@ class TrainStep:
             loss.backward()
             return loss, output
         self.replays += 1
-        return plan.replay(_array(x), _array(y))
+        loss, output = plan.replay(_array(x), _array(y))
+        return loss, wrap_array(output.array.copy()) if keep_output else output
 
     # ------------------------------------------------------------ guards
     def _plan_for(self, x: Any, y: Any) -> _Plan | None:
