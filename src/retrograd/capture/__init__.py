@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._backend import FLOAT_DTYPES, ndarray
+from .._backend import FLOAT_DTYPES, ndarray, xp
 from ..autograd.grad_mode import _GradMode, is_grad_enabled
 from ..autograd.hooks import leaf_hooks_of
 from ..tensor import Tensor, wrap_array
@@ -120,6 +120,7 @@ class TrainStep:
         self.captures = self.replays = self.eager_steps = 0
         self._plans: dict[tuple[Any, ...], _Plan] = {}
         self._types = _module_types()
+        self._grads: dict[int, ndarray] | None = None  # Backprop's arrays for the gradients
 
     # ------------------------------------------------------------ the step
     def __call__(self, x: Any, y: Any) -> Tensor:
@@ -169,7 +170,9 @@ class TrainStep:
             loss.backward()
             return loss, output
         self.replays += 1
-        loss, output = plan.replay(_array(x), _array(y))
+        plan.forward(_array(x), _array(y))
+        plan.backward()
+        loss, output = wrap_array(plan.loss.loss), plan.output
         return loss, wrap_array(output.array.copy()) if keep_output else output
 
     # ------------------------------------------------------------ guards
@@ -179,7 +182,8 @@ class TrainStep:
             key = self._key(x, y)
             plan = self._plans.get(key)
             if plan is None:
-                plan = _Plan(self._layers(), self.loss_fn, _array(x), _array(y), self._types)
+                layers, grads = self._layers(), self._grads
+                plan = _Plan(layers, self.loss_fn, _array(x), _array(y), self._types, grads)
                 if len(self._plans) >= self.max_plans:
                     del self._plans[next(iter(self._plans))]
                 self._plans[key] = plan
@@ -203,15 +207,19 @@ class TrainStep:
         if not is_grad_enabled() or _GradMode.anomaly or _GradMode.inference:
             raise _EagerError("grad mode is off, or anomaly detection or inference mode is on")
         for name, t in (("input", x), ("target", y)):
+            if t is None:
+                continue
             if isinstance(t, Tensor):
                 if t.requires_grad:
                     raise _EagerError(f"the {name} requires grad")
             elif type(t) is not ndarray:
                 raise _EagerError(f"the {name} is a {type(t).__name__}, not a Tensor or array")
         xa, ya = _array(x), _array(y)
-        parts: list[Any] = [xa.shape, xa.dtype, ya.shape, ya.dtype, id(self.model)]
+        parts: list[Any] = [xa.shape, xa.dtype, id(self.model)]
+        if ya is not None:
+            parts += [ya.shape, ya.dtype]
         model, loss_fn = self.model, self.loss_fn
-        if _has_hooks(model) or _has_hooks(loss_fn):
+        if _has_hooks(model) or (loss_fn is not None and _has_hooks(loss_fn)):
             raise _EagerError("the model or the loss has hooks")
         modules = getattr(model, "_modules", {})
         for m in modules.values():
@@ -252,7 +260,13 @@ class _Plan:
     """The kernels of one captured step, wired over their arrays, and the parameters they fill."""
 
     def __init__(
-        self, modules: list[Any], loss_fn: Any, x: ndarray, y: ndarray, types: dict[str, Any]
+        self,
+        modules: list[Any],
+        loss_fn: Any,
+        x: ndarray,
+        y: ndarray | None,
+        types: dict[str, Any],
+        grads: dict[int, ndarray] | None = None,
     ) -> None:
         if x.ndim != 2 or x.dtype not in FLOAT_DTYPES:
             raise _EagerError(f"the input has shape {x.shape} and dtype {x.dtype}, not (N, F)")
@@ -262,6 +276,7 @@ class _Plan:
         self.kernels: list[Any] = []
         self.params: list[Tensor] = []
         self.grads: list[ndarray] = []
+        self.given_grads = grads or {}
         width = x.shape[1]
         for m in modules:
             kernel, width = self._kernel(m, n, width, dtype, types)
@@ -291,6 +306,12 @@ class _Plan:
                     f"Linear expects {m.weight.shape[1]} features, gets {width} (eager raises)"
                 )
             kernel = K.LinearKernel(m, n, dtype, needs_gx)
+            given = self.given_grads
+            if id(m.weight) in given:  # write the gradients where the caller wants them
+                kernel.gw = given[id(m.weight)]
+            if m.bias is not None and id(m.bias) in given:
+                kernel.gb = given[id(m.bias)]
+            kernel.grads = (kernel.gw,) if kernel.gb is None else (kernel.gw, kernel.gb)
             self._take(params, kernel.grads)
             return kernel, m.weight.shape[0]
         if kind is types["batchnorm"]:
@@ -339,6 +360,8 @@ class _Plan:
     def _loss_kernel(
         self, loss_fn: Any, n: int, width: int, dtype: Any, y: ndarray, types: dict[str, Any]
     ) -> Any:
+        if loss_fn is None:  # Backprop: the caller computes the loss and hands its gradient
+            return K.SeedKernel((n, width), dtype)
         kind = type(loss_fn)
         reduction = getattr(loss_fn, "reduction", None)
         if reduction not in ("mean", "sum"):
@@ -385,8 +408,8 @@ class _Plan:
             else:
                 g = k.gx
 
-    def replay(self, x: ndarray, y: ndarray) -> tuple[Tensor, Tensor]:
-        """Run the kernels on this batch; set each parameter's ``.grad``; the loss and output."""
+    def forward(self, x: ndarray, y: ndarray | None) -> None:
+        """Run the forward kernels (and the loss's, with its gradient) on this batch."""
         if self.first is not None:
             self.first.x = x
         else:
@@ -394,11 +417,70 @@ class _Plan:
         self.loss.target = y
         for f in self.forwards:
             f()
+
+    def backward(self) -> None:
+        """Run the backward kernels from the loss's gradient; set each parameter's ``.grad``."""
         for f in self.backwards:
             f()
         for p, g in self.pairs:
             p.grad = g
-        return wrap_array(self.loss.loss), self.output
 
 
-__all__ = ["TrainStep"]
+class Backprop:
+    """The forward and backward of a model, replayed, with the loss left to the caller.
+
+    For training loops that compute the loss and its gradient themselves (the
+    scikit-learn estimators): ``forward(x)`` returns the model's output array,
+    or None when the guards of :class:`TrainStep` send this call to the eager
+    engine (:attr:`reason` says why); after a replayed ``forward``,
+    ``backward(grad_output)`` sets every parameter's ``.grad``, as
+    ``output.backward(grad_output)`` would, bit for bit.
+
+    Parameters
+    ----------
+    model : nn.Module
+        As for :class:`TrainStep`.
+    grads : dict, optional
+        ``{parameter: array}``: where to write each parameter's gradient (an
+        array of its shape and dtype, C-contiguous, e.g. a view of one flat
+        buffer); others get arrays of their own.
+    """
+
+    def __init__(self, model: Any, grads: dict[Tensor, ndarray] | None = None) -> None:
+        self._step = TrainStep(model, None)
+        if grads:
+            self._step._grads = {id(p): a for p, a in grads.items()}
+            self._keep = list(grads)  # the ids above stay those of these tensors
+        self._plan: _Plan | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the last ``forward`` was not replayed, or None."""
+        return self._step.reason
+
+    @property
+    def replays(self) -> int:
+        """How many ``forward`` calls were replayed."""
+        return self._step.replays
+
+    def forward(self, x: Any) -> ndarray | None:
+        """The model's output on ``x`` (the plan's array: read it before the next call), or None."""
+        self._plan = plan = self._step._plan_for(x, None)
+        if plan is None:
+            self._step.eager_steps += 1
+            return None
+        self._step.replays += 1
+        plan.forward(_array(x), None)
+        return plan.output.array
+
+    def backward(self, grad_output: ndarray) -> None:
+        """Back-propagate ``grad_output`` (of the output's shape and dtype) from ``forward``."""
+        plan = self._plan
+        if plan is None:
+            raise RuntimeError("Backprop.backward() needs a replayed forward() first")
+        xp.copyto(plan.loss.gx, grad_output)
+        plan.backward()
+        self._plan = None
+
+
+__all__ = ["Backprop", "TrainStep"]

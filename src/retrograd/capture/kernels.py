@@ -328,3 +328,22 @@ class MSEKernel:
     def valid(self, target: ndarray) -> bool:
         """Every target of the right shape and dtype is valid."""
         return True
+
+
+class SeedKernel:
+    """The gradient of the output, given by the caller (:class:`~retrograd.capture.Backprop`)."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any) -> None:
+        self.x: ndarray = None  # type: ignore[assignment]
+        self.target: Any = None
+        self.gx = xp.empty(shape, dtype=dtype)
+        self.loss: Any = None
+
+    def forward(self) -> None:
+        """Nothing: the caller computes the loss from the output."""
+
+    def backward(self) -> None:
+        """Nothing: ``gx`` holds the caller's gradient."""
+
+    def valid(self, target: Any) -> bool:
+        return True
