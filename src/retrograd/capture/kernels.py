@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import random as _random
 from .._backend import ndarray, xp
-from ..random import default_generator
 
 
 class LinearKernel:
@@ -141,8 +141,8 @@ class DropoutKernel:
         self.gx: ndarray = None  # type: ignore[assignment]
 
     def forward(self) -> None:
-        # NOTE: the generator is looked up each step: manual_seed replaces its NumPy generator.
-        default_generator.np.random(self.shape, dtype=self.dtype, out=self.u)
+        # NOTE: looked up each step, as get_rng() does: manual_seed replaces the NumPy generator.
+        _random.default_generator.np.random(self.shape, dtype=self.dtype, out=self.u)
         xp.greater_equal(self.u, self.p, out=self.keep)
         xp.multiply(self.keep, self.scale, out=self.mask)
         xp.multiply(self.x, self.mask, out=self.out)
