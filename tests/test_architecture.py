@@ -39,6 +39,7 @@ RANKS = {
     "data": 6,
     "utils": 6,
     "metrics": 7,
+    "capture": 7,  # replays nn layers; training uses it
     "options": 0,  # stdlib only: optim, nn and every layer above resolve names with it
     "serialization": 7,
     "viz": 7,

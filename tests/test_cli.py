@@ -654,3 +654,31 @@ def test_the_default_run_reaches_98_percent_on_digits_in_under_30_seconds(tmp_pa
     assert metrics["timings"]["total_seconds"] < 30, metrics["timings"]
     assert f"{metrics['timings']['total_seconds']:.1f} s in all" in proc.stdout
     print(f"default run: test accuracy {metrics['test_accuracy']:.4f}, {wall:.1f} s wall")
+
+
+def test_no_capture_trains_the_same_model_bit_for_bit(tmp_path, monkeypatch):
+    # The captured step (the default) and the eager one (--no-capture) give the same weights;
+    # the spy shows which path each run took.
+    from retrograd import capture
+
+    ran = []
+    real = capture.TrainStep.forward_backward
+
+    def spy(self, x, y, keep_output=False):
+        result = real(self, x, y, keep_output)
+        ran.append(self.reason is None)
+        return result
+
+    monkeypatch.setattr(capture.TrainStep, "forward_backward", spy)
+    weights = {}
+    options = [*IRIS, "--epochs", "3", "--dropout", "0.2", "--quiet"]
+    for flag in ((), ("--no-capture",)):
+        ran.clear()
+        out = tmp_path / ("eager" if flag else "captured")
+        result = invoke("train", *options, "--out", out, *flag)
+        assert result.exit_code == 0, result.output
+        assert ran and all(ran) != bool(flag) and any(ran) != bool(flag)
+        weights[bool(flag)] = load_file(str(out / cli.MODEL_FILE))
+    assert weights[True].keys() == weights[False].keys()
+    for name, w in weights[True].items():
+        np.testing.assert_array_equal(w, weights[False][name])

@@ -434,3 +434,51 @@ def test_accuracy_at_least_sklearns(name):
             ref.append(ref_cls(random_state=seed, **params).fit(Xa, ya).score(Xb, yb))
     margin = 0.005 if task == "clf" else 0.01
     assert np.mean(ours) >= np.mean(ref) - margin, (np.mean(ours), np.mean(ref))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("extra", [{}, {"dropout": 0.2, "alpha": 0.0}, {"early_stopping": True}])
+def test_captured_fit_equals_the_eager_one_bit_for_bit(solver, extra):
+    # capture=True (the default) replays the network's forward and backward; capture=False
+    # runs the eager engine: the same loss curve and weights to the last bit.
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16, y[:400]
+    fits = []
+    for capture in (True, False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = MLPClassifier(
+                hidden_layer_sizes=(16, 8), solver=solver, max_iter=4, random_state=0,
+                capture=capture, **extra,
+            ).fit(X, y)  # fmt: skip
+        fits.append(est)
+    captured, eager = fits
+    assert captured._replay[0].replays > 0 and eager._replay[0].replays == 0
+    assert captured.loss_curve_ == eager.loss_curve_
+    for a, b in zip(
+        captured.coefs_ + captured.intercepts_, eager.coefs_ + eager.intercepts_, strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    reg = [
+        MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0, capture=c)
+        for c in (True, False)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        curves = [r.fit(X, y[:400] / 10.0).loss_curve_ for r in reg]
+    assert curves[0] == curves[1]
+
+
+def test_a_pickled_estimator_trains_on_with_a_fresh_replay():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16, y[:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    back = pickle.loads(pickle.dumps(est))
+    assert "_replay" not in back.__dict__  # a cache whose views a pickle would cut loose
+    est.partial_fit(X, y)
+    back.partial_fit(X, y)
+    assert back._replay[0].replays > 0
+    for a, b in zip(est.coefs_, back.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -250,8 +250,8 @@ __all__ += ["cuda", "data", "functional", "linalg", "nn", "optim", "pipeline", "
 # data sets, the training loop and the model files are not needed to build and train a
 # network by hand; `explain` and `viz` are for teaching, `sklearn` imports scikit-learn.
 _LAZY_SUBMODULES = (
-    "data", "distributed", "explain", "pipeline", "serialization", "sklearn", "training",
-    "utils", "viz",
+    "capture", "data", "distributed", "explain", "pipeline", "serialization", "sklearn",
+    "training", "utils", "viz",
 )  # fmt: skip
 #: Public names defined in a lazily loaded submodule: name -> submodule.
 _LAZY_NAMES = {

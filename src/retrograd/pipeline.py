@@ -927,6 +927,7 @@ def train(
     arch: str = "mlp",
     channels: Sequence[int] = (16, 32),
     kernel: int = 3,
+    capture: bool = True,
 ) -> RunResult:
     """Train an MLP or a CNN on a data set and score it on a held-out test part.
 
@@ -1011,6 +1012,9 @@ def train(
         For ``'cnn'``: the output channels of each convolution block.
     kernel : int, default=3
         For ``'cnn'``: the convolutions' kernel size.
+    capture : bool, default=True
+        Replay the training step (:mod:`retrograd.capture`) where the network
+        allows it; the results are the same bit for bit. False: always eager.
 
     Returns
     -------
@@ -1086,6 +1090,7 @@ def train(
             checkpoint_path=checkpoint_path,
             resume_from=resume_from,
             distributed=distributed,
+            capture=capture,
         )
     seconds = time.perf_counter() - t0
     network.eval()

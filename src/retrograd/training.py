@@ -37,6 +37,7 @@ import numpy as np
 from . import distributed as _dist
 from . import random as _random
 from .autograd import no_grad
+from .capture import TrainStep
 from .metrics import METRICS, Metric
 from .options import lookup
 from .serialization import PathLike, load_checkpoint, save_checkpoint
@@ -244,11 +245,15 @@ def fit(
     resume_from: PathLike | None = None,
     start_epoch: int = 0,
     distributed: bool | None = None,
+    capture: bool = True,
 ) -> History:
     """Train ``model`` by mini-batch gradient descent and return its :class:`History`.
 
     Each step: ``optimizer.zero_grad()``, ``loss = loss_fn(model(x), y)``,
-    ``loss.backward()``, a finiteness check, ``optimizer.step()``. Each epoch
+    ``loss.backward()``, a finiteness check, ``optimizer.step()``. The forward,
+    loss and backward are captured and replayed (:mod:`retrograd.capture`) when
+    the model and loss are of the kinds it replays, with the same results bit
+    for bit; anything else runs eagerly. Each epoch
     ends with the validation pass (eval mode, no graph), the record, the
     scheduler step, the stopping rules, the checkpoint, and the callbacks.
 
@@ -336,6 +341,9 @@ def fit(
         checkpoint is read by rank 0 and broadcast. A loader whose sampler is
         a :class:`~retrograd.distributed.DistributedSampler` yields each
         rank's own batches and is used as it is.
+    capture : bool, default=True
+        Replay the step with :class:`retrograd.capture.TrainStep` where it
+        applies (not in distributed training); False runs every step eagerly.
 
     Returns
     -------
@@ -363,6 +371,9 @@ def fit(
     if resume_from is not None:  # read on rank 0 only: the other ranks need not see its disk
         state.resume(strategy.run_on_main(lambda: load_checkpoint(resume_from)), resume_from)
     guard = _FiniteGuard(model, strategy) if check_finite else None
+    train_step = TrainStep(
+        model, loss_fn, enabled=capture and isinstance(strategy, _dist.LocalStrategy)
+    )
 
     model.train()
     last_epoch = state.snapshot()  # what Ctrl-C, or weights that overflowed, go back to
@@ -376,9 +387,7 @@ def fit(
                 meter = _Meter(metric_fn, lr=optimizer.param_groups[0]["lr"])
                 for batch, (x, y) in enumerate(strategy.batches(train_loader), 1):
                     optimizer.zero_grad()
-                    output = model(x)
-                    loss = loss_fn(output, y)
-                    loss.backward()
+                    loss, output = train_step.forward_backward(x, y, metric_fn is not None)
                     step = strategy.after_backward(float(loss.array), _batch_size(y))
                     if guard is not None:
                         guard.check(step, batch)

@@ -202,6 +202,12 @@ _D = {
     "--quiet", "-q", is_flag=True, help="No per-epoch progress (the summary is still printed)."
 )
 @click.option(
+    "--no-capture",
+    is_flag=True,
+    help="Run every training step through the eager engine instead of replaying the "
+    "captured step (the same numbers, slower; see docs/capture.md).",
+)
+@click.option(
     "--distributed",
     is_flag=True,
     help="Train data-parallel over MPI ranks (automatic when started by mpiexec); "
@@ -352,6 +358,7 @@ def _fit(
             resume_from=checkpoint if opts["resume"] else None,
             callbacks=callbacks,
             distributed=distributed,
+            capture=not opts["no_capture"],
         )
     except KeyboardInterrupt:  # outside the epochs: fit itself keeps the completed ones
         if main:

@@ -29,6 +29,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .. import nn, serialization
 from ..autograd import no_grad
+from ..capture import Backprop
 from ..random import manual_seed
 from ..serialization import ModelFileError, PathLike
 from ..tensor import wrap_array
@@ -129,10 +130,31 @@ class _BaseMLP(BaseEstimator):
             start += view.size
         self._flat = flat
         self._n_coef = n_coef = sum(lin.weight.array.size for lin in self._linears)
-        self._flat_grad = np.empty_like(flat)
+        self._flat_grad = grad = np.empty_like(flat)
+        views, start = {}, 0
+        for t in [lin.weight for lin in self._linears] + [lin.bias for lin in self._linears]:
+            views[t] = grad[start : start + t.array.size].reshape(t.array.shape)
+            start += t.array.size
+        # The replayed backward writes each gradient straight into its place in _flat_grad.
+        self._replay = (Backprop(self._net, grads=views), grad)
         self._scratch = np.empty(n_coef, dtype=flat.dtype)
         self._coef_views = [lin.weight.array.ravel() for lin in self._linears]  # 1-D views
         self._sync_attributes()
+
+    def _replay_for(self) -> Backprop | None:
+        """The replayed forward and backward, when ``capture`` and it writes into _flat_grad."""
+        replay = self.__dict__.get("_replay")
+        if not getattr(self, "capture", True) or replay is None:
+            return None
+        backprop, grad = replay
+        return backprop if grad is self._flat_grad else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The replay's arrays are a cache, and a pickle would cut its gradient views
+        # loose from _flat_grad: it is left out, and rebuilt by _flatten.
+        state = dict(super().__getstate__())
+        state.pop("_replay", None)
+        return state
 
     def _sync_attributes(self) -> None:
         # Views: updates in place on the weights show in coefs_ and intercepts_.
@@ -193,8 +215,13 @@ class _BaseMLP(BaseEstimator):
         """
         for p in self._tensors:  # the caller has put the network in training mode
             p.grad = None
-        raw = self._net(wrap_array(X))
-        out = OUT_ACTIVATIONS[self.out_activation_](raw.array)  # a new array, except for 'identity'
+        replay = self._replay_for()
+        raw_array = replay.forward(X) if replay is not None else None
+        raw = None
+        if raw_array is None:  # not replayed: the eager engine
+            raw = self._net(wrap_array(X))
+            raw_array = raw.array
+        out = OUT_ACTIVATIONS[self.out_activation_](raw_array)  # a new array, except for 'identity'
         n = X.shape[0]
         if p_true is None:
             loss = data_loss(kind, y, out, sw)
@@ -211,10 +238,14 @@ class _BaseMLP(BaseEstimator):
         if sw is not None:
             delta *= sw.reshape(-1, 1)
         delta /= sw_sum
-        raw.backward(delta if delta.dtype == X.dtype else delta.astype(X.dtype))
-        # One call gathers the gradients into the flat buffer (self._tensors is its order).
+        delta = delta if delta.dtype == X.dtype else delta.astype(X.dtype)
         grad = self._flat_grad
-        np.concatenate([p.grad.array.ravel() for p in self._tensors], out=grad)
+        if raw is None:  # replayed: the gradients are written in _flat_grad already
+            replay.backward(delta)  # type: ignore[union-attr]
+        else:
+            raw.backward(delta)
+            # One call gathers the gradients into the flat buffer (self._tensors is its order).
+            np.concatenate([p.grad.array.ravel() for p in self._tensors], out=grad)
         if self.alpha and not decoupled:
             n_coef, w = self._n_coef, self._flat
             # NOTE: one dot per layer, summed in Python, as scikit-learn sums the L2 term.
@@ -834,6 +865,10 @@ default='relu'
         retrograd only: dropout probability after each hidden activation, in training.
     dtype : {'float32', 'float64'}, default='float32'
         retrograd only: the floating type of the weights and the training arithmetic.
+    capture : bool, default=True
+        retrograd only: replay the network's forward and backward passes
+        (:class:`retrograd.capture.Backprop`) instead of running them through the
+        eager engine each batch; the same numbers bit for bit.
 """
 
 
@@ -893,6 +928,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         max_fun: int = 15000,
         dropout: float = 0.0,
         dtype: Any = "float32",
+        capture: bool = True,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -919,6 +955,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.max_fun = max_fun
         self.dropout = dropout
         self.dtype = dtype
+        self.capture = capture
 
     loss = "log_loss"
 
@@ -1049,6 +1086,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         max_fun: int = 15000,
         dropout: float = 0.0,
         dtype: Any = "float32",
+        capture: bool = True,
     ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -1076,6 +1114,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.max_fun = max_fun
         self.dropout = dropout
         self.dtype = dtype
+        self.capture = capture
 
     def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[Any, Any]:
         X, y = validate_data(

@@ -1,0 +1,486 @@
+"""Capture a training step once, replay it without the per-step work of the eager engine.
+
+A training step whose shapes repeat does the same work every time: the same
+layers, the same array shapes, the same order of kernels. :class:`TrainStep`
+captures that work for one batch shape (the way ``torch.cuda.graph`` captures
+a CUDA graph, and tinygrad's ``TinyJit`` a function) as a flat list of kernels
+over arrays allocated once (:mod:`retrograd.capture.kernels`), and replays the
+list on every later batch of that shape: no graph is recorded, no node or
+temporary array is created, no Python runs between kernels but the loop over
+them. ::
+
+    step = rg.capture.TrainStep(model, loss_fn, optimizer)
+    for x, y in loader:
+        loss = step(x, y)  # zero_grad, forward, loss, backward, optimizer.step()
+
+What is captured: an ``nn.Sequential`` of ``nn.Linear``, ``nn.ReLU``,
+``nn.Tanh``, ``nn.Sigmoid``, ``nn.Dropout`` and ``nn.BatchNorm1d`` (training
+mode) on 2-D input, with ``nn.CrossEntropyLoss`` (class indices, no weights,
+smoothing or ignored class) or ``nn.MSELoss``, reduction ``'mean'`` or
+``'sum'``. The optimizer is not captured: ``optimizer.step()`` runs as it is,
+on the gradients the replay wrote, so every optimizer, its state, its
+``state_dict`` and any scheduler (which changes ``param_groups[i]['lr']``) work
+unchanged.
+
+Everything else runs eagerly, through the ordinary engine, and gives the
+ordinary result (or error): another module or loss, a module or tensor hook,
+a parameter that does not require grad, an input that requires grad, gradients
+already present (accumulation), grad mode off, anomaly detection, targets out
+of range. The guards are checked on every call; :attr:`TrainStep.reason` says
+why the last call ran eagerly. A new batch shape (a last partial batch),
+dtype, train/eval flag, parameter object or parameter array captures again:
+up to ``max_plans`` captures are kept, the oldest dropped first.
+
+Replay equals eager bit for bit: each kernel does the eager op's arithmetic in
+the same order (tested over many steps in ``tests/test_capture.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._backend import FLOAT_DTYPES, ndarray, xp
+from ..autograd.grad_mode import _GradMode, is_grad_enabled
+from ..autograd.hooks import leaf_hooks_of
+from ..tensor import Tensor, wrap_array
+from . import kernels as K
+
+
+class _EagerError(Exception):
+    """Raised while planning: the reason this model or call runs eagerly."""
+
+
+def _module_types() -> dict[str, Any]:
+    """The module types replayed, matched by exact type (a subclass may override ``forward``)."""
+    from .. import nn
+
+    return {
+        "linear": nn.Linear,
+        "relu": nn.ReLU,
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "dropout": nn.Dropout,
+        "batchnorm": nn.BatchNorm1d,
+        "sequential": nn.Sequential,
+        "ce": nn.CrossEntropyLoss,
+        "mse": nn.MSELoss,
+    }
+
+
+def _has_hooks(module: Any) -> bool:
+    return bool(module.__dict__.get("_has_hooks"))
+
+
+def _param_guard(p: Tensor | None) -> tuple[Any, ...]:
+    """What must not change about a parameter for a plan to stay valid."""
+    if p is None:
+        return (None,)
+    return (id(p), id(p.array), p.requires_grad, leaf_hooks_of(p) is None, p.grad is None)
+
+
+class TrainStep:
+    """A training step, captured on its first call for each batch shape and replayed after.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Captured when it is an ``nn.Sequential`` of the supported layers (see
+        the module docstring); any other model runs eagerly every step.
+    loss_fn : callable
+        ``loss_fn(output, target)``; captured when it is an ``nn.CrossEntropyLoss``
+        or ``nn.MSELoss`` of the supported options.
+    optimizer : optim.Optimizer, optional
+        Stepped by :meth:`__call__` (not needed by :meth:`forward_backward`).
+    enabled : bool, default=True
+        False runs every step eagerly (the same results, for comparison).
+    max_plans : int, default=4
+        How many captured batch shapes (and flag settings) to keep.
+
+    Attributes
+    ----------
+    reason : str or None
+        Why the last call ran eagerly, or None when it was replayed.
+    captures, replays, eager_steps : int
+        How many calls captured a plan, replayed one, ran eagerly.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        loss_fn: Any,
+        optimizer: Any = None,
+        *,
+        enabled: bool = True,
+        max_plans: int = 4,
+    ) -> None:
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.enabled = enabled
+        self.max_plans = max_plans
+        self.reason: str | None = None
+        self.captures = self.replays = self.eager_steps = 0
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._types = _module_types()
+        self._grads: dict[int, ndarray] | None = None  # Backprop's arrays for the gradients
+
+    # ------------------------------------------------------------ the step
+    def __call__(self, x: Any, y: Any) -> Tensor:
+        """``optimizer.zero_grad()``, forward, loss, backward, ``optimizer.step()``; the loss.
+
+        Returns
+        -------
+        Tensor
+            The loss, detached (its array is this step's own).
+        """
+        if self.optimizer is None:
+            raise ValueError("TrainStep(...)(x, y) steps the optimizer: pass optimizer=")
+        self.optimizer.zero_grad()
+        loss, _ = self.forward_backward(x, y)
+        self.optimizer.step()
+        return loss
+
+    def forward_backward(self, x: Any, y: Any, keep_output: bool = False) -> tuple[Tensor, Tensor]:
+        """Forward, loss and backward: the parameters' ``.grad`` hold this batch's gradients.
+
+        Replayed when the guards hold, else run eagerly (``.grad`` then
+        accumulates, as ``loss.backward()`` does).
+
+        Parameters
+        ----------
+        x, y : Tensor or ndarray
+            The batch and its targets.
+        keep_output : bool, default=False
+            Return an output of its own when replayed (a copy), not the plan's array.
+
+        Returns
+        -------
+        loss : Tensor
+            Detached when replayed.
+        output : Tensor
+            The model's output. When replayed without ``keep_output``, its array is
+            overwritten by the next replay of the same shape.
+        """
+        if self.enabled:
+            plan = self._plan_for(x, y)
+        else:
+            plan, self.reason = None, "capture is off (enabled=False)"
+        if plan is None:
+            self.eager_steps += 1
+            output = self.model(x)
+            loss = self.loss_fn(output, y)
+            loss.backward()
+            return loss, output
+        self.replays += 1
+        plan.forward(_array(x), _array(y))
+        plan.backward()
+        loss, output = wrap_array(plan.loss.loss), plan.output
+        return loss, wrap_array(output.array.copy()) if keep_output else output
+
+    # ------------------------------------------------------------ guards
+    def _plan_for(self, x: Any, y: Any) -> _Plan | None:
+        """The plan for this call (captured now if new), or None (``reason`` says why)."""
+        try:
+            key = self._key(x, y)
+            plan = self._plans.get(key)
+            if plan is None:
+                layers, grads = self._layers(), self._grads
+                plan = _Plan(layers, self.loss_fn, _array(x), _array(y), self._types, grads)
+                if len(self._plans) >= self.max_plans:
+                    del self._plans[next(iter(self._plans))]
+                self._plans[key] = plan
+                self.captures += 1
+            if not plan.loss.valid(_array(y)):
+                raise _EagerError("a target is not a class index in [0, C)")
+        except _EagerError as why:
+            self.reason = str(why)
+            return None
+        self.reason = None
+        return plan
+
+    def _layers(self) -> list[Any]:
+        model = self.model
+        if type(model) is not self._types["sequential"]:
+            raise _EagerError(f"the model is a {type(model).__name__}, not an nn.Sequential")
+        return list(model._modules.values())
+
+    def _key(self, x: Any, y: Any) -> tuple[Any, ...]:
+        """Everything a plan depends on; a different key needs another plan (or eager)."""
+        if not is_grad_enabled() or _GradMode.anomaly or _GradMode.inference:
+            raise _EagerError("grad mode is off, or anomaly detection or inference mode is on")
+        for name, t in (("input", x), ("target", y)):
+            if t is None:
+                continue
+            if isinstance(t, Tensor):
+                if t.requires_grad:
+                    raise _EagerError(f"the {name} requires grad")
+            elif type(t) is not ndarray:
+                raise _EagerError(f"the {name} is a {type(t).__name__}, not a Tensor or array")
+        xa, ya = _array(x), _array(y)
+        parts: list[Any] = [xa.shape, xa.dtype, id(self.model)]
+        if ya is not None:
+            parts += [ya.shape, ya.dtype]
+        model, loss_fn = self.model, self.loss_fn
+        if _has_hooks(model) or (loss_fn is not None and _has_hooks(loss_fn)):
+            raise _EagerError("the model or the loss has hooks")
+        modules = getattr(model, "_modules", {})
+        for m in modules.values():
+            d = m.__dict__
+            if d.get("_has_hooks"):
+                raise _EagerError(f"a {type(m).__name__} has hooks")
+            parts.append(id(m))
+            parts.append(d.get("training"))
+            params = d.get("_parameters")
+            if params:
+                for p in params.values():
+                    parts.append(_param_guard(p))
+            buffers = d.get("_buffers")
+            if buffers:
+                for b in buffers.values():
+                    parts.append(None if b is None else (id(b), id(b.array)))
+            if "p" in d:
+                parts.append(d["p"])
+            if "momentum" in d:
+                parts.append((d["momentum"], d["eps"], d["track_running_stats"]))
+        parts.append(
+            (
+                id(loss_fn),
+                getattr(loss_fn, "reduction", None),
+                getattr(loss_fn, "weight", None) is None,
+                getattr(loss_fn, "ignore_index", None),
+                getattr(loss_fn, "label_smoothing", None),
+            )
+        )
+        return tuple(parts)
+
+
+def _array(t: Any) -> ndarray:
+    return t.array if isinstance(t, Tensor) else t
+
+
+class _Plan:
+    """The kernels of one captured step, wired over their arrays, and the parameters they fill."""
+
+    def __init__(
+        self,
+        modules: list[Any],
+        loss_fn: Any,
+        x: ndarray,
+        y: ndarray | None,
+        types: dict[str, Any],
+        grads: dict[int, ndarray] | None = None,
+    ) -> None:
+        if x.ndim != 2 or x.dtype not in FLOAT_DTYPES:
+            raise _EagerError(f"the input has shape {x.shape} and dtype {x.dtype}, not (N, F)")
+        n, dtype = x.shape[0], x.dtype
+        if n == 0:
+            raise _EagerError("the batch is empty")
+        self.kernels: list[Any] = []
+        self.params: list[Tensor] = []
+        self.grads: list[ndarray] = []
+        self.given_grads = grads or {}
+        width = x.shape[1]
+        for m in modules:
+            kernel, width = self._kernel(m, n, width, dtype, types)
+            if kernel is not None:
+                self.kernels.append(kernel)
+        if not self.params:
+            raise _EagerError("no parameter requires grad")
+        self.loss = self._loss_kernel(loss_fn, n, width, dtype, y, types)
+        self._wire()
+        self.forwards = [k.forward for k in self.kernels] + [self.loss.forward]
+        self.backwards = [k.backward for k in reversed(self.kernels)]
+        last = self.kernels[-1] if self.kernels else None
+        self.output = wrap_array(last.out if last is not None else x)
+        self.first = self.kernels[0] if self.kernels else None
+        self.grad_tensors = [wrap_array(g) for g in self.grads]
+        self.pairs = list(zip(self.params, self.grad_tensors, strict=True))
+
+    def _kernel(self, m: Any, n: int, width: int, dtype: Any, types: dict[str, Any]) -> Any:
+        """The kernel replaying module ``m`` (None: the identity) and its output width."""
+        kind = type(m)
+        needs_gx = bool(self.params)  # the data needs no gradient: layers before the first
+        if kind is types["linear"]:
+            params = [m.weight] + ([m.bias] if m.bias is not None else [])
+            self._check_params(params, dtype, kind.__name__)
+            if m.weight.shape[1] != width:
+                raise _EagerError(
+                    f"Linear expects {m.weight.shape[1]} features, gets {width} (eager raises)"
+                )
+            kernel = K.LinearKernel(m, n, dtype, needs_gx)
+            given = self.given_grads
+            if id(m.weight) in given:  # write the gradients where the caller wants them
+                kernel.gw = given[id(m.weight)]
+            if m.bias is not None and id(m.bias) in given:
+                kernel.gb = given[id(m.bias)]
+            kernel.grads = (kernel.gw,) if kernel.gb is None else (kernel.gw, kernel.gb)
+            self._take(params, kernel.grads)
+            return kernel, m.weight.shape[0]
+        if kind is types["batchnorm"]:
+            if not m.training:
+                raise _EagerError("BatchNorm1d in eval mode is not captured")
+            if width != m.num_features or n <= 1:
+                raise _EagerError("BatchNorm1d: a batch of one, or a width mismatch")
+            params = [p for p in (m.weight, m.bias) if p is not None]
+            self._check_params(params, dtype, kind.__name__)
+            for b in (m.running_mean, m.running_var):
+                if b is not None and b.dtype != dtype:
+                    raise _EagerError("BatchNorm1d's running statistics have another dtype")
+            kernel = K.BatchNormKernel(m, n, dtype, needs_gx)
+            self._take(params, kernel.grads)
+            return kernel, width
+        shape = (n, width)
+        if kind is types["relu"]:
+            return K.ReLUKernel(shape, dtype), width
+        if kind is types["tanh"]:
+            return K.TanhKernel(shape, dtype), width
+        if kind is types["sigmoid"]:
+            return K.SigmoidKernel(shape, dtype), width
+        if kind is types["dropout"]:
+            if not m.training or m.p == 0:
+                return None, width
+            if m.p == 1:
+                raise _EagerError("Dropout(p=1) is not captured")
+            return K.DropoutKernel(float(m.p), shape, dtype), width
+        raise _EagerError(f"{kind.__name__} is not captured")
+
+    def _check_params(self, params: list[Tensor], dtype: Any, where: str) -> None:
+        for p in params:
+            if not p.requires_grad:
+                raise _EagerError(f"a parameter of {where} does not require grad")
+            if p.dtype != dtype:
+                raise _EagerError(f"{where} has {p.dtype} parameters, the input is {dtype}")
+            if p.grad is not None:
+                raise _EagerError("a parameter already has a gradient (it would accumulate)")
+            if leaf_hooks_of(p) is not None:
+                raise _EagerError(f"a parameter of {where} has hooks")
+
+    def _take(self, params: list[Tensor], grads: tuple[ndarray, ...]) -> None:
+        self.params += params
+        self.grads += grads
+
+    def _loss_kernel(
+        self, loss_fn: Any, n: int, width: int, dtype: Any, y: ndarray, types: dict[str, Any]
+    ) -> Any:
+        if loss_fn is None:  # Backprop: the caller computes the loss and hands its gradient
+            return K.SeedKernel((n, width), dtype)
+        kind = type(loss_fn)
+        reduction = getattr(loss_fn, "reduction", None)
+        if reduction not in ("mean", "sum"):
+            raise _EagerError(f"the loss is {kind.__name__}(reduction={reduction!r})")
+        if kind is types["ce"]:
+            if (
+                loss_fn.weight is not None
+                or loss_fn.label_smoothing
+                or not loss_fn.ignore_index < 0
+            ):
+                raise _EagerError("CrossEntropyLoss with weight, smoothing or ignore_index >= 0")
+            if y.shape != (n,) or y.dtype.kind not in "iu":
+                raise _EagerError(f"CrossEntropyLoss targets of shape {y.shape}, dtype {y.dtype}")
+            return K.CrossEntropyKernel(n, width, dtype, reduction == "mean")
+        if kind is types["mse"]:
+            if y.shape != (n, width) or y.dtype != dtype:
+                raise _EagerError(f"MSELoss targets of shape {y.shape}, dtype {y.dtype}")
+            return K.MSEKernel((n, width), dtype, reduction == "mean")
+        raise _EagerError(f"the loss {kind.__name__} is not captured")
+
+    def _wire(self) -> None:
+        """Connect each kernel's input to its producer's output and each gradient to its reader.
+
+        Activations write over their input when it is the output of a Linear or
+        BatchNorm1d, whose backward never reads it: one array less per layer.
+        """
+        in_place = (K.ReLUKernel, K.TanhKernel, K.SigmoidKernel)
+        producers = (K.LinearKernel, K.BatchNormKernel)
+        prev = None
+        for k in self.kernels:
+            if prev is not None:
+                k.x = prev.out
+                if isinstance(k, in_place) and isinstance(prev, producers):
+                    k.out = prev.out
+            prev = k
+        self.loss.x = prev.out if prev is not None else None
+        g = self.loss.gx
+        for k in reversed(self.kernels):
+            k.g = g
+            if isinstance(k, (*in_place, K.DropoutKernel)):
+                k.gx = g  # the backward multiplies g in place
+            elif k.gx is None:
+                break
+            else:
+                g = k.gx
+
+    def forward(self, x: ndarray, y: ndarray | None) -> None:
+        """Run the forward kernels (and the loss's, with its gradient) on this batch."""
+        if self.first is not None:
+            self.first.x = x
+        else:
+            self.loss.x = x
+        self.loss.target = y
+        for f in self.forwards:
+            f()
+
+    def backward(self) -> None:
+        """Run the backward kernels from the loss's gradient; set each parameter's ``.grad``."""
+        for f in self.backwards:
+            f()
+        for p, g in self.pairs:
+            p.grad = g
+
+
+class Backprop:
+    """The forward and backward of a model, replayed, with the loss left to the caller.
+
+    For training loops that compute the loss and its gradient themselves (the
+    scikit-learn estimators): ``forward(x)`` returns the model's output array,
+    or None when the guards of :class:`TrainStep` send this call to the eager
+    engine (:attr:`reason` says why); after a replayed ``forward``,
+    ``backward(grad_output)`` sets every parameter's ``.grad``, as
+    ``output.backward(grad_output)`` would, bit for bit.
+
+    Parameters
+    ----------
+    model : nn.Module
+        As for :class:`TrainStep`.
+    grads : dict, optional
+        ``{parameter: array}``: where to write each parameter's gradient (an
+        array of its shape and dtype, C-contiguous, e.g. a view of one flat
+        buffer); others get arrays of their own.
+    """
+
+    def __init__(self, model: Any, grads: dict[Tensor, ndarray] | None = None) -> None:
+        self._step = TrainStep(model, None)
+        if grads:
+            self._step._grads = {id(p): a for p, a in grads.items()}
+            self._keep = list(grads)  # the ids above stay those of these tensors
+        self._plan: _Plan | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the last ``forward`` was not replayed, or None."""
+        return self._step.reason
+
+    @property
+    def replays(self) -> int:
+        """How many ``forward`` calls were replayed."""
+        return self._step.replays
+
+    def forward(self, x: Any) -> ndarray | None:
+        """The model's output on ``x`` (the plan's array: read it before the next call), or None."""
+        self._plan = plan = self._step._plan_for(x, None)
+        if plan is None:
+            self._step.eager_steps += 1
+            return None
+        self._step.replays += 1
+        plan.forward(_array(x), None)
+        return plan.output.array
+
+    def backward(self, grad_output: ndarray) -> None:
+        """Back-propagate ``grad_output`` (of the output's shape and dtype) from ``forward``."""
+        plan = self._plan
+        if plan is None:
+            raise RuntimeError("Backprop.backward() needs a replayed forward() first")
+        xp.copyto(plan.loss.gx, grad_output)
+        plan.backward()
+        self._plan = None
+
+
+__all__ = ["Backprop", "TrainStep"]
