@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 01_backprop_by_hand
+
+# %%
+print(1 + 1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 02_engine
+
+# %%
+print(1 + 1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 03_mlp_digits
+
+# %%
+print(1 + 1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 04_from_pytorch
+
+# %%
+print(1 + 1)

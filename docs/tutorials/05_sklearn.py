@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 05_sklearn
+
+# %%
+print(1 + 1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 06_mpi
+
+# %%
+print(1 + 1)

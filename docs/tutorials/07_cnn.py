@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 07_cnn
+
+# %%
+print(1 + 1)
