@@ -56,8 +56,9 @@ def _run_cell(source: str, namespace: dict, filename: str) -> None:
         body = ast.Module(body=tree.body[:-1], type_ignores=[])
         exec(compile(body, filename, "exec"), namespace)
         value = eval(compile(ast.Expression(last.value), filename, "eval"), namespace)
-        # A notebook shows the last expression's value; not a plot call's return value.
-        if value is not None and not type(value).__module__.startswith("matplotlib"):
+        # A notebook shows the last expression's value; not what a plot call returns.
+        plotting = isinstance(last.value, ast.Call) and ast.unparse(last.value).startswith("plt.")
+        if value is not None and not plotting and not type(value).__module__.startswith("matp"):
             print(repr(value))
     else:
         exec(compile(tree, filename, "exec"), namespace)
