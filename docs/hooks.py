@@ -56,10 +56,16 @@ def _run_cell(source: str, namespace: dict, filename: str) -> None:
         body = ast.Module(body=tree.body[:-1], type_ignores=[])
         exec(compile(body, filename, "exec"), namespace)
         value = eval(compile(ast.Expression(last.value), filename, "eval"), namespace)
-        # A notebook shows the last expression's value; not what a plot call returns.
-        plotting = isinstance(last.value, ast.Call) and ast.unparse(last.value).startswith("plt.")
-        if value is not None and not plotting and not type(value).__module__.startswith("matp"):
+        if value is not None and not _from_plotting(last.value, value):
             print(repr(value))
+
+
+def _from_plotting(expression: ast.expr, value: object) -> bool:
+    """Whether a cell's last value is what a plot call returned (a notebook would show it)."""
+    if isinstance(expression, ast.Call) and ast.unparse(expression).startswith("plt."):
+        return True
+    items = value if isinstance(value, list | tuple) else [value]
+    return any(type(item).__module__.startswith("matplotlib") for item in items)
     else:
         exec(compile(tree, filename, "exec"), namespace)
 

@@ -139,7 +139,9 @@ def retrograd_cli(*args):
     print(proc.stdout.rstrip())
 
 
-retrograd_cli("train", "--data", "digits", "--hidden", "128", "--epochs", "30", "--out", "runs/digits")
+retrograd_cli(
+    "train", "--data", "digits", "--hidden", "128", "--epochs", "30", "--out", "runs/digits"
+)
 metrics = json.load(open("runs/digits/metrics.json"))
 assert metrics["test_accuracy"] > 0.96
 
