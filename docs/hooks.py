@@ -58,16 +58,16 @@ def _run_cell(source: str, namespace: dict, filename: str) -> None:
         value = eval(compile(ast.Expression(last.value), filename, "eval"), namespace)
         if value is not None and not _from_plotting(last.value, value):
             print(repr(value))
+    else:
+        exec(compile(tree, filename, "exec"), namespace)
 
 
 def _from_plotting(expression: ast.expr, value: object) -> bool:
-    """Whether a cell's last value is what a plot call returned (a notebook would show it)."""
+    """Whether a cell's last value is what a plot call returned (not worth showing)."""
     if isinstance(expression, ast.Call) and ast.unparse(expression).startswith("plt."):
         return True
     items = value if isinstance(value, list | tuple) else [value]
     return any(type(item).__module__.startswith("matplotlib") for item in items)
-    else:
-        exec(compile(tree, filename, "exec"), namespace)
 
 
 def _save_figures(out_dir: Path, stem: str, count: int) -> list[str]:
