@@ -95,9 +95,7 @@ def render(script: Path, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     notebook = jupytext.read(script)
     stem = script.stem
-    parts = [
-        f"<!-- Generated from docs/tutorials/{script.name} by docs/hooks.py: edit that. -->\n"
-    ]
+    parts = [f"<!-- Generated from docs/tutorials/{script.name} by docs/hooks.py: edit that. -->\n"]
     namespace: dict = {"__name__": "__main__", "__file__": str(script)}
     figures = 0
     workdir = tempfile.mkdtemp(prefix=f"retrograd-{stem}-")

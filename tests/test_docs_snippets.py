@@ -28,7 +28,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-_BLOCK = re.compile(r"^(?P<marker><!--[^\n]*-->\n)?```(?P<lang>\w+)\n(?P<code>.*?)^```", re.S | re.M)
+_BLOCK = re.compile(
+    r"^(?P<marker><!--[^\n]*-->\n)?```(?P<lang>\w+)\n(?P<code>.*?)^```", re.S | re.M
+)
 _SKIP = re.compile(r"<!--\s*test:\s*skip\b\s*(?P<why>.*?)\s*-->")
 
 

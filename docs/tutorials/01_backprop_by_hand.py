@@ -138,7 +138,7 @@ import matplotlib.pyplot as plt
 
 params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
 losses = []
-for step in range(200):
+for _ in range(200):
     W1_, b1_, W2_, b2_ = params
     a1_ = sigmoid(W1_ @ x + b1_)
     y_ = sigmoid(W2_ @ a1_ + b2_)
@@ -146,7 +146,7 @@ for step in range(200):
     d2 = 2 * (y_ - y_true) * y_ * (1 - y_)
     d1 = (W2_.T @ d2) * a1_ * (1 - a1_)
     grads = [np.outer(d1, x), d1, np.outer(d2, a1_), d2]
-    params = [p - lr * g for p, g in zip(params, grads)]
+    params = [p - lr * g for p, g in zip(params, grads, strict=True)]
 print(f"loss after 1, 10, 100, 200 steps: {losses[1]:.4f} {losses[10]:.4f} "
       f"{losses[100]:.4f} {losses[-1]:.4f}")  # fmt: skip
 assert losses[1] < losses[0] and losses[-1] < 0.01
@@ -201,7 +201,7 @@ from retrograd import nn, optim
 
 model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid()).double()
 with rg.no_grad():
-    for layer, (W, b) in zip([model[0], model[2]], [(W1, b1), (W2, b2)]):
+    for layer, (W, b) in zip([model[0], model[2]], [(W1, b1), (W2, b2)], strict=True):
         layer.weight.copy_(rg.tensor(W))
         layer.bias.copy_(rg.tensor(b))
 optimizer = optim.SGD(model.parameters(), lr=0.5)

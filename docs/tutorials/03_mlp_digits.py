@@ -12,8 +12,13 @@ import numpy as np
 
 import retrograd as rg
 from retrograd import nn, optim
-from retrograd.data import DataLoader, Standardizer, TensorDataset, load_dataset
-from retrograd.data import train_val_test_split
+from retrograd.data import (
+    DataLoader,
+    Standardizer,
+    TensorDataset,
+    load_dataset,
+    train_val_test_split,
+)
 
 digits = load_dataset("digits")
 print(digits.X.shape, digits.y.shape, digits.task, "classes:", digits.classes)
@@ -104,7 +109,7 @@ print(confusion)
 errors = confusion - np.diag(np.diag(confusion))
 true, guess = np.unravel_index(errors.argmax(), errors.shape)
 print(f"most frequent mistake: {true} read as {guess} ({errors[true, guess]} times)")
-assert confusion.trace() == int(round(test_accuracy * len(predicted)))
+assert confusion.trace() == round(test_accuracy * len(predicted))
 
 plt.figure(figsize=(4, 4))
 plt.imshow(confusion, cmap="Blues")

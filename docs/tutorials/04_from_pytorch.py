@@ -80,8 +80,8 @@ our_model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict().ite
 
 torch_losses = torch_ns["train"](torch_model, torch.tensor(X), torch.tensor(y))
 our_losses = retrograd_ns["train"](our_model, rg.tensor(X), rg.tensor(y))
-print(f"{len(our_losses)} steps; first loss {torch_losses[0]:.6f} (torch) "
-      f"{our_losses[0]:.6f} (retrograd); last {torch_losses[-1]:.6f} {our_losses[-1]:.6f}")  # fmt: skip
+print(f"{len(our_losses)} steps; first loss {torch_losses[0]:.6f} (torch) {our_losses[0]:.6f}"
+      f" (retrograd); last {torch_losses[-1]:.6f} {our_losses[-1]:.6f}")  # fmt: skip
 np.testing.assert_allclose(our_losses, torch_losses, rtol=1e-4)
 for name, value in our_model.state_dict().items():
     np.testing.assert_allclose(value.numpy(), torch_model.state_dict()[name].numpy(), atol=1e-5)

@@ -47,7 +47,9 @@ grid = GridSearchCV(
     cv=3,
 )
 grid.fit(X_train, y_train)
-for params, score in zip(grid.cv_results_["params"], grid.cv_results_["mean_test_score"]):
+for params, score in zip(
+    grid.cv_results_["params"], grid.cv_results_["mean_test_score"], strict=True
+):
     print(f"{params}  mean validation accuracy {score:.4f}")
 print("best:", grid.best_params_, f" test accuracy {grid.score(X_test, y_test):.4f}")
 assert len(grid.cv_results_["params"]) == 4 and grid.score(X_test, y_test) > 0.95

@@ -65,7 +65,7 @@ mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shut
 run([mpiexec, "-n", "2", sys.executable, "train_mpi.py", "two.json"])
 
 one, two = json.load(open("one.json")), json.load(open("two.json"))
-for epoch, (a, b) in enumerate(zip(one["loss"], two["loss"]), 1):
+for epoch, (a, b) in enumerate(zip(one["loss"], two["loss"], strict=True), 1):
     print(f"epoch {epoch}: one process {a:.8f}   two ranks {b:.8f}   difference {abs(a - b):.1e}")
     assert abs(a - b) <= 1e-5 * abs(a)
 

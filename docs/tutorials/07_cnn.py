@@ -74,7 +74,7 @@ import matplotlib.pyplot as plt
 
 filters = model[0].weight.detach().numpy()[:, 0]  # (16, 3, 3)
 fig, axes = plt.subplots(2, 8, figsize=(8, 2.2))
-for ax, f in zip(axes.flat, filters):
+for ax, f in zip(axes.flat, filters, strict=True):
     ax.imshow(f, cmap="RdBu_r", vmin=-abs(filters).max(), vmax=abs(filters).max())
     ax.axis("off")
 fig.suptitle("first-layer filters (red positive, blue negative)")
@@ -85,7 +85,7 @@ fig, axes = plt.subplots(2, 9, figsize=(9, 2.2))
 axes[0, 0].imshow(X_test[0, 0].numpy(), cmap="gray_r")
 axes[0, 0].set_title(f"digit {y_test[0].item()}", fontsize=8)
 axes[1, 0].axis("off")
-for ax, m in zip([*axes[0, 1:], *axes[1, 1:]], maps):
+for ax, m in zip([*axes[0, 1:], *axes[1, 1:]], maps, strict=True):
     ax.imshow(m, cmap="viridis")
 for ax in axes.flat:
     ax.set_xticks([])
@@ -101,7 +101,7 @@ assert maps.shape == (16, 8, 8) and (maps >= 0).all()
 wrong = np.flatnonzero(predicted.numpy() != y_test.numpy())
 print(f"{len(wrong)} of {len(y_test)} test digits wrong")
 fig, axes = plt.subplots(1, min(len(wrong), 8), figsize=(8, 1.5), squeeze=False)
-for ax, i in zip(axes[0], wrong):
+for ax, i in zip(axes[0], wrong[: len(axes[0])], strict=True):
     ax.imshow(X_test[int(i), 0].numpy(), cmap="gray_r")
     ax.set_title(f"{y_test[int(i)].item()} read as {predicted[int(i)].item()}", fontsize=8)
     ax.axis("off")
