@@ -55,8 +55,9 @@ def _example_files(folder: Path) -> None:
     header = ",".join(iris.feature_names)
     rows = [",".join(f"{v:g}" for v in x) for x in iris.X[:30]]
     (folder / "new_flowers.csv").write_text("\n".join([header, *rows]) + "\n")
-    species = [iris.target_names[k] for k in iris.y]
-    labelled = [f"{r},{s}" for r, s in zip(rows, species[:30], strict=True)]
+    # The labels as the named data set has them (0, 1, 2), so that a model trained on
+    # `--data iris` knows them.
+    labelled = [f"{r},{k}" for r, k in zip(rows, iris.y[:30], strict=True)]
     for name in ("flowers.csv", "labelled.csv"):
         (folder / name).write_text("\n".join([header + ",species", *labelled]) + "\n")
 
@@ -110,6 +111,7 @@ def _name(page: Path) -> str:
 PYTHON_PAGES = [p for p in PAGES if blocks(p, "python")]
 
 
+@pytest.mark.slow  # about 3 minutes for every page: several train a network
 @pytest.mark.parametrize("page", PYTHON_PAGES, ids=_name)
 def test_the_python_blocks_of_a_page_run_in_order(page, tmp_path):
     todo = [(_name(page), line, code) for line, code, skip in blocks(page, "python") if not skip]
