@@ -278,9 +278,15 @@ class Embedding(Op):
         return (gw,)
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
-        if self.padding_idx is not None or self.scale_grad_by_freq:
-            raise hg.unsupported(self)  # PyTorch's modified rules are not a derivative
-        return hg.by_recompute(self, (self.w,), lambda w: w[self.indices], g)
+        if self.scale_grad_by_freq:
+            # NOTE: PyTorch's double backward ignores the scaling; refused rather than differ
+            raise hg.unsupported(self)
+        if self.padding_idx is None:
+            return hg.by_recompute(self, (self.w,), lambda w: w[self.indices], g)
+        keep = xp.ones((self.rows, 1))
+        keep[self.padding_idx] = 0  # the padding row is a constant: its gradient is 0
+
+        return hg.by_recompute(self, (self.w,), lambda w: (w * hg.const(keep, w))[self.indices], g)
 
 
 class Pad(Op):
