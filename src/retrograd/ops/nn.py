@@ -15,18 +15,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import threads
 from .._backend import ndarray, sum_to, xp
 from ..autograd import Op
 from ..autograd import higher as hg
 
 
 class Linear(Op):
-    """d(x@W^T + b) = (g@W, g^T@x, sum(g)), over ``x`` flattened to (N, in_features)."""
+    """d(x@W^T + b) = (g@W, g^T@x, sum(g)), over ``x`` flattened to (N, in_features).
+
+    NOTE: the three products do the same work, ``x.size * out_features``
+    multiply-adds, which sets NumPy's BLAS threads (:mod:`retrograd.threads`).
+    """
 
     has_bias: bool
 
     def forward(self, x: ndarray, w: ndarray, *bias: ndarray) -> ndarray:
         self.x, self.w = x, w
+        threads.for_work(x.size * w.shape[0])
         if x.ndim == 2:
             out = x @ w.T
             if bias:
@@ -40,6 +46,7 @@ class Linear(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         x, w = self.x, self.w
         needs = self.needs
+        threads.for_work(x.size * w.shape[0])
         if x.ndim == 2:
             g2, x2 = g, x
             gx = g @ w if needs[0] else None
