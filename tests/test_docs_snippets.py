@@ -79,6 +79,15 @@ def _example_files(folder: Path) -> None:
         (mnist / f"{prefix}-images-idx3-ubyte").write_bytes(head + images.tobytes())
         head = np.array([0x801, 20], dtype=">i4").tobytes()
         (mnist / f"{prefix}-labels-idx1-ubyte").write_bytes(head + labels.tobytes())
+    # A PyTorch script of the reader's own, which docs/pytorch.md runs through retrograd.
+    (folder / "train.py").write_text(
+        "import torch\nfrom torch import nn, optim\n\n"
+        "model = nn.Linear(3, 1)\nopt = optim.SGD(model.parameters(), lr=0.1)\n"
+        "x, y = torch.randn(16, 3), torch.randn(16, 1)\nfor _ in range(3):\n"
+        "    opt.zero_grad()\n    loss = ((model(x) - y) ** 2).mean()\n"
+        "    loss.backward()\n    opt.step()\n"
+        "assert type(loss).__module__.startswith('retrograd'), type(loss)\n"
+    )
     (folder / "my_weights.json").write_text(
         '{"layers": [{"weight": [[0.5, -0.3], [0.2, 0.4]], "bias": [0.1, -0.1]},'
         ' {"weight": [[0.6, -0.4]], "bias": [0.05]}]}'
