@@ -82,3 +82,23 @@ def test_report_and_pool(runs: dict[str, h.Run], tmp_path) -> None:
 def test_a_worker_that_dies_is_reported() -> None:
     with pytest.raises(RuntimeError, match=r"(?s)ended with exit code 1.*AttributeError"):
         h.Server(h.Worker("broken", "mlp:no_such_function"))
+
+
+def test_step_ab_counts_python_calls_per_step_of_each_tree():
+    """bench/step_ab.py --count runs each tree's step in its own process and reports per tree."""
+    import subprocess
+
+    src = os.path.join(os.path.dirname(BENCH), "src")
+    cmd = [sys.executable, os.path.join(BENCH, "step_ab.py"), f"a={src}", f"b={src}", "--count"]
+    out = subprocess.run(
+        [*cmd, "--batches", "8", "--opts", "sgd", "adam"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    lines = out.strip().splitlines()
+    assert [ln.split(":")[0] for ln in lines] == ["sgd  batch    8", "adam batch    8"]
+    for ln in lines:
+        a, b = (int(w) for w in ln.split()[-3::2])  # "a N  b M": the same tree, the same count
+        assert a == b > 100

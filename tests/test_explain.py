@@ -195,12 +195,20 @@ class _Collect(HTMLParser):
         super().__init__()
         self.tags: list[str] = []
         self.text: list[str] = []
+        self.inside: str | None = None  # script or style: their text is not the page's
 
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
+        if tag in ("script", "style"):
+            self.inside = tag
+
+    def handle_endtag(self, tag):
+        if tag == self.inside:
+            self.inside = None
 
     def handle_data(self, data):
-        self.text.append(data)
+        if self.inside is None:
+            self.text.append(data)
 
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -242,10 +250,46 @@ def test_html_is_self_contained_with_the_svg_and_every_number_of_the_text(tmp_pa
     parser.close()
     assert parser.tags.count("svg") >= 2  # the network and the loss curve
     assert "circle" in parser.tags and "polyline" in parser.tags
-    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")
+    # self-contained: the script and the style inline, nothing fetched
+    outside = page.replace("http://www.w3.org", "")
+    assert "http://" not in outside and "https://" not in outside and "//cdn" not in outside
+    assert not re.search(r"<(script|img|link|iframe)\b[^>]*\b(src|href)=", page)
+    assert parser.tags.count("script") == 2 and parser.tags.count("style") == 1
+    # the numbers are in the page's text (the report), not only in its script's data
     body = "".join(parser.text)
     missing = [n for n in NUMBER.findall(text) if n not in body]
     assert not missing, missing[:10]
+
+
+def test_html_page_data_is_the_explanation_numbers_the_script_shows():
+    """The JSON the page's script renders from: the steps, and each weight's chain rule."""
+    page = ok("--steps", "5", "--format", "html")
+    blob = re.search(r'<script type="application/json" id="explain-data">(.*?)</script>', page)
+    assert blob is not None
+    data = json.loads(blob.group(1))
+    weights, _ = explain.default_network(None, None, None)
+    exp = explain.explain_step(weights, [1.0, 0.0], 1.0, "sigmoid", "mse", 0.5, steps=5)
+    hidden = exp.layers[0]
+    steps = data["steps"]["neuron"]
+    assert [s["phase"] for s in steps] == ["forward"] * 3 + ["loss"] + ["backward"] * 3 + [
+        "update"
+    ] * 3 + ["after"]
+    assert [s["title"] for s in data["steps"]["layer"]][:3] == [
+        "Forward pass: layer 1",
+        "Forward pass: layer 2",
+        "Loss",
+    ]
+    assert dict(steps[0]["rows"])["z1"] == explain.num(hidden.z[0])
+    assert steps[0]["nodes"][0] == "n-1-0" and steps[0]["edges"] == ["e-1-0-0", "e-1-0-1"]
+    w = data["weights"]["e-1-1-0"]  # w21 of the hidden layer
+    assert w["name"] == "w21" and w["agree"] is True
+    assert w["dLda"] == explain.num(hidden.grad_a[1])
+    assert w["dadz"] == explain.num(hidden.dadz[1])
+    assert w["dzdw"] == explain.num(hidden.inputs[0])
+    assert w["grad"] == explain.num(hidden.grad_weight[1, 0])
+    assert w["fd"] == explain.num(hidden.fd_weight[1, 0])
+    assert data["history"] == [explain.num(v) for v in exp.history]
+    assert "</script" not in blob.group(1)
 
 
 def test_markdown_has_headings_code_blocks_and_the_repeat_as_a_table():

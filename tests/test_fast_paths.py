@@ -162,3 +162,44 @@ def test_cross_entropy_negative_or_large_target_is_ignored_or_refused(bad):
     else:
         with pytest.raises(ValueError, match="out of range"):
             RL.cross_entropy(rg.tensor(x), rg.tensor(t))
+
+
+@pytest.mark.parametrize(
+    ("targets", "ignore_index", "op"),
+    [
+        ([0, 4, 2, 1], -100, ops.SoftmaxCrossEntropy),  # every target a class
+        ([0, 4, 2, 1], 3, ops.SoftmaxCrossEntropy),  # ignore_index a class no target holds
+        ([0, 3, 2, 1], 3, ops.CrossEntropy),  # ... and one that a target holds
+        ([0, -1, 2, -1], -1, ops.CrossEntropy),  # a negative ignore_index, held
+        ([0, -100, 4, 1], -100, ops.CrossEntropy),
+    ],
+)
+def test_cross_entropy_looks_for_ignored_targets_only_where_they_can_be(targets, ignore_index, op):
+    """The range check decides the op: the fused one exactly when no target is ignored."""
+    x = np.random.default_rng(3).standard_normal((4, 5))
+    ours = rg.tensor(x, requires_grad=True)
+    loss = RL.cross_entropy(ours, rg.tensor(targets), ignore_index=ignore_index)
+    assert type(loss.grad_fn) is op
+    loss.backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    ref = TF.cross_entropy(theirs, torch.tensor(targets), ignore_index=ignore_index)
+    ref.backward()
+    assert_close(loss.array, ref.detach().numpy())
+    assert_close(ours.grad.array, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.int64])
+def test_cross_entropy_target_checks_on_every_integer_dtype_and_shape(dtype):
+    x = rg.randn(2, 3, 4)  # (N, C, d1): targets of shape (N, d1)
+    ok = np.array([[0, 1, 2, 0], [2, 2, 1, 0]], dtype=dtype)
+    assert np.isfinite(RL.cross_entropy(x, rg.tensor(ok)).item())
+    bad = ok.copy()
+    bad[1, 3] = 3
+    with pytest.raises(ValueError, match="class index 3, out of range for 3 classes"):
+        RL.cross_entropy(x, rg.tensor(bad))
+    if dtype != np.uint8:
+        bad[1, 3] = -2
+        with pytest.raises(ValueError, match="class index -2"):
+            RL.cross_entropy(x, rg.tensor(bad), ignore_index=-1)
+    empty = RL.cross_entropy(rg.randn(0, 3), rg.tensor(np.zeros(0, dtype=dtype)), reduction="sum")
+    assert empty.item() == 0.0

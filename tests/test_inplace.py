@@ -349,6 +349,39 @@ def test_saved_output_of_an_inplace_op_is_checked_at_its_new_version():
     assert "is at version 2; expected version 1" in str(r)
 
 
+@pytest.mark.parametrize("where", ["input", "target"])
+def test_mse_loss_saves_both_operands_as_torch(where):
+    def run(M):
+        x = T(M, X, "float64", requires_grad=True)
+        y = x * 1
+        t = T(M, [1.0, 0.0, 2.0, 1.0], "float64")
+        loss = M.nn.functional.mse_loss(y, t)
+        with M.no_grad():
+            (y if where == "input" else t).mul_(2.0)
+        loss.backward()
+        return [x.grad]
+
+    r, p = both(run)
+    assert isinstance(r, RuntimeError) and isinstance(p, RuntimeError)
+    assert "modified by an inplace operation" in str(r) and "SquaredErrorBackward0" in str(r)
+
+
+def test_listed_loss_ops_save_what_the_scan_of_their_arrays_finds():
+    """The table entries that spare training steps the scan change nothing it decides."""
+    from retrograd import ops
+    from retrograd.ops import saved
+    from retrograd.tensor import apply_op
+
+    x, y = rg.randn(4, 3, requires_grad=True), rg.randn(4, 3)
+    target = np.array([0, 2, 1, 1])
+    for cls, inputs, params in [
+        (ops.SoftmaxCrossEntropy, (x,), {"target": target, "mean": True}),
+        (ops.SquaredError, (x, y), {}),
+    ]:
+        out = apply_op(cls, *inputs, **params)
+        assert saved._scan(out.grad_fn, inputs, out) == saved._PLANS[cls]
+
+
 def test_no_grad_change_of_a_saved_tensor_still_raises():
     for M in (rg, torch):
         x = T(M, X, requires_grad=True)

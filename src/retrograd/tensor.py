@@ -129,7 +129,8 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     The recorded node points at each input's own node, or at the input itself for a leaf.
     """
     fn = _new(cls)
-    fn.__dict__.update(params)
+    if params:
+        fn.__dict__.update(params)
     try:
         out = fn.forward(*[t.array for t in inputs])
     except ValueError as e:

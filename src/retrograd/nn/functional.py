@@ -530,11 +530,15 @@ def _index_shape(input: Tensor, axis: int) -> tuple[int, ...]:
 
 def _class_indices(
     input: Tensor, target: Tensor, axis: int, ignore_index: int, op: str, probs_ok: bool
-) -> ndarray:
-    """Check class-index targets against ``input``; return them as an int64 array."""
+) -> tuple[ndarray, bool]:
+    """Check class-index targets against ``input``.
+
+    Returns them as an int64 array, and whether any of them equals ``ignore_index``.
+    """
+    shape = input.array.shape
     expected = _index_shape(input, axis)
-    n_classes = input.shape[axis]
-    also = f", or class probabilities of shape {input.shape}" if probs_ok else ""
+    n_classes = shape[axis]
+    also = f", or class probabilities of shape {shape}" if probs_ok else ""
     t = target.array
     if t.dtype.kind not in "iu":
         raise TypeError(
@@ -547,19 +551,23 @@ def _class_indices(
         if t.ndim and expected and t.shape[0] != expected[0]:
             batch = f" (input batch size {expected[0]}, target batch size {t.shape[0]})"
         raise ValueError(
-            f"{op}(): for input of shape {input.shape}, class-index targets must have shape "
+            f"{op}(): for input of shape {shape}, class-index targets must have shape "
             f"{expected}{also}; got target of shape {target.shape}{batch}"
         )
     t = t.astype(xp.int64, copy=False)  # before comparing: uint8 cannot hold ignore_index=-100
-    if not t.size or (t.min() >= 0 and t.max() < n_classes):  # two passes for the usual case
-        return t
+    if not t.size:
+        return t, False
+    # NOTE: the usual case, every target a class, is decided by one min and one max; then
+    # only an ignore_index inside [0, C) needs a pass over the targets to be looked for.
+    if xp.minimum.reduce(t, axis=None) >= 0 and xp.maximum.reduce(t, axis=None) < n_classes:
+        return t, 0 <= ignore_index < n_classes and bool((t == ignore_index).any())
     bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
     if bad.any():
         raise ValueError(
             f"{op}(): target holds class index {t[bad].flat[0]}, out of range for "
             f"{n_classes} classes: expected 0 to {n_classes - 1} (or ignore_index={ignore_index})"
         )
-    return t
+    return t, True  # some target is outside [0, C) and not bad: it is ignore_index
 
 
 def _class_weight(weight: Any, input: Tensor, axis: int, op: str) -> ndarray | None:
@@ -576,6 +584,8 @@ def _class_weight(weight: Any, input: Tensor, axis: int, op: str) -> ndarray | N
 
 
 def _check_ignore_index(ignore_index: Any, op: str) -> int:
+    if type(ignore_index) is int:  # the usual case, without is_int's abstract-class check
+        return ignore_index
     if not is_int(ignore_index):
         raise TypeError(f"{op}(): ignore_index must be an int, got {ignore_index!r}")
     return int(ignore_index)
@@ -806,13 +816,16 @@ def cross_entropy(
         return _cross_entropy_probs(
             input, target, axis, w, ignore_index, reduction, label_smoothing
         )
-    t = _class_indices(input, target, axis, ignore_index, op, probs_ok=True)
-    return _cross_entropy_indices(input, t, axis, w, ignore_index, reduction, label_smoothing)
+    t, ignored = _class_indices(input, target, axis, ignore_index, op, probs_ok=True)
+    return _cross_entropy_indices(
+        input, t, ignored, axis, w, ignore_index, reduction, label_smoothing
+    )
 
 
 def _cross_entropy_indices(
     input: Tensor,
     target: ndarray,
+    ignored: bool,
     axis: int,
     weight: ndarray | None,
     ignore_index: int,
@@ -820,6 +833,8 @@ def _cross_entropy_indices(
     label_smoothing: float,
 ) -> Tensor:
     """Cross-entropy with (validated) class-index targets: one fused op.
+
+    ``ignored``: some target equals ``ignore_index`` (``_class_indices`` found out).
 
     :class:`~retrograd.ops.CrossEntropy` covers every option. SPEED: the plain case of
     training, (N, C) logits with nothing to weigh, smooth or ignore, takes
@@ -831,9 +846,9 @@ def _cross_entropy_indices(
         weight is None
         and not label_smoothing
         and reduction != "none"
+        and not ignored
         and input.ndim == 2
         and input.shape[0] > 0
-        and not (target == ignore_index).any()
     ):
         return apply_op(ops.SoftmaxCrossEntropy, input, target=target, mean=reduction == "mean")
     return apply_op(
@@ -922,7 +937,7 @@ def nll_loss(
     reduction = legacy_reduction(size_average, reduce, reduction, op)
     ignore_index = _check_ignore_index(ignore_index, op)
     input, axis = _class_input(input, op)
-    t = _class_indices(input, to_tensor(target), axis, ignore_index, op, probs_ok=False)
+    t, _ = _class_indices(input, to_tensor(target), axis, ignore_index, op, probs_ok=False)
     w = _class_weight(weight, input, axis, op)
     return apply_op(
         ops.NLL,

@@ -51,6 +51,9 @@ SAVES: dict[type, tuple[tuple[int | None, ...], bool]] = {
     ops.Softmax: ((NEVER,), True),
     ops.LogSoftmax: ((NEVER,), True),
     ops.Linear: ((1, 0, NEVER), False),
+    # Listed so that training steps skip the scan: what the scan finds (every input kept).
+    ops.SoftmaxCrossEntropy: ((ALWAYS,), False),
+    ops.SquaredError: ((ALWAYS, ALWAYS), False),
 }
 
 
@@ -76,31 +79,30 @@ def save_versions(fn: Op, inputs: tuple[Any, ...], out: Any) -> None:
     """
     plan = _PLANS.get(type(fn))
     if plan is None:
-        saved_in, saves_out = _scan(fn, inputs, out)
-        rule = tuple((i, ALWAYS) for i in saved_in)
-    else:
-        rule, saves_out = plan
-    entries = []
-    if rule:
-        needs = fn.needs
-        for i, r in rule:
-            if r == ALWAYS or needs[r]:
-                t = inputs[i]
-                try:
-                    vc = t._vc
-                except AttributeError:
-                    vc = t._vc = [0]
-                entries.append((vc, vc[0], t, i))
+        plan = _scan(fn, inputs, out)
+    rule, saves_out = plan
+    if not (rule or saves_out):  # Add, Sum, Reshape, ...: nothing to check in backward
+        return
+    saved = []
+    needs = fn.needs
+    for i, r in rule:
+        if r == ALWAYS or needs[r]:
+            t = inputs[i]
+            vc = getattr(t, "_vc", None)
+            if vc is None:
+                vc = t._vc = [0]
+            saved.append((vc, vc[0], t, i))
     if saves_out:
         vc = out._vc = [0]
-        entries.append((vc, 0, None, -1))
-    if entries:
-        fn.saved_versions = entries
+        saved.append((vc, 0, None, -1))
+    if saved:
+        fn.saved_versions = saved
 
 
-def _scan(fn: Op, inputs: tuple[Any, ...], out: Any) -> tuple[list[int], bool]:
+def _scan(fn: Op, inputs: tuple[Any, ...], out: Any) -> tuple[tuple[tuple[int, int], ...], bool]:
+    """The plan of an op not in :data:`SAVES`: the inputs and output found among its arrays."""
     arrays = [v for v in fn.__dict__.values() if type(v) is ndarray]
-    saved_in = [i for i, t in enumerate(inputs) if any(a is t.array for a in arrays)]
+    saved_in = tuple((i, ALWAYS) for i, t in enumerate(inputs) if any(a is t.array for a in arrays))
     return saved_in, any(a is out.array for a in arrays)
 
 
