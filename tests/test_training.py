@@ -345,6 +345,23 @@ def test_evaluate_runs_without_graph_in_eval_mode_and_restores_the_mode():
     assert isinstance(loss, float) and 0.0 <= acc <= 1.0
 
 
+def test_numpy_batches_train_and_validate_as_tensors_regression():
+    # docs/training.md passed [(X_val, y_val)] as NumPy arrays: the first epoch trained,
+    # then the validation pass called the model on an ndarray and raised TypeError.
+    X, y = blobs()
+    model, opt, loader, _ = make_setup()
+    history = fit(model, CrossEntropyLoss(), opt, loader, [(X[:30], y[:30])],
+                  max_epochs=2, metric="accuracy", progress=False)  # fmt: skip
+    tensors = [(rg.tensor(X[:30]), rg.tensor(y[:30]))]
+    assert history.records[-1]["val_loss"] == evaluate(model, CrossEntropyLoss(), tensors)[0]
+    assert evaluate(model, CrossEntropyLoss(), [(X[:30], y[:30])], "accuracy") == evaluate(
+        model, CrossEntropyLoss(), tensors, "accuracy"
+    )
+    model, opt, _, _ = make_setup()
+    trained = fit(model, CrossEntropyLoss(), opt, [(X, y)], max_epochs=3, progress=False)
+    assert trained.n_epochs == 3 and trained.train_loss[-1] < trained.train_loss[0]
+
+
 def test_progress_bar_and_quiet_mode(capsys):
     model, opt, loader, val = make_setup()
     fit(

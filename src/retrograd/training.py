@@ -38,6 +38,7 @@ from . import distributed as _dist
 from . import random as _random
 from .autograd import no_grad
 from .capture import TrainStep
+from .creation import from_numpy
 from .metrics import METRICS, Metric
 from .options import lookup
 from .serialization import PathLike, load_checkpoint, save_checkpoint
@@ -386,6 +387,7 @@ def fit(
             try:
                 meter = _Meter(metric_fn, lr=optimizer.param_groups[0]["lr"])
                 for batch, (x, y) in enumerate(strategy.batches(train_loader), 1):
+                    x, y = _as_tensor(x), _as_tensor(y)
                     optimizer.zero_grad()
                     loss, output = train_step.forward_backward(x, y, metric_fn is not None)
                     step = strategy.after_backward(float(loss.array), _batch_size(y))
@@ -422,6 +424,11 @@ def fit(
 
 
 # ------------------------------------------------------------------ the per-batch bookkeeping
+
+
+def _as_tensor(value: Any) -> Any:
+    """A NumPy array of a batch as a Tensor sharing its memory (modules take Tensors only)."""
+    return from_numpy(value) if isinstance(value, np.ndarray) else value
 
 
 def _batch_size(target: Any) -> int:
@@ -569,6 +576,7 @@ def _evaluate(
     try:
         with no_grad():
             for x, y in strategy.batches(loader):
+                x, y = _as_tensor(x), _as_tensor(y)
                 n = _batch_size(y)
                 output = model(x)
                 meter.add(float(loss_fn(output, y).array) if n else 0.0, n, output, y)
