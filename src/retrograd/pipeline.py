@@ -305,24 +305,28 @@ def check_data(spec: DataSpec, **options: Any) -> None:
     )  # fmt: skip
     n_out = len(np.unique(spec.y)) if spec.task == "classification" else 1
     arch = options.get("arch", "mlp")
-    need = estimate_memory(
-        spec.n_features, n_out, max(len(idx) for idx in parts.indices.values()),
-        options.get("hidden", (512, 256)), options.get("batch_size", 32), arch,
-        options.get("channels", (16, 32)), options.get("kernel", 3),
-        input_shape(spec, arch),
-    )  # fmt: skip
+    hidden, channels = options.get("hidden", (512, 256)), options.get("channels", (16, 32))
+
+    def need(batch_size: int) -> dict[str, int]:
+        return estimate_memory(
+            spec.n_features, n_out, max(len(idx) for idx in parts.indices.values()), hidden,
+            batch_size, arch, channels, options.get("kernel", 3), input_shape(spec, arch),
+        )  # fmt: skip
+
     available = _available_memory()
-    total = sum(need.values())
+    needed = need(options.get("batch_size", 32))
+    total = sum(needed.values())
     if available is None or total <= available:
         return
-    option = "batch_size" if need["activations"] > need["parameters"] else "hidden"
-    if option == "hidden" and arch == "cnn" and not options.get("hidden"):
+    # the layers alone, one row at a time, do not fit: the layers are too wide; else the batch
+    option = "batch_size" if sum(need(1).values()) <= available else "hidden"
+    if option == "hidden" and arch == "cnn" and max(channels, default=0) > max(hidden, default=0):
         option = "channels"
     raise OptionError(
         option,
-        f"this network needs about {_gib(total)} of memory ({_gib(need['parameters'])} for "
-        f"its parameters, {_gib(need['activations'])} for a batch's activations), but "
-        f"{_gib(available)} is available; use a smaller {option.replace('_', '-')}",
+        f"this network needs about {_gib(total)} of memory ({_gib(needed['parameters'])} for "
+        f"its parameters, {_gib(needed['activations'])} for a batch's activations and "
+        f"scoring), but {_gib(available)} is available; lower {option}",
     )
 
 
@@ -1047,7 +1051,9 @@ def train(
     )
 
     t0 = time.perf_counter()
-    with _blas_threads(opts["blas_threads"]):
+    # A loss or gradient that stops being finite is fit's NonFiniteError, naming the epoch
+    # and batch; NumPy's warnings on the way there would only repeat it, with internal paths.
+    with _blas_threads(opts["blas_threads"]), np.errstate(all="ignore"):
         history = fit(
             network,
             get_loss(opts["loss"], task),

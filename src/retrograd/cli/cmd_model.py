@@ -13,6 +13,7 @@ import numpy as np
 
 from ..data import DATASETS, DataError, train_val_test_split
 from ..serialization import atomic_write
+from . import model_files
 from .errors import UsageFailure
 from .inputs import (
     check_features,
@@ -20,6 +21,7 @@ from .inputs import (
     check_plot,
     load_data,
     load_model,
+    model_path,
     read_features_csv,
 )
 from .params import Name, Number
@@ -273,6 +275,9 @@ def info(model: Path) -> None:
     Example:
       retrograd info runs/digits-20250101-120000
     """
+    if model_files.kind(model_path(model)) == "network":
+        _network_info(model_path(model))
+        return
     path, trained = load_model(model)
     network = trained.network.eval()
     layers = _layers(network)
@@ -293,6 +298,29 @@ def info(model: Path) -> None:
     if trained_with:
         click.echo("")
         echo_lines(table([["training", ""], *trained_with], "ll"))
+
+
+def _network_info(path: Path) -> None:
+    """``info`` on a bare network (``retrograd.save(module, path)``): its layers only."""
+    from .. import nn, serialization
+
+    try:
+        network = serialization.load(path).eval()
+    except (ValueError, KeyError, TypeError) as e:
+        raise UsageFailure(f"cannot load the network {path}: {e}") from None
+    layers = _layers(network)
+    first = next((m for _, m in layers if isinstance(m, nn.Linear)), None)
+    shapes = _output_shapes(layers, first.in_features) if first is not None else ["?"] * len(layers)
+    rows: list[list[Any]] = [["#", "layer", "output shape", "parameters"]]
+    for i, ((_, layer), shape) in enumerate(zip(layers, shapes, strict=True)):
+        rows.append([i, repr(layer), shape, sum(p.numel() for p in layer.parameters())])
+    rows.append(["", "total", "", network.num_parameters()])
+    click.echo(f"model     {path}")
+    click.echo("kind      a bare network (retrograd.save): no preprocessing, classes or features;")
+    click.echo("          load it with retrograd.load; evaluate and predict read the models of")
+    click.echo("          retrograd train")
+    click.echo("")
+    echo_lines(table(rows, "rllr"))
 
 
 def _training_metadata(trained: Any) -> list[tuple[str, str]]:

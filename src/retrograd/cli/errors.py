@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,11 @@ def describe_os_error(e: OSError) -> str:
         return reason
     other = f" -> {e.filename2}" if e.filename2 is not None else ""
     return f"{e.filename}{other}: {reason}"
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    """A warning as one ``Warning: ...`` line, without the internal file and line it came from."""
+    click.echo(f"Warning: {message}", err=True)
 
 
 def _silence_closed_pipe() -> None:
@@ -112,7 +118,9 @@ class Commands(click.Group):
         else is a bug, said in one line with the exception's type.
         """
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except BrokenPipeError:
