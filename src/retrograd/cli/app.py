@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from .cmd_datasets import datasets
 from .cmd_explain import explain
+from .cmd_export import export
 from .cmd_model import evaluate, info, predict
 from .cmd_train import train
 from .errors import EXIT_INTERRUPTED, Commands, UsageFailure
@@ -51,5 +52,5 @@ def main() -> None:
     """
 
 
-for command in (train, evaluate, predict, info, explain, datasets):
+for command in (train, evaluate, predict, info, export, explain, datasets):
     main.add_command(command)
