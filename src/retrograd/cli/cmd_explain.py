@@ -12,7 +12,7 @@ from ..explain import FORMATS as EXPLAIN_FORMATS
 from ..explain import LOSS_NAMES as EXPLAIN_LOSSES
 from ..serialization import atomic_write
 from .errors import UsageFailure
-from .inputs import check_features, load_data, load_model
+from .inputs import check_features, check_output, load_data, load_model
 from .params import HiddenSizes, Name, Number, flag, given, parse_numbers
 
 
@@ -113,9 +113,9 @@ def _explain_model(
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     metavar="FILE",
-    help="Write the report to FILE instead of printing it.",
+    help="Write the report to FILE instead of printing it (- prints it).",
 )
 def explain(
     layers: tuple[int, ...] | None,
@@ -151,6 +151,10 @@ def explain(
     from .. import explain as ex
 
     ctx = click.get_current_context()
+    if out is not None and str(out) == "-":
+        out = None
+    if out is not None:
+        check_output(out, "--out")
     try:
         if model is not None:
             clash = given(ctx, ["layers", "activation", "loss", "seed", "weights_file",
@@ -188,6 +192,5 @@ def explain(
     if out is None:
         click.echo(report, nl=False)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, report.encode())
     click.echo(f"wrote {out}")
