@@ -48,24 +48,32 @@ class _Layout:
         return 100 + c * self.gap_x, 50 + (j + 0.5) * self.gap_y + shift
 
 
+#: Connections between two columns labelled on the drawing at most; beyond, the lines
+#: cross too often for labels to stay clear of them, and each line has a tooltip instead.
+_MAX_LABELLED = 4
+
+
 def _connections(exp: Explanation, lay: _Layout) -> list[str]:
-    """A line per shown weight, coloured and thickened by its gradient, labelled w and g."""
+    """A line per shown weight, coloured and thickened by its gradient; labelled with w and g
+    where few lines meet (:data:`_MAX_LABELLED`), else a tooltip (its ``<title>``) says them."""
     r, parts = lay.r, []
     for c, layer in enumerate(exp.layers, start=1):
+        labelled = lay.cols[c] * lay.cols[c - 1] <= _MAX_LABELLED
         for j in range(lay.cols[c]):
             for i in range(lay.cols[c - 1]):
                 (x1, y1), (x2, y2) = lay.pos(c - 1, i), lay.pos(c, j)
                 g = layer.grad_weight[j, i]
                 color = "#c0392b" if g > 0 else "#2471a3" if g < 0 else "#999999"
+                text = f"w={val(layer.weight[j, i])} g={num(g)}"
                 parts.append(
                     f'<line x1="{x1 + r}" y1="{y1}" x2="{x2 - r}" y2="{y2}" stroke="{color}" '
-                    f'stroke-width="{1 + min(3.0, 20 * abs(g)):.1f}"/>'
+                    f'stroke-width="{1 + min(3.0, 20 * abs(g)):.1f}">'
+                    f"<title>{html.escape(f'layer {layer.index}, weight [{j}, {i}]: {text}')}"
+                    "</title></line>"
                 )
-                tx, ty = x1 + r + (x2 - x1 - 2 * r) * 0.3, y1 + (y2 - y1) * 0.3 - 4
-                parts.append(
-                    f'<text x="{tx:.0f}" y="{ty:.0f}" {_HALO}>'
-                    f"w={val(layer.weight[j, i])} g={num(g)}</text>"
-                )
+                if labelled:
+                    tx, ty = x1 + r + (x2 - x1 - 2 * r) * 0.3, y1 + (y2 - y1) * 0.3 - 4
+                    parts.append(f'<text x="{tx:.0f}" y="{ty:.0f}" {_HALO}>{text}</text>')
     return parts
 
 
@@ -113,10 +121,11 @@ def _more(exp: Explanation, lay: _Layout) -> list[str]:
 
 
 def network_svg(exp: Explanation) -> str:
-    """The network as SVG: a column of neurons per layer, each with z and a; each
-    connection labelled with its weight and gradient."""
+    """The network as SVG: a column of neurons per layer (at most a few; the rest counted
+    below it), each with z and a; each connection labelled with its weight and gradient,
+    or, where many lines meet, giving them as a tooltip."""
     lay = _Layout([min(len(exp.x), MAX_TERMS)] + [layer.shown for layer in exp.layers])
-    w, h = lay.width, lay.height
+    w, h = lay.width, lay.height + 20  # room for the "... more" lines under the columns
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
         f'viewBox="0 0 {w} {h}" font-family="monospace" font-size="11">',
@@ -133,17 +142,23 @@ def curve_svg(values: Sequence[float]) -> str:
     """The loss after each step as an SVG line chart."""
     w, h, m = 480, 200, 40
     v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)] if np.isfinite(v).any() else np.zeros(1)  # a diverged step: skip it
     lo, hi = float(v.min()), float(v.max())
     span = hi - lo or 1.0
     xs = m + (w - 2 * m) * np.arange(len(v)) / max(1, len(v) - 1)
     ys = h - m - (h - 2 * m) * (v - lo) / span
     points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, ys, strict=True))
+    # a dot per step, so that one step (a polyline of one point draws nothing) still shows
+    dots = "".join(
+        f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="#2471a3"/>'
+        for a, b in list(zip(xs, ys, strict=True))[:: max(1, len(v) // 60)]
+    )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
         f'font-family="monospace" font-size="11">'
         f'<line x1="{m}" y1="{h - m}" x2="{w - m}" y2="{h - m}" stroke="black"/>'
         f'<line x1="{m}" y1="{m}" x2="{m}" y2="{h - m}" stroke="black"/>'
-        f'<polyline fill="none" stroke="#2471a3" stroke-width="2" points="{points}"/>'
+        f'<polyline fill="none" stroke="#2471a3" stroke-width="2" points="{points}"/>{dots}'
         f'<text x="{m}" y="{m - 8}">loss {num(hi)}</text>'
         f'<text x="{m}" y="{h - m + 16}">{num(lo)}</text>'
         f'<text x="{w - m}" y="{h - m + 16}" text-anchor="end">step {len(v)}</text>'
@@ -177,7 +192,8 @@ def render_html(exp: Explanation) -> str:
         '<div class="row"><div>',
         "<h2>The network</h2>",
         "<p>Each neuron shows z and a; each connection its weight w and gradient "
-        "g = dL/dw (red: positive, blue: negative).</p>",
+        "g = dL/dw (red: positive, blue: negative; where many lines meet, hover over one "
+        "to read them).</p>",
         network_svg(exp),
         "</div><div>",
     ]
