@@ -179,7 +179,7 @@ def api_check(task: str, data: str | None = None, **options) -> dict | None:
     }
     try:
         checked = pipeline.check_options(task, **(defaults | options))
-        pipeline.check_data(load_dataset(data or TASK_DATA[task]), **checked)
+        pipeline.check_run(load_dataset(data or TASK_DATA[task]), **checked)
         return checked
     except ValueError:
         return None

@@ -68,7 +68,7 @@ def test_an_unexpected_exception_is_one_error_line_naming_its_type(tmp_path, mon
 
 def test_the_guard_lets_a_developer_see_the_traceback(monkeypatch):
     monkeypatch.setenv("RETROGRAD_DEBUG", "1")
-    monkeypatch.setattr(pipeline, "check_data", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(pipeline, "check_run", lambda *a, **k: 1 / 0)
     result = invoke("train", *TINY, "--out", "nowhere")
     assert isinstance(result.exception, ZeroDivisionError)
 

@@ -37,7 +37,6 @@ from . import distributed as _dist
 from . import nn, optim, serialization
 from .autograd import no_grad
 from .data import (
-    DataError,
     DataLoader,
     DataSpec,
     LabelEncoder,
@@ -68,7 +67,7 @@ __all__ = [
     "TrainedModel",
     "build_cnn",
     "build_mlp",
-    "check_data",
+    "check_run",
     "check_options",
     "class_names",
     "estimate_memory",
@@ -279,26 +278,21 @@ def estimate_memory(
     }
 
 
-def check_data(spec: DataSpec, **options: Any) -> None:
-    """Check that ``spec`` can be trained with :func:`train`'s ``options`` (checked ones).
+def check_run(spec: DataSpec, **options: Any) -> None:
+    """Check that :func:`train` can run with ``options`` (checked ones) on ``spec``.
 
-    The checks :func:`train` makes before it allocates anything: the data has
-    rows and features, the split leaves every part the rows it needs (a
-    stratified split: one row of each class per part), and the network and
-    its batches fit in the memory available (:func:`estimate_memory`).
+    The checks :func:`train` makes before it allocates anything: the split
+    leaves every part the rows it needs (a stratified split: one row of each
+    class per part), and the network and its batches fit in the memory
+    available (:func:`estimate_memory`).
 
     Raises
     ------
     retrograd.data.DataError
-        For data without rows or features, or a split it cannot make.
+        For a split it cannot make.
     retrograd.options.OptionError
         For a network or batch too large for the memory (naming the option).
     """
-    if spec.n_samples == 0 or spec.n_features == 0:
-        raise DataError(
-            f"{spec.name} has {spec.n_samples} rows and {spec.n_features} features; "
-            "training needs at least one of each"
-        )
     parts = _split(
         spec, options.get("val_split", 0.0), options.get("test_split", 0.25),
         options.get("seed", 0),
@@ -1019,7 +1013,7 @@ def train(
         channels=channels, kernel=kernel,
     )  # fmt: skip
     shape = input_shape(spec, opts["arch"])
-    check_data(spec, **opts)
+    check_run(spec, **opts)
     seed = opts["seed"]
     parts = _split(spec, opts["val_split"], opts["test_split"], seed)
     prep = _Preprocessing.fit(spec, parts, shape)

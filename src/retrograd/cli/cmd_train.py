@@ -503,7 +503,7 @@ def _check_options(ctx: click.Context, spec: Any, options: Mapping[str, Any]) ->
     try:
         kwargs = pipeline.check_options(spec.task, **kwargs)
         pipeline.input_shape(spec, kwargs.get("arch", "mlp"))  # --arch cnn needs images
-        pipeline.check_data(spec, **kwargs)  # the split it can make; the memory it needs
+        pipeline.check_run(spec, **kwargs)  # the split it can make; the memory it needs
         return kwargs
     except OptionError as e:
         raise click.BadParameter(str(e), ctx, param_hint=f"'{flag(e.option)}'") from None
