@@ -299,23 +299,31 @@ def check_run(spec: DataSpec, **options: Any) -> None:
     )  # fmt: skip
     n_out = len(np.unique(spec.y)) if spec.task == "classification" else 1
     arch = options.get("arch", "mlp")
-    hidden, channels = options.get("hidden", (512, 256)), options.get("channels", (16, 32))
+    sizes = {
+        "hidden": tuple(options.get("hidden", (512, 256))),
+        "batch_size": options.get("batch_size", 32),
+        "channels": tuple(options.get("channels", (16, 32))),
+        "kernel": options.get("kernel", 3),
+    }
 
-    def need(batch_size: int) -> dict[str, int]:
+    def need(**smaller: Any) -> dict[str, int]:
+        o = {**sizes, **smaller}
         return estimate_memory(
-            spec.n_features, n_out, max(len(idx) for idx in parts.indices.values()), hidden,
-            batch_size, arch, channels, options.get("kernel", 3), input_shape(spec, arch),
+            spec.n_features, n_out, max(len(idx) for idx in parts.indices.values()),
+            o["hidden"], o["batch_size"], arch, o["channels"], o["kernel"],
+            input_shape(spec, arch),
         )  # fmt: skip
 
     available = _available_memory()
-    needed = need(options.get("batch_size", 32))
+    needed = need()
     total = sum(needed.values())
     if available is None or total <= available:
         return
-    # the layers alone, one row at a time, do not fit: the layers are too wide; else the batch
-    option = "batch_size" if sum(need(1).values()) <= available else "hidden"
-    if option == "hidden" and arch == "cnn" and max(channels, default=0) > max(hidden, default=0):
-        option = "channels"
+    # blame the option whose smallest value would save the most
+    smallest = {"hidden": tuple(1 for _ in sizes["hidden"]), "batch_size": 1}
+    if arch == "cnn":
+        smallest.update(channels=tuple(1 for _ in sizes["channels"]), kernel=1)
+    option = min(smallest, key=lambda name: sum(need(**{name: smallest[name]}).values()))
     raise OptionError(
         option,
         f"this network needs about {_gib(total)} of memory ({_gib(needed['parameters'])} for "
