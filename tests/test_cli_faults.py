@@ -414,3 +414,26 @@ def test_a_bad_model_file_is_one_line_naming_the_file(tmp_path):
 def test_subprocess_errors_have_no_traceback(tmp_path):
     assert_user_error(run_cli("train", *TINY, "--hidden", "1000000000", "--out", tmp_path / "x"),
                       "--hidden")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--data", "digits", "--arch", "cnn", "--kernel", "100000"], "--kernel"),
+        (["--data", "digits", "--hidden", "4", "--batch-size", "1000000000"], None),
+    ],
+)
+def test_the_memory_refusal_names_the_option_to_lower(tmp_path, args, option):
+    out = tmp_path / "big"
+    result = invoke("train", "--epochs", "1", "-q", *args, "--out", out)
+    if option is None:  # a batch larger than the data is the data: it fits
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2 and option in result.stderr and "GiB" in result.stderr
+    assert not out.exists()
+
+
+def test_explain_refuses_layers_too_big_to_explain():
+    result = invoke("explain", "--layers", "2,1000000000,1")
+    assert result.exit_code == 2, result.output
+    assert "3,000,000,000 weights" in result.stderr and "--layers" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,34 @@ def _explain_model(
     from .. import explain as ex
 
     path, trained = load_model(model)
-    data = data or trained.info.get("dataset")
+    saved = trained.info.get("data") or trained.info.get("dataset")  # a path resolves anywhere
+    target = trained.info.get("target") if data is None else None
+    data = data or saved
     if not data:
         raise UsageFailure(f"the model {path} does not say its data set; give it with --data")
-    spec = load_data(data, trained.info.get("options", {}).get("target"))
+    spec = load_data(data, target)
     check_features(trained, spec.X, f"--data {data}")
     exp = ex.explain_model(
         trained, spec.X, spec.y, sample, lr=lr, steps=steps, tol=tol, graph=graph
     )
     exp.source = f"the model {path}, row {sample} of {spec.name}"
     return exp
+
+
+#: The most weights ``--layers`` may ask for: explain writes out every number of a step.
+MAX_WEIGHTS = 100_000
+
+
+def _check_small(layers: tuple[int, ...] | None) -> None:
+    """Refuse ``--layers`` too big to explain, before a weight is drawn."""
+    if not layers:
+        return
+    weights = sum(a * b for a, b in itertools.pairwise(layers))
+    if weights > MAX_WEIGHTS:
+        raise UsageFailure(
+            f"--layers {','.join(map(str, layers))} has {weights:,} weights; explain shows "
+            f"every number of a step, for networks of at most {MAX_WEIGHTS:,} weights"
+        )
 
 
 @click.command()
@@ -171,6 +190,7 @@ def explain(
                 raise UsageFailure("give --seed or --weights, not both")
             if weights_file is not None and not weights_file.is_file():
                 raise UsageFailure(f"no such weights file: {weights_file}")
+            _check_small(layers)
             weights, source = ex.default_network(layers, seed, weights_file)
             n_in = weights[0][0].shape[1]
             x = parse_numbers(input_, "--input")
