@@ -37,10 +37,12 @@ from typing import Any, NoReturn
 _CLI_PACKAGES = ("click", "tqdm", "matplotlib", "sklearn", "scipy", "safetensors")
 
 try:
-    from .app import (
+    from .app import main
+    from .errors import EXIT_INTERRUPTED, UsageFailure
+    from .plots import plot_curves
+    from .run_folder import (
         CHECKPOINT_FILE,
         CURVES_FILE,
-        EXIT_INTERRUPTED,
         METRICS_FILE,
         METRICS_FORMAT,
         MODEL_FILE,
@@ -48,9 +50,6 @@ try:
         RUN_FILES,
         RUN_FORMAT,
         TRAIN_OPTIONS,
-        UsageFailure,
-        main,
-        plot_curves,
     )
 except ModuleNotFoundError as _missing:  # a core-only install: say what to install
     if (_missing.name or "").partition(".")[0] not in _CLI_PACKAGES:

@@ -10,35 +10,9 @@ from .cmd_explain import explain
 from .cmd_export import export
 from .cmd_model import evaluate, info, predict
 from .cmd_train import train
-from .errors import EXIT_INTERRUPTED, Commands, UsageFailure
-from .plots import plot_curves
-from .run_folder import (
-    CHECKPOINT_FILE,
-    CURVES_FILE,
-    METRICS_FILE,
-    METRICS_FORMAT,
-    MODEL_FILE,
-    RUN_FILE,
-    RUN_FILES,
-    RUN_FORMAT,
-    TRAIN_OPTIONS,
-)
+from .errors import Commands
 
-__all__ = [
-    "CHECKPOINT_FILE",
-    "CURVES_FILE",
-    "EXIT_INTERRUPTED",
-    "METRICS_FILE",
-    "METRICS_FORMAT",
-    "MODEL_FILE",
-    "RUN_FILE",
-    "RUN_FILES",
-    "RUN_FORMAT",
-    "TRAIN_OPTIONS",
-    "UsageFailure",
-    "main",
-    "plot_curves",
-]
+__all__ = ["main"]
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,6 +13,7 @@ from .. import nn
 from ..serialization import atomic_write
 from .errors import UsageFailure
 from .inputs import check_output, load_model
+from .params import output_option
 
 #: The layers an exported network may hold: their names are PyTorch's, and so are their
 #: reprs, which build them in ``torch.nn``.
@@ -69,14 +70,7 @@ def torch_state(trained: Any) -> tuple[dict[str, np.ndarray], str]:
     show_default=True,
     help="The framework to export for.",
 )
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    metavar="FILE.safetensors",
-    help="The state dict to write (safetensors); - for standard output.",
-)
+@output_option("FILE.safetensors", "state dict (safetensors)")
 def export(model: Path, target: str, output: Path) -> None:
     """Write a model's weights as a PyTorch state dict that takes raw features.
 

@@ -24,7 +24,7 @@ from .inputs import (
     model_path,
     read_features_csv,
 )
-from .params import Name, Number
+from .params import Name, Number, output_option
 from .plots import plot_confusion, plot_regression
 from .text import echo_lines, fmt, preview, table
 
@@ -188,14 +188,7 @@ def _own_data(trained: Any, path: Path, target: str | None) -> tuple[str, str | 
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("input", type=click.Path(path_type=Path), metavar="INPUT.csv")
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    metavar="OUT.csv",
-    help="The CSV file to write (replaced if it exists); - for standard output.",
-)
+@output_option("OUT.csv", "CSV file")
 @click.option("--target", metavar="COLUMN", help="A target column in INPUT.csv to drop first.")
 def predict(model: Path, input: Path, output: Path, target: str | None) -> None:
     """Predict every row of INPUT.csv and write OUT.csv.
