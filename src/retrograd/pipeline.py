@@ -219,7 +219,11 @@ def _available_memory() -> int | None:
 
 
 def _gib(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:,.1f} GiB"
+    """``n_bytes`` in GiB, or in MiB or KiB where that says more."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:,.1f} {unit}"
+    return f"{n_bytes / 2**10:,.1f} KiB"
 
 
 def estimate_memory(
@@ -319,11 +323,14 @@ def check_run(spec: DataSpec, **options: Any) -> None:
     total = sum(needed.values())
     if available is None or total <= available:
         return
-    # blame the option whose smallest value would save the most
-    smallest = {"hidden": tuple(1 for _ in sizes["hidden"]), "batch_size": 1}
-    if arch == "cnn":
-        smallest.update(channels=tuple(1 for _ in sizes["channels"]), kernel=1)
-    option = min(smallest, key=lambda name: sum(need(**{name: smallest[name]}).values()))
+    # the batch, if a smaller one fits (the network stays); else the layer option whose
+    # smallest value would save the most
+    option = "batch_size"
+    if sum(need(batch_size=1).values()) > available:
+        smallest = {"hidden": tuple(1 for _ in sizes["hidden"])}
+        if arch == "cnn":
+            smallest.update(channels=tuple(1 for _ in sizes["channels"]), kernel=1)
+        option = min(smallest, key=lambda name: sum(need(**{name: smallest[name]}).values()))
     raise OptionError(
         option,
         f"this network needs about {_gib(total)} of memory ({_gib(needed['parameters'])} for "
