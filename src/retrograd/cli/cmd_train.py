@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import shutil
 import time
@@ -266,12 +265,15 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
     out, run, spec, kwargs = _open_run(ctx, opts, distributed)
     data_seconds = time.perf_counter() - started
     lock = RunLock(out, "--resume" if opts["resume"] else "--out")
-    with lock if _dist.is_main() else contextlib.nullcontext():
-        work = _start_run(opts, out, run, distributed)
+    together(_dist.run_on_main, lock.acquire)  # rank 0 locks; a refusal stops every rank
+    try:
+        work = _start_run(opts, out, run)
         _run(ctx, opts, (out, work), run, spec, kwargs, (started, data_seconds), distributed)
+    finally:
+        lock.release()
 
 
-def _start_run(opts: Mapping[str, Any], out: Path, run: dict[str, Any], distributed: bool) -> Path:
+def _start_run(opts: Mapping[str, Any], out: Path, run: dict[str, Any]) -> Path:
     """Clean what a killed run left, make the folder the run is written in, write run.json.
 
     A new run in a folder that holds one (``--force``) is written beside it

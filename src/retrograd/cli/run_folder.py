@@ -107,10 +107,18 @@ class RunLock:
         self.fd: int | None = None
 
     def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock, or raise a usage error naming the run that holds it."""
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
-            return self
+            return
         path = self.folder / LOCK_FILE
         self.folder.mkdir(parents=True, exist_ok=True)
         while True:
@@ -134,9 +142,9 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"process {os.getpid()} on {socket.gethostname()}".encode())
         self.fd = fd
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def release(self) -> None:
+        """Give the lock back (nothing when it is not held)."""
         if self.fd is None:
             return
         try:  # removed while still held, so no run can lock the removed file after us
