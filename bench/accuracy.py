@@ -68,6 +68,8 @@ CONV_CASES: dict[str, tuple[str, dict[str, Any], float, str]] = {
             "hidden": (128,),
             "batch_size": 100,
             "lr": 0.003,
+            "dropout": 0.2,
+            "patience": 30,
         },
         0.94,
         "94%",

@@ -14,17 +14,19 @@ synthetic data (standard normal features, 10 classes) with global batches of
 - ``1 rank, 2 threads``: one process, NumPy's BLAS on two threads (no MPI);
 - ``2 ranks, 1 thread``: ``mpiexec -n 2``, one BLAS thread per rank, each rank
   its half of every global batch of the shared loader (``shard_bounds``, as
-  ``fit`` does), gradients averaged by
-  ``DistributedDataParallel.sync_gradients`` (one Allreduce per step, with
-  its deadline).
+  ``fit`` does), a PyTorch-style loop on the ``DistributedDataParallel``
+  wrapper: ``loss.backward()`` averages the gradients when it ends (one
+  Allreduce per step, with its deadline), then ``opt.step()``.
 
 Protocol (as ``_harness.py``): every set-up runs in its own processes, in an
 order that alternates between rounds; each process warms up (10 steps), then
 trains on ``--samples`` samples per batch size between two barriers. Reported
 are medians over rounds [min, max]: samples/s; the time per step spent in
-``sync_gradients`` (packing the gradients, the Allreduce, and waiting for the
-slower rank); the time of the Allreduce alone on a buffer of the same size
-(50 calls after a barrier, so no waiting for a slower rank); and the scaling
+the averaging at the end of backward
+(``DistributedDataParallel._on_backward_end``: packing the gradients, the
+Allreduce, and waiting for the slower rank); the time of the Allreduce alone
+on a buffer of the same size (50 calls after a barrier, so no waiting for a
+slower rank); and the scaling
 efficiency, samples/s of 2 ranks / (2 x samples/s of 1 rank), paired by round.
 """
 
@@ -76,18 +78,25 @@ def _measure(batch: int, samples: int, data: Any) -> tuple[dict[str, float], int
                 if count == 0:
                     return
 
+    spent = [0.0]
+    if ddp is not None:  # time the averaging that ends each backward pass
+        average = ddp._on_backward_end
+
+        def timed() -> Any:
+            t = time.perf_counter()
+            result = average()
+            spent[0] += time.perf_counter() - t
+            return result
+
+        ddp._on_backward_end = timed
+
     def step(xb: Any, yb: Any) -> float:
+        spent[0] = 0.0
         opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        if ddp is None:
-            opt.step()
-            return 0.0
-        t = time.perf_counter()
-        ddp.sync_gradients(len(yb), float(loss.array))
-        spent = time.perf_counter() - t
+        loss = loss_fn((ddp or model)(xb), yb)
+        loss.backward()  # with 2 ranks: averages the gradients at its end
         opt.step()
-        return spent
+        return spent[0]
 
     for xb, yb in batches(10):  # warm-up
         step(xb, yb)

@@ -14,7 +14,8 @@ Markdown report with the date, machine, library versions and thread settings):
 - ``ops``: the cost of each recorded operation (``ops.py``);
 - ``sklearn``: ``retrograd.sklearn`` against scikit-learn's MLPs (``sklearn_fit.py``);
 - ``memory``: peak memory of the batch-512 epoch (``memory.py``);
-- ``import``: time to ``import retrograd`` (``import_time.py``).
+- ``import``: time to ``import retrograd`` (``import_time.py``);
+- ``threads``: default BLAS threads on an idle and a busy machine (``threads.py``).
 
 Every part runs each library in its own process, alternated over rounds
 (``_harness.py``); on a shared machine, run it when nothing else is busy.
@@ -33,6 +34,7 @@ PARTS = {
     "sklearn": "sklearn_fit.py",
     "memory": "memory.py",
     "import": "import_time.py",
+    "threads": "threads.py",
 }
 
 

@@ -9,8 +9,9 @@ take about a minute on two cores; ``pytest -m slow`` runs them.
 
 from __future__ import annotations
 
+import os
 import statistics
-import time
+import sys
 
 import pytest
 
@@ -42,13 +43,10 @@ def test_mean_test_score_over_seeds_meets_the_bar(name, options, bar):
 
 
 @pytest.mark.slow
-def test_default_run_on_digits_is_accurate_and_fast():
-    # `retrograd train` with no options: digits, seed 0. The issue asks for >= 98% in
-    # under 30 s on a 2-core machine; this checks the training itself in 30 s.
-    t0 = time.perf_counter()
+def test_default_run_on_digits_is_accurate():
+    # `retrograd train` with no options: digits, seed 0, >= 98%. Its time is measured by
+    # bench/ (no timed assertions in tests: CI machines are shared).
     result = train("digits", quiet=True)
-    seconds = time.perf_counter() - t0
-    assert seconds < 30, f"training digits with the defaults took {seconds:.1f} s"
     assert result.metrics["test_accuracy"] >= 0.98
 
 
@@ -60,3 +58,22 @@ def test_the_default_cnn_on_digits_images():
     result = train("digits", arch="cnn", seed=0, quiet=True)
     assert result.model.info["input_shape"] == [1, 8, 8]
     assert result.metrics["test_accuracy"] >= 0.985, result.metrics["test_accuracy"]
+
+
+@pytest.mark.slow
+def test_the_mnist1d_cnn_meets_the_papers_number():
+    # MNIST-1D with the paper's split (4,000 train / 1,000 test): bench/accuracy.py's
+    # "mnist1d CNN" case, seed 0 (95.1%; seeds 0-4 are in docs/accuracy.md). The paper's
+    # CNN reaches 94%, its MLP 68%.
+    pytest.importorskip("mnist1d")
+    bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+    sys.path.insert(0, bench)
+    try:
+        from accuracy import CONV_CASES
+    finally:
+        sys.path.remove(bench)
+
+    name, options, bar, _ = CONV_CASES["mnist1d CNN"]
+    test = load_dataset(name, split="test")
+    result = train(load_dataset(name), seed=0, test_split=0.0, quiet=True, **options)
+    assert result.model.score(test.X, test.y) >= bar

@@ -20,6 +20,7 @@ RANKS = {
     "_backend": 0,
     "validation": 0,
     "_blas": 0,
+    "threads": 0,  # NumPy's BLAS: its library and thread count (ops and _blas ask it)
     "autograd": 1,
     "ops": 2,
     "random": 3,

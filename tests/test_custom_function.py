@@ -408,3 +408,70 @@ def test_second_derivative_through_a_custom_function_matches_torch():
         return g.tolist(), h.tolist()
 
     assert run(rg) == run(torch)
+
+
+# ------------------------------------------------------------------ saved tensors and versions
+def _mul_saving_input_and_output(lib):
+    class MulSave(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            y = x * w
+            ctx.save_for_backward(x, y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * y / x, g * x
+
+    return MulSave
+
+
+def _modify_saved(lib, case):
+    """Record MulSave on (a·1, b), change a saved tensor in place per ``case``, then backward."""
+    fn = _mul_saving_input_and_output(lib)
+    a = lib.tensor([1.0, 2.0], requires_grad=True, dtype=lib.float64)
+    b = lib.tensor([3.0, 4.0], requires_grad=True, dtype=lib.float64)
+    h = a * 1
+    out = fn.apply(h, b)
+    if case == "input":
+        h.add_(1)
+    elif case == "output":
+        with lib.no_grad():
+            out.mul_(2)
+    elif case == "output, recorded":
+        out.mul_(2)
+    elif case == "unsaved input":
+        with lib.no_grad():
+            b.add_(1)
+    elif case == "after create_graph":  # h changes between two passes: the recorded Div sees it
+        (gh,) = lib.autograd.grad(out.sum(), h, create_graph=True)
+        h.add_(1)
+        return gh.sum()
+    return out.sum()
+
+
+@pytest.mark.parametrize(
+    "case", ["input", "output", "output, recorded", "unsaved input", "after create_graph", "none"]
+)
+def test_inplace_change_to_a_saved_tensor_raises_as_in_torch(case):
+    """ctx.save_for_backward is version-checked like the engine's own ops (torch's error)."""
+    errors = {}
+    for lib in (rg, torch):
+        loss = _modify_saved(lib, case)
+        try:
+            loss.backward()
+            errors[lib] = None
+        except RuntimeError as e:
+            errors[lib] = str(e)
+    assert (errors[rg] is None) == (errors[torch] is None), errors
+    if errors[torch] is not None:
+        assert "modified by an inplace operation" in errors[torch]
+        assert "modified by an inplace operation" in errors[rg]
+        assert "is at version 1; expected version 0" in errors[rg]
+    if case == "input":
+        assert "output 0 of AddBackward0 and input 0 of MulSaveBackward" in errors[rg]
+    if case in ("output", "output, recorded"):
+        assert "output 0 of MulSaveBackward" in errors[rg]
+    if case == "after create_graph":
+        assert "input 1 of DivBackward0" in errors[rg]

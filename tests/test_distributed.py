@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -269,9 +270,13 @@ def _fit_global(distributed: bool, dtype=np.float64):
     return model, history
 
 
-def _ddp_loop(distributed: bool):
+def _ddp_loop(distributed: bool, explicit: bool = False):
     """A PyTorch-style loop: each rank its rows of every micro-batch, two micro-batches
-    accumulated per step (the first under no_sync), then one averaging and the step."""
+    accumulated per step (the first, forward and backward, under no_sync); backward averages.
+
+    With ``explicit`` it also calls ``sync_gradients()`` after the last backward, as loops
+    written before backward averaged did: the gradients must not be averaged twice.
+    """
     from retrograd import distributed as dist
     from retrograd import nn, optim
 
@@ -287,16 +292,38 @@ def _ddp_loop(distributed: bool):
             base = (2 * step + micro) * 15
             start, stop = dist.shard_bounds(15, size, rank)
             rows = slice(base + start, base + stop)
-            loss = loss_fn(ddp(X[rows]), y[rows])
             if distributed and micro == 0:
                 with ddp.no_sync():
-                    loss.backward()
+                    loss_fn(ddp(X[rows]), y[rows]).backward()
             else:
-                loss.backward()
-        if distributed:
+                loss_fn(ddp(X[rows]), y[rows]).backward()
+        if distributed and explicit:
             ddp.sync_gradients()
         opt.step()
     return model
+
+
+def _ddp_full_batch(distributed: bool):
+    """``model = DDP(model); loss.backward(); opt.step()``: on K ranks each its rows of a
+    global batch of 25 (split unevenly), against one process on the whole batch."""
+    from retrograd import distributed as dist
+    from retrograd import nn, optim
+
+    model, train, _ = _odd_problem(dropout=0.0, sync=distributed)
+    if distributed:
+        model = dist.DistributedDataParallel(model)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    X, y = train.tensors
+    size, rank = (dist.world_size(), dist.rank()) if distributed else (1, 0)
+    for step in range(8):
+        start, stop = dist.shard_bounds(25, size, rank)
+        rows = slice(25 * step + start, 25 * step + stop)
+        opt.zero_grad()
+        loss = loss_fn(model(X[rows]), y[rows])
+        loss.backward()
+        opt.step()
+    return model.module if distributed else model
 
 
 def _state(model) -> list[np.ndarray]:
@@ -309,12 +336,17 @@ def _worker_global(out: str) -> None:
     dist.init()
     model, history = _fit_global(True)
     model32, _ = _fit_global(True, np.float32)
-    loop = _ddp_loop(True)
-    sums = dist.all_gather_object((dist.parameters_checksum(model), dist.parameters_checksum(loop)))
+    loops = {
+        "loop": _ddp_loop(True),
+        "explicit": _ddp_loop(True, explicit=True),
+        "full": _ddp_full_batch(True),
+    }
+    sums = dist.all_gather_object([dist.parameters_checksum(m) for m in (model, *loops.values())])
     if dist.is_main():
         np.savez(out, *_state(model))
         np.savez(out + ".32.npz", *_state(model32))
-        np.savez(out + ".loop.npz", *_state(loop))
+        for name, m in loops.items():
+            np.savez(out + f".{name}.npz", *_state(m))
         info = {"checksums": sums, "history": history.to_dict()["records"]}
         Path(out + ".json").write_text(json.dumps(info))
 
@@ -412,9 +444,49 @@ def test_global_batches_train_the_single_process_model(n, tmp_path):
         assert got.dtype == want.dtype
         if want.dtype.kind == "f":
             assert np.linalg.norm(got - want) <= 1e-5 * np.linalg.norm(want), i
-    loop = np.load(out + ".loop.npz")
-    for i, want in enumerate(_state(_ddp_loop(False))):
-        np.testing.assert_allclose(loop[f"arr_{i}"], want, rtol=1e-12, atol=1e-14)
+    # Hand-written PyTorch-style loops: backward averages (once, even with an explicit
+    # sync_gradients after it), no_sync accumulates, the whole batch in one process.
+    for name, ref in [
+        ("loop", _ddp_loop(False)),
+        ("explicit", _ddp_loop(False)),
+        ("full", _ddp_full_batch(False)),
+    ]:
+        loop = np.load(out + f".{name}.npz")
+        for i, want in enumerate(_state(ref)):
+            np.testing.assert_allclose(loop[f"arr_{i}"], want, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def _docs_loop_script(tmp_path: Path) -> Path:
+    """docs/distributed.md's hand-written loop, then rank 0 saves the weights."""
+    text = (HERE.parent.parent / "docs" / "distributed.md").read_text()
+    start = text.index("### A loop written by hand")
+    (block,) = re.findall(
+        r"```python\n(.+?)```", text[start : text.index("\n### ", start + 1)], re.S
+    )
+    script = tmp_path / "loop.py"
+    script.write_text(
+        block + "\nif dist.is_main():\n"
+        "    np.savez(__import__('sys').argv[1], *[p.detach().numpy() for p in net.parameters()])\n"
+    )
+    return script
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_docs_hand_written_ddp_loop_equals_one_process(n, tmp_path):
+    """The PyTorch-style loop of docs/distributed.md: K ranks train one process's weights."""
+    script = _docs_loop_script(tmp_path)
+    one = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "one.npz")],
+        capture_output=True, text=True, timeout=TIMEOUT, env=_env(),
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    proc = mpirun(n, str(script), str(tmp_path / "many.npz"))
+    assert proc.returncode == 0, proc.stderr
+    want, got = np.load(tmp_path / "one.npz"), np.load(tmp_path / "many.npz")
+    assert len(want.files) == 4
+    for key in want.files:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-14)
 
 
 @needs_mpi
@@ -763,20 +835,55 @@ def test_shard_bounds_split_every_batch_as_array_split():
 
 
 def test_ddp_no_sync_and_row_counting():
-    """World of one: sync_gradients counts the rows of the forward calls since the last one."""
+    """World of one: backward averages over the rows of the forward calls since the last one."""
+    import retrograd as rg
     from retrograd import distributed as dist
     from retrograd import nn
 
     model, data = _problem()
     ddp = dist.DistributedDataParallel(model)
     x, y = data.tensors
+    ends = []
+    original = ddp._on_backward_end
+    ddp._on_backward_end = lambda: ends.append(original())
     with ddp.no_sync():
-        assert ddp.require_backward_grad_sync is False and ddp._on_backward_end() is None
+        assert ddp.require_backward_grad_sync is False
         nn.CrossEntropyLoss()(ddp(x[:5]), y[:5]).backward()
-    assert ddp.require_backward_grad_sync is True
-    nn.CrossEntropyLoss()(ddp(x[5:8]), y[5:8]).backward()
-    assert ddp.sync_gradients().batch_size == 8
-    assert ddp._on_backward_end().batch_size == 0  # nothing since: a rank with no rows
+    assert ends == [] and ddp.require_backward_grad_sync is True
+    loss = nn.CrossEntropyLoss()(ddp(x[5:8]), y[5:8])
+    loss.backward()
+    assert [e.batch_size for e in ends] == [8]
+    # An explicit call after it does not average again; it reduces the loss it is given.
+    sync = ddp.sync_gradients(loss=float(loss.array))
+    assert sync.batch_size == 8 and sync.loss == pytest.approx(float(loss.array), rel=1e-15)
+    assert ddp.sync_gradients().batch_size == 0  # nothing since: a rank with no rows
+    # A backward that does not go through the wrapper's output queues nothing.
+    sum(p.sum() for p in model.parameters()).backward()
+    with rg.no_grad():  # nor does a forward without grad
+        ddp(x[:2])
+    assert len(ends) == 1
+
+
+def test_ddp_averages_once_per_backward_pass_and_not_after_a_failed_one():
+    """Two outputs in one pass: one averaging; a pass that raised leaves nothing queued."""
+    from retrograd import distributed as dist
+
+    model, data = _problem()
+    ddp = dist.DistributedDataParallel(model)
+    x = data.tensors[0]
+    ends = []
+    original = ddp._on_backward_end
+    ddp._on_backward_end = lambda: ends.append(original())
+    a, b = ddp(x[:3]), ddp(x[3:7])
+    (a.sum() + b.sum()).backward()
+    assert [e.batch_size for e in ends] == [7]
+    weight = next(model.parameters())
+    handle = weight.register_hook(lambda g: 1 / 0)  # runs after the output's hook
+    with pytest.raises(ZeroDivisionError):
+        ddp(x[:2]).sum().backward()
+    handle.remove()
+    ddp(x[:4]).sum().backward()
+    assert [e.batch_size for e in ends] == [7, 6]  # the failed pass's rows count in the next
 
 
 def test_ddp_single_rank_averages_by_batch_size():

@@ -21,6 +21,7 @@ import retrograd as rg
 import retrograd.functional as RF
 from retrograd import autograd, ops
 from retrograd.autograd import functional as AF
+from retrograd.autograd import versions
 
 from .conftest import assert_close
 from .test_ops_oracle import GETITEM_INDICES, PARAMS, Case, _inputs
@@ -263,7 +264,46 @@ CONVS = [
         [((2, 2, 4), (2, 3, 3))],
     ),
 ]
-FUSED += POOLS + CONVS
+_EMB_IDX = np.array([[0, 3, 1], [3, 3, 4]])
+# Ops added after the op table: activations, layer helpers, padding, embedding, kl_div.
+LAYERS = [
+    Case("hardtanh", lambda L, F, x: F.hardtanh(x, -0.7, 1.3) ** 3, [((4, 3),)], "away"),
+    Case("logsigmoid", lambda L, F, x: F.logsigmoid(x), [((4, 3),)]),
+    Case("mish", lambda L, F, x: F.mish(x), [((4, 3),)]),
+    Case("silu", lambda L, F, x: F.silu(x), [((4, 3),)]),
+    Case("softsign", lambda L, F, x: F.softsign(x), [((4, 3),)], "away"),
+    Case("prelu", lambda L, F, x, w: F.prelu(x, w) ** 2, [((4, 3), (3,)), ((2, 3, 5), (1,))]),
+    Case("normalize", lambda L, F, x: F.normalize(x, dim=1) ** 3, [((4, 3),)]),
+    Case("normalize_p1_dim0", lambda L, F, x: F.normalize(x**2, p=1.0, dim=0), [((4, 3),)]),
+    Case(
+        "embedding",
+        lambda L, F, w: F.embedding(_idx(L, _EMB_IDX), w) ** 3,
+        [((5, 2),)],
+    ),
+    Case(
+        "embedding_padding_idx",
+        lambda L, F, w: F.embedding(_idx(L, _EMB_IDX), w, padding_idx=3).tanh(),
+        [((5, 2),)],
+    ),
+    Case(
+        "kl_div",
+        lambda L, F, x, t: F.kl_div(x.log_softmax(1), t.softmax(1), reduction="batchmean"),
+        [((4, 3), (4, 3))],
+    ),
+    Case(
+        "kl_div_log_target",
+        lambda L, F, x, t: F.kl_div(x.log_softmax(1), t, reduction="sum", log_target=True),
+        [((4, 3), (4, 3))],
+    ),
+] + [
+    Case(
+        f"pad_{mode}",
+        lambda L, F, x, mode=mode: F.pad(x**2, (2, 1, 1, 0), mode=mode) ** 2,
+        [((1, 2, 3, 4),)],
+    )
+    for mode in ("constant", "reflect", "replicate", "circular")
+]
+FUSED += POOLS + CONVS + LAYERS
 
 FUSED_PARAMS = [
     pytest.param(case, shapes, id=f"{case.name}-{'x'.join(map(str, shapes))}")
@@ -312,6 +352,7 @@ def test_every_op_has_a_recorded_backward():
         if issubclass(c, autograd.Op) and c is not autograd.Op
     ]
     assert len(classes) >= 50
+    classes += [versions.CopySlices, versions.AsStrided, versions.IndexPut]  # in-place writes
     missing = [c.__name__ for c in classes if not hasattr(c, "backward_graph")]
     assert not missing, f"ops without a second derivative: {missing}"
 
@@ -642,3 +683,68 @@ def test_third_derivative_through_a_pool_matches_torch(pool, rng):
     ours = third(rg, RF, autograd.grad, rg.tensor(arr, requires_grad=True))
     theirs = third(torch, TF, torch.autograd.grad, torch.from_numpy(arr.copy()).requires_grad_())
     assert_close(ours, theirs, **TIGHT)
+
+
+def test_third_derivative_of_gelu_records_erf(rng):
+    """GELU's second derivative records erf; its third derivative goes through Erf's rule."""
+    arr = rng.uniform(-2, 2, size=(3, 4))
+
+    def third(L, F, lib_grad, x):
+        (g,) = lib_grad(F.gelu(x).sum(), x, create_graph=True)
+        (h,) = lib_grad(g.sum(), x, create_graph=True)
+        return lib_grad((h * h).sum(), x)[0]
+
+    ours = third(rg, RF, autograd.grad, rg.tensor(arr, requires_grad=True))
+    theirs = third(torch, TF, torch.autograd.grad, torch.from_numpy(arr.copy()).requires_grad_())
+    assert_close(ours, theirs, **TIGHT)
+
+
+def test_second_derivative_through_a_dtype_cast_matches_torch(rng):
+    """Cast: a float32 detour in a float64 computation, differentiated twice."""
+    arr = rng.uniform(-1, 1, size=(3, 4))
+
+    def second(lib, lib_grad, x):
+        y = (x.float().sin().double() * x).sum()
+        (g,) = lib_grad(y, x, create_graph=True)
+        return g, lib_grad((g * g).sum(), x)[0]
+
+    ours = second(rg, autograd.grad, rg.tensor(arr, requires_grad=True))
+    theirs = second(torch, torch.autograd.grad, torch.from_numpy(arr.copy()).requires_grad_())
+    for a, b in zip(ours, theirs, strict=True):
+        assert_close(a.detach(), b.detach(), rtol=1e-6, atol=1e-7)
+
+
+def _inplace_writes(L, F, x, v):
+    """Writes into a slice, through a transposed and a reshaped view, and by an index array."""
+    y = x * x
+    y[:, 1] = v.exp() * x[:, 0]  # a slice: CopySlices
+    z = y.t()
+    z[0].mul_(x[:, 2])  # through a view of a view: CopySlices, AsStrided
+    flat = y.view(-1)
+    flat[1:4].add_(v.sum() ** 2)  # a flat view
+    idx = np.array([0, 1])
+    rows = torch.from_numpy(idx) if L is torch else rg.tensor(idx)
+    y[rows, 2 - rows] = v * v  # an index array: IndexPut
+    y[1:, :2] = v[:1].sin()  # a broadcast value
+    # z and flat, read after the base changed, are taken again from it: AsStrided
+    return (y.sin() * y).sum(-1) + z[1] * x[:, 1] + flat[2:4].exp()
+
+
+def test_second_derivative_through_inplace_writes_and_views_matches_torch(rng):
+    """CopySlices, AsStrided and IndexPut record their gradients: twice, three times, as torch."""
+    arrays = [rng.uniform(-1, 1, size=(2, 3)), rng.uniform(-1, 1, size=(2,))]
+    _check_against_torch("inplace writes", _inplace_writes, arrays, rng)
+    inputs = [rg.tensor(a, requires_grad=True) for a in arrays]
+    assert rg.gradgradcheck(lambda x, v: _inplace_writes(rg, RF, x, v), inputs)
+
+    def third(L, lib_grad, x, v):
+        (gx, gv) = lib_grad(_inplace_writes(L, None, x, v).sum(), [x, v], create_graph=True)
+        (hx,) = lib_grad((gx * gx).sum() + gv.sum(), x, create_graph=True)
+        return lib_grad((hx**2).sum(), [x, v])
+
+    ours = third(rg, autograd.grad, *[rg.tensor(a, requires_grad=True) for a in arrays])
+    theirs = third(
+        torch, torch.autograd.grad, *[torch.from_numpy(a.copy()).requires_grad_() for a in arrays]
+    )
+    for a, b in zip(ours, theirs, strict=True):
+        assert_close(a, b, **TIGHT)

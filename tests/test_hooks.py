@@ -382,18 +382,131 @@ def test_docs_examples_run(title):
         exec(compile(block, f"docs/autograd.md ({title})", "exec"), namespace)
 
 
-def test_hooks_are_refused_not_skipped_in_the_higher_order_walk():
-    """autograd.grad and create_graph do not run hooks yet: they raise instead of ignoring one."""
-    x = rg.tensor([1.0, 2.0], requires_grad=True)
-    y = x * x
-    handle = y.register_hook(lambda g: g * 2)
-    with pytest.raises(RuntimeError, match="hooks do not run"):
-        rg.autograd.grad(y.sum(), x)
-    handle.remove()
-    (gx,) = rg.autograd.grad((x * x).sum(), x)
-    np.testing.assert_allclose(gx.numpy(), [2.0, 4.0])
-    leaf = rg.tensor([3.0], requires_grad=True)
-    leaf_handle = leaf.register_hook(lambda g: g)
-    with pytest.raises(RuntimeError, match="hooks do not run"):
-        (leaf * leaf).sum().backward(create_graph=True)
-    leaf_handle.remove()
+def test_every_section_of_autograd_md_with_examples_is_run_by_a_test():
+    """The sections whose examples these tests, test_inplace and test_higher_order run."""
+    run = {"In-place operations and views", "Higher-order gradients", "Hooks"}
+    run |= {"Custom functions", "Anomaly detection and inference mode"}
+    text = DOCS.read_text()
+    with_examples = {
+        m.group(1)
+        for m in re.finditer(r"^## (.+)\n", text, re.M)
+        if "```python" in _section(m.group(1))
+    }
+    assert with_examples == run
+
+
+# ------------------------------------------------------------------ hooks in the higher-order walk
+def _hooked_graph(lib):
+    """x, w leaves and h = x*w, k = h*h non-leaves, all hooked or retained; y = sum(k + w)."""
+    calls = []
+
+    def note(name):
+        return lambda g: calls.append((name, _lists(g), g.requires_grad))
+
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    w = lib.tensor([3.0, -1.0], requires_grad=True)
+    x.register_hook(lambda g: note("x")(g) or g * 10)
+    w.register_hook(note("w"))
+    w.register_post_accumulate_grad_hook(lambda t: calls.append(("w post", _lists(t.grad), None)))
+    h = x * w
+    h.register_hook(lambda g: note("h")(g) or g + 1)
+    h.retain_grad()
+    k = h * h
+    k.retain_grad()
+    k.register_hook(note("k"))
+    y = (k + w).sum()
+    return calls, {"x": x, "w": w, "h": h, "k": k}, y
+
+
+HIGHER_WALKS = {
+    "grad x": lambda lib, t, y: lib.autograd.grad(y, t["x"]),
+    "grad h": lambda lib, t, y: lib.autograd.grad(y, t["h"]),
+    "grad h, x": lambda lib, t, y: lib.autograd.grad(y, [t["h"], t["x"]]),
+    "grad x, w, create_graph": lambda lib, t, y: lib.autograd.grad(
+        y, [t["x"], t["w"]], create_graph=True
+    ),
+    "backward inputs x": lambda lib, t, y: y.backward(inputs=[t["x"]]),
+    "backward inputs h": lambda lib, t, y: y.backward(inputs=[t["h"]]),
+    "backward inputs h, w": lambda lib, t, y: y.backward(inputs=[t["h"], t["w"]]),
+    "backward inputs h, x": lambda lib, t, y: y.backward(inputs=[t["h"], t["x"]]),
+    "grad k, h": lambda lib, t, y: lib.autograd.grad(y, [t["k"], t["h"]]),
+    "grad h twice": lambda lib, t, y: lib.autograd.grad(y, [t["h"], t["h"]]),
+    "backward create_graph": lambda lib, t, y: y.backward(create_graph=True),
+}
+
+
+def _higher_walk_run(lib, name):
+    calls, t, y = _hooked_graph(lib)
+    got = HIGHER_WALKS[name](lib, t, y)
+    got = None if got is None else [(_lists(g), g.requires_grad) for g in got]
+    grads = {
+        n: (_lists(v.grad), None if v.grad is None else v.grad.requires_grad) for n, v in t.items()
+    }
+    return calls, got, grads
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+@pytest.mark.parametrize("name", list(HIGHER_WALKS))
+def test_hooks_run_in_the_higher_order_walk_as_in_torch(name):
+    """Hooks on the path run in torch's order (and only those); inputs= writes only its inputs."""
+    got, want = _higher_walk_run(rg, name), _higher_walk_run(torch, name)
+    assert got == want
+    assert got[0], "some hook must have run"
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_hook_replacing_a_graph_gradient_is_differentiated_again():
+    """Under create_graph a hook gets a graph Tensor; what it returns is differentiated too."""
+    out = {}
+    for lib in (rg, torch):
+        x = lib.tensor([1.0, 2.0, -0.5], requires_grad=True, dtype=lib.float64)
+        y = x * x.sin()
+        y.register_hook(lambda g, y=y: g * y)  # the gradient now depends on x through y
+        x.register_hook(lambda g: g.exp())
+        (gx,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+        (ggx,) = lib.autograd.grad((gx * gx).sum(), x)
+        leaf = lib.tensor([0.3, -1.2], requires_grad=True, dtype=lib.float64)
+        leaf.register_hook(lambda g: g * g)
+        (leaf.pow(3)).sum().backward(create_graph=True)
+        first = leaf.grad
+        assert first.requires_grad
+        out[lib] = [gx.detach().numpy(), ggx.numpy(), first.detach().numpy().copy()]
+        first.sum().backward()  # torch adds into ``first`` in place here: compare a copy
+        out[lib].append(leaf.grad.detach().numpy())
+    for a, b in zip(out[rg], out[torch], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_module_full_backward_hook_in_a_gradient_penalty_matches_torch():
+    """A module's full backward hook sees and replaces graph gradients under create_graph."""
+    out = {}
+    for lib in (rg, torch):
+        lib.manual_seed(0)
+        w = np.linspace(-1, 1, 12).reshape(4, 3)
+        net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 1)).double()
+        with lib.no_grad():
+            net[0].weight.copy_(lib.tensor(w))
+            net[2].weight.fill_(0.5)
+            net[0].bias.fill_(0.1)
+            net[2].bias.fill_(-0.2)
+        seen = []
+        net[0].register_full_backward_hook(
+            lambda m, gi, go: seen.append((_lists(go[0]), go[0].requires_grad)) or (gi[0] * 2,)
+        )
+        x = lib.tensor(np.linspace(-2, 2, 6).reshape(2, 3), requires_grad=True)
+        loss = net(x).pow(2).mean()
+        (gx,) = lib.autograd.grad(loss, x, create_graph=True)
+        (loss + gx.pow(2).sum()).backward()
+        out[lib] = (seen, _lists(gx), [_lists(p.grad) for p in net.parameters()], _lists(x.grad))
+    assert out[rg] == out[torch]
+
+
+def test_queue_callback_runs_at_the_end_of_autograd_grad_and_create_graph_backward():
+    for lib in (rg, torch):
+        order = []
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * x
+        y.register_hook(lambda g, lib=lib: QUEUE[lib](lambda: order.append("callback")))
+        x.register_hook(lambda g: order.append("x hook"))
+        lib.autograd.grad(y.sum(), x)
+        assert order == ["x hook", "callback"], lib

@@ -603,7 +603,17 @@ def test_second_derivatives_of_prelu_and_embedding_match_torch():
     g.sum().backward()
     gt.sum().backward()
     close(e.grad, et.grad, np.float64)
+    e.grad = et.grad = None  # padding_idx: the padding row is a constant, as in torch
+    (g,) = rg.autograd.grad(
+        (F.embedding(rg.tensor(idx), e, padding_idx=0) ** 3).sum(), [e], create_graph=True
+    )
+    (gt,) = torch.autograd.grad(
+        (TF.embedding(torch.from_numpy(idx), et, padding_idx=0) ** 3).sum(), [et], create_graph=True
+    )
+    g.sum().backward()
+    gt.sum().backward()
+    close(e.grad, et.grad, np.float64)
     with pytest.raises(RuntimeError, match="second derivatives are not supported"):
         rg.autograd.grad(
-            F.embedding(rg.tensor(idx), e, padding_idx=0).sum(), [e], create_graph=True
+            F.embedding(rg.tensor(idx), e, scale_grad_by_freq=True).sum(), [e], create_graph=True
         )[0].sum().backward()

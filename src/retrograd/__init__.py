@@ -6,6 +6,9 @@ names and semantics follow PyTorch.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 import numpy as _np
 
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -24,7 +27,6 @@ from .creation import (
     randn,
     randn_like,
     randperm,
-    tensor,
     zeros,
     zeros_like,
 )
@@ -81,6 +83,7 @@ from .tensor_functions import (
     var,
     where,
 )
+from .threads import get_num_threads, set_num_threads
 
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
@@ -109,11 +112,17 @@ __all__ = [
     "std", "sub", "sum", "tanh", "tensor", "transpose", "unsqueeze", "var", "where", "zeros",
     "zeros_like",
 ]  # fmt: skip
+__all__ += ["get_num_threads", "set_num_threads"]
 
 # Layers and functions sit above the engine and import from it, so they come last.
 from . import functional as functional  # noqa: E402
 from . import nn as nn  # noqa: E402
 from . import optim as optim  # noqa: E402
+
+# NOTE: `from .tensor import Tensor` above makes the submodule `retrograd.tensor` an
+# attribute of the package as well, and type checkers (pyright) take `rg.tensor` for the
+# module if the function is imported before it. So the function is imported here, last.
+from .creation import tensor as tensor  # noqa: E402
 
 __all__ += ["History", "NonFiniteError", "fit", "load", "load_file", "save", "save_file"]
 __all__ += ["data", "functional", "nn", "optim", "pipeline", "training"]
@@ -137,7 +146,26 @@ _LAZY_NAMES = {
 }
 
 
-def __getattr__(name: str) -> object:
+if _TYPE_CHECKING:  # the lazy names, for type checkers (mypy, pyright): see __getattr__
+    from . import data as data
+    from . import distributed as distributed
+    from . import explain as explain
+    from . import pipeline as pipeline
+    from . import serialization as serialization
+    from . import sklearn as sklearn
+    from . import training as training
+    from . import utils as utils
+    from . import viz as viz
+    from .serialization import load as load
+    from .serialization import load_file as load_file
+    from .serialization import save as save
+    from .serialization import save_file as save_file
+    from .training import History as History
+    from .training import NonFiniteError as NonFiniteError
+    from .training import fit as fit
+
+
+def __getattr__(name: str) -> _Any:
     import importlib
 
     if name in _LAZY_SUBMODULES:

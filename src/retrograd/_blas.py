@@ -8,9 +8,10 @@ ufunc scales and adds at once; BLAS's ``axpy`` does it in one pass, and
 ``step()`` went from 68 to 45 microseconds and Adam's from 395 to 322.
 
 The functions come from the OpenBLAS of NumPy's own wheel, found among the
-libraries this process has already loaded (``RTLD_NOLOAD``), so no second BLAS,
-with its own thread pool, is ever started (SciPy's OpenBLAS is never taken),
-and thread limits set with threadpoolctl apply. Where there is no such library
+libraries this process has already loaded (``RTLD_NOLOAD``, by
+:func:`retrograd.threads.openblas`), so no second BLAS, with its own thread
+pool, is ever started (SciPy's OpenBLAS is never taken); each call takes its
+thread count from :mod:`retrograd.threads`, by its size. Where there is no such library
 (NumPy built on MKL or Accelerate, Windows, CuPy arrays) or ``RETROGRAD_BLAS=0``
 is set, the functions return False and the caller does the update with NumPy
 ufuncs.
@@ -23,9 +24,9 @@ from __future__ import annotations
 
 import ctypes
 import os
-import sys
 from typing import Any
 
+from . import threads
 from ._backend import ndarray, xp
 
 #: Arrays with fewer elements take the ufunc path: the ctypes call and the two
@@ -38,72 +39,29 @@ _axpby: dict[Any, Any] | None = None
 library: str | None = None  # the path of the OpenBLAS in use, once bound
 
 
-def _candidates() -> list[str]:
-    """Paths of the OpenBLAS that NumPy runs on, if this process has it loaded.
-
-    NOTE: SciPy's wheels bring their own OpenBLAS, and once SciPy is imported
-    both are loaded; binding SciPy's would start its thread pool beside NumPy's
-    (measured: a two-thread step took 15 ms instead of 0.6). So NumPy's own copy
-    (in ``numpy.libs`` or ``numpy/.dylibs``) comes first, and a lone OpenBLAS
-    elsewhere (a system or conda NumPy linked to a shared one) is taken only when
-    it is the only one loaded.
-    """
-    root = os.path.dirname(os.path.dirname(os.path.realpath(xp.__file__)))
-    own_dirs = (os.path.join(root, "numpy.libs"), os.path.join(root, "numpy", ".dylibs"))
-    loaded: list[str] = []
-    try:
-        with open("/proc/self/maps") as maps:  # Linux: exactly what is loaded
-            for line in maps:
-                path = line.rsplit(" ", 1)[-1].strip()
-                if "openblas" in os.path.basename(path).lower() and path not in loaded:
-                    loaded.append(path)
-    except OSError:  # macOS: where NumPy's wheels put their OpenBLAS (RTLD_NOLOAD checks it)
-        import glob
-
-        for d in own_dirs:
-            loaded += glob.glob(os.path.join(d, "*openblas*"))
-    own = [p for p in loaded if os.path.dirname(os.path.realpath(p)) in own_dirs]
-    if own:
-        return own
-    return loaded if len(loaded) == 1 else []
-
-
 def _bind() -> tuple[dict[Any, Any], dict[Any, Any], str | None]:
     """``{dtype: axpy}``, ``{dtype: axpby}`` and the library's path, or nothing."""
-    if os.environ.get("RETROGRAD_BLAS", "1") == "0" or xp.__name__ != "numpy":
+    found = threads.openblas()
+    if os.environ.get("RETROGRAD_BLAS", "1") == "0" or found is None:
         return {}, {}, None
-    if not hasattr(os, "RTLD_NOLOAD") or sys.platform == "win32":
-        return {}, {}, None
-    for path in _candidates():
-        try:  # RTLD_NOLOAD: a handle to the loaded copy, never a new one
-            lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_NOW)
-        except OSError:
-            continue
-        # Symbol names of NumPy's wheels (scipy-openblas, 64-bit integers), of
-        # openblas64_ builds, and of plain OpenBLAS.
-        for prefix, suffix in (("scipy_", "64_"), ("", "64_"), ("scipy_", ""), ("", "")):
-            config = getattr(lib, f"{prefix}openblas_get_config{suffix}", None)
-            if config is None:
-                continue
-            config.restype = ctypes.c_char_p
-            integer = ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int32
-            ptr = ctypes.c_void_p
-            axpys, axpbys = {}, {}
-            for letter, dtype, real in (
-                ("s", xp.float32, ctypes.c_float),
-                ("d", xp.float64, ctypes.c_double),
-            ):
-                axpy = getattr(lib, f"{prefix}cblas_{letter}axpy{suffix}", None)
-                axpby = getattr(lib, f"{prefix}cblas_{letter}axpby{suffix}", None)
-                if axpy is None or axpby is None:
-                    break
-                axpy.restype = axpby.restype = None
-                axpy.argtypes = [integer, real, ptr, integer, ptr, integer]
-                axpby.argtypes = [integer, real, ptr, integer, real, ptr, integer]
-                axpys[xp.dtype(dtype)], axpbys[xp.dtype(dtype)] = axpy, axpby
-            else:
-                return axpys, axpbys, path
-    return {}, {}, None
+    _, symbol, path = found
+    config = symbol("openblas_get_config")
+    config.restype = ctypes.c_char_p
+    integer = ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int32
+    ptr = ctypes.c_void_p
+    axpys, axpbys = {}, {}
+    for letter, dtype, real in (
+        ("s", xp.float32, ctypes.c_float),
+        ("d", xp.float64, ctypes.c_double),
+    ):
+        axpy, axpby = symbol(f"cblas_{letter}axpy"), symbol(f"cblas_{letter}axpby")
+        if axpy is None or axpby is None:
+            return {}, {}, None
+        axpy.restype = axpby.restype = None
+        axpy.argtypes = [integer, real, ptr, integer, ptr, integer]
+        axpby.argtypes = [integer, real, ptr, integer, real, ptr, integer]
+        axpys[xp.dtype(dtype)], axpbys[xp.dtype(dtype)] = axpy, axpby
+    return axpys, axpbys, path
 
 
 def _load() -> None:
@@ -130,6 +88,17 @@ def _address(a: ndarray) -> int:
     return ctypes.addressof(ctypes.c_char.from_buffer(a))
 
 
+def _kernel(name: str, x: ndarray, y: ndarray) -> Any:
+    """The bound ``name`` (axpy or axpby) for ``y``'s dtype, its threads set; None if BLAS can't."""
+    if _axpy is None:
+        _load()
+    func = (_axpy if name == "axpy" else _axpby).get(y.dtype)  # type: ignore[union-attr]
+    if func is None or not _fits(x, y):
+        return None
+    threads.for_work(y.size)
+    return func
+
+
 def axpy(alpha: float, x: ndarray, y: ndarray) -> bool:
     """``y += alpha * x`` in one pass, when BLAS can; returns False (``y`` untouched) if not.
 
@@ -141,12 +110,8 @@ def axpy(alpha: float, x: ndarray, y: ndarray) -> bool:
     x, y : ndarray
         Same shape and floating dtype, C-contiguous, not overlapping.
     """
-    if y.size < MIN_SIZE or alpha == 0:
-        return False
-    if _axpy is None:
-        _load()
-    func = _axpy.get(y.dtype)  # type: ignore[union-attr]
-    if func is None or not _fits(x, y):
+    func = _kernel("axpy", x, y) if y.size >= MIN_SIZE and alpha != 0 else None
+    if func is None:
         return False
     func(y.size, alpha, _address(x), 1, _address(y), 1)
     return True
@@ -162,12 +127,9 @@ def axpby(alpha: float, x: ndarray, beta: float, y: ndarray) -> bool:
     x, y : ndarray
         Same shape and floating dtype, C-contiguous, not overlapping.
     """
-    if y.size < MIN_SIZE or alpha == 0 or beta == 0:
-        return False
-    if _axpby is None:
-        _load()
-    func = _axpby.get(y.dtype)  # type: ignore[union-attr]
-    if func is None or not _fits(x, y):
+    usable = y.size >= MIN_SIZE and alpha != 0 and beta != 0
+    func = _kernel("axpby", x, y) if usable else None
+    if func is None:
         return False
     func(y.size, alpha, _address(x), 1, beta, _address(y), 1)
     return True

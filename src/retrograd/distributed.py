@@ -43,6 +43,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import random as _random
+from .autograd import hooks as _autograd_hooks
+from .autograd import is_grad_enabled, queue_callback
 from .nn import sync_batchnorm as _sync_batchnorm
 from .nn.module import Module
 from .tensor import Tensor, wrap_array
@@ -565,15 +567,23 @@ class DistributedDataParallel(Module):
 
     On construction the parameters and buffers of rank 0 are broadcast to
     every rank. Calling the wrapper calls ``module`` (and counts the rows of
-    its first argument). After ``loss.backward()``, :meth:`sync_gradients`
-    replaces every gradient by that of the mean loss over the global batch,
-    with one ``Allreduce`` on a flat buffer allocated once; then every rank's
-    optimizer takes the same step.
+    its first argument). As with PyTorch's DDP, a ``backward()`` that goes
+    through the wrapper's output averages the gradients when it ends: every
+    gradient becomes that of the mean loss over the global batch, with one
+    ``Allreduce`` on a flat buffer allocated once, so ``loss.backward();
+    optimizer.step()`` is a complete step. A forward call inside
+    :meth:`no_sync` makes a backward that does not average (gradient
+    accumulation); the next one that does averages everything accumulated.
 
-    PyTorch starts the reduction from inside ``backward()``; here it is one
-    call, :meth:`sync_gradients`, until the engine offers an end-of-backward
-    callback: :meth:`_on_backward_end` is then the one method to register
-    with it (see ``docs/distributed.md``).
+    The averaging runs in an end-of-backward callback
+    (:func:`retrograd.autograd.queue_callback`), queued by a hook on the
+    output when the backward pass reaches it: a backward that does not go
+    through the wrapper sends nothing, so the ranks agree on the number of
+    collectives. :meth:`sync_gradients` is the same averaging as an explicit
+    call, for loops that also want the global loss in the same ``Allreduce``
+    (``fit`` calls the module itself, not the wrapper, then
+    ``sync_gradients``); called after a backward that averaged already, it does
+    not average again.
 
     The flat buffer holds, in the parameters' dtype (float64 if any parameter
     is float64), each rank's gradients multiplied by its rows, then the
@@ -600,8 +610,7 @@ class DistributedDataParallel(Module):
     >>> for xb, yb in loader:                           # doctest: +SKIP
     ...     opt.zero_grad()
     ...     loss = loss_fn(ddp(xb), yb)
-    ...     loss.backward()
-    ...     ddp.sync_gradients(loss=float(loss.array))
+    ...     loss.backward()                             # averages across ranks
     ...     opt.step()
     """
 
@@ -616,6 +625,8 @@ class DistributedDataParallel(Module):
         self.module = module
         self.require_backward_grad_sync = True
         self._rows = 0  # rows of the forward calls since the last sync
+        self._queued_in: object | None = None  # the backward pass that will average
+        self._averaged: tuple[SyncResult, float] | None = None  # by backward, since forward
         world = _get()
         params = [p for p in module.parameters() if p.requires_grad]
         synced = {
@@ -642,7 +653,21 @@ class DistributedDataParallel(Module):
         if args:
             shape = getattr(args[0], "shape", None)
             self._rows += int(shape[0]) if shape else 1
-        return self.module(*args, **kwargs)
+        self._averaged = None
+        out = self.module(*args, **kwargs)
+        # As PyTorch's DDP, the forward call decides whether its backward averages.
+        if self.require_backward_grad_sync and is_grad_enabled():
+            for t in _tensors_in(out):
+                if t.requires_grad:
+                    t.register_hook(self._on_output_grad)
+        return out
+
+    def _on_output_grad(self, grad: Tensor) -> None:
+        """A hook on the output: queue the averaging once per backward pass that reaches it."""
+        token = _autograd_hooks.current_pass()
+        if token is not None and token is not self._queued_in:
+            self._queued_in = token
+            queue_callback(self._on_backward_end)
 
     @contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -659,11 +684,12 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = before
 
-    def _on_backward_end(self) -> SyncResult | None:
-        """What the engine's end-of-backward callback will call: average unless in no_sync."""
-        if not self.require_backward_grad_sync:
-            return None
-        return self.sync_gradients()
+    def _on_backward_end(self) -> SyncResult:
+        """The end-of-backward callback: average the gradients of the forward calls since."""
+        n_local = float(self._rows)
+        result = self._average(n_local, 0.0)
+        self._averaged = (result, n_local)
+        return result
 
     def _broadcast_state(self) -> None:
         """Copy rank 0's parameters and buffers to every rank (one Bcast per tensor, once)."""
@@ -692,8 +718,10 @@ class DistributedDataParallel(Module):
     def sync_gradients(self, batch_size: int | None = None, loss: float = 0.0) -> SyncResult:
         """Average the gradients over the global batch; one ``Allreduce`` on every rank.
 
-        Every rank must call it once per step, after ``backward()`` and before
-        ``optimizer.step()``. Afterwards each parameter's ``.grad`` is the
+        For loops that call the module itself rather than the wrapper (as ``fit``
+        does, to carry the loss in the same ``Allreduce``): every rank must call it
+        once per step, after ``backward()`` and before ``optimizer.step()``.
+        Afterwards each parameter's ``.grad`` is the
         gradient of the mean loss over the global batch (a view of the flat
         buffer, valid until the next call).
 
@@ -711,10 +739,37 @@ class DistributedDataParallel(Module):
             The global mean loss, the global batch size and the ranks that
             saw a non-finite loss or gradient; on such a step the gradients
             are not finite and the caller should not apply them.
+
+        Notes
+        -----
+        After a ``backward()`` through the wrapper, which averaged the gradients
+        already, the gradients are left as they are (one averaging per step) and
+        only ``loss`` is reduced, in a two-number ``Allreduce``.
         """
+        averaged, self._averaged = self._averaged, None
+        if averaged is not None:
+            return self._reduce_loss(averaged, batch_size, loss)
+        return self._average(float(self._rows if batch_size is None else batch_size), loss)
+
+    def _reduce_loss(
+        self, averaged: tuple[SyncResult, float], batch_size: int | None, loss: float
+    ) -> SyncResult:
+        """``sync_gradients`` after the backward pass averaged: the global loss only."""
+        result, n_local = averaged
+        if batch_size is not None:
+            n_local = float(batch_size)
+        world = _get()
+        pair = np.array([loss * n_local if n_local else 0.0, n_local])
+        if world.comm is not None and world.size > 1:
+            request = world.comm.Iallreduce(world.MPI.IN_PLACE, pair, op=world.MPI.SUM)
+            wait(request, "DistributedDataParallel: loss Allreduce")
+        mean_loss = float(pair[0] / pair[1]) if pair[1] > 0 else float("nan")
+        return SyncResult(mean_loss, result.batch_size, result.nonfinite_ranks)
+
+    def _average(self, n_local: float, loss: float) -> SyncResult:
+        """Replace the gradients by those of the global batch's mean loss: one Allreduce."""
         world = _get()
         flat = self._flat
-        n_local = float(self._rows if batch_size is None else batch_size)
         self._rows = 0
         if n_local == 0:
             loss = 0.0  # the mean over no rows is NaN; such a rank adds nothing
@@ -761,6 +816,18 @@ class DistributedDataParallel(Module):
                 start += size
         mean_loss = float(flat[end]) / total if total > 0 else float("nan")
         return SyncResult(mean_loss, round(total), bad)
+
+
+def _tensors_in(out: Any) -> Iterator[Tensor]:
+    """The tensors of a forward call's output: itself, or those in its tuples, lists, dicts."""
+    if isinstance(out, Tensor):
+        yield out
+    elif isinstance(out, (tuple, list)):
+        for item in out:
+            yield from _tensors_in(item)
+    elif isinstance(out, dict):
+        for item in out.values():
+            yield from _tensors_in(item)
 
 
 def parameters_checksum(module: Module) -> str:

@@ -21,11 +21,10 @@ type, and ``save``/``load`` keep all of it in one safetensors file.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import distributed as _dist
-from . import nn, optim, serialization
+from . import nn, optim, serialization, threads
 from .autograd import no_grad
 from .data import (
     DataLoader,
@@ -845,21 +844,6 @@ def _make_optimizer(
     return cls(params, **kwargs)
 
 
-@contextlib.contextmanager
-def _blas_threads(n: int | None) -> Iterator[None]:
-    """Limit NumPy's BLAS to ``n`` threads (None: leave it) inside the block."""
-    if n is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # an optional speed-up; without it, train as NumPy is set up
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
-
-
 def _scores(model: TrainedModel, parts: _Parts, distributed: bool) -> dict[str, Any]:
     """Accuracy (classification) or R² and MSE (regression) of every non-empty part.
 
@@ -980,10 +964,10 @@ def train(
     tol : float, default=1e-3
         The smallest loss decrease that counts as an improvement.
     blas_threads : int or None, default=1
-        Limit NumPy's BLAS to this many threads while training (needs
-        ``threadpoolctl``, which scikit-learn brings); None leaves it alone.
-        One thread is fastest for these small matrices and does not fight
-        other processes for the cores.
+        The most BLAS threads a matrix product may use while training
+        (:func:`retrograd.threads.num_threads`); None leaves the ceiling of
+        :func:`retrograd.get_num_threads`. One thread is fastest for these
+        small matrices and does not fight other processes for the cores.
     distributed : bool, default=False
         Train data-parallel over the ranks of :mod:`retrograd.distributed`
         (:func:`~retrograd.distributed.init` is called; a plain process is one
@@ -1062,7 +1046,7 @@ def train(
     t0 = time.perf_counter()
     # A loss or gradient that stops being finite is fit's NonFiniteError, naming the epoch
     # and batch; NumPy's warnings on the way there would only repeat it, with internal paths.
-    with _blas_threads(opts["blas_threads"]), np.errstate(all="ignore"):
+    with threads.num_threads(opts["blas_threads"]), np.errstate(all="ignore"):
         history = fit(
             network,
             get_loss(opts["loss"], task),

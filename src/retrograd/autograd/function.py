@@ -37,6 +37,7 @@ from . import anomaly_mode, hooks
 from .grad_mode import _GradMode, no_grad, set_grad_enabled
 from .graph import Op
 from .hooks import NodeName
+from .versions import counter
 
 _new = object.__new__
 
@@ -75,7 +76,11 @@ class FunctionCtx:
                 "saved_tensors after they were freed); pass retain_graph=True to the first "
                 "backward() call if you need to backward through the same graph twice."
             )
-        return self.__dict__.get("to_save", ())
+        saved = self.__dict__.get("to_save", ())
+        versions = self.__dict__.get("saved_versions_of", None)
+        if versions is not None:
+            _check_saved_versions(self, saved, versions)  # type: ignore[arg-type]
+        return saved
 
     def mark_non_differentiable(self, *tensors: Any) -> None:
         """Mark outputs no gradient flows through (indices, masks): they do not require grad."""
@@ -157,7 +162,45 @@ class Function:
         node.next = tuple([a._ctx or a if n else None for a, n in zip(args, needs, strict=True)])
         if _GradMode.anomaly:
             anomaly_mode.record(node)
+        if node.__dict__.get("to_save"):
+            _note_saved_versions(node, args, out)
         return _connect(node, out)
+
+
+def _note_saved_versions(node: BackwardCFunction, args: tuple[Any, ...], out: Any) -> None:
+    """Note each saved tensor's version counter and version, and what it is to ``node``.
+
+    ``ctx.saved_tensors`` compares them, and raises PyTorch's error for a saved tensor
+    changed in place since ``forward`` (as the engine's own ops do, see ops/saved.py).
+    """
+    outs = out if isinstance(out, tuple) else (out,)
+    notes = []
+    for t in node.to_save:
+        if t is None:
+            notes.append(None)
+            continue
+        what = next((f"input {i}" for i, a in enumerate(args) if a is t), None)
+        if what is None:
+            what = next((f"output {i}" for i, o in enumerate(outs) if o is t), "a tensor saved")
+        vc = counter(t)
+        notes.append((vc, vc[0], what))
+    node.saved_versions_of = notes
+
+
+def _check_saved_versions(node: BackwardCFunction, saved: tuple[Any, ...], notes: list) -> None:
+    for t, note in zip(saved, notes, strict=True):
+        if note is None or note[0][0] == note[1]:
+            continue
+        vc, v, what = note
+        if t._ctx is not None and what.startswith("input"):
+            what = f"output 0 of {t._ctx.name} and {what}"
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{t.dtype} {list(t.shape)}], which is {what} of {node.name} "
+            f"(saved by ctx.save_for_backward), is at version {vc[0]}; expected version {v} "
+            "instead. Hint: clone() the tensor before changing it in place, or do the "
+            "in-place change after backward()."
+        )
 
 
 def _connect(node: BackwardCFunction, out: Any) -> Any:
@@ -177,19 +220,31 @@ def _connect(node: BackwardCFunction, out: Any) -> Any:
         if not differentiable[0]:
             return out
         node.out_shape, node.out_dtype = out.shape, out.dtype
-        return wrap_array(out.array, requires_grad=True, ctx=node)
+        return _same_version(wrap_array(out.array, requires_grad=True, ctx=node), out)
     node.out_shape = node.out_dtype = _Grads.shape
     results = []
     for i, (o, d) in enumerate(zip(outs, differentiable, strict=True)):
         if not d:
-            results.append(wrap_array(o.array) if isinstance(o, tensor_cls) else o)
+            is_tensor = isinstance(o, tensor_cls)
+            results.append(_same_version(wrap_array(o.array), o) if is_tensor else o)
             continue
         sel = _new(_Output)
         sel.index, sel.count, sel.main = i, len(outs), node
         sel.needs, sel.next = (True,), (node,)
         sel.out_shape, sel.out_dtype = o.shape, o.dtype
-        results.append(wrap_array(o.array, requires_grad=True, ctx=sel))
+        results.append(_same_version(wrap_array(o.array, requires_grad=True, ctx=sel), o))
     return tuple(results)
+
+
+def _same_version(result: Any, out: Any) -> Any:
+    """Give an output the version counter of the tensor ``forward`` returned, if it has one.
+
+    ``forward``'s tensor may have been saved: an in-place change to the output must show.
+    """
+    vc = getattr(out, "_vc", None)
+    if vc is not None:
+        result._vc = vc
+    return result
 
 
 class BackwardCFunction(FunctionCtx, Op):

@@ -118,92 +118,175 @@ def _add(prev: Any, g: Any) -> Any:
     return g if prev is None else prev + g  # out of place: g may be shared
 
 
+def _into_grad(t: Tensor, g: Any) -> None:
+    """Add ``g`` to ``t.grad`` (PyTorch's AccumulateGrad): a recorded clone under create_graph."""
+    if isinstance(g, _tensor.Tensor):
+        # NOTE: cloned, as PyTorch does with grad mode on: g may be another tensor's gradient
+        t.grad = g.clone() if t.grad is None else t.grad + g
+    else:
+        t._accumulate_grad(g, g_is_shared=True)
+
+
+def _plan(
+    roots: list[Op],
+    seed_leaves: list[Tensor],
+    by_node: dict[Op, list[int]],
+    by_leaf: dict[int, list[int]] | None,
+) -> tuple[list[Any], set[Op]]:
+    """The walk's order, and the nodes whose backward runs.
+
+    Only nodes that lead to a target run (every node when ``by_leaf`` is None: every
+    leaf is a target), as in PyTorch, so hooks on other paths do not fire. Each
+    target leaf gets an entry of its own right after the last node that feeds it, where
+    its hooks run once on the sum of its gradients (PyTorch's ``AccumulateGrad``).
+    """
+    nodes = _toposort(_Roots(roots))[1:]  # type: ignore[arg-type]
+    if by_leaf is None:
+        run = set(nodes)
+    else:
+        run = set()
+        for node in reversed(nodes):  # each node after the nodes it feeds
+            for child in node.next:
+                if isinstance(child, Op):
+                    if child in run or child in by_node:
+                        run.add(node)
+                        break
+                elif child is not None and id(child) in by_leaf:
+                    run.add(node)
+                    break
+    last: dict[Tensor, int] = {t: -1 for t in seed_leaves}
+    for i, node in enumerate(nodes):
+        if node in run:
+            for child in node.next:
+                if child is not None and not isinstance(child, Op):
+                    if by_leaf is None or id(child) in by_leaf:
+                        last[child] = i
+    order: list[Any] = [n for n in nodes if n in run or n in by_node]
+    position = {n: i for i, n in enumerate(order)}
+    for leaf, i in sorted(last.items(), key=lambda kv: -kv[1]):
+        order.insert(0 if i < 0 else position[nodes[i]] + 1, leaf)
+    return order, run
+
+
 def walk(
     seeds: list[tuple[Tensor, Any]],
     retain_graph: bool,
     create_graph: bool,
     targets: Sequence[Tensor] | None,
+    accumulate: bool = False,
     stop: bool = False,
 ) -> dict[int, Any]:
-    """Propagate each ``(output, gradient)`` seed back through the graph.
+    """Propagate each ``(output, gradient)`` seed back through the graph, running hooks.
 
-    Returns the total gradient of every target (by position in ``targets``; every
-    leaf reached, by ``id``, when ``targets`` is None); with ``stop``, nothing flows past
-    a target. Gradients are arrays, or
-    Tensors recorded on the graph when ``create_graph``. Nothing is written to ``.grad``.
+    Without ``accumulate`` (``autograd.grad``), returns the total gradient of each target
+    by position in ``targets``, and writes no leaf's ``.grad``. With ``accumulate``
+    (``backward``), adds the gradients to the ``.grad`` of the targets (of every leaf
+    reached when ``targets`` is None), runs post-accumulate hooks, and returns ``{}``.
+    Tensor hooks run on the way, and ``retain_grad`` tensors keep their gradient, as in
+    PyTorch. With ``stop``, nothing flows past a target. Gradients are arrays, or
+    Tensors recorded on the graph when ``create_graph``.
     """
-    by_node: dict[Op, int] = {}
-    by_leaf: dict[int, int] = {}
+    by_node: dict[Op, list[int]] = {}
+    by_leaf: dict[int, list[int]] | None = None
     if targets is not None:
+        by_leaf = {}
         for k, t in enumerate(targets):
             if t._ctx is not None:
-                by_node[t._ctx] = k
+                by_node.setdefault(t._ctx, []).append(k)
             else:
-                by_leaf[id(t)] = k
+                by_leaf.setdefault(id(t), []).append(k)
     out: dict[int, Any] = {}
-    leaves: dict[int, Tensor] = {}
-    grads: dict[Op, Any] = {}
-    roots = []
+    grads: dict[Any, Any] = {}  # node or leaf tensor -> its gradient so far
+    roots: list[Op] = []
+    seed_leaves: list[Tensor] = []
     for t, g in seeds:
-        if t._ctx is None:
-            key = by_leaf.get(id(t)) if targets is not None else id(t)
-            if key is not None:
-                out[key] = _add(out.get(key), g)
-                leaves[id(t)] = t
-            continue
-        if t._ctx.freed:
-            raise _freed_error(t._ctx)
-        grads[t._ctx] = _add(grads.get(t._ctx), g)
-        roots.append(t._ctx)
-    order = _toposort(_Roots(roots))[1:]  # type: ignore[arg-type]
-    with set_grad_enabled(create_graph):
-        for node in order:
-            g = grads.pop(node, None)
-            if g is None:
+        node = t._ctx
+        if node is None:
+            if by_leaf is not None and id(t) not in by_leaf:
                 continue
+            seed_leaves.append(t)
+            grads[t] = _add(grads.get(t), g)
+            continue
+        if node.freed:
+            raise _freed_error(node)
+        grads[node] = _add(grads.get(node), g)
+        roots.append(node)
+    order, run = _plan(roots, seed_leaves, by_node, by_leaf)
+    with set_grad_enabled(create_graph):
+        for item in order:
+            g = grads.pop(item, None)
+            if g is None:  # a branch that received no gradient
+                continue
+            if not isinstance(item, Op):  # a target leaf: all its gradients are in
+                _leaf(item, g, accumulate, by_leaf, out)
+                continue
+            node = item
             if node.freed:
                 raise _freed_error(node)
             if node.saved_versions is not None:  # a saved tensor changed in place: raise
                 check_versions(node)
-            if node.hooks:  # refused rather than skipped: a hook must never be ignored
-                raise _hooks_unsupported(f"the output of {node.name}")
-            if targets is None and node.retained is not None:  # retain_grad() in backward()
-                t = node.retained()
-                if t is not None:
-                    out[id(t)] = _add(out.get(id(t)), g)
-                    leaves[id(t)] = t
-            k = by_node.get(node)
-            if k is not None:
-                out[k] = _add(out.get(k), g)
-                if stop:
-                    continue
+            runs = node in run and not (stop and node in by_node)
+            captured = by_node.get(node, ())
+            # NOTE: PyTorch's engine captures a non-leaf target's gradient for grad()
+            # before the tensor's hooks when its node runs on, after them when it does not.
+            if captured and runs and not accumulate:
+                for k in captured:
+                    out[k] = _add(out.get(k), g)
+                captured = ()
+            if node.hooks is not None:
+                g = _hooks.run_tensor_hooks(node, g)
+            kept = node.retained() if node.retained is not None else None
+            if kept is not None:
+                _into_grad(kept, g)
+            for k in captured:
+                if not accumulate:
+                    out[k] = _add(out.get(k), g)
+                elif targets[k] is not kept:  # type: ignore[index]
+                    _into_grad(targets[k], g)  # type: ignore[index]
+            if not runs:
+                continue
             in_grads = _node_grads(node, g, create_graph)
             if not retain_graph:
                 node.release()
             for child, ig in zip(node.next, in_grads, strict=True):
                 if child is None or ig is None:
                     continue
-                shape = child.out_shape if isinstance(child, Op) else child.array.shape
-                dtype = child.out_dtype if isinstance(child, Op) else child.array.dtype
-                if ig.shape != shape:
-                    raise RuntimeError(
-                        f"{node.name} returned a gradient of shape {ig.shape} for an input "
-                        f"of shape {shape}"
-                    )
-                if ig.dtype != dtype:
-                    ig = ig.to(dtype) if isinstance(ig, _tensor.Tensor) else ig.astype(dtype)
                 if isinstance(child, Op):
-                    grads[child] = _add(grads.get(child), ig)
-                    continue
-                key = by_leaf.get(id(child)) if targets is not None else id(child)
-                if id(child) in _hooks.HOOKED_LEAVES:
-                    raise _hooks_unsupported(f"a leaf of shape {tuple(child.shape)}")
-                if key is not None:
-                    out[key] = _add(out.get(key), ig)
-                    leaves[id(child)] = child
-    if targets is None:
-        return {k: (leaves[k], g) for k, g in out.items()}
+                    if child in run or child in by_node:
+                        grads[child] = _add(grads.get(child), _checked(node, child, ig))
+                elif by_leaf is None or id(child) in by_leaf:
+                    grads[child] = _add(grads.get(child), _checked(node, child, ig))
     return out
+
+
+def _checked(node: Op, child: Any, ig: Any) -> Any:
+    """``node``'s gradient for its input ``child``, checked for shape and cast to its dtype."""
+    shape = child.out_shape if isinstance(child, Op) else child.array.shape
+    dtype = child.out_dtype if isinstance(child, Op) else child.array.dtype
+    if ig.shape != shape:
+        raise RuntimeError(
+            f"{node.name} returned a gradient of shape {ig.shape} for an input of shape {shape}"
+        )
+    if ig.dtype != dtype:
+        ig = ig.to(dtype) if isinstance(ig, _tensor.Tensor) else ig.astype(dtype)
+    return ig
+
+
+def _leaf(
+    t: Tensor, g: Any, accumulate: bool, by_leaf: dict[int, list[int]] | None, out: dict[int, Any]
+) -> None:
+    """A target leaf's total gradient: its hooks, then ``.grad`` (backward) or the result (grad)."""
+    hooks = _hooks.leaf_hooks_of(t)
+    if hooks is not None and hooks.pre:
+        g = _hooks.call_hooks(hooks.pre, g, f"a leaf of shape {tuple(t.shape)}")
+    if not accumulate:
+        for k in by_leaf[id(t)]:  # type: ignore[index]
+            out[k] = _add(out.get(k), g)
+        return
+    _into_grad(t, g)
+    if hooks is not None:
+        for hook in list(hooks.post.values()):
+            hook(t)
 
 
 # ---------------------------------------------------------------- public API
@@ -296,7 +379,9 @@ def grad(
             raise RuntimeError(f"grad(): input {i} does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
-    got = walk(_seeds(outs, gouts, create_graph, "grad()"), retain_graph, create_graph, ins)
+    seeds = _seeds(outs, gouts, create_graph, "grad()")
+    with _hooks.backward_pass():  # queue_callback() works in it, as in PyTorch
+        got = walk(seeds, retain_graph, create_graph, ins)
     result: list[Tensor | None] = []
     for i, t in enumerate(ins):
         g = got.get(i)
@@ -328,17 +413,5 @@ def backward(
     if targets is not None and not targets:
         raise RuntimeError("backward(): inputs= was given but is empty")
     (seed,) = _seeds([tensor], [gradient], create_graph, "backward()")
-    got = walk([seed], retain_graph, create_graph, targets)
-    pairs = got.values() if targets is None else ((targets[k], g) for k, g in got.items())
-    for t, g in pairs:
-        if not isinstance(g, _tensor.Tensor):
-            g = _tensor.wrap_array(g.copy())
-        t.grad = g if t.grad is None else t.grad + g
-
-
-def _hooks_unsupported(where: str) -> RuntimeError:
-    return RuntimeError(
-        f"a tensor hook is registered on {where}, and hooks do not run in "
-        "backward(create_graph=True), backward(inputs=...) or autograd.grad() yet; "
-        "remove the hook (handle.remove()) or use a plain backward()"
-    )
+    with _hooks.backward_pass():
+        walk([seed], retain_graph, create_graph, targets, accumulate=True)

@@ -152,7 +152,7 @@ def _as_tensor(g: Any) -> Any:
     return g if isinstance(g, TENSOR.Tensor) else TENSOR.wrap_array(g)
 
 
-def _call_hooks(hooks: OrderedDict[int, Callable[[Any], Any]], g: Any, what: str) -> Any:
+def call_hooks(hooks: OrderedDict[int, Callable[[Any], Any]], g: Any, what: str) -> Any:
     """Run tensor hooks in order on the gradient ``g``; a non-None return replaces it."""
     tensor_cls = TENSOR.Tensor
     as_tensor = isinstance(g, tensor_cls)  # create_graph mode hands Tensors to the walk
@@ -177,7 +177,7 @@ def _call_hooks(hooks: OrderedDict[int, Callable[[Any], Any]], g: Any, what: str
 
 def run_tensor_hooks(node: Op, g: Any) -> Any:
     """Run the hooks of the tensor ``node`` made on its gradient ``g``; return the gradient."""
-    return _call_hooks(node.hooks, g, f"the output of {node.name}")
+    return call_hooks(node.hooks, g, f"the output of {node.name}")
 
 
 class AccumulateGrad(Op):
@@ -204,7 +204,7 @@ class AccumulateGrad(Op):
         t = self.variable
         hooks = leaf_hooks_of(t)
         if hooks is not None and hooks.pre:
-            grad = _call_hooks(hooks.pre, grad, f"a leaf of shape {tuple(t.shape)}")
+            grad = call_hooks(hooks.pre, grad, f"a leaf of shape {tuple(t.shape)}")
         t._accumulate_grad(grad.array if hasattr(grad, "array") else grad, g_is_shared=True)
         if hooks is not None:
             for hook in list(hooks.post.values()):
@@ -255,7 +255,7 @@ def run_callbacks() -> None:
 
 @contextmanager
 def backward_pass() -> Iterator[None]:
-    """Bracket a backward pass that does not go through run_backward (a leaf's backward)."""
+    """Bracket a backward pass that does not go through run_backward (a leaf's, create_graph)."""
     PASSES.append([])
     try:
         yield
@@ -287,6 +287,15 @@ def queue_callback(fn: Callable[[], None]) -> None:
 def in_backward() -> bool:
     """True while a backward pass is running."""
     return bool(PASSES)
+
+
+def current_pass() -> object | None:
+    """A token for the backward pass running now (None outside one), new for each pass.
+
+    Something that must queue one callback per pass (DistributedDataParallel) compares it
+    with the token of the pass it queued in; a pass that raised leaves no stale state.
+    """
+    return PASSES[-1] if PASSES else None
 
 
 # id(leaf) -> its AccumulateGrad, alive while someone holds it (it holds the leaf, so the

@@ -22,7 +22,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .._backend import ndarray, xp
+from .._backend import ndarray, sum_to, xp
+from . import higher as hg
 from .grad_mode import _GradMode
 from .graph import Op
 
@@ -110,6 +111,12 @@ class CopySlices(Op):
             self.view_fn(gb)[...] = 0
         return gb, gv
 
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        shape = self.out_shape
+        gb = g * hg.const(_zeroed(shape, self.view_fn), g) if self.needs[0] else None
+        gv = _gather(g, _positions(shape, self.view_fn)) if self.needs[1] else None
+        return gb, gv
+
 
 class AsStrided(Op):
     """A view taken again from its base's new node: the gradient scattered into zeros."""
@@ -125,6 +132,40 @@ class AsStrided(Op):
         out = xp.zeros(self.base_shape, dtype=g.dtype)
         self.view_fn(out)[...] = g
         return (out,)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        pos = _positions(self.base_shape, self.view_fn)
+        zeros = hg.const(xp.zeros(_size(self.base_shape)), g)  # the flat base
+        return (hg.call(IndexPut, zeros, g, idx=pos).reshape(self.base_shape),)
+
+
+# Second derivatives of the three nodes above: each is linear in its gradient, a mask or
+# a gather / scatter of flat positions, so its recorded gradient is built from Mul,
+# Index and IndexPut, whose own gradients are the same three again.
+
+
+def _positions(shape: tuple[int, ...], view_fn: Callable[[ndarray], ndarray]) -> ndarray:
+    """The flat position, in an array of ``shape``, of each element ``view_fn`` selects."""
+    return xp.array(view_fn(xp.arange(_size(shape)).reshape(shape)))
+
+
+def _zeroed(shape: tuple[int, ...], view_fn: Callable[[ndarray], ndarray]) -> ndarray:
+    """Ones of ``shape`` with the elements ``view_fn`` selects set to 0."""
+    mask = xp.ones(shape)
+    view_fn(mask)[...] = 0
+    return mask
+
+
+def _gather(g: Any, pos: ndarray) -> Any:
+    """``g``'s elements at the flat positions ``pos`` (of ``pos``'s shape), recorded."""
+    return g.reshape(-1)[pos]
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 # ---------------------------------------------------------------- in-place writes
@@ -276,12 +317,21 @@ class IndexPut(Op):
         return out
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
-        from .._backend import sum_to
-
         ga = gv = None
         if self.needs[0]:
             ga = g.copy()
             ga[self.idx] = 0
         if self.needs[1]:
             gv = sum_to(xp.asarray(g[self.idx]), self.vshape)
+        return ga, gv
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        ga = gv = None
+        if self.needs[0]:
+            mask = xp.ones(self.out_shape)
+            mask[self.idx] = 0
+            ga = g * hg.const(mask, g)
+        if self.needs[1]:
+            pos = xp.arange(_size(self.out_shape)).reshape(self.out_shape)[self.idx]
+            gv = sum_to(_gather(g, xp.asarray(pos)), self.vshape)
         return ga, gv

@@ -19,7 +19,11 @@ def _tuple(value: Any, d: int, name: str, op: str, low: int = 1) -> tuple[int, .
 
 
 class _ConvNd(Module):
-    """What the convolution layers share: arguments, parameters, initialisation, repr."""
+    """What the convolution layers share: arguments, parameters, initialisation, repr.
+
+    Its ``__init__`` is :class:`Conv1d`'s and :class:`Conv2d`'s, in PyTorch's order;
+    :class:`ConvTranspose2d` orders its own arguments and adds ``output_padding``.
+    """
 
     _d = 2
     _transposed = False
@@ -29,15 +33,14 @@ class _ConvNd(Module):
         in_channels: int,
         out_channels: int,
         kernel_size: Any,
-        stride: Any,
-        padding: Any,
-        dilation: Any,
-        groups: int,
-        bias: bool,
-        padding_mode: str,
-        device: Any,
-        dtype: Any,
-        output_padding: Any = 0,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -75,7 +78,7 @@ class _ConvNd(Module):
             self.padding: Any = padding
         else:
             self.padding = _tuple(padding, d, "padding", name, low=0)
-        self.output_padding = _tuple(output_padding, d, "output_padding", name, low=0)
+        self.output_padding = (0,) * d  # ConvTranspose2d sets its own
         if self._transposed:
             shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         else:
@@ -141,34 +144,6 @@ class Conv1d(_ConvNd):
 
     _d = 1
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            device,
-            dtype,
-        )
-
     def forward(self, input: Tensor) -> Tensor:
         return F.conv1d(
             input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
@@ -206,34 +181,6 @@ class Conv2d(_ConvNd):
     input (N, C_in, H, W) or (C_in, H, W) -> output (N, C_out, OH, OW),
     ``OH = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1``.
     """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            device,
-            dtype,
-        )
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv2d(
@@ -302,8 +249,8 @@ class ConvTranspose2d(_ConvNd):
             padding_mode,
             device,
             dtype,
-            output_padding,
         )
+        self.output_padding = _tuple(output_padding, 2, "output_padding", "ConvTranspose2d", low=0)
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         if output_size is not None:

@@ -23,6 +23,7 @@ import math
 import threading
 from typing import Any
 
+from .. import threads
 from .._backend import ndarray, xp
 from ..autograd import Op
 from ..autograd import higher as hg
@@ -244,6 +245,7 @@ class Conv(Op):
         wg = w.reshape(g, o // g, k)
         out = xp.empty((n, g, o // g, l_), dtype=x.dtype)
         step = _chunk(n, c * kh * kw * l_, x.itemsize)
+        threads.for_work(step * o * k * l_)  # each chunk's product (retrograd.threads)
         cols = scratch(0, (step, g, k, l_), x.dtype)
         for n0 in range(0, n, step):
             m = min(step, n - n0)
@@ -268,6 +270,7 @@ class Conv(Op):
         wt = xp.ascontiguousarray(w.reshape(groups, o // groups, k).transpose(0, 2, 1))
         # The windows are copied again (into scratch) rather than kept from forward.
         step = _chunk(n, c * kh * kw * l_, buf.itemsize)
+        threads.for_work(step * o * k * l_)  # each chunk's products, as forward's
         cols = scratch(0, (step, groups, k, l_), buf.dtype)
         gcols = scratch(1, (step, c, kh, kw, geo.oh, geo.wq), buf.dtype)
         v = geo.view(buf)
@@ -342,6 +345,7 @@ class ConvTranspose(Op):
         xg = geo.widen(x).reshape(n, groups, c // groups, -1)
         buf = xp.zeros(geo.buf_shape, dtype=x.dtype)
         step = _chunk(n, o * kh * kw * geo.oh * geo.wq, x.itemsize)
+        threads.for_work(step * k * c * xg.shape[-1])  # each chunk's product
         gcols = scratch(1, (step, o, kh, kw, geo.oh, geo.wq), x.dtype)
         for n0 in range(0, n, step):
             m = min(step, n - n0)
@@ -375,6 +379,7 @@ class ConvTranspose(Op):
         gx = xp.empty((n, groups, c // groups, l_), dtype=x.dtype) if needs[0] else None
         gw = xp.zeros((groups, c // groups, k), dtype=w.dtype) if needs[1] else None
         step = _chunk(n, geo.shape[1] * kh * kw * l_, x.itemsize)
+        threads.for_work(step * k * c * l_)  # each chunk's products, as forward's
         cols = scratch(0, (step, groups, k, l_), x.dtype)
         for n0 in range(0, n, step):
             m = min(step, n - n0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import threads
 from .._backend import ndarray, sum_to, xp
 from ..autograd import Op
 from ..autograd import higher as hg
@@ -12,14 +13,20 @@ from ..autograd import higher as hg
 
 
 class MatMul(Op):
-    """d(a@b) = (g@b^T, a^T@g), with 1-D operands promoted and batch axes summed back."""
+    """d(a@b) = (g@b^T, a^T@g), with 1-D operands promoted and batch axes summed back.
+
+    NOTE: each direction first sets NumPy's BLAS threads by the product's size
+    (:mod:`retrograd.threads`); the two gradient products do as much work as the forward.
+    """
 
     def forward(self, a: ndarray, b: ndarray) -> ndarray:
         self.a, self.b = a, b
+        threads.for_work(threads.matmul_work(a, b))
         return a @ b
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         a, b = self.a, self.b
+        threads.for_work(threads.matmul_work(a, b))
         if a.ndim == 2 and b.ndim == 2:  # the common case: no promotion, no batch axes
             return (
                 g @ b.swapaxes(0, 1) if self.needs[0] else None,

@@ -15,18 +15,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import threads
 from .._backend import ndarray, sum_to, xp
 from ..autograd import Op
 from ..autograd import higher as hg
 
 
 class Linear(Op):
-    """d(x@W^T + b) = (g@W, g^T@x, sum(g)), over ``x`` flattened to (N, in_features)."""
+    """d(x@W^T + b) = (g@W, g^T@x, sum(g)), over ``x`` flattened to (N, in_features).
+
+    NOTE: the three products do the same work, ``x.size * out_features``
+    multiply-adds, which sets NumPy's BLAS threads (:mod:`retrograd.threads`).
+    """
 
     has_bias: bool
 
     def forward(self, x: ndarray, w: ndarray, *bias: ndarray) -> ndarray:
         self.x, self.w = x, w
+        threads.for_work(x.size * w.shape[0])
         if x.ndim == 2:
             out = x @ w.T
             if bias:
@@ -40,6 +46,7 @@ class Linear(Op):
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         x, w = self.x, self.w
         needs = self.needs
+        threads.for_work(x.size * w.shape[0])
         if x.ndim == 2:
             g2, x2 = g, x
             gx = g @ w if needs[0] else None
@@ -278,9 +285,15 @@ class Embedding(Op):
         return (gw,)
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
-        if self.padding_idx is not None or self.scale_grad_by_freq:
-            raise hg.unsupported(self)  # PyTorch's modified rules are not a derivative
-        return hg.by_recompute(self, (self.w,), lambda w: w[self.indices], g)
+        if self.scale_grad_by_freq:
+            # NOTE: PyTorch's double backward ignores the scaling; refused rather than differ
+            raise hg.unsupported(self)
+        if self.padding_idx is None:
+            return hg.by_recompute(self, (self.w,), lambda w: w[self.indices], g)
+        keep = xp.ones((self.rows, 1))
+        keep[self.padding_idx] = 0  # the padding row is a constant: its gradient is 0
+
+        return hg.by_recompute(self, (self.w,), lambda w: (w * hg.const(keep, w))[self.indices], g)
 
 
 class Pad(Op):

@@ -71,20 +71,15 @@ class Adadelta(Optimizer):
         rho = real_option(options, "rho", where)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {options['rho']}{where}; expected 0 <= rho <= 1")
-        check_nonnegative(options, "eps", "epsilon value", where)
-        check_nonnegative(options, "weight_decay", "weight_decay value", where)
+        check_nonnegative(options, "eps", where)
+        check_nonnegative(options, "weight_decay", where)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adadelta step on ``p.array``; see the class docstring for the rule."""
         param = p.array
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = xp.zeros_like(param)
-            state["acc_delta"] = xp.zeros_like(param)
-        state["step"] += 1
+        state, _ = self._state_for(p, "square_avg", "acc_delta")
         lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
-        d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
+        d = self._gradient(param, grad, group)
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         std, delta = self._scratch(param, 1), self._scratch(param, 2)
         xp.multiply(d, d, out=std)

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, refuse_unsupported
 from .updates import add_
 
 
@@ -51,6 +51,8 @@ class Adagrad(Optimizer):
         As in PyTorch, accepted only at their defaults (None or False).
     """
 
+    checked_options = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
     def __init__(
         self,
         params: ParamsT,
@@ -79,15 +81,6 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 _init_state(self.state[p], p.array, group)
 
-    def _check_options(self, options: dict[str, Any], where: str) -> None:
-        super()._check_options(options, where)
-        check_nonnegative(options, "lr_decay", "lr_decay value", where)
-        check_nonnegative(options, "weight_decay", "weight_decay value", where)
-        check_nonnegative(
-            options, "initial_accumulator_value", "initial_accumulator_value value", where
-        )
-        check_nonnegative(options, "eps", "epsilon value", where)
-
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adagrad step on ``p.array``; see the class docstring for the rule."""
         param = p.array
@@ -96,7 +89,7 @@ class Adagrad(Optimizer):
             _init_state(state, param, group)
         state["step"] += 1
         step = state["step"]
-        d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
+        d = self._gradient(param, grad, group)
         clr = float(group["lr"]) / (1 + (step - 1) * float(group["lr_decay"]))
         state_sum = state["sum"]
         std = self._scratch(param, 1)

@@ -6,14 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import (
-    Optimizer,
-    ParamsT,
-    StateDict,
-    check_adam_options,
-    refuse_unsupported,
-    split_weight_decay,
-)
+from .optimizer import Optimizer, ParamsT, StateDict, refuse_unsupported
 from .updates import add_, moving_average_, mul_add_
 
 
@@ -62,6 +55,8 @@ class Adam(Optimizer):
         Shrink the weights directly instead of adding the decay to the gradient.
     """
 
+    checked_options = ("lr", "eps", "betas", "weight_decay")
+
     def __init__(
         self,
         params: ParamsT,
@@ -87,7 +82,7 @@ class Adam(Optimizer):
         )
         defaults = {
             "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, list) else betas,
+            "betas": betas,
             "eps": eps,
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
@@ -96,26 +91,13 @@ class Adam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _check_options(self, options: dict[str, Any], where: str) -> None:
-        super()._check_options(options, where)
-        check_adam_options(options, where)
-
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adam step on ``p.array``; see the class docstring for the rule."""
         param = p.array
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_avg_sq"] = xp.zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(param)
-        step = state["step"] = state["step"] + 1
+        state, step = self._state_for(p, "exp_avg", "exp_avg_sq")
         lr, eps = float(group["lr"]), float(group["eps"])
-        beta1, beta2 = group["betas"]
-        beta1, beta2 = float(beta1), float(beta2)
-        wd = split_weight_decay(param, group)  # w *= 1 - lr wd when decoupled
-        d = self._direction(param, grad, group["maximize"], wd)
+        beta1, beta2 = (float(b) for b in group["betas"])
+        d = self._gradient(param, grad, group)  # w *= 1 - lr wd first when decoupled
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         tmp = self._scratch(param, 1)
         # NOTE: the step is bound by memory traffic and by sqrt: seven array passes
@@ -128,7 +110,7 @@ class Adam(Optimizer):
         second = exp_avg_sq
         if group["amsgrad"]:
             second = state.get("max_exp_avg_sq")
-            if second is None:  # amsgrad switched on after the first step
+            if second is None:  # the first step with amsgrad (on from the start, or switched on)
                 second = state["max_exp_avg_sq"] = xp.zeros_like(param)
             xp.maximum(second, exp_avg_sq, out=second)
         # m / (sqrt(v)/bc2 + eps) = bc2 * m / (sqrt(v) + eps*bc2): the bias correction of

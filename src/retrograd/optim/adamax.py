@@ -6,12 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import (
-    Optimizer,
-    ParamsT,
-    check_adam_options,
-    refuse_unsupported,
-)
+from .optimizer import Optimizer, ParamsT, refuse_unsupported
 from .updates import add_, lerp_
 
 
@@ -47,6 +42,8 @@ class Adamax(Optimizer):
         As in PyTorch; only ``maximize`` may differ from its default.
     """
 
+    checked_options = ("lr", "eps", "betas", "weight_decay")
+
     def __init__(
         self,
         params: ParamsT,
@@ -65,29 +62,20 @@ class Adamax(Optimizer):
         )
         defaults = {
             "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, list) else betas,
+            "betas": betas,
             "eps": eps,
             "weight_decay": weight_decay,
             "maximize": maximize,
         }
         super().__init__(params, defaults)
 
-    def _check_options(self, options: dict[str, Any], where: str) -> None:
-        super()._check_options(options, where)
-        check_adam_options(options, where)
-
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adamax step on ``p.array``; see the class docstring for the rule."""
         param = p.array
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_inf"] = xp.zeros_like(param)
-        step = state["step"] = state["step"] + 1
+        state, step = self._state_for(p, "exp_avg", "exp_inf")
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
+        d = self._gradient(param, grad, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         tmp = self._scratch(param, 1)
         lerp_(exp_avg, d, 1.0 - beta1, tmp)  # m = beta1 m + (1 - beta1) d

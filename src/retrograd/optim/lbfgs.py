@@ -18,7 +18,7 @@ from .._backend import ndarray, xp
 from ..autograd import enable_grad
 from ..tensor import Tensor
 from ..validation import is_int
-from .optimizer import Optimizer, ParamsT, check_nonnegative
+from .optimizer import Optimizer, ParamsT
 
 #: A search direction's value and gradient at ``x + t * d``: ``(loss, flat gradient)``.
 ObjFunc = Callable[[list[ndarray], Any, ndarray], tuple[float, ndarray]]
@@ -199,6 +199,8 @@ class LBFGS(Optimizer):
         None takes the step ``t = lr`` as is.
     """
 
+    checked_options = ("lr", "tolerance_grad", "tolerance_change")
+
     def __init__(
         self,
         params: ParamsT,
@@ -234,11 +236,6 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params: list[Tensor] = self.param_groups[0]["params"]
-
-    def _check_options(self, options: dict[str, Any], where: str) -> None:
-        super()._check_options(options, where)
-        check_nonnegative(options, "tolerance_grad", "tolerance_grad value", where)
-        check_nonnegative(options, "tolerance_change", "tolerance_change value", where)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Refused after construction: L-BFGS keeps one flat history over one group."""

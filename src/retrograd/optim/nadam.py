@@ -8,14 +8,7 @@ import numpy as np
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import (
-    Optimizer,
-    ParamsT,
-    check_adam_options,
-    check_nonnegative,
-    refuse_unsupported,
-    split_weight_decay,
-)
+from .optimizer import Optimizer, ParamsT, refuse_unsupported
 from .updates import add_, moments_
 
 
@@ -63,6 +56,8 @@ class NAdam(Optimizer):
         As in PyTorch; only ``maximize`` may differ from its default.
     """
 
+    checked_options = ("lr", "eps", "betas", "weight_decay", "momentum_decay")
+
     def __init__(
         self,
         params: ParamsT,
@@ -83,7 +78,7 @@ class NAdam(Optimizer):
         )
         defaults = {
             "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, list) else betas,
+            "betas": betas,
             "eps": eps,
             "weight_decay": weight_decay,
             "momentum_decay": momentum_decay,
@@ -92,26 +87,14 @@ class NAdam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _check_options(self, options: dict[str, Any], where: str) -> None:
-        super()._check_options(options, where)
-        check_adam_options(options, where)
-        check_nonnegative(options, "momentum_decay", "momentum_decay value", where)
-
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One NAdam step on ``p.array``; see the class docstring for the rule."""
         param = p.array
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["mu_product"] = 1.0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_avg_sq"] = xp.zeros_like(param)
-        step = state["step"] = state["step"] + 1
+        state, step = self._state_for(p, "exp_avg", "exp_avg_sq", mu_product=1.0)
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
         momentum_decay = float(group["momentum_decay"])
-        wd = split_weight_decay(param, group)  # w *= 1 - lr wd when decoupled
-        d = self._direction(param, grad, group["maximize"], wd)
+        d = self._gradient(param, grad, group)  # w *= 1 - lr wd first when decoupled
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
         mu_product = state["mu_product"] = float(np.float32(state["mu_product"]) * np.float32(mu))

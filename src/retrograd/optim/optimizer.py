@@ -32,8 +32,9 @@ StateDict = dict[str, Any]
 class Optimizer:
     """Base class of every optimizer, as ``torch.optim.Optimizer``.
 
-    Subclasses pass their options as ``defaults``, extend :meth:`_check_options`
-    with the checks of those options, and implement :meth:`_update`.
+    Subclasses pass their options as ``defaults``, name the options to check in
+    :attr:`checked_options` (extending :meth:`_check_options` for other rules),
+    and implement :meth:`_update`.
 
     Parameters
     ----------
@@ -59,6 +60,9 @@ class Optimizer:
     #: Every this many calls of :meth:`step`, the subnormal entries of the state
     #: arrays (momentum buffers, moment estimates) are set to zero; 0 never.
     flush_every = 32
+    #: The options every group is checked for, in PyTorch's order: ``betas`` each
+    #: in [0, 1) (:func:`check_betas`), any other a number >= 0 (:func:`check_nonnegative`).
+    checked_options: tuple[str, ...] = ("lr",)
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -70,6 +74,8 @@ class Optimizer:
             )
         if isinstance(params, (set, frozenset)):
             raise TypeError(_SET_MESSAGE)
+        if isinstance(self.defaults.get("betas"), list):
+            self.defaults["betas"] = tuple(self.defaults["betas"])
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._work: dict[tuple[Any, ...], ndarray] = {}
@@ -142,9 +148,13 @@ class Optimizer:
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         """Refuse invalid options (``where`` names the group) with PyTorch's messages.
 
-        Subclasses extend this with the checks of their own options.
+        Checks :attr:`checked_options`; subclasses extend it for other rules.
         """
-        check_nonnegative(options, "lr", "learning rate", where)
+        for name in self.checked_options:
+            if name == "betas":
+                check_betas(options, where)
+            else:
+                check_nonnegative(options, name, where)
 
     # ------------------------------------------------------------ stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -215,6 +225,31 @@ class Optimizer:
         if buf is None:
             buf = self._work[key] = xp.empty_like(like)
         return buf
+
+    def _state_for(self, p: Tensor, *arrays: str, **scalars: float) -> tuple[dict[str, Any], int]:
+        """``p``'s state, made on its first step, and its step count, advanced by one.
+
+        A new state has ``'step'`` 0, the ``scalars`` and a zero array of ``p``'s
+        shape for each name in ``arrays``, in that order (PyTorch's): the lazily
+        created state of ``torch.optim``.
+        """
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state.update(scalars)
+            for name in arrays:
+                state[name] = xp.zeros_like(p.array)
+        step = state["step"] = state["step"] + 1
+        return state, step
+
+    def _gradient(self, param: ndarray, grad: ndarray, group: dict[str, Any]) -> ndarray:
+        """The group's direction (:meth:`_direction`), after any decoupled weight decay.
+
+        Decoupled (``group['decoupled_weight_decay']``, AdamW's), the weights shrink
+        here, ``w = w * (1 - lr * weight_decay)``, and the decay leaves the gradient.
+        """
+        wd = split_weight_decay(param, group)
+        return self._direction(param, grad, group["maximize"], wd)
 
     def _direction(
         self, param: ndarray, grad: ndarray, maximize: bool, weight_decay: float
@@ -351,18 +386,16 @@ def real_option(options: dict[str, Any], name: str, where: str) -> float:
     return float(value)
 
 
-def check_nonnegative(options: dict[str, Any], name: str, label: str, where: str) -> None:
+#: How PyTorch's messages name an option ("Invalid learning rate: -1"); others: "<name> value".
+_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def check_nonnegative(options: dict[str, Any], name: str, where: str) -> None:
     """``options[name]`` must be a number >= 0: ``Invalid <label>: <value>`` otherwise."""
     value = real_option(options, name, where)
     if not value >= 0.0:  # also refuses NaN
+        label = _LABELS.get(name, f"{name} value")
         raise ValueError(f"Invalid {label}: {options[name]}{where}; expected {name} >= 0")
-
-
-def check_adam_options(options: dict[str, Any], where: str) -> None:
-    """The options of Adam's family: ``eps >= 0``, ``betas`` in [0, 1), ``weight_decay >= 0``."""
-    check_nonnegative(options, "eps", "epsilon value", where)
-    check_betas(options, where)
-    check_nonnegative(options, "weight_decay", "weight_decay value", where)
 
 
 def split_weight_decay(param: ndarray, group: dict[str, Any]) -> float:

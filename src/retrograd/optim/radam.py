@@ -7,13 +7,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import (
-    Optimizer,
-    ParamsT,
-    check_adam_options,
-    refuse_unsupported,
-    split_weight_decay,
-)
+from .optimizer import Optimizer, ParamsT, refuse_unsupported
 from .updates import add_, moments_
 
 
@@ -58,6 +52,8 @@ class RAdam(Optimizer):
         As in PyTorch; only ``maximize`` may differ from its default.
     """
 
+    checked_options = ("lr", "eps", "betas", "weight_decay")
+
     def __init__(
         self,
         params: ParamsT,
@@ -77,7 +73,7 @@ class RAdam(Optimizer):
         )
         defaults = {
             "lr": lr,
-            "betas": tuple(betas) if isinstance(betas, list) else betas,
+            "betas": betas,
             "eps": eps,
             "weight_decay": weight_decay,
             "decoupled_weight_decay": decoupled_weight_decay,
@@ -85,23 +81,13 @@ class RAdam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _check_options(self, options: dict[str, Any], where: str) -> None:
-        super()._check_options(options, where)
-        check_adam_options(options, where)
-
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One RAdam step on ``p.array``; see the class docstring for the rule."""
         param = p.array
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_avg_sq"] = xp.zeros_like(param)
-        step = state["step"] = state["step"] + 1
+        state, step = self._state_for(p, "exp_avg", "exp_avg_sq")
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        wd = split_weight_decay(param, group)  # w *= 1 - lr wd when decoupled
-        d = self._direction(param, grad, group["maximize"], wd)
+        d = self._gradient(param, grad, group)  # w *= 1 - lr wd first when decoupled
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         update, tmp = self._scratch(param, 1), self._scratch(param, 2)
         moments_(exp_avg, exp_avg_sq, d, beta1, beta2, tmp)  # m and v as Adam's

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, refuse_unsupported
 from .updates import add_, lerp_, mul_add_
 
 
@@ -51,6 +51,8 @@ class RMSprop(Optimizer):
         As in PyTorch, accepted only at their defaults (None or False).
     """
 
+    checked_options = ("lr", "eps", "momentum", "weight_decay", "alpha")
+
     def __init__(
         self,
         params: ParamsT,
@@ -80,13 +82,6 @@ class RMSprop(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _check_options(self, options: dict[str, Any], where: str) -> None:
-        super()._check_options(options, where)
-        check_nonnegative(options, "eps", "epsilon value", where)
-        check_nonnegative(options, "momentum", "momentum value", where)
-        check_nonnegative(options, "weight_decay", "weight_decay value", where)
-        check_nonnegative(options, "alpha", "alpha value", where)
-
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One RMSprop step on ``p.array``; see the class docstring for the rule."""
         param = p.array
@@ -101,7 +96,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = xp.zeros_like(param)
         state["step"] += 1
-        d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
+        d = self._gradient(param, grad, group)
         square_avg = state["square_avg"]
         avg = self._scratch(param, 1)
         xp.multiply(d, d, out=avg)

@@ -6,7 +6,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, real_option, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, real_option, refuse_unsupported
 from .updates import add_, mul_add_
 
 
@@ -51,6 +51,8 @@ class SGD(Optimizer):
         As in PyTorch, accepted only at their defaults (None or False).
     """
 
+    checked_options = ("lr", "momentum", "weight_decay")
+
     def __init__(
         self,
         params: ParamsT,
@@ -78,8 +80,6 @@ class SGD(Optimizer):
 
     def _check_options(self, options: dict[str, Any], where: str) -> None:
         super()._check_options(options, where)
-        check_nonnegative(options, "momentum", "momentum value", where)
-        check_nonnegative(options, "weight_decay", "weight_decay value", where)
         dampening = real_option(options, "dampening", where)
         if options["nesterov"] and (options["momentum"] <= 0 or dampening != 0):
             raise ValueError(
@@ -91,7 +91,7 @@ class SGD(Optimizer):
         """One SGD step on ``p.array``; see the class docstring for the rule."""
         param = p.array
         lr, momentum = float(group["lr"]), float(group["momentum"])
-        d = self._direction(param, grad, group["maximize"], float(group["weight_decay"]))
+        d = self._gradient(param, grad, group)
         step = self._scratch(param, 1)
         if momentum != 0:
             state = self.state[p]

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _blas
 from .._backend import flush_subnormal
+from ..optim.updates import add_, mul_add_
 
 __all__ = [
     "SOLVERS",
@@ -28,28 +29,8 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- in-place updates
-# NOTE: the engine's optimizer update helpers replace these two once they land; the
-# ufunc lines are scikit-learn's arithmetic, so small networks step as it does bit for bit.
-
-
-def _add_scaled(alpha: float, x: np.ndarray, y: np.ndarray, scratch: np.ndarray) -> None:
-    """``y += alpha * x`` in place: one BLAS pass where it pays (retrograd._blas), else ufuncs.
-
-    ``scratch`` (``x``'s shape; ``x`` itself may serve) holds ``alpha * x`` on the ufunc path.
-    """
-    if not _blas.axpy(alpha, x, y):
-        np.multiply(x, alpha, out=scratch)
-        y += scratch
-
-
-def _scale_add(
-    alpha: float, x: np.ndarray, beta: float, y: np.ndarray, scratch: np.ndarray
-) -> None:
-    """``y = alpha * x + beta * y`` in place: one BLAS pass where it pays, else ufuncs."""
-    if not _blas.axpby(alpha, x, beta, y):
-        y *= beta
-        np.multiply(x, alpha, out=scratch)
-        y += scratch
+# The engine's helpers (retrograd.optim.updates): one BLAS pass where it pays; their ufunc
+# lines are scikit-learn's arithmetic, so small networks step as it does bit for bit.
 
 
 def _add_two_scaled(
@@ -64,7 +45,7 @@ def _add_two_scaled(
     """``y += alpha * x + beta * w`` in place: two one-pass BLAS updates where they pay, else
     ufuncs (the sum first, then one add, as scikit-learn's ``params += updates``)."""
     if _blas.axpy(alpha, x, y):
-        _add_scaled(beta, w, y, scratch)
+        add_(y, beta, w, scratch)
         return
     np.multiply(x, alpha, out=scratch)
     np.multiply(w, beta, out=scratch2)
@@ -159,7 +140,7 @@ class SGDOptimizer(BaseOptimizer):
         for p, v, g, s, u in zip(
             params, self.velocities, grads, self.scratch, self.steps, strict=True
         ):
-            _scale_add(-lr, g, mu, v, s)  # v = mu*v - lr*g
+            mul_add_(v, mu, -lr, g, s)  # v = mu*v - lr*g
             if self.nesterov:
                 _add_two_scaled(mu, v, -lr, g, p, s, u)  # p += mu*v - lr*g
             else:
@@ -186,13 +167,13 @@ class AdamOptimizer(BaseOptimizer):
         b1, b2 = self.beta_1, self.beta_2
         lr = self.learning_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         for p, m, v, g, u in zip(params, self.ms, self.vs, grads, self.scratch, strict=True):
-            _scale_add(1 - b1, g, b1, m, u)  # m = b1*m + (1-b1)*g
+            mul_add_(m, b1, 1 - b1, g, u)  # m = b1*m + (1-b1)*g
             np.multiply(g, g, out=u)
-            _scale_add(1 - b2, u, b2, v, u)  # v = b2*v + (1-b2)*g^2
+            mul_add_(v, b2, 1 - b2, u, u)  # v = b2*v + (1-b2)*g^2
             np.sqrt(v, out=u)
             u += self.epsilon
             np.divide(m, u, out=u)
-            _add_scaled(-lr, u, p, u)  # p -= lr_t * m / (sqrt(v) + eps)
+            add_(p, -lr, u, u)  # p -= lr_t * m / (sqrt(v) + eps)
 
 
 class AdamWOptimizer(AdamOptimizer):
