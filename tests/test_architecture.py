@@ -19,6 +19,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "retrograd"
 RANKS = {
     "_backend": 0,
     "validation": 0,
+    "devices": 0,  # the one device check: stdlib and validation only
+    "cuda": 0,
     "_blas": 0,
     "threads": 0,  # NumPy's BLAS: its library and thread count (ops and _blas ask it)
     "autograd": 1,
@@ -27,6 +29,7 @@ RANKS = {
     "tensor": 3,
     "tensor_functions": 4,
     "creation": 4,
+    "linalg": 4,
     "gradcheck": 4,
     "autograd.functional": 4,  # jacobian, hessian, ...: functions of Tensors
     "nn.functional": 5,

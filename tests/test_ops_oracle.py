@@ -232,6 +232,160 @@ CASES = [
     Case("cat_1", lambda L, F, a, b: L.cat((a, b), 1), [((2, 3), (2, 1))], "real"),
     Case("stack", lambda L, F, a, b: L.stack([a, b, a], dim=1), [((2, 3), (2, 3))], "real"),
     Case("stack_last", lambda L, F, a, b: L.stack([a, b], -1), [((2, 3), (2, 3))], "real"),
+    # PyTorch's wider surface (issue 19): unary math
+    _unary("log2", lambda L, F, a: L.log2(a), "positive"),
+    _unary("log10", lambda L, F, a: a.log10(), "positive"),
+    _unary("log1p", lambda L, F, a: L.log1p(a), "positive"),
+    _unary("expm1", lambda L, F, a: a.expm1(), "real"),
+    _unary("rsqrt", lambda L, F, a: L.rsqrt(a), "positive"),
+    _unary("reciprocal", lambda L, F, a: a.reciprocal()),
+    _unary("square", lambda L, F, a: L.square(a), "real"),
+    _unary("sinh", lambda L, F, a: L.sinh(a), "real"),
+    _unary("cosh", lambda L, F, a: a.cosh(), "real"),
+    _unary("asin", lambda L, F, a: L.asin(a), "unit"),
+    _unary("acos", lambda L, F, a: a.acos(), "unit"),
+    _unary("atan", lambda L, F, a: L.atan(a), "real"),
+    _unary("erf", lambda L, F, a: L.erf(a), "real"),
+    _unary("rounding", lambda L, F, a: a.round() + a.floor() + L.ceil(a) + a.trunc() + a * 1),
+    _unary("sign_frac", lambda L, F, a: L.sign(a) * a + a.frac()),
+    _unary("round_decimals", lambda L, F, a: L.round(a, decimals=1) + a),
+    _unary("nan_to_num", lambda L, F, a: L.nan_to_num(a) * 2, "real"),
+    _unary("mod_floordiv", lambda L, F, a: a % 0.7 + (a.detach() // 0.3) * a),
+    Case("lerp", lambda L, F, a, b, w: L.lerp(a, b, w), [((2, 3), (2, 3), (2, 3))], "real"),
+    Case("lerp_scalar", lambda L, F, a, b: a.lerp(b, 0.3), [((2, 3), (3,))], "real"),
+    Case("clamp_tensor_max", lambda L, F, a, hi: a.clamp(max=hi), [((2, 3), (2, 3))], "away"),
+    # reductions, running sums and norms
+    Case("prod_all", lambda L, F, a: L.prod(a), [((2, 3),), ((),), ((4,),)], "away"),
+    Case("prod_dim", lambda L, F, a: a.prod(1), [((2, 3, 4),)], "away"),
+    Case("prod_keep", lambda L, F, a: a.prod(-1, keepdim=True), [((2, 3),)], "away"),
+    Case("cumsum", lambda L, F, a: L.cumsum(a, 0), [((4, 3),), ((5,),)], "real"),
+    Case("cumsum_last", lambda L, F, a: a.cumsum(-1), [((2, 3, 4),)], "real"),
+    Case("cumprod", lambda L, F, a: L.cumprod(a, 1), [((2, 4),)], "away"),
+    Case("norm", lambda L, F, a: a.norm(), [((2, 3),), ((5,),)], "real"),
+    Case("norm_dim", lambda L, F, a: L.norm(a, dim=1, keepdim=True), [((2, 3, 4),)], "real"),
+    Case("norm_p1", lambda L, F, a: a.norm(p=1, dim=0), [((3, 4),)], "away"),
+    Case("norm_p3", lambda L, F, a: L.norm(a, 3, dim=(0, 1)), [((3, 4),)], "away"),
+    Case("norm_inf", lambda L, F, a: a.norm(p=float("inf"), dim=1), [((3, 4),)], "away"),
+    Case("linalg_norm", lambda L, F, a: L.linalg.norm(a), [((3, 4),), ((5,),)], "real"),
+    Case("linalg_vector_norm", lambda L, F, a: L.linalg.vector_norm(a, 3, dim=-1), R3_DIM, "away"),
+    Case("linalg_fro", lambda L, F, a: L.linalg.norm(a, "fro"), [((3, 4),)], "real"),
+    Case("sum_keepdims", lambda L, F, a: a.sum(1, keepdims=True) * a, [((2, 3),)], "real"),
+    Case("std_keepdims", lambda L, F, a: a.std(0, keepdims=True) * a, [((4, 3),)], "real"),
+    # indexing by tensors
+    Case(
+        "gather",
+        lambda L, F, a: a.gather(1, L.tensor([[0, 2, 2], [1, 0, 1]])),
+        [((2, 4),)],
+        "real",
+    ),
+    Case(
+        "gather_0",
+        lambda L, F, a: L.gather(a, 0, L.tensor([[1, 0], [1, 1], [0, 1]])),
+        [((2, 3),)],
+        "real",
+    ),
+    Case(
+        "take_along_dim",
+        lambda L, F, a: L.take_along_dim(a, L.tensor([[0], [2]]), dim=1),
+        [((2, 3),)],
+        "real",
+    ),
+    Case(
+        "scatter",
+        lambda L, F, a, b: a.scatter(1, L.tensor([[2, 0], [1, 3]]), b),
+        [((2, 4), (2, 2))],
+        "real",
+    ),
+    Case(
+        "scatter_add",
+        lambda L, F, a, b: L.scatter_add(a, 0, L.tensor([[1, 0, 1], [1, 1, 0]]), b),
+        [((2, 3), (2, 3))],
+        "real",
+    ),
+    Case(
+        "scatter_value",
+        lambda L, F, a: a.scatter(1, L.tensor([[0], [2]]), 1.5) * a,
+        [((2, 3),)],
+        "real",
+    ),
+    Case(
+        "index_select",
+        lambda L, F, a: L.index_select(a, 1, L.tensor([2, 0, 2])),
+        [((3, 4),)],
+        "real",
+    ),
+    Case("masked_select", lambda L, F, a: a.masked_select(a > 0), [((3, 4),)], "away"),
+    Case("sort", lambda L, F, a: L.sort(a, dim=1, descending=True).values, R3_DIM, "real"),
+    Case("sort_0", lambda L, F, a: a.sort(0)[0], [((4, 3),)], "real"),
+    Case("topk", lambda L, F, a: a.topk(2).values, R3_DIM, "real"),
+    Case("topk_small", lambda L, F, a: L.topk(a, 2, dim=0, largest=False)[0], [((4, 3),)], "real"),
+    # shape
+    Case("flip", lambda L, F, a: L.flip(a, (0, 2)) * a, R3_DIM, "real"),
+    Case("flip_method", lambda L, F, a: a.flip(1), [((2, 3),)], "real"),
+    Case("roll", lambda L, F, a: L.roll(a, 1, 1) * a, [((2, 3),)], "real"),
+    Case("roll_dims", lambda L, F, a: a.roll((1, -2), (0, 2)), R3_DIM, "real"),
+    Case("roll_flat", lambda L, F, a: a.roll(2) * a, [((2, 3),)], "real"),
+    Case("repeat", lambda L, F, a: a.repeat(2, 3) * 2, [((2, 3),)], "real"),
+    Case("repeat_newdims", lambda L, F, a: a.repeat(2, 1, 2), [((2, 3),), ((3,),)], "real"),
+    Case("tile", lambda L, F, a: L.tile(a, (2,)), [((2, 3),)], "real"),
+    Case("repeat_interleave", lambda L, F, a: a.repeat_interleave(2, dim=1), [((2, 3),)], "real"),
+    Case(
+        "repeat_interleave_flat",
+        lambda L, F, a: L.repeat_interleave(a, L.tensor([1, 0, 3, 2])),
+        [((2, 2),)],
+        "real",
+    ),
+    Case("narrow", lambda L, F, a: a.narrow(1, 1, 2) * 2, [((2, 4),)], "real"),
+    Case(
+        "split_chunk_unbind",
+        lambda L, F, a: (
+            L.cat([p * (i + 1) for i, p in enumerate(a.split(2, 1))], 1)
+            + L.cat([p * (i + 5) for i, p in enumerate(L.chunk(a, 2, 0))], 0)
+            + L.stack(L.unbind(a, 1), 1) * a
+        ),
+        [((2, 5),)],
+        "real",
+    ),
+    Case("split_sizes", lambda L, F, a: L.split(a, [1, 3], 1)[1] * 2, [((2, 4),)], "real"),
+    Case("tril", lambda L, F, a: L.tril(a) * 2, [((3, 4),), ((2, 3, 3),)], "real"),
+    Case("triu", lambda L, F, a: a.triu(1) + L.triu(a, -1), [((3, 4),)], "real"),
+    Case("diagonal", lambda L, F, a: a.diagonal() * 2, [((3, 4),), ((4, 3),)], "real"),
+    Case("diagonal_offset", lambda L, F, a: L.diagonal(a, 1, 0, 2), [((3, 2, 4),)], "real"),
+    Case("diagonal_below", lambda L, F, a: a.diagonal(-1), [((3, 4),)], "real"),
+    Case("diag_matrix", lambda L, F, a: L.diag(a) * 2, [((4,),)], "real"),
+    Case("diag_offset", lambda L, F, a: a.diag(1) + L.diag(a, -2).sum(), [((3,),)], "real"),
+    Case("diag_of_matrix", lambda L, F, a: L.diag(a, 1), [((3, 4),)], "real"),
+    Case("trace", lambda L, F, a: L.trace(a) * a, [((3, 3),), ((2, 4),)], "real"),
+    # products
+    Case("mm", lambda L, F, a, b: a.mm(b), [((2, 3), (3, 4))], "real"),
+    Case("bmm", lambda L, F, a, b: L.bmm(a, b), [((5, 2, 3), (5, 3, 4))], "real"),
+    Case("mv", lambda L, F, a, b: L.mv(a, b), [((2, 3), (3,))], "real"),
+    Case("dot", lambda L, F, a, b: a.dot(b), [((3,), (3,))], "real"),
+    Case("outer", lambda L, F, a, b: L.outer(a, b), [((3,), (4,))], "real"),
+    Case("einsum_mm", lambda L, F, a, b: L.einsum("ij,jk->ik", a, b), [((2, 3), (3, 4))], "real"),
+    Case(
+        "einsum_batch",
+        lambda L, F, a, b: L.einsum("bij,bkj->bik", a, b),
+        [((5, 2, 3), (5, 4, 3))],
+        "real",
+    ),
+    Case("einsum_sum", lambda L, F, a: L.einsum("ij->j", a), [((2, 3),)], "real"),
+    Case("einsum_dot", lambda L, F, a, b: L.einsum("i,i", a, b), [((3,), (3,))], "real"),
+    Case(
+        "einsum_three",
+        lambda L, F, a, b, c: L.einsum("ij,jk,k->i", a, b, c),
+        [((2, 3), (3, 4), (4,))],
+        "real",
+    ),
+    Case(
+        "einsum_ellipsis",
+        lambda L, F, a, b: L.einsum("...ij,jk->...ik", a, b),
+        [((5, 2, 3), (3, 4))],
+        "real",
+    ),
+    Case(
+        "einsum_outer_sum", lambda L, F, a, b: L.einsum("ij,k->k", a, b), [((2, 3), (4,))], "real"
+    ),
     # graphs where one tensor feeds several later ones
     _binary("reuse", lambda L, F, a, b: (a * b + a.tanh()) * (a - b.sigmoid()) + a),
     Case("mlp", lambda L, F, x, w, b: ((x @ w + b).tanh() ** 2).mean(), [((4, 3), (3, 5), (5,))]),
@@ -260,6 +414,8 @@ def _inputs(shapes, dtype, domain, rng):
     for shape in shapes:
         if domain == "positive":
             arr = rng.uniform(0.3, 2.0, size=shape)
+        elif domain == "unit":
+            arr = rng.uniform(-0.9, 0.9, size=shape)
         elif domain == "away":
             arr = rng.uniform(0.2, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
         else:

@@ -99,3 +99,23 @@ def test_train_refuses_what_the_cli_refuses_before_training():
         pipeline.train("iris", lr=0, quiet=True)
     with pytest.raises(OptionError, match="momentum"):
         pipeline.train("iris", momentum=1.0, quiet=True)
+
+
+def test_the_newer_activations_are_registered_names_with_pytorchs_spellings():
+    from retrograd import explain, nn
+
+    for spelling, cls in [
+        ("SiLU", nn.SiLU),
+        ("mish", nn.Mish),
+        ("Hardtanh", nn.Hardtanh),
+        ("PReLU", nn.PReLU),
+        ("LogSigmoid", nn.LogSigmoid),
+        ("Softsign", nn.Softsign),
+    ]:
+        assert ACTIVATIONS[lookup(ACTIVATIONS, spelling, "activation")] is cls
+        network = pipeline.build_mlp(3, (4,), 2, activation=spelling, seed=0)
+        assert any(type(m) is cls for m in network.modules()), spelling
+    weights, _ = explain.default_network((2, 2, 2), 0, None)
+    explain.explain_step(weights, [1.0, 0.0], 1, "silu", "mse", 0.5)  # parameter-free: shown
+    with pytest.raises(explain.ExplainError, match="'prelu' learns its own weights"):
+        explain.explain_step(weights, [1.0, 0.0], 1, "PReLU", "mse", 0.5)

@@ -31,6 +31,19 @@ SUPPORTED_DTYPES = (
     xp.dtype(xp.bool_),
 )
 DEFAULT_FLOAT = xp.dtype(xp.float32)
+#: The dtype Python floats and the float factories get: ``set_default_dtype`` changes it.
+_default_float = [DEFAULT_FLOAT]
+
+
+def default_float() -> Any:
+    """The current default floating dtype (float32 unless ``set_default_dtype`` changed it)."""
+    return _default_float[0]
+
+
+def set_default_float(dtype: Any) -> None:
+    """Make ``dtype`` (float32 or float64) the default floating dtype."""
+    _default_float[0] = dtype
+
 
 #: Per float dtype: the integer dtype of its bits and the mask of its exponent
 #: field, which is zero exactly for zeros and subnormal numbers.

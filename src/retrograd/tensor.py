@@ -14,9 +14,9 @@ from typing import Any, NamedTuple, Union
 
 from . import ops
 from ._backend import (
-    DEFAULT_FLOAT,
     FLOAT_DTYPES,
     SUPPORTED_DTYPES,
+    default_float,
     ndarray,
     normalize_dims,
     xp,
@@ -34,8 +34,11 @@ from .autograd.versions import (
     write,
 )
 from .autograd.versions import commit as commit_write
+from .devices import CPU, check_device, is_device
+from .ops.elementwise import ROUNDING
 from .ops.saved import save_versions
-from .random import get_rng
+from .ops.shape import along
+from .random import get_rng, sample_multinomial
 
 DTypeLike = Any
 Scalar = Union[int, float, bool]
@@ -84,7 +87,7 @@ def to_array(data: Any, dtype: DTypeLike, op: str) -> ndarray:
         )
     if not keep:  # Python numbers: floats become float32 and ints int64, as in PyTorch
         if arr.dtype.kind == "f":
-            arr = arr.astype(DEFAULT_FLOAT)
+            arr = arr.astype(default_float())
         elif arr.dtype.kind in "iu":
             arr = arr.astype(_INT64)
     elif arr.dtype not in SUPPORTED_DTYPES:
@@ -174,7 +177,9 @@ class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     Create tensors with :func:`retrograd.tensor` and the other creation
-    functions; ``Tensor(data, dtype=None, requires_grad=False)`` does the same.
+    functions. ``Tensor(data, dtype=None, requires_grad=False)`` is PyTorch's
+    legacy constructor: Python data becomes the default float dtype
+    (``Tensor([1, 2])`` is float32), a NumPy array keeps its dtype.
 
     Attributes
     ----------
@@ -211,6 +216,10 @@ class Tensor:
     _ctx: Op | None
 
     def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
+        if dtype is None and not isinstance(data, (Tensor, ndarray, xp.generic)):
+            # NOTE: torch.Tensor(data), PyTorch's legacy constructor, makes the default float
+            # dtype from Python data (torch.Tensor([1, 2]) is float32); retrograd.tensor infers.
+            dtype = default_float()
         self.array = to_array(data, dtype, "tensor")
         self.grad = None
         self._ctx = None
@@ -369,8 +378,25 @@ class Tensor:
         """A copy of the values; gradients flow back to this tensor."""
         return self.to(self.array.dtype, copy=True)
 
-    def to(self, dtype: DTypeLike, copy: bool = False) -> Tensor:
-        """Cast to ``dtype``; differentiable between float dtypes."""
+    def to(
+        self,
+        *args: Any,
+        dtype: DTypeLike = None,
+        device: Any = None,
+        copy: bool = False,
+        non_blocking: bool = False,
+    ) -> Tensor:
+        """Cast to a dtype, as ``torch.Tensor.to``; differentiable between float dtypes.
+
+        The forms ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``
+        (its dtype) and the keywords. The device must be the CPU (a move is a no-op);
+        any other raises (``retrograd.devices``).
+        """
+        device, dtype = to_arguments(args, device, dtype)
+        if device is not None:
+            check_device(device, "Tensor.to")
+        if dtype is None:
+            return self.clone() if copy else self
         dt = as_dtype(dtype, "to")
         if dt == self.array.dtype and not copy:
             return self
@@ -546,7 +572,7 @@ class Tensor:
         extras = []
         if self.array.size == 0:
             extras.append(f"size={self.shape}")
-        if self.array.dtype not in (DEFAULT_FLOAT, _INT64, _BOOL):
+        if self.array.dtype not in (default_float(), _INT64, _BOOL):
             extras.append(f"dtype=retrograd.{self.array.dtype}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.name}>")
@@ -562,12 +588,12 @@ class Tensor:
         if isinstance(other, (bool, int, float, xp.bool_)):
             dt = self.array.dtype
             if isinstance(other, float) and dt.kind != "f":
-                dt = DEFAULT_FLOAT
+                dt = default_float()
             elif not isinstance(other, (bool, xp.bool_)) and dt == _BOOL:
-                dt = DEFAULT_FLOAT if isinstance(other, float) else _INT64
+                dt = default_float() if isinstance(other, float) else _INT64
             return wrap_array(xp.asarray(other, dtype=dt))
         if isinstance(other, (ndarray, xp.generic, list, tuple)):
-            return Tensor(other)
+            return to_tensor(other)
         raise TypeError(f"unsupported operand type: Tensor and {type(other).__name__}")
 
     def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
@@ -692,21 +718,31 @@ class Tensor:
     def __or__(self, other: Any) -> Tensor:
         return self._compare(other, xp.bitwise_or)
 
-    def any(self) -> Tensor:
-        """True where any element is nonzero."""
-        return wrap_array(self.array.any())
+    def any(
+        self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
+    ) -> Tensor:
+        """True where any element is nonzero, over all or along ``dim``."""
+        axes = None if dim is None else normalize_dims(dim, self.ndim, "any")
+        return wrap_array(xp.asarray(self.array.any(axis=axes, keepdims=_keep(keepdim, keepdims))))
 
-    def all(self) -> Tensor:
-        """True where every element is nonzero."""
-        return wrap_array(self.array.all())
+    def all(
+        self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
+    ) -> Tensor:
+        """True where every element is nonzero, over all or along ``dim``."""
+        axes = None if dim is None else normalize_dims(dim, self.ndim, "all")
+        return wrap_array(xp.asarray(self.array.all(axis=axes, keepdims=_keep(keepdim, keepdims))))
 
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmax(
+        self, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
+    ) -> Tensor:
         """Index of the largest value (the first of ties), over all or along ``dim``."""
-        return _arg_reduce(self, dim, keepdim, xp.argmax, "argmax")
+        return _arg_reduce(self, dim, _keep(keepdim, keepdims), xp.argmax, "argmax")
 
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmin(
+        self, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
+    ) -> Tensor:
         """Index of the smallest value (the first of ties), over all or along ``dim``."""
-        return _arg_reduce(self, dim, keepdim, xp.argmin, "argmin")
+        return _arg_reduce(self, dim, _keep(keepdim, keepdims), xp.argmin, "argmin")
 
     # ------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:
@@ -768,16 +804,24 @@ class Tensor:
         return apply_op(ops.LogSoftmax, self, axis=_one_dim(dim, self.ndim, "log_softmax"))
 
     # ------------------------------------------------------------ reductions
-    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Sum over all elements or over ``dim`` (int or tuple)."""
+    def sum(
+        self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
+    ) -> Tensor:
+        """Sum over all elements or over ``dim`` (int or tuple); ``keepdims`` is ``keepdim``."""
+        if keepdims is not None:
+            keepdim = keepdims
         axes = normalize_dims(dim, self.ndim, "sum")
         if self.array.dtype.kind in "biu":
             return wrap_array(self.array.sum(axis=axes, keepdims=keepdim, dtype=_INT64))
         return apply_op(ops.Sum, self, axes=axes, keepdim=keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Mean over all elements or over ``dim`` (int or tuple)."""
+    def mean(
+        self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
+    ) -> Tensor:
+        """Mean over all elements or over ``dim`` (int or tuple); ``keepdims`` is ``keepdim``."""
         _check_float(self, "mean")
+        if keepdims is not None:
+            keepdim = keepdims
         return apply_op(
             ops.Mean, self, axes=normalize_dims(dim, self.ndim, "mean"), keepdim=keepdim
         )
@@ -789,6 +833,7 @@ class Tensor:
         keepdim: bool = False,
         *,
         correction: float | None = None,
+        keepdims: bool | None = None,
     ) -> Tensor:
         """Variance with Bessel's ``correction`` (default 1, or 0 when ``unbiased=False``)."""
         _check_float(self, "var")
@@ -796,7 +841,7 @@ class Tensor:
             ops.Var,
             self,
             axes=normalize_dims(dim, self.ndim, "var"),
-            keepdim=keepdim,
+            keepdim=_keep(keepdim, keepdims),
             correction=_correction(unbiased, correction),
         )
 
@@ -807,6 +852,7 @@ class Tensor:
         keepdim: bool = False,
         *,
         correction: float | None = None,
+        keepdims: bool | None = None,
     ) -> Tensor:
         """Standard deviation, the square root of :meth:`var` (gradient 0 where it is 0)."""
         _check_float(self, "std")
@@ -814,40 +860,43 @@ class Tensor:
             ops.Std,
             self,
             axes=normalize_dims(dim, self.ndim, "std"),
-            keepdim=keepdim,
+            keepdim=_keep(keepdim, keepdims),
             correction=_correction(unbiased, correction),
         )
 
-    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def amax(
+        self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
+    ) -> Tensor:
         """Largest value over ``dim``; ties share the gradient evenly."""
-        return _extreme(self, dim, keepdim, smallest=False, op="amax")
+        return _extreme(self, dim, _keep(keepdim, keepdims), smallest=False, op="amax")
 
-    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def amin(
+        self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
+    ) -> Tensor:
         """Smallest value over ``dim``; ties share the gradient evenly."""
-        return _extreme(self, dim, keepdim, smallest=True, op="amin")
+        return _extreme(self, dim, _keep(keepdim, keepdims), smallest=True, op="amin")
 
-    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+    def max(self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None) -> Any:
         """Largest value overall, ``(values, indices)`` along ``dim``, or maximum with a tensor."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         if dim is None:
             return _extreme(self, None, False, smallest=False, op="max")
-        return _max_dim(self, dim, keepdim, smallest=False, op="max")
+        return _max_dim(self, dim, _keep(keepdim, keepdims), smallest=False, op="max")
 
-    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+    def min(self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None) -> Any:
         """Smallest value overall, ``(values, indices)`` along ``dim``, or minimum with a tensor."""
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
             return _extreme(self, None, False, smallest=True, op="min")
-        return _max_dim(self, dim, keepdim, smallest=True, op="min")
+        return _max_dim(self, dim, _keep(keepdim, keepdims), smallest=True, op="min")
 
-    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+    def logsumexp(self, dim: Any, keepdim: bool = False, *, keepdims: bool | None = None) -> Tensor:
         """log(sum(exp(x))) over ``dim``, stable for inputs of any magnitude."""
         _check_float(self, "logsumexp")
-        return apply_op(
-            ops.LogSumExp, self, axes=normalize_dims(dim, self.ndim, "logsumexp"), keepdim=keepdim
-        )
+        axes = normalize_dims(dim, self.ndim, "logsumexp")
+        return apply_op(ops.LogSumExp, self, axes=axes, keepdim=_keep(keepdim, keepdims))
 
     # ------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
@@ -969,7 +1018,11 @@ class Tensor:
         """``t[idx] = value`` in place, recorded by autograd (PyTorch's ``index_put_``)."""
         check_writable(self, "__setitem__")
         key, _ = _index_key(idx)
-        v = value if isinstance(value, Tensor) else Tensor(value)
+        v = (
+            value
+            if isinstance(value, Tensor)
+            else wrap_array(to_array(value, self.dtype, "setitem"))
+        )
         if v.array.dtype != self.array.dtype:
             v = v.to(self.array.dtype)  # PyTorch casts the values to the tensor's dtype
         try:
@@ -1079,7 +1132,7 @@ class Tensor:
 
     def copy_(self, src: Any) -> Tensor:
         """Copy ``src``'s values (broadcast, cast to this dtype) into self; gradients go to src."""
-        s = src if isinstance(src, Tensor) else Tensor(src)
+        s = src if isinstance(src, Tensor) else wrap_array(to_array(src, self.dtype, "copy_"))
         if s.array.dtype != self.array.dtype:
             s = s.to(self.array.dtype)
         return self._overwrite("copy_", s)
@@ -1113,6 +1166,712 @@ class Tensor:
             v = wrap_array(xp.asarray(value, dtype=self.array.dtype))
         everywhere = wrap_array(xp.ones(self.shape, dtype=bool))
         return commit(self, where(everywhere, v, source(self, True)), op)
+
+    # ------------------------------------------------------------ PyTorch's wider surface
+    # Each method below either calls one op of ops/ or composes recorded ones; the
+    # functions of the same names (retrograd.gather, ...) are in tensor_functions.py.
+
+    @property
+    def device(self) -> Any:
+        """The device the values live on: always ``retrograd.device('cpu')``."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: this build runs on the CPU only."""
+        return False
+
+    def cpu(self) -> Tensor:
+        """Return self: every tensor lives on the CPU."""
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """Raises: this build runs on the CPU only (``retrograd.cuda.is_available()`` is False)."""
+        check_device("cuda" if device is None else device, "Tensor.cuda")
+        return self
+
+    def pin_memory(self) -> Tensor:
+        """Return self: there is no GPU to copy to, so no page-locked memory is needed."""
+        return self
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """Return self: NumPy arrays of any layout serve every op."""
+        return self
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        """Whether the values are stored in C order (transposes are views that are not)."""
+        return bool(self.array.flags.c_contiguous)
+
+    def is_floating_point(self) -> bool:
+        """True for float32 and float64 tensors."""
+        return self.array.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.array.itemsize
+
+    def nelement(self) -> int:
+        """The number of elements (an alias of :meth:`numel`)."""
+        return self.array.size
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """Cast to ``other``'s dtype."""
+        return self.to(other.array.dtype)
+
+    def _new(self, array: Any, dtype: DTypeLike, requires_grad: bool, op: str) -> Tensor:
+        out = new_tensor(array.astype(self.array.dtype if dtype is None else as_dtype(dtype, op)))
+        out.requires_grad = requires_grad
+        return out
+
+    def new_zeros(
+        self, *size: Any, dtype: DTypeLike = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        """Zeros of ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        check_device(device, "new_zeros")
+        return self._new(xp.zeros(shape_arg(size)), dtype, requires_grad, "new_zeros")
+
+    def new_ones(
+        self, *size: Any, dtype: DTypeLike = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        """Ones of ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        check_device(device, "new_ones")
+        return self._new(xp.ones(shape_arg(size)), dtype, requires_grad, "new_ones")
+
+    def new_empty(
+        self, *size: Any, dtype: DTypeLike = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        """A tensor of ``size`` (filled with zeros), with this tensor's dtype by default."""
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(
+        self,
+        size: Any,
+        fill_value: Any,
+        *,
+        dtype: DTypeLike = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        """``fill_value`` in ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        check_device(device, "new_full")
+        return self._new(xp.full(shape_arg((size,)), fill_value), dtype, requires_grad, "new_full")
+
+    def new_tensor(
+        self, data: Any, *, dtype: DTypeLike = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
+        """A copy of ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        check_device(device, "new_tensor")
+        return self._new(to_array(data, None, "new_tensor"), dtype, requires_grad, "new_tensor")
+
+    def multinomial(
+        self, num_samples: int, replacement: bool = False, *, generator: Any = None
+    ) -> Tensor:
+        """Indices drawn with probabilities proportional to self; see ``retrograd.multinomial``."""
+        return new_tensor(sample_multinomial(self.array, num_samples, replacement, generator))
+
+    # elementwise math
+    def log2(self) -> Tensor:
+        """Elementwise base-2 logarithm."""
+        return self.log() / 0.6931471805599453
+
+    def log10(self) -> Tensor:
+        """Elementwise base-10 logarithm."""
+        return self.log() / 2.302585092994046
+
+    def log1p(self) -> Tensor:
+        """Elementwise ``log(1 + x)``, exact for tiny x."""
+        return apply_op(ops.Log1p, _as_float(self))
+
+    def expm1(self) -> Tensor:
+        """Elementwise ``exp(x) - 1``, exact for tiny x."""
+        return apply_op(ops.Expm1, _as_float(self))
+
+    def rsqrt(self) -> Tensor:
+        """Elementwise ``1 / sqrt(x)``."""
+        return _as_float(self) ** -0.5
+
+    def reciprocal(self) -> Tensor:
+        """Elementwise ``1 / x``."""
+        return _as_float(self) ** -1
+
+    def square(self) -> Tensor:
+        """Elementwise ``x * x``."""
+        return self**2
+
+    def sinh(self) -> Tensor:
+        """Elementwise hyperbolic sine."""
+        return apply_op(ops.Sinh, _as_float(self))
+
+    def cosh(self) -> Tensor:
+        """Elementwise hyperbolic cosine."""
+        return apply_op(ops.Cosh, _as_float(self))
+
+    def asin(self) -> Tensor:
+        """Elementwise arcsine (NaN outside [-1, 1])."""
+        return apply_op(ops.Asin, _as_float(self))
+
+    def acos(self) -> Tensor:
+        """Elementwise arccosine (NaN outside [-1, 1])."""
+        return apply_op(ops.Acos, _as_float(self))
+
+    def atan(self) -> Tensor:
+        """Elementwise arctangent."""
+        return apply_op(ops.Atan, _as_float(self))
+
+    arcsin = asin
+    arccos = acos
+    arctan = atan
+
+    def erf(self) -> Tensor:
+        """Elementwise error function."""
+        return apply_op(ops.Erf, _as_float(self))
+
+    def _rounding(self, fn: str) -> Tensor:
+        if self.array.dtype.kind != "f":  # integers are already whole: a copy, as PyTorch
+            return wrap_array(ROUNDING[fn](self.array).astype(self.array.dtype))
+        return apply_op(ops.Rounding, self, fn=fn)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round to ``decimals`` places, halves to even (gradient 0, as PyTorch)."""
+        if decimals == 0:
+            return self._rounding("round")
+        scale = 10.0**decimals
+        return (self * scale)._rounding("round") / scale
+
+    def floor(self) -> Tensor:
+        """Elementwise floor (gradient 0)."""
+        return self._rounding("floor")
+
+    def ceil(self) -> Tensor:
+        """Elementwise ceiling (gradient 0)."""
+        return self._rounding("ceil")
+
+    def trunc(self) -> Tensor:
+        """Round toward zero (gradient 0)."""
+        return self._rounding("trunc")
+
+    fix = trunc
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 by the sign of each element (gradient 0)."""
+        return self._rounding("sign")
+
+    def frac(self) -> Tensor:
+        """The fractional part ``x - trunc(x)``."""
+        return self - self.trunc()
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        a, b = self._pair(other)
+        if a.array.dtype.kind != "f":
+            return wrap_array(xp.floor_divide(a.array, b.array))
+        return (a / b).floor()
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return self._operand(other).__floordiv__(self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        a, b = self._pair(other)
+        if a.array.dtype.kind != "f":
+            return wrap_array(xp.remainder(a.array, b.array))
+        return a - (a / b).floor() * b  # Python's sign convention, as torch.remainder
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return self._operand(other).__mod__(self)
+
+    remainder = __mod__
+    floor_divide = __floordiv__
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        """``self + weight * (end - self)``, differentiable in all three."""
+        return self + weight * (end - self)
+
+    def isnan(self) -> Tensor:
+        """True where the value is NaN."""
+        return wrap_array(xp.isnan(self.array))
+
+    def isinf(self) -> Tensor:
+        """True where the value is +-inf."""
+        return wrap_array(xp.isinf(self.array))
+
+    def isfinite(self) -> Tensor:
+        """True where the value is neither NaN nor infinite."""
+        return wrap_array(xp.isfinite(self.array))
+
+    def nan_to_num(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Tensor:
+        """NaN, +inf, -inf replaced (default 0, the dtype's largest and smallest); gradient g
+        where the value was finite, 0 elsewhere, as PyTorch."""
+        fixed = xp.nan_to_num(self.array, nan=nan, posinf=posinf, neginf=neginf)
+        if self.array.dtype.kind != "f":
+            return wrap_array(fixed)
+        return where(wrap_array(xp.isfinite(self.array)), self, wrap_array(fixed))
+
+    def logical_not(self) -> Tensor:
+        """Elementwise not (bool result)."""
+        return wrap_array(xp.logical_not(self.array))
+
+    def logical_and(self, other: Any) -> Tensor:
+        """Elementwise and (bool result)."""
+        return self._compare(other, xp.logical_and)
+
+    def logical_or(self, other: Any) -> Tensor:
+        """Elementwise or (bool result)."""
+        return self._compare(other, xp.logical_or)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.bitwise_xor)
+
+    def equal(self, other: Tensor) -> bool:
+        """True when ``other`` has the same shape and the same values."""
+        o = to_tensor(other)
+        return self.shape == o.shape and bool((self.array == o.array).all())
+
+    def isclose(
+        self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+    ) -> Tensor:
+        """Elementwise ``|self - other| <= atol + rtol * |other|``."""
+        o = self._operand(other)
+        return wrap_array(
+            xp.isclose(self.array, o.array, rtol=rtol, atol=atol, equal_nan=equal_nan)
+        )
+
+    def allclose(
+        self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+    ) -> bool:
+        """True when :meth:`isclose` holds everywhere."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).array.all())
+
+    # reductions and running sums
+    def prod(
+        self,
+        dim: int | None = None,
+        keepdim: bool = False,
+        *,
+        dtype: DTypeLike = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Product over all elements or along ``dim``; gradient exact where an element is 0."""
+        t = self if dtype is None else self.to(dtype)
+        if t.array.dtype.kind in "biu":
+            axis = None if dim is None else _one_dim(dim, t.ndim, "prod")
+            return wrap_array(
+                xp.asarray(t.array.prod(axis=axis, keepdims=_keep(keepdim, keepdims), dtype=_INT64))
+            )
+        axis = None if dim is None else _one_dim(dim, t.ndim, "prod")
+        keep = _keep(keepdim, keepdims) if dim is not None else False
+        return apply_op(ops.Prod, t, axis=axis if t.ndim else None, keepdim=keep)
+
+    def cumsum(self, dim: int, *, dtype: DTypeLike = None) -> Tensor:
+        """Running sum along ``dim`` (integers sum as int64, as PyTorch)."""
+        t = self if dtype is None else self.to(dtype)
+        if t.array.dtype.kind in "biu":
+            return wrap_array(
+                xp.cumsum(
+                    t.array, axis=_one_dim(dim, t.ndim, "cumsum") if t.ndim else None, dtype=_INT64
+                ).reshape(t.shape)
+            )
+        if t.ndim == 0:
+            return t.clone()
+        return apply_op(ops.Cumsum, t, axis=_one_dim(dim, t.ndim, "cumsum"))
+
+    def cumprod(self, dim: int, *, dtype: DTypeLike = None) -> Tensor:
+        """Running product along ``dim``; gradient exact where an element is 0."""
+        t = self if dtype is None else self.to(dtype)
+        if t.array.dtype.kind in "biu":
+            return wrap_array(
+                xp.cumprod(
+                    t.array, axis=_one_dim(dim, t.ndim, "cumprod") if t.ndim else None, dtype=_INT64
+                ).reshape(t.shape)
+            )
+        if t.ndim == 0:
+            return t.clone()
+        return apply_op(ops.Cumprod, t, axis=_one_dim(dim, t.ndim, "cumprod"))
+
+    def norm(
+        self,
+        p: Any = "fro",
+        dim: Any = None,
+        keepdim: bool = False,
+        dtype: DTypeLike = None,
+        *,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """The ``p``-norm over ``dim`` (all elements by default), as ``torch.norm``.
+
+        ``p`` is a number (2, 1, inf, -inf, 0 or any other), or ``'fro'`` (the
+        2-norm of the elements). ``'nuc'`` raises: no singular values here.
+        """
+        t = _as_float(self if dtype is None else self.to(dtype))
+        return apply_op(
+            ops.Norm,
+            t,
+            p=_norm_order(p, "norm"),
+            axes=normalize_dims(dim, t.ndim, "norm"),
+            keepdim=_keep(keepdim, keepdims),
+        )
+
+    # indexing by tensors
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        """``out[i][j] = self[index[i][j]][j]`` for ``dim == 0`` (and so on), as PyTorch."""
+        axis = _one_dim(dim, self.ndim, "gather")
+        idx = _index_array(index, self, axis, "gather")
+        return apply_op(ops.Index, self, idx=along(idx, axis), advanced=True)
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        """:meth:`gather` with ``indices`` broadcast against self (``dim=None``: flattened)."""
+        if dim is None:
+            return self.reshape(-1).gather(0, to_tensor(indices).reshape(-1))
+        axis = _one_dim(dim, self.ndim, "take_along_dim")
+        idx = _int_array(indices, "take_along_dim")
+        a_shape = list(self.shape)
+        i_shape = list(idx.shape)
+        a_shape[axis] = i_shape[axis] = 1
+        common = xp.broadcast_shapes(tuple(a_shape), tuple(i_shape))
+        src = self.expand(*common[:axis], self.shape[axis], *common[axis + 1 :])
+        idx = xp.broadcast_to(idx, (*common[:axis], idx.shape[axis], *common[axis + 1 :]))
+        return src.gather(axis, wrap_array(idx))
+
+    def _scatter(self, op: str, dim: int, index: Tensor, src: Any, add: bool) -> Tensor:
+        axis = _one_dim(dim, self.ndim, op)
+        idx = _index_array(index, self, axis, op)
+        if not isinstance(src, Tensor):  # a number: the value everywhere index points
+            src = wrap_array(xp.full(idx.shape, src, dtype=self.array.dtype))
+        if src.ndim != idx.ndim or any(i > s for i, s in zip(idx.shape, src.shape, strict=True)):
+            raise ValueError(
+                f"{op}(): index of shape {idx.shape} must not be larger than src of shape "
+                f"{src.shape} in any dimension"
+            )
+        if src.array.dtype != self.array.dtype:
+            src = src.to(self.array.dtype)
+        head = tuple(slice(0, n) for n in idx.shape)
+        return apply_op(ops.Scatter, self, src, key=along(idx, axis), head=head, add=add)
+
+    def scatter(
+        self,
+        dim: int,
+        index: Tensor,
+        src: Any = None,
+        *,
+        value: Any = None,
+        reduce: str | None = None,
+    ) -> Tensor:
+        """A copy with ``self[index[i][j]][j] = src[i][j]`` (dim 0, ...); src may be a number."""
+        if reduce is not None:
+            if reduce != "add":
+                raise ValueError(
+                    f"scatter(): reduce={reduce!r} is not supported; only 'add' (scatter_add)"
+                )
+            return self.scatter_add(dim, index, src if src is not None else value)
+        if (src is None) == (value is None):
+            raise TypeError("scatter(): give exactly one of src and value")
+        return self._scatter("scatter", dim, index, src if src is not None else value, add=False)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """A copy with ``src`` added at the places ``index`` names (repeats accumulate)."""
+        return self._scatter("scatter_add", dim, index, src, add=True)
+
+    def scatter_(
+        self,
+        dim: int,
+        index: Tensor,
+        src: Any = None,
+        *,
+        value: Any = None,
+        reduce: str | None = None,
+    ) -> Tensor:
+        """:meth:`scatter` in place."""
+
+        def scatter(t: Tensor, src: Any) -> Tensor:
+            return t.scatter(dim, index, src, value=value, reduce=reduce)
+
+        return self._update("scatter_", scatter, src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """:meth:`scatter_add` in place."""
+        return self._update("scatter_add_", Tensor.scatter_add, dim, index, src)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        """The slices at ``index`` (a 1-D integer tensor) along ``dim``."""
+        axis = _one_dim(dim, self.ndim, "index_select")
+        idx = _int_array(index, "index_select")
+        if idx.ndim > 1:
+            raise ValueError(f"index_select(): index must be 0-D or 1-D, got shape {idx.shape}")
+        return self[(slice(None),) * axis + (idx.reshape(-1),)]
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        """The elements where ``mask`` is True, as a 1-D tensor (mask and self broadcast)."""
+        m = to_tensor(mask)
+        if m.array.dtype != _BOOL:
+            raise TypeError(f"masked_select(): mask must be a bool tensor, got {m.dtype}")
+        shape = xp.broadcast_shapes(self.shape, m.shape)
+        src = self if self.shape == shape else self.expand(*shape)
+        return src[wrap_array(xp.broadcast_to(m.array, shape))]
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The indices of the nonzero elements: an (n, ndim) int64 tensor, or one per dim."""
+        idx = xp.nonzero(self.array) if self.ndim else xp.nonzero(self.array.reshape(1))
+        if as_tuple:
+            return tuple(wrap_array(i.astype(_INT64)) for i in idx)
+        if self.ndim == 0:  # torch: one row of no coordinates if the value is nonzero
+            return wrap_array(xp.zeros((len(idx[0]), 0), dtype=_INT64))
+        return wrap_array(xp.stack(idx, axis=1).astype(_INT64))
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> MaxResult:
+        """``(values, indices)`` sorted along ``dim``; ties keep their order (a stable sort)."""
+        idx = _argsort(self, dim, descending, "sort")
+        if self.ndim == 0:
+            return MaxResult(self.clone(), wrap_array(idx))
+        return MaxResult(self.gather(dim, wrap_array(idx)), wrap_array(idx))
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        """The indices that sort along ``dim`` (ties in their order)."""
+        return wrap_array(_argsort(self, dim, descending, "argsort"))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MaxResult:
+        """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+        axis = _one_dim(dim, self.ndim, "topk") if self.ndim else 0
+        n = self.shape[axis] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise ValueError(
+                f"topk(): k ({k}) must be in [0, {n}] for dimension {dim} of shape {self.shape}"
+            )
+        idx = _argsort(self, dim, largest, "topk")
+        idx = xp.take(idx, xp.arange(k), axis=axis) if self.ndim else idx
+        if self.ndim == 0:
+            return MaxResult(self.clone(), wrap_array(idx))
+        return MaxResult(self.gather(axis, wrap_array(idx)), wrap_array(idx))
+
+    def unique(
+        self,
+        sorted: bool = True,
+        return_inverse: bool = False,
+        return_counts: bool = False,
+        dim: int | None = None,
+    ) -> Any:
+        """The distinct values in ascending order; with the inverse indices and counts if asked."""
+        if dim is not None:
+            raise NotImplementedError("unique(dim=...) is not supported; flatten first")
+        vals, inverse, counts = xp.unique(self.array, return_inverse=True, return_counts=True)
+        out: list[Tensor] = [wrap_array(vals)]
+        if return_inverse:
+            out.append(wrap_array(inverse.reshape(self.shape).astype(_INT64)))
+        if return_counts:
+            out.append(wrap_array(counts.astype(_INT64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        """How often each value 0, 1, ... occurs in a 1-D non-negative integer tensor."""
+        if self.ndim != 1 or self.array.dtype.kind not in "iu":
+            raise ValueError(
+                f"bincount(): expected a 1-D integer tensor, got shape {self.shape}, {self.dtype}"
+            )
+        w = None if weights is None else to_tensor(weights).array
+        out = xp.bincount(self.array, weights=w, minlength=minlength)
+        return wrap_array(out if w is not None else out.astype(_INT64))
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
+        """Counts in ``bins`` equal bins over [min, max] (the data's range when both are 0)."""
+        _check_float(self, "histc")
+        lo, hi = float(min), float(max)
+        if lo == hi and self.array.size:
+            lo, hi = float(self.array.min()), float(self.array.max())
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        counts, _ = xp.histogram(self.array, bins=bins, range=(lo, hi))
+        return wrap_array(counts.astype(self.array.dtype))
+
+    def histogram(
+        self,
+        bins: Any = 100,
+        *,
+        range: Any = None,
+        weight: Tensor | None = None,
+        density: bool = False,
+    ) -> Any:
+        """``(hist, bin_edges)`` as ``torch.histogram``: ``bins`` a count or the edges."""
+        _check_float(self, "histogram")
+        edges = to_tensor(bins).array if isinstance(bins, (Tensor, list)) else int(bins)
+        w = None if weight is None else to_tensor(weight).array
+        hist, e = xp.histogram(self.array, bins=edges, range=range, weights=w, density=density)
+        return HistogramResult(
+            wrap_array(hist.astype(self.array.dtype)), wrap_array(e.astype(self.array.dtype))
+        )
+
+    # shape
+    def flip(self, *dims: Any) -> Tensor:
+        """Reverse the order along each of ``dims``."""
+        axes = normalize_dims(shape_arg(dims), self.ndim, "flip")
+        return apply_op(ops.Flip, self, axes=axes) if axes else self.clone()
+
+    def fliplr(self) -> Tensor:
+        """Reverse the columns (dimension 1)."""
+        return self.flip(1)
+
+    def flipud(self) -> Tensor:
+        """Reverse the rows (dimension 0)."""
+        return self.flip(0)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        """Shift the elements cyclically by ``shifts`` along ``dims`` (flattened when None)."""
+        sh = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        if dims is None:
+            if len(sh) != 1:
+                raise ValueError(f"roll(): without dims, shifts must be one int, got {shifts!r}")
+            return apply_op(ops.Roll, self.reshape(-1), shifts=sh, axes=None).reshape(self.shape)
+        ds = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(ds) != len(sh):
+            raise ValueError(
+                f"roll(): shifts {shifts!r} and dims {dims!r} must have the same length"
+            )
+        axes = tuple(_one_dim(d, self.ndim, "roll") for d in ds)
+        return apply_op(ops.Roll, self, shifts=tuple(int(s) for s in sh), axes=axes)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """Tile the tensor ``sizes[i]`` times along each dimension (extra sizes add dimensions)."""
+        reps = shape_arg(sizes)
+        if len(reps) < self.ndim:
+            raise ValueError(
+                f"repeat(): the number of repeats ({len(reps)}) can not be smaller than the "
+                f"number of dimensions ({self.ndim})"
+            )
+        return apply_op(ops.Repeat, self, reps=reps)
+
+    def tile(self, *dims: Any) -> Tensor:
+        """:meth:`repeat`, with missing leading repeats taken as 1."""
+        reps = shape_arg(dims)
+        return self.repeat((1,) * (self.ndim - len(reps)) + reps)
+
+    def repeat_interleave(
+        self, repeats: Any, dim: int | None = None, *, output_size: int | None = None
+    ) -> Tensor:
+        """Repeat each element (or slice along ``dim``) ``repeats`` times, next to itself."""
+        src = self.reshape(-1) if dim is None else self
+        axis = 0 if dim is None else _one_dim(dim, self.ndim, "repeat_interleave")
+        reps = to_tensor(repeats).array if isinstance(repeats, (Tensor, list)) else int(repeats)
+        idx = xp.repeat(xp.arange(src.shape[axis]), reps)
+        return src.index_select(axis, wrap_array(idx))
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """The slice ``start:start + length`` along ``dim`` (a view)."""
+        axis = _one_dim(dim, self.ndim, "narrow")
+        n = self.shape[axis]
+        start = int(start) + (n if int(start) < 0 else 0)
+        if not (0 <= start and length >= 0 and start + length <= n):
+            raise IndexError(
+                f"narrow(): start {start} + length {length} exceeds dimension {dim} of size {n}"
+            )
+        return self[(slice(None),) * axis + (slice(start, start + length),)]
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of listed sizes."""
+        axis = _one_dim(dim, self.ndim, "split")
+        n = self.shape[axis]
+        if isinstance(split_size_or_sections, int):
+            size = split_size_or_sections
+            if size <= 0:
+                raise ValueError(f"split(): split_size must be positive, got {size}")
+            sizes = [min(size, n - i) for i in range(0, n, size)] or [0]
+        else:
+            sizes = [int(s) for s in split_size_or_sections]
+            if sum(sizes) != n:
+                raise ValueError(f"split(): sizes {sizes} must sum to dimension {dim}'s size {n}")
+        out, start = [], 0
+        for s in sizes:
+            out.append(self.narrow(axis, start, s))
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """At most ``chunks`` pieces of equal size (ceil(n / chunks)) along ``dim``."""
+        if chunks <= 0:
+            raise ValueError(f"chunk(): chunks must be positive, got {chunks}")
+        n = self.shape[_one_dim(dim, self.ndim, "chunk")]
+        return self.split(max(-(-n // chunks), 1), dim)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, that dimension removed."""
+        axis = _one_dim(dim, self.ndim, "unbind")
+        lead = (slice(None),) * axis
+        return tuple(self[(*lead, i)] for i in range(self.shape[axis]))
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dimensions (zeros above ``diagonal``)."""
+        return _triangle(self, diagonal, lower=True)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dimensions (zeros below ``diagonal``)."""
+        return _triangle(self, diagonal, lower=False)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The diagonal ``offset`` above the main one of the matrix in ``dim1``, ``dim2``.
+
+        The diagonal's dimension comes last, as PyTorch's.
+        """
+        a, b = _one_dim(dim1, self.ndim, "diagonal"), _one_dim(dim2, self.ndim, "diagonal")
+        if a == b:
+            raise ValueError(f"diagonal(): dim1 and dim2 must differ, got {dim1} and {dim2}")
+        rest = [d for d in range(self.ndim) if d not in (a, b)]
+        m = self.permute(*rest, a, b)
+        rows, cols = m.shape[-2], m.shape[-1]
+        start_r, start_c = max(-offset, 0), max(offset, 0)
+        n = max(min(rows - start_r, cols - start_c), 0)
+        i = xp.arange(n)
+        return m[(Ellipsis, i + start_r, i + start_c)]
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """A vector: the square matrix with it on diagonal ``diagonal``; a matrix: its diagonal."""
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        if self.ndim != 1:
+            raise ValueError(f"diag(): expects a 1-D or 2-D tensor, got shape {self.shape}")
+        n = self.shape[0] + abs(diagonal)
+        out = self.new_zeros(n, n)
+        i = xp.arange(self.shape[0])
+        rows, cols = (i, i + diagonal) if diagonal >= 0 else (i - diagonal, i)
+        mask = xp.zeros((n, n), dtype=bool)
+        mask[rows, cols] = True
+        placed = xp.zeros((n, n), dtype=xp.int64)
+        placed[rows, cols] = i
+        return where(wrap_array(mask), self[placed.reshape(-1)].reshape(n, n), out)
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a matrix."""
+        if self.ndim != 2:
+            raise ValueError(f"trace(): expects a matrix, got shape {self.shape}")
+        return self.diagonal().sum()
+
+    # products
+    def mm(self, mat2: Tensor) -> Tensor:
+        """The product of two matrices (2-D only, as PyTorch's)."""
+        _check_ndim("mm", (self, 2), (mat2, 2))
+        return matmul(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """The product of two batches of matrices (3-D, same batch size)."""
+        _check_ndim("bmm", (self, 3), (mat2, 3))
+        if self.shape[0] != mat2.shape[0]:
+            raise ValueError(f"bmm(): batch sizes differ: {self.shape} and {mat2.shape}")
+        return matmul(self, mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """The product of a matrix and a vector."""
+        _check_ndim("mv", (self, 2), (vec, 1))
+        return matmul(self, vec)
+
+    def dot(self, other: Tensor) -> Tensor:
+        """The inner product of two 1-D tensors."""
+        _check_ndim("dot", (self, 1), (other, 1))
+        return matmul(self, other)
+
+    inner = dot
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """The outer product of two 1-D tensors: ``out[i, j] = self[i] * vec2[j]``."""
+        _check_ndim("outer", (self, 1), (vec2, 1))
+        return self.reshape(-1, 1) * vec2.reshape(1, -1)
+
+    ger = outer
 
     def __format__(self, spec: str) -> str:
         """Format a one-element tensor as its number (``f"{loss:.4f}"``); others as repr."""
@@ -1161,6 +1920,29 @@ def zero_grads(params: Any, set_to_none: bool = True) -> None:
 
 
 # ---------------------------------------------------------------- helpers of the methods
+
+
+def to_arguments(args: tuple[Any, ...], device: Any, dtype: Any) -> tuple[Any, Any]:
+    """The device and dtype named by ``.to(...)``'s positional forms (Tensor's and Module's).
+
+    ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its dtype);
+    a bool is ``non_blocking`` (nothing is asynchronous here).
+    """
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.array.dtype
+        elif isinstance(arg, bool):
+            continue
+        elif is_device(arg):
+            device = arg
+        else:
+            dtype = arg
+    return device, dtype
+
+
+def _keep(keepdim: bool, keepdims: bool | None) -> bool:
+    """``keepdims=`` is NumPy's spelling, which PyTorch accepts as ``keepdim=``."""
+    return keepdim if keepdims is None else keepdims
 
 
 def _correction(unbiased: bool | None, correction: float | None) -> float:
@@ -1223,7 +2005,7 @@ def _index_key(idx: Any) -> tuple[Any, bool]:
     for item in items:
         if isinstance(item, Tensor):
             item = item.array
-        if isinstance(item, list):
+        if isinstance(item, (list, range)):  # t[range(n), y] as the lectures write it
             item = xp.asarray(item)
         if isinstance(item, ndarray):
             if item.dtype.kind not in "iub":
@@ -1276,6 +2058,93 @@ def _arg_reduce(t: Tensor, dim: Any, keepdim: bool, fn: Any, op: str) -> Tensor:
     return wrap_array(fn(t.array, axis=axis, keepdims=keepdim).astype(_INT64))
 
 
+# ---------------------------------------------------------------- helpers of the wider surface
+
+
+class HistogramResult(NamedTuple):
+    """``(hist, bin_edges)`` returned by ``histogram``, as PyTorch's."""
+
+    hist: Tensor
+    bin_edges: Tensor
+
+
+def _as_float(t: Tensor) -> Tensor:
+    """Integer and bool tensors become the default float dtype for float math, as PyTorch."""
+    return t if t.array.dtype.kind == "f" else t.to(default_float())
+
+
+def _norm_order(p: Any, op: str) -> float:
+    if p == "fro" or p is None:
+        return 2.0
+    if isinstance(p, str) or not isinstance(p, (int, float)):
+        raise ValueError(
+            f"{op}(): p={p!r} is not supported; use a number or 'fro' ('nuc' needs an SVD)"
+        )
+    return float(p)
+
+
+def _int_array(index: Any, op: str) -> ndarray:
+    idx = to_tensor(index).array
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}(): index must be an integer tensor, got dtype {idx.dtype}")
+    return idx
+
+
+def _index_array(index: Any, t: Tensor, axis: int, op: str) -> ndarray:
+    """``index`` for gather/scatter, checked as PyTorch: as many dims, sizes that fit, in range."""
+    idx = _int_array(index, op)
+    if idx.ndim != max(t.ndim, 1) and not (t.ndim == 0 and idx.ndim == 0):
+        raise ValueError(
+            f"{op}(): index has {idx.ndim} dimensions, self has {t.ndim}; they must match"
+        )
+    for d, (i, n) in enumerate(zip(idx.shape, t.shape, strict=False)):
+        if d != axis and i > n:
+            raise ValueError(
+                f"{op}(): index of shape {idx.shape} is larger than self {t.shape} in dimension {d}"
+            )
+    n = t.shape[axis] if t.ndim else 1
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"{op}(): index out of range for dimension {axis} of size {n}")
+    return idx % n if idx.size and idx.min() < 0 else idx
+
+
+def _argsort(t: Tensor, dim: int, descending: bool, op: str) -> ndarray:
+    if t.ndim == 0:
+        return xp.zeros((), dtype=_INT64)
+    axis = _one_dim(dim, t.ndim, op)
+    a = t.array
+    if descending:  # stable from the largest: sort the reversed order, map the indices back
+        n = a.shape[axis]
+        rev = xp.flip(a, axis)
+        idx = n - 1 - xp.flip(xp.argsort(rev, axis=axis, kind="stable"), axis)
+        return idx.astype(_INT64)
+    return xp.argsort(a, axis=axis, kind="stable").astype(_INT64)
+
+
+def _triangle(t: Tensor, diagonal: int, lower: bool) -> Tensor:
+    if t.ndim < 2:
+        raise ValueError(
+            f"{'tril' if lower else 'triu'}(): expects at least 2 dimensions, got {t.shape}"
+        )
+    rows, cols = t.shape[-2], t.shape[-1]
+    keep = (
+        xp.tri(rows, cols, diagonal, dtype=bool)
+        if lower
+        else ~xp.tri(rows, cols, diagonal - 1, dtype=bool)
+    )
+    if t.array.dtype.kind != "f" or not t._requires_grad:
+        return wrap_array(xp.where(keep, t.array, xp.zeros((), t.array.dtype)))
+    return where(wrap_array(keep), t, 0.0)
+
+
+def _check_ndim(op: str, *pairs: tuple[Tensor, int]) -> None:
+    for t, n in pairs:
+        if to_tensor(t).ndim != n:
+            shapes = " and ".join(str(tuple(to_tensor(u).shape)) for u, _ in pairs)
+            wanted = " and ".join(f"{m}-D" for _, m in pairs)
+            raise ValueError(f"{op}(): expected {wanted} tensors, got shapes {shapes}")
+
+
 # ---------------------------------------------------------------- functions over several tensors
 
 
@@ -1314,12 +2183,15 @@ def _check_matmul_shapes(sa: tuple[int, ...], sb: tuple[int, ...]) -> None:
         ) from None
 
 
-def where(condition: Any, input: Any, other: Any) -> Tensor:
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Pick ``input`` where ``condition`` is True and ``other`` elsewhere (broadcasting).
 
-    Gradients flow to ``input`` and ``other``, never to the condition.
+    Gradients flow to ``input`` and ``other``, never to the condition. With the
+    condition alone, the indices where it holds (``nonzero(as_tuple=True)``).
     """
     cond = to_tensor(condition)
+    if input is None and other is None:
+        return cond.nonzero(as_tuple=True)
     if cond.array.dtype != _BOOL:
         raise TypeError(f"where(): condition must be a bool tensor, got {cond.dtype}")
     x = input if isinstance(input, Tensor) else None
@@ -1383,7 +2255,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def to_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    """``x`` as a Tensor: dtypes inferred as ``retrograd.tensor`` does (ints stay int64)."""
+    return x if isinstance(x, Tensor) else new_tensor(to_array(x, None, "tensor"))
 
 
 # The backward walk sits below this module and records gradients as Tensors under

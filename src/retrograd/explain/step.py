@@ -102,6 +102,14 @@ def _check_options(
             output_activation = lookup(ACTIVATIONS, output_activation, "activation")
     except ValueError as e:
         raise ExplainError(str(e)) from None
+    for name in (activation, output_activation):
+        if name is not None and list(ACTIVATIONS[name]().parameters()):
+            # NOTE: explain shows f'(z) per unit; a learnable activation (prelu) has weights
+            # of its own that the page would leave out, so it is refused, not half-shown.
+            raise ExplainError(
+                f"explain shows activations without parameters; {name!r} learns its own "
+                "weights: choose another activation"
+            )
     if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
         raise ExplainError(f"the learning rate must be a number > 0, got {lr!r}")
     if steps < 1:

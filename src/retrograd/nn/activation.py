@@ -315,5 +315,11 @@ ACTIVATIONS: dict[str, type[Module]] = {
     "tanh": Tanh,
     "sigmoid": Sigmoid,
     "softplus": Softplus,
+    "silu": SiLU,
+    "mish": Mish,
+    "hardtanh": Hardtanh,
+    "prelu": PReLU,
+    "logsigmoid": LogSigmoid,
+    "softsign": Softsign,
     "identity": Identity,
 }

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..autograd.hooks import RemovableHandle, add_hook
-from ..tensor import Tensor, as_dtype, wrap_array, zero_grads
+from ..tensor import Tensor, as_dtype, to_arguments, wrap_array, zero_grads
 from . import hooks as _hooks
 from .parameter import Parameter, check_device
 
@@ -524,16 +524,7 @@ class Module:
                 f"Module.to() got unexpected arguments {sorted(unknown) or args}; "
                 "expected to(device=None, dtype=None, non_blocking=False) or to(tensor)"
             )
-        device, dtype = kwargs.get("device"), kwargs.get("dtype")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, bool):  # non_blocking given by position
-                continue
-            elif isinstance(arg, str) or type(arg).__name__ == "device":  # ours or torch's
-                device = arg
-            else:
-                dtype = arg
+        device, dtype = to_arguments(args, kwargs.get("device"), kwargs.get("dtype"))
         if device is not None:
             check_device(device, "Module.to")
         if dtype is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._backend import DEFAULT_FLOAT, FLOAT_DTYPES, xp
+from .._backend import FLOAT_DTYPES, default_float, xp
+from ..devices import check_device as _check_device
 from ..tensor import Tensor, as_dtype, to_array
 from ..validation import is_int
 
@@ -51,9 +52,9 @@ class Parameter(Tensor):
 
 
 def float_dtype(dtype: Any, op: str) -> Any:
-    """``dtype`` (default float32) checked to be a floating dtype a parameter can have."""
+    """``dtype`` (default: ``get_default_dtype()``) checked to be a floating dtype."""
     if dtype is None:
-        return DEFAULT_FLOAT
+        return default_float()
     dt = as_dtype(dtype, op)
     if dt not in FLOAT_DTYPES:
         raise TypeError(f"{op}: parameters must have a floating dtype, got {dt}")
@@ -77,7 +78,4 @@ def check_size(value: Any, name: str, op: str, positive: bool = False) -> int:
 
 def check_device(device: Any, op: str) -> None:
     """Accept PyTorch's ``device`` argument where it names the CPU, the only device."""
-    if device is not None and str(device) not in ("cpu", "cpu:0"):
-        raise ValueError(
-            f"{op}: this build of retrograd runs on the CPU only, got device={device!r}; use 'cpu'"
-        )
+    _check_device(device, op)

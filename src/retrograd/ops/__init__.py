@@ -6,10 +6,12 @@ array; ``backward`` receives the output's gradient and returns one gradient per
 input. Gradients of broadcast operands are reduced by
 :func:`retrograd._backend.sum_to`.
 
-- :mod:`.elementwise`: arithmetic, unary math, activations, clamp, cast;
-- :mod:`.reduction`: sum, mean, var, std, amax, max along a dim, logsumexp, softmax;
-- :mod:`.shape`: reshape, permute, expand, indexing, cat, stack;
-- :mod:`.linalg`: the matrix product;
+- :mod:`.elementwise`: arithmetic, unary math (log1p, sinh, asin, rounding...), activations,
+  clamp, cast;
+- :mod:`.reduction`: sum, mean, var, std, amax, max along a dim, logsumexp, softmax, prod,
+  cumsum, cumprod, norm;
+- :mod:`.shape`: reshape, permute, expand, indexing, cat, stack, scatter, flip, roll, repeat;
+- :mod:`.linalg`: the matrix product, einsum;
 - :mod:`.nn`: the layers' fused ops (linear, dropout, batch and layer norm, PReLU,
   embedding, pad, normalize);
 - :mod:`.loss`: the losses' fused ops;
@@ -24,15 +26,22 @@ from .elementwise import (
     ELU,
     GELU,
     Abs,
+    Acos,
     Add,
+    Asin,
+    Atan,
     Cast,
     Clamp,
     Cos,
+    Cosh,
     Div,
+    Erf,
     Exp,
+    Expm1,
     Hardtanh,
     LeakyReLU,
     Log,
+    Log1p,
     LogSigmoid,
     Maximum,
     Minimum,
@@ -42,10 +51,12 @@ from .elementwise import (
     Pow,
     PowScalar,
     ReLU,
+    Rounding,
     RPowScalar,
     Sigmoid,
     SiLU,
     Sin,
+    Sinh,
     Softplus,
     Softsign,
     Sqrt,
@@ -53,7 +64,7 @@ from .elementwise import (
     Tanh,
     Where,
 )
-from .linalg import MatMul
+from .linalg import Einsum, MatMul
 from .loss import (
     NLL,
     AbsoluteError,
@@ -67,16 +78,33 @@ from .loss import (
 )
 from .nn import BatchNorm, Dropout, Embedding, LayerNorm, Linear, Normalize, Pad, PReLU
 from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
-from .reduction import AMax, LogSoftmax, LogSumExp, MaxDim, Mean, Softmax, Std, Sum, Var
-from .shape import Cat, Expand, Index, Permute, Reshape, Stack
+from .reduction import (
+    AMax,
+    Cumprod,
+    Cumsum,
+    LogSoftmax,
+    LogSumExp,
+    MaxDim,
+    Mean,
+    Norm,
+    Prod,
+    Softmax,
+    Std,
+    Sum,
+    Var,
+)
+from .shape import Cat, Expand, Flip, Index, Permute, Repeat, Reshape, Roll, Scatter, Stack
 
 __all__ = [
     "AMax",
     "Abs",
     "AbsoluteError",
+    "Acos",
     "AdaptiveAvgPool",
     "AdaptiveMaxPool",
     "Add",
+    "Asin",
+    "Atan",
     "AvgPool",
     "BatchNorm",
     "BinaryCrossEntropy",
@@ -87,13 +115,20 @@ __all__ = [
     "Conv",
     "ConvTranspose",
     "Cos",
+    "Cosh",
     "CrossEntropy",
+    "Cumprod",
+    "Cumsum",
     "Div",
     "Dropout",
     "ELU",
+    "Einsum",
     "Embedding",
+    "Erf",
     "Exp",
     "Expand",
+    "Expm1",
+    "Flip",
     "GELU",
     "Hardtanh",
     "Huber",
@@ -102,6 +137,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "Log",
+    "Log1p",
     "LogSigmoid",
     "LogSoftmax",
     "LogSumExp",
@@ -115,18 +151,25 @@ __all__ = [
     "Mul",
     "NLL",
     "Neg",
+    "Norm",
     "Normalize",
     "PReLU",
     "Pad",
     "Permute",
     "Pow",
     "PowScalar",
+    "Prod",
     "RPowScalar",
     "ReLU",
+    "Repeat",
     "Reshape",
+    "Roll",
+    "Rounding",
+    "Scatter",
     "SiLU",
     "Sigmoid",
     "Sin",
+    "Sinh",
     "SmoothL1",
     "Softmax",
     "SoftmaxCrossEntropy",

@@ -644,3 +644,134 @@ class Softsign(Op):
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
         return hg.by_recompute(self, (self.a,), lambda x: x / (x.abs() + 1), g)
+
+
+# ---------------------------------------------------------------- more unary math (PyTorch's)
+
+
+class Log1p(Op):
+    """d log(1 + a) = g/(1 + a); exact for tiny a."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a = a
+        return xp.log1p(a)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g / (1 + self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g / (1 + hg.saved_input(self, 0, self.a)),)
+
+
+class Expm1(Op):
+    """d (exp(a) - 1) = g*exp(a) = g*(out + 1); exact for tiny a."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.out = xp.expm1(a)
+        return self.out
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g * (self.out + 1),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * (hg.saved_output(self, self.out) + 1),)
+
+
+class Sinh(Op):
+    """d sinh(a) = g*cosh(a)."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a = a
+        return xp.sinh(a)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g * xp.cosh(self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * hg.call(Cosh, hg.saved_input(self, 0, self.a)),)
+
+
+class Cosh(Op):
+    """d cosh(a) = g*sinh(a)."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a = a
+        return xp.cosh(a)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g * xp.sinh(self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * hg.call(Sinh, hg.saved_input(self, 0, self.a)),)
+
+
+class Asin(Op):
+    """d asin(a) = g/sqrt(1 - a**2) (inf at |a| = 1, NaN beyond, as PyTorch)."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a = a
+        return xp.arcsin(a)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return (g / xp.sqrt(1 - self.a * self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a = hg.saved_input(self, 0, self.a)
+        return (g / (1 - a * a).sqrt(),)
+
+
+class Acos(Op):
+    """d acos(a) = -g/sqrt(1 - a**2)."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a = a
+        return xp.arccos(a)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return (-g / xp.sqrt(1 - self.a * self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a = hg.saved_input(self, 0, self.a)
+        return (-g / (1 - a * a).sqrt(),)
+
+
+class Atan(Op):
+    """d atan(a) = g/(1 + a**2)."""
+
+    def forward(self, a: ndarray) -> ndarray:
+        self.a = a
+        return xp.arctan(a)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (g / (1 + self.a * self.a),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        a = hg.saved_input(self, 0, self.a)
+        return (g / (1 + a * a),)
+
+
+#: The piecewise-constant functions of :class:`Rounding`, by PyTorch's name.
+ROUNDING = {
+    "round": xp.round,  # NOTE: halves to even, as torch.round
+    "floor": xp.floor,
+    "ceil": xp.ceil,
+    "trunc": xp.trunc,
+    "sign": lambda a: xp.nan_to_num(xp.sign(a), nan=0.0),  # sign(NaN) = 0, as torch.sign
+}
+
+
+class Rounding(Op):
+    """d round(a) = 0 (also floor, ceil, trunc, sign): flat between the jumps, as PyTorch."""
+
+    fn: str
+
+    def forward(self, a: ndarray) -> ndarray:
+        return ROUNDING[self.fn](a)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return (xp.zeros_like(g),)
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        return (g * 0.0,)

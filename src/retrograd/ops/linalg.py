@@ -69,3 +69,54 @@ class MatMul(Op):
         if self.needs[1]:
             gb = sum_to(a2.transpose(-1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
+
+
+# ---------------------------------------------------------------- einsum
+
+
+class Einsum(Op):
+    """d einsum(..., x_k, ...) = einsum of g with the other operands, to x_k's subscripts.
+
+    ``inputs`` are the operands' subscripts and ``output`` the result's, one letter
+    per dimension (ellipses already spelled out); no letter repeats within an operand.
+    A letter summed away in x_k alone comes back by broadcasting.
+    """
+
+    inputs: tuple[str, ...]
+    output: str
+
+    def forward(self, *xs: ndarray) -> ndarray:
+        self.xs = xs
+        return xp.einsum(f"{','.join(self.inputs)}->{self.output}", *xs)
+
+    def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
+        return tuple(
+            _einsum_grad(self, k, g, self.xs, xp.einsum, xp.broadcast_to) if need else None
+            for k, need in enumerate(self.needs)
+        )
+
+    def backward_graph(self, g: Any) -> tuple[Any, ...]:
+        xs = tuple(hg.saved_input(self, i, x) for i, x in enumerate(self.xs))
+
+        def einsum(eq: str, *ts: Any) -> Any:
+            ins, out = eq.split("->")
+            return hg.call(Einsum, *ts, inputs=tuple(ins.split(",")), output=out)
+
+        return tuple(
+            _einsum_grad(self, k, g, xs, einsum, lambda t, s: t.expand(*s)) if need else None
+            for k, need in enumerate(self.needs)
+        )
+
+
+def _einsum_grad(node: Einsum, k: int, g: Any, xs: tuple[Any, ...], einsum: Any, bcast: Any) -> Any:
+    subs = node.inputs[k]
+    others = [i for i in range(len(xs)) if i != k]
+    present = set(node.output).union(*(node.inputs[i] for i in others))
+    kept = "".join(c for c in subs if c in present)
+    terms = ",".join([node.output, *(node.inputs[i] for i in others)])
+    out = einsum(f"{terms}->{kept}", g, *(xs[i] for i in others))
+    if kept == subs:
+        return out
+    shape = xs[k].shape
+    with_ones = tuple(shape[i] if c in present else 1 for i, c in enumerate(subs))
+    return bcast(out.reshape(with_ones), shape)
