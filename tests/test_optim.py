@@ -1433,3 +1433,34 @@ def test_update_helpers_compute_their_formula(dtype, size):
     y, s = y0.copy(), x.copy()
     updates.mul_add_(y, 0.5, 0.25, s, s)
     np.testing.assert_allclose(y, 0.5 * y0 + 0.25 * x, **tol)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        optim.SGD,
+        optim.Adam,
+        optim.AdamW,
+        optim.Adagrad,
+        optim.RMSprop,
+        optim.Adadelta,
+        optim.Adamax,
+        optim.NAdam,
+        optim.RAdam,
+    ],
+)
+def test_the_assembled_docstring_names_every_parameter(cls):
+    """The docstrings insert the shared ``params`` entry: the rendered text stays complete."""
+    doc = inspect.getdoc(cls)
+    section = doc.split("Parameters\n----------\n", 1)[1]
+    names = [n for n in inspect.signature(cls).parameters if n != "self"]
+    entries = {
+        name.strip()
+        for line in section.splitlines()
+        if line and not line[0].isspace()
+        for name in line.split(" : ")[0].split(",")
+    }
+    assert set(names) <= entries, sorted(set(names) - entries)
+    assert section.startswith("params : iterable of Tensor or iterable of dict\n")
+    assert "lr : float, default=" in section
+    assert "{" not in section

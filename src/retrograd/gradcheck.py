@@ -131,10 +131,9 @@ def gradgradcheck(
 
     Parameters
     ----------
-    fn : callable
-        Takes ``*inputs`` and returns a Tensor or a tuple of Tensors.
-    inputs : Tensor or sequence
-        Tensors (those with ``requires_grad=True`` are checked) and other arguments.
+    fn, inputs : callable, Tensor or sequence
+        As in :func:`gradcheck`: ``fn(*inputs)`` returns a Tensor or a tuple of
+        Tensors; the inputs with ``requires_grad=True`` are checked.
     grad_outputs : Tensor or sequence of Tensor, optional
         The ``v`` at which to check, one per floating output; random normal
         (drawn with ``seed``) when not given.

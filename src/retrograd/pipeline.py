@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from . import distributed as _dist
 from . import nn, optim, serialization, threads
 from .autograd import no_grad
 from .data import (
+    TASKS,
+    DataError,
     DataLoader,
     DataSpec,
     LabelEncoder,
@@ -50,7 +53,7 @@ from .nn import loss as nn_loss
 from .nn.loss import LossEntry
 from .options import NUMERIC, OptionError, check_number, lookup
 from .random import manual_seed
-from .serialization import PathLike
+from .serialization import ModelFileError, PathLike
 from .tensor import Tensor, wrap_array
 from .training import Callback, History, fit
 from .validation import is_int
@@ -66,6 +69,7 @@ __all__ = [
     "TrainedModel",
     "build_cnn",
     "build_mlp",
+    "check_data",
     "check_run",
     "check_options",
     "class_names",
@@ -338,6 +342,33 @@ def check_run(spec: DataSpec, **options: Any) -> None:
     )
 
 
+def check_data(spec: DataSpec) -> None:
+    """Check that a data set can be trained on, before anything is built or written.
+
+    At least one row and one feature, and for classification at least two
+    classes: a single class would train a one-output "classifier" that is
+    always right.
+
+    Raises
+    ------
+    retrograd.data.DataError
+        Naming the data set and what it lacks.
+    """
+    if spec.n_samples == 0 or spec.n_features == 0:
+        raise DataError(
+            f"{spec.name} has {spec.n_samples} rows and {spec.n_features} feature columns; "
+            "training needs at least one of each"
+        )
+    if spec.task == "classification":
+        classes = np.unique(spec.y)
+        if len(classes) < 2:
+            raise DataError(
+                f"{spec.name} holds a single class ({classes[0].item()!r} in all "
+                f"{spec.n_samples} rows); classification needs at least two classes (for a "
+                "numeric target, train a regressor with task='regression')"
+            )
+
+
 # ------------------------------------------------------------------ the network
 
 
@@ -586,6 +617,19 @@ class TrainedModel:
         """The number of features the model takes."""
         return self.standardizer.n_features_in_
 
+    @property
+    def named_features(self) -> bool:
+        """Whether :attr:`feature_names` are the training data's own names, not positions.
+
+        As :attr:`retrograd.data.DataSpec.named_features` said at training; for
+        a model file that does not record it, names such as ``x0, x1, ...`` are
+        taken for positions.
+        """
+        named = self.info.get("named_features")
+        if isinstance(named, bool):
+            return named
+        return not all(re.fullmatch(r"(x|t|pixel)\d+", n) for n in self.feature_names)
+
     def _inputs(self, X: Any, op: str) -> Tensor:
         X = np.asarray(X)
         if X.ndim == 1 and X.size == self.n_features:
@@ -606,7 +650,20 @@ class TrainedModel:
             )
         if X.dtype.kind not in "biuf":
             raise ValueError(f"TrainedModel.{op}: features must be numbers, got dtype {X.dtype}")
-        return wrap_array(self.standardizer.transform(X).astype(np.float32))
+        scaled = self.standardizer.transform(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            inputs = scaled.astype(np.float32)
+        bad = np.argwhere(~np.isfinite(inputs))
+        if len(bad):  # a NaN, or a value whose standardised form overflows float32
+            i, j = (int(v) for v in bad[0])
+            value = X[i, j].item()
+            raise ValueError(
+                f"TrainedModel.{op}: row {i}, feature {self.feature_names[j]!r} is {value!r}, "
+                f"which standardises to {scaled[i, j]:.4g}, not a finite float32; the model "
+                "cannot predict it (features must be finite and within about 3e38 standard "
+                "deviations of the training data)"
+            )
+        return wrap_array(inputs)
 
     def _outputs(self, X: Any, op: str) -> np.ndarray:
         inputs = self._inputs(X, op)
@@ -614,10 +671,12 @@ class TrainedModel:
         was_training = net.training
         net.eval()
         try:
-            with no_grad():
-                return net(inputs).array
+            with no_grad(), np.errstate(over="ignore", invalid="ignore"):
+                out = net(inputs).array
         finally:
             net.train(was_training)
+        _check_finite_rows(out, f"TrainedModel.{op}: the network's output")
+        return out
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels (their original type) or values for raw features.
@@ -636,7 +695,10 @@ class TrainedModel:
             assert self.label_encoder is not None
             return self.label_encoder.inverse_transform(out.argmax(axis=1))
         assert self.target_scaler is not None
-        return self.target_scaler.inverse_transform(out.astype(np.float64))[:, 0]
+        with np.errstate(over="ignore"):
+            values = self.target_scaler.inverse_transform(out.astype(np.float64))
+        _check_finite_rows(values, "TrainedModel.predict: the prediction")
+        return values[:, 0]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (softmax of the logits), columns in :attr:`classes` order.
@@ -696,25 +758,167 @@ class TrainedModel:
 
     @classmethod
     def load(cls, path: PathLike) -> TrainedModel:
-        """Read a model written by :meth:`save` (in eval mode)."""
+        """Read a model written by :meth:`save` (in eval mode).
+
+        The file is checked before it is used: every metadata field's type and
+        value, the architecture against the tensors the file holds (before
+        anything is built), finite weights, and that the network takes as many
+        features as the standardizer scales and has one output per class (one
+        for a regressor).
+
+        Raises
+        ------
+        retrograd.serialization.ModelFileError
+            A ``ValueError`` naming the file, the field, what was expected and
+            what was found.
+        """
         meta = serialization.read_metadata(path)
         if meta.get("kind") != _MODEL_KIND:
-            raise ValueError(
+            raise ModelFileError(
                 f"{path} is a model file without retrograd's preprocessing (not written by "
                 "TrainedModel.save); load the bare network with retrograd.serialization.load"
             )
-        network = serialization.load(path)
-        encoder = meta.get("label_encoder")
-        scaler = meta.get("target_scaler")
-        return cls(
-            network=network,
-            task=meta["task"],
-            standardizer=Standardizer.from_dict(meta["standardizer"]),
-            label_encoder=None if encoder is None else LabelEncoder.from_dict(encoder),
-            feature_names=list(meta.get("feature_names", [])),
-            target_name=meta.get("target_name", "target"),
-            target_scaler=None if scaler is None else Standardizer.from_dict(scaler),
-            info=dict(meta.get("info", {})),
+        fields = _ModelMetadata(meta, path)
+        model = cls(
+            network=serialization.load(path),
+            task=fields.task,
+            standardizer=fields.standardizer,
+            label_encoder=fields.label_encoder,
+            feature_names=fields.feature_names,
+            target_name=fields.target_name,
+            target_scaler=fields.target_scaler,
+            info=fields.info,
+        )
+        model._check_network(path)
+        return model
+
+    def _check_network(self, path: PathLike) -> None:
+        """One row of zeros through the network: it must take the features and give the outputs."""
+        n_out = 1 if self.label_encoder is None else len(self.label_encoder)
+        try:
+            with no_grad(), np.errstate(all="ignore"):
+                out = self.network.eval()(wrap_array(np.zeros((1, self.n_features), np.float32)))
+        except (ValueError, TypeError, RuntimeError, IndexError, MemoryError) as e:
+            raise ModelFileError(
+                f"{path}: the network does not take the {self.n_features} features its "
+                f"standardizer scales: {type(e).__name__}: {e}"
+            ) from None
+        if tuple(out.shape) != (1, n_out):
+            preview = ", ".join(map(str, (self.classes or [])[:10]))
+            what = (
+                f"{n_out} classes ({preview})"
+                if self.task == "classification"
+                else "a regressor's single value"
+            )
+            raise ModelFileError(
+                f"{path}: the network gives outputs of shape (N, "
+                f"{', '.join(map(str, out.shape[1:]))}), but the metadata describes {what}, "
+                f"which needs (N, {n_out})"
+            )
+
+
+class _ModelMetadata:
+    """The fields of a model file's metadata, each checked for its type and value."""
+
+    _FIELDS = (
+        "kind", "task", "standardizer", "label_encoder", "target_scaler", "feature_names",
+        "target_name", "info",
+    )  # fmt: skip
+
+    def __init__(self, meta: dict[str, Any], path: PathLike) -> None:
+        self.path = path
+        unknown = sorted(set(meta) - set(self._FIELDS))
+        if unknown:
+            raise ModelFileError(
+                f"{path}: unknown metadata field(s) {', '.join(map(repr, unknown))}; "
+                f"a model file's are {', '.join(self._FIELDS)}"
+            )
+        missing = [f for f in ("task", "standardizer") if f not in meta]
+        if missing:
+            raise ModelFileError(f"{path}: the metadata lacks {', '.join(map(repr, missing))}")
+        self.task = meta["task"]
+        if self.task not in TASKS:
+            self.bad("task", "'classification' or 'regression'", self.task)
+        self.standardizer = self.part("standardizer", meta["standardizer"], Standardizer)
+        n = self.standardizer.n_features_in_
+        classification = self.task == "classification"
+        encoder, scaler = meta.get("label_encoder"), meta.get("target_scaler")
+        if classification:
+            self.label_encoder = self.part("label_encoder", encoder, LabelEncoder)
+            if len(self.label_encoder) < 2:
+                self.bad("label_encoder", "at least 2 classes", encoder)
+            if scaler is not None:
+                self.bad("target_scaler", "null for a classifier", scaler)
+            self.target_scaler = None
+        else:
+            if encoder is not None:
+                self.bad("label_encoder", "null for a regressor", encoder)
+            self.label_encoder = None
+            self.target_scaler = self.part("target_scaler", scaler, Standardizer)
+            if self.target_scaler.n_features_in_ != 1:
+                self.bad("target_scaler", "the scaling of one target", scaler)
+        names = meta.get("feature_names", [f"x{j}" for j in range(n)])
+        if not isinstance(names, list) or not all(isinstance(v, str) for v in names):
+            self.bad("feature_names", "a list of strings", names)
+        if len(names) != n:
+            self.bad("feature_names", f"{n} names (the standardizer scales {n} features)", names)
+        self.feature_names = list(names)
+        self.target_name = meta.get("target_name", "target")
+        if not isinstance(self.target_name, str):
+            self.bad("target_name", "a string", self.target_name)
+        self.info = self.check_info(meta.get("info", {}), n)
+
+    def bad(self, field_name: str, expected: str, got: Any) -> None:
+        raise ModelFileError(
+            f"{self.path}: metadata field {field_name!r} must be {expected}, "
+            f"got {serialization.describe_value(got)}"
+        )
+
+    def part(self, field_name: str, state: Any, cls: Any) -> Any:
+        if not isinstance(state, dict):
+            self.bad(field_name, "an object (its fitted state)", state)
+        try:
+            return cls.from_dict(state)
+        except ValueError as e:
+            raise ModelFileError(f"{self.path}: metadata field {field_name!r}: {e}") from None
+
+    def check_info(self, info: Any, n_features: int) -> dict[str, Any]:
+        """``info``: the training notes ``retrograd info`` and ``evaluate --split test`` read."""
+        if not isinstance(info, dict):
+            self.bad("info", "an object", info)
+        for key in ("options", "metrics"):
+            if not isinstance(info.get(key, {}), dict):
+                self.bad(f"info.{key}", "an object", info[key])
+        if not isinstance(info.get("dataset", ""), str):
+            self.bad("info.dataset", "a string", info["dataset"])
+        if not isinstance(info.get("named_features", True), bool):
+            self.bad("info.named_features", "true or false", info["named_features"])
+        options = info.get("options", {})
+        if "seed" in options and not NUMERIC["seed"].accepts(options["seed"]):
+            self.bad("info.options.seed", NUMERIC["seed"].describe(), options["seed"])
+        if "test_split" in options and not NUMERIC["test_split"].accepts(options["test_split"]):
+            self.bad(
+                "info.options.test_split", NUMERIC["test_split"].describe(), options["test_split"]
+            )
+        shape = info.get("input_shape")
+        if shape is not None and not (
+            isinstance(shape, list)
+            and len(shape) in (2, 3)
+            and all(is_int(d) and d > 0 for d in shape)
+            and int(np.prod(shape)) == n_features
+        ):
+            self.bad("info.input_shape", f"(C, L) or (C, H, W) of {n_features} values", shape)
+        return dict(info)
+
+
+def _check_finite_rows(values: np.ndarray, what: str) -> None:
+    """Refuse NaN or infinite results, naming the first row: never a silent NaN prediction."""
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        i = int(bad[0][0])
+        raise ValueError(
+            f"{what} for row {i} is {values[tuple(bad[0])]} (not finite): the features overflow "
+            "the network (values far outside the training data's range?), or its weights do"
         )
 
 
@@ -1003,6 +1207,7 @@ def train(
     if not isinstance(spec, DataSpec):
         source = _data_source(spec)
         spec = load_dataset(spec)
+    check_data(spec)
     task = spec.task
     opts = check_options(
         task, hidden=hidden, activation=activation, loss=loss, optimizer=optimizer, lr=lr,
@@ -1075,6 +1280,7 @@ def train(
     }  # fmt: skip
     saved = {name: options[name] for name in _SAVED_OPTIONS}
     info: dict[str, Any] = {"dataset": spec.name, "options": saved}
+    info["named_features"] = spec.named_features  # new data's columns are matched by name
     if source is not None:
         info["data"] = source
     if shape is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import tempfile
 from collections import OrderedDict
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .tensor import Tensor, wrap_array
+from .validation import is_int
 
 FORMAT = "retrograd-model/1"
 CHECKPOINT_FORMAT = "retrograd-checkpoint/1"
@@ -102,17 +104,265 @@ def architecture(module: Any) -> dict[str, Any]:
     return {"type": name, "args": args}
 
 
-def build(spec: Mapping[str, Any]) -> Any:
-    """Build the module that :func:`architecture` described (weights uninitialised)."""
-    layers = _layers()
-    kind = spec.get("type") if isinstance(spec, Mapping) else None
-    if kind not in layers:
-        raise ValueError(
-            f"model file names an unknown layer type {kind!r}; known: {', '.join(sorted(layers))}"
+class ModelFileError(ValueError):
+    """A model file that cannot be used, said with the file, the field, what was expected and found.
+
+    A ``ValueError``, so code that catches those keeps working; the command
+    line prints it as one ``Error:`` line (exit status 2).
+    """
+
+
+#: The deepest nesting of Sequentials a model file may describe, and the most layers.
+MAX_DEPTH = 32
+MAX_LAYERS = 10_000
+#: Geometry arguments above these are refused: a forward pass allocates in proportion to
+#: paddings and dilations and to the product of an adaptive pooling's output sizes, and no
+#: network of this library needs more.
+MAX_GEOMETRY = 2**16
+MAX_PADDING = 2**10
+
+#: The constructor arguments whose product bounds the size of each parameter a layer makes:
+#: checked against the values the file holds before the layer is built, so that a file
+#: claiming ``Linear(4, 10**8)`` is refused without allocating anything.
+_SIZE_ARGS = {
+    "Linear": ("in_features", "out_features"),
+    "Conv1d": ("in_channels", "out_channels", "kernel_size"),
+    "Conv2d": ("in_channels", "out_channels", "kernel_size"),
+    "ConvTranspose2d": ("in_channels", "out_channels", "kernel_size"),
+    "BatchNorm1d": ("num_features",),
+    "BatchNorm2d": ("num_features",),
+    "LayerNorm": ("normalized_shape",),
+    "PReLU": ("num_parameters",),
+    "Embedding": ("num_embeddings", "embedding_dim"),
+}
+_GEOMETRY_ARGS = ("stride", "padding", "dilation", "output_padding", "output_size")
+_PADDING_ARGS = ("padding", "dilation", "output_padding")
+#: Constructor arguments a model file never sets (architecture() leaves them out).
+_SKIPPED_ARGS = ("self", "device", "dtype", "inplace")
+
+
+def describe_value(value: Any) -> str:
+    """A short description of a value read from a file (its type and JSON), for messages."""
+    text = json.dumps(value) if _jsonable(value) else repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def _arg_fits(value: Any, annotation: str) -> bool:
+    """Whether a JSON value fits a constructor annotation (as the layers spell them)."""
+    options = [a.strip() for a in annotation.split("|")]
+    if value is None:
+        return "None" in options or annotation == "Any"
+    for option in options:
+        if option == "int" and is_int(value):
+            return True
+        if option == "float" and (is_int(value) or isinstance(value, float)):
+            return math.isfinite(value)
+        if option == "bool" and isinstance(value, bool):
+            return True
+        if option == "str" and isinstance(value, str):
+            return True
+        if option in ("Any", "Sequence[int]") and isinstance(value, list):
+            return all(is_int(v) for v in value)
+        if option == "Any" and (is_int(value) or isinstance(value, str)):
+            return True
+    return False
+
+
+def _ints(value: Any) -> list[int]:
+    """The integers of an argument that is an int or a list of them."""
+    return (
+        [value]
+        if is_int(value)
+        else [v for v in value if is_int(v)]
+        if isinstance(value, list)
+        else []
+    )
+
+
+def _check_args(kind: str, args: Any, where: str, source: Any) -> dict[str, Any]:
+    """A layer's constructor arguments from a model file, checked against its signature."""
+    cls = _layers()[kind]
+    if not isinstance(args, Mapping):
+        raise ModelFileError(
+            f"{source}: {where}.args must be an object of {kind}'s arguments, "
+            f"got {describe_value(args)}"
         )
-    if kind == "Sequential":
-        return layers[kind](*[build(c) for c in spec.get("children", [])])
-    return layers[kind](**spec.get("args", {}))
+    params = {
+        name: p
+        for name, p in inspect.signature(cls).parameters.items()
+        if name not in _SKIPPED_ARGS
+        and not name.startswith("_")
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+    unknown = sorted(set(args) - set(params))
+    if unknown:
+        raise ModelFileError(
+            f"{source}: {where}: {kind} has no argument {', '.join(map(repr, unknown))}; "
+            f"its arguments are {', '.join(params) or 'none'}"
+        )
+    missing = [n for n, p in params.items() if p.default is p.empty and n not in args]
+    if missing:
+        raise ModelFileError(f"{source}: {where}: {kind} needs {', '.join(map(repr, missing))}")
+    for name, value in args.items():
+        annotation = params[name].annotation
+        annotation = (
+            annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+        )
+        if not _arg_fits(value, annotation):
+            raise ModelFileError(
+                f"{source}: {where}.args.{name} must be {annotation.replace('|', 'or')}, "
+                f"got {describe_value(value)}"
+            )
+        ints = _ints(value)
+        if name in _SIZE_ARGS.get(kind, ()) and any(v < 0 for v in ints):
+            raise ModelFileError(
+                f"{source}: {where}.args.{name} must be non-negative, got {describe_value(value)}"
+            )
+        limit = MAX_PADDING if name in _PADDING_ARGS else MAX_GEOMETRY
+        size = math.prod(ints) if name == "output_size" else max(map(abs, ints), default=0)
+        if name in _GEOMETRY_ARGS and size > limit:
+            what = "the product of its sizes" if name == "output_size" else "each value"
+            raise ModelFileError(
+                f"{source}: {where}.args.{name}: {what} must be at most {limit}, "
+                f"got {describe_value(value)}"
+            )
+    return dict(args)
+
+
+def build(
+    spec: Mapping[str, Any],
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    source: Any = "model file",
+) -> Any:
+    """Build the module that :func:`architecture` described (weights uninitialised).
+
+    Every node is checked before anything is built: a known layer type, the
+    arguments its constructor takes with the types it takes, at most
+    :data:`MAX_DEPTH` levels and :data:`MAX_LAYERS` layers.
+
+    Parameters
+    ----------
+    spec : mapping
+        :func:`architecture`'s description.
+    shapes : mapping of str to tuple of int, optional
+        The shape of every tensor the file holds (from its header). Each layer is
+        then checked against them before it is built, so that no layer larger
+        than the file's tensors is ever allocated, and the state dict of the
+        result has exactly these names and shapes.
+    source : str or PathLike, default='model file'
+        The file, for messages.
+
+    Raises
+    ------
+    ModelFileError
+        A ``ValueError`` naming the file, the place in the architecture (such as
+        ``architecture.children[2].args.in_features``), what was expected and
+        what was found.
+    """
+    module = _Builder(shapes, source).node(spec, "architecture", "", 0)
+    if shapes is not None:
+        expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+        extra = sorted(set(shapes) - set(expected))
+        if extra:
+            raise ModelFileError(
+                f"{source}: holds tensor(s) the architecture has no place for: "
+                f"{', '.join(extra[:5])}{', ...' if len(extra) > 5 else ''}"
+            )
+    return module
+
+
+class _Builder:
+    """Build an architecture node by node, checking each before it is built (see :func:`build`)."""
+
+    def __init__(self, shapes: Mapping[str, tuple[int, ...]] | None, source: Any) -> None:
+        self.shapes = shapes
+        self.source = source
+        # The values the file holds in all: no layer may claim more.
+        self.budget = None if shapes is None else sum(math.prod(s) for s in shapes.values())
+        self.count = 0
+
+    def error(self, message: str) -> ModelFileError:
+        return ModelFileError(f"{self.source}: {message}")
+
+    def node(self, spec: Any, where: str, prefix: str, depth: int) -> Any:
+        layers = _layers()
+        if not isinstance(spec, Mapping):
+            raise self.error(
+                f"{where} must be an object describing a layer, got {describe_value(spec)}"
+            )
+        kind = spec.get("type")
+        if not isinstance(kind, str) or kind not in layers:
+            raise self.error(
+                f"{where}.type names an unknown layer type {kind!r}; "
+                f"known: {', '.join(sorted(layers))}"
+            )
+        allowed = {"type", "children"} if kind == "Sequential" else {"type", "args"}
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise self.error(
+                f"{where} ({kind}) has unexpected key(s) {', '.join(map(repr, unknown))}; "
+                f"expected {', '.join(sorted(allowed))}"
+            )
+        self.count += 1
+        if self.count > MAX_LAYERS:
+            raise self.error(f"the architecture has more than {MAX_LAYERS} layers")
+        if kind != "Sequential":
+            return self.layer(kind, spec.get("args", {}), where, prefix)
+        if depth >= MAX_DEPTH:
+            raise self.error(f"the architecture nests Sequentials more than {MAX_DEPTH} deep")
+        children = spec.get("children", [])
+        if not isinstance(children, list):
+            raise self.error(
+                f"{where}.children must be a list of layers, got {describe_value(children)}"
+            )
+        built = []
+        for i, child in enumerate(children):
+            built.append(self.node(child, f"{where}.children[{i}]", f"{prefix}{i}.", depth + 1))
+        return layers[kind](*built)
+
+    def layer(self, kind: str, args: Any, where: str, prefix: str) -> Any:
+        args = _check_args(kind, args, where, self.source)
+        text = f"{kind}({_args_text(args)})"
+        if self.budget is not None and kind in _SIZE_ARGS:
+            sizes = [max(v, 1) for n in _SIZE_ARGS[kind] for v in _ints(args.get(n, 1))]
+            claimed = math.prod(sizes) // max(args.get("groups", 1), 1)  # groups hold a part
+            if claimed > max(self.budget, 1):
+                raise self.error(
+                    f"{where} is {text}, whose weights would hold about {claimed:,} values, "
+                    f"but the file's tensors hold {self.budget:,} in all; the architecture "
+                    "does not match the weights"
+                )
+        try:
+            module = _layers()[kind](**args)
+        except (TypeError, ValueError) as e:
+            raise self.error(f"{where}: cannot build {text}: {e}") from None
+        if self.shapes is None:
+            return module
+        for name, tensor in module.state_dict().items():
+            key, expected = prefix + name, tuple(tensor.shape)
+            if key not in self.shapes:
+                raise self.error(
+                    f"the architecture's {text} at {where} needs tensor {key!r} of shape "
+                    f"{expected}, which the file does not hold"
+                )
+            if tuple(self.shapes[key]) != expected:
+                raise self.error(
+                    f"tensor {key!r} has shape {tuple(self.shapes[key])} in the file, but the "
+                    f"architecture's {text} at {where} needs {expected}"
+                )
+        return module
+
+
+def _args_text(args: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in args.items())
 
 
 # ---------------------------------------------------------------- files
@@ -169,15 +419,28 @@ _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x0
 
 
 def _read(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    raw = _read_bytes(path)
+    header = _header(raw, path)
+    return _parse(raw, path), _metadata_of(header, path)
+
+
+def _read_bytes(path: PathLike) -> bytes:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such model file: {path}")
-    return _parse(path.read_bytes(), path)
+    return path.read_bytes()
 
 
-def _parse(raw: bytes, path: Any) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The arrays and the metadata of the safetensors bytes ``raw`` read from ``path``."""
-    st = _safetensors()
+#: safetensors' dtype names and their sizes in bytes.
+_DTYPE_SIZES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+    "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
+
+
+def _header(raw: bytes, path: Any) -> dict[str, Any]:
+    """The safetensors header of ``raw``: every tensor's dtype, shape and offsets, checked
+    against the file's size without reading any tensor's data."""
     if raw.startswith(_PICKLE_MAGIC):
         raise ValueError(
             f"{path} looks like a PyTorch pickle file (torch.save); retrograd never unpickles, "
@@ -185,15 +448,88 @@ def _parse(raw: bytes, path: Any) -> tuple[dict[str, np.ndarray], dict[str, str]
             "safetensors.torch.save_file(torch.load(path), 'model.safetensors') for a "
             "state_dict, then use retrograd.load_file"
         )
+
+    def damaged(why: str) -> ValueError:
+        return ValueError(
+            f"{path} is not a readable safetensors file (truncated, corrupt or another "
+            f"format): {why}"
+        )
+
+    if len(raw) < 8:
+        raise damaged(f"it has {len(raw)} bytes, fewer than the 8-byte header length")
+    size = int.from_bytes(raw[:8], "little")
+    if size > len(raw) - 8:
+        raise damaged(
+            f"the header claims {size:,} bytes but the file has {len(raw) - 8:,} after it"
+        )
     try:
-        arrays = st.load(raw)
-        header_len = int.from_bytes(raw[:8], "little")
-        header = json.loads(raw[8 : 8 + header_len])
-    except Exception as e:  # SafetensorError, ValueError, JSON errors: a clear message instead
+        header = json.loads(raw[8 : 8 + size])
+    except (ValueError, RecursionError) as e:  # JSON errors, bad UTF-8, nesting too deep
+        raise damaged(f"its header is not JSON ({type(e).__name__}: {e})") from None
+    if not isinstance(header, dict):
+        raise damaged(f"its header must be a JSON object, got {describe_value(header)}")
+    data = len(raw) - 8 - size
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        ok = (
+            isinstance(entry, dict)
+            and entry.get("dtype") in _DTYPE_SIZES
+            and isinstance(entry.get("shape"), list)
+            and all(is_int(d) and d >= 0 for d in entry["shape"])
+            and isinstance(entry.get("data_offsets"), list)
+            and len(entry["data_offsets"]) == 2
+            and all(is_int(o) for o in entry["data_offsets"])
+        )
+        if not ok:
+            raise damaged(f"tensor {name!r} has a malformed entry {describe_value(entry)}")
+        begin, end = entry["data_offsets"]
+        nbytes = math.prod(entry["shape"]) * _DTYPE_SIZES[entry["dtype"]]
+        if not 0 <= begin <= end <= data or end - begin != nbytes:
+            raise damaged(
+                f"tensor {name!r} of shape {tuple(entry['shape'])} ({entry['dtype']}) needs "
+                f"{nbytes:,} bytes, but its offsets are {begin:,} to {end:,} in {data:,} bytes"
+            )
+    return header
+
+
+def _metadata_of(header: Mapping[str, Any], path: Any) -> dict[str, str]:
+    meta = header.get("__metadata__") or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ValueError(
+            f"{path} is not a readable safetensors file: its __metadata__ must map names to "
+            f"strings, got {describe_value(meta)}"
+        )
+    return meta
+
+
+def _shapes(header: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape, as the header declares it."""
+    return {k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+
+
+def _parse(raw: bytes, path: Any) -> dict[str, np.ndarray]:
+    """The arrays of the safetensors bytes ``raw`` read from ``path`` (its header checked)."""
+    st = _safetensors()
+    try:
+        return st.load(raw)
+    except Exception as e:  # SafetensorError and the like: a clear message instead
         raise ValueError(
             f"{path} is not a readable safetensors file (truncated, corrupt or another format): {e}"
         ) from None
-    return arrays, dict(header.get("__metadata__") or {})
+
+
+def _json_field(meta: Mapping[str, str], key: str, path: Any) -> Any:
+    """The JSON value stored under ``key`` of a file's metadata."""
+    try:
+        return json.loads(meta[key])
+    except RecursionError:
+        raise ModelFileError(
+            f"{path}: its {key!r} entry nests too deeply to be read (a model's architecture "
+            f"nests at most {MAX_DEPTH} Sequentials)"
+        ) from None
+    except ValueError as e:
+        raise ModelFileError(f"{path}: its {key!r} entry is not valid JSON ({e})") from None
 
 
 def load_file(path: PathLike) -> dict[str, Tensor]:
@@ -203,9 +539,42 @@ def load_file(path: PathLike) -> dict[str, Tensor]:
 
 
 def read_metadata(path: PathLike) -> dict[str, Any]:
-    """The user metadata that :func:`save` stored with a model (``{}`` when none)."""
-    _, meta = _read(path)
-    return json.loads(meta["metadata"]) if "metadata" in meta else {}
+    """The user metadata that :func:`save` stored with a model (``{}`` when none).
+
+    Reads the header only, not the tensors.
+
+    Raises
+    ------
+    ModelFileError
+        When the metadata is not a JSON object.
+    """
+    raw = _read_bytes(path)
+    meta = _metadata_of(_header(raw, path), path)
+    if "metadata" not in meta:
+        return {}
+    value = _json_field(meta, "metadata", path)
+    if not isinstance(value, dict):
+        raise ModelFileError(
+            f"{path}: its metadata must be a JSON object, got {describe_value(value)}"
+        )
+    return value
+
+
+def check_finite(arrays: Mapping[str, Any], source: Any) -> None:
+    """Refuse a NaN or infinite value in any floating tensor, naming the tensor and the place.
+
+    Raises
+    ------
+    ModelFileError
+    """
+    for name, value in arrays.items():
+        arr = value.array if isinstance(value, Tensor) else np.asarray(value)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            where = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise ModelFileError(
+                f"{source}: tensor {name!r} holds {arr[where]} at index {where}; a model's "
+                "weights must be finite numbers (was it saved after training diverged?)"
+            )
 
 
 def save(obj: Any, f: Any, metadata: Mapping[str, Any] | None = None) -> None:
@@ -299,25 +668,29 @@ def load(f: Any, map_location: Any = None, weights_only: bool | None = True) -> 
             "can run arbitrary code); its files hold tensors and plain values only, which "
             "load with the default weights_only=True"
         )
-    if hasattr(f, "read"):
-        arrays, meta = _parse(f.read(), getattr(f, "name", "<file object>"))
-    else:
-        arrays, meta = _read(f)
+    source = getattr(f, "name", "<file object>") if hasattr(f, "read") else f
+    raw = f.read() if hasattr(f, "read") else _read_bytes(f)
+    header = _header(raw, source)
+    meta = _metadata_of(header, source)
     kind = meta.get("format")
     if kind in (OBJECT_FORMAT, CHECKPOINT_FORMAT):
+        arrays = _parse(raw, source)
         try:
             tree = json.loads(meta["tree"])
             if kind == CHECKPOINT_FORMAT:
                 return _unflatten(tree, arrays)
             return _Decoder(arrays).decode(tree)
-        except (ValueError, KeyError, TypeError, IndexError) as e:
-            raise ValueError(f"{f} has a damaged structure description: {e!r}") from None
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError) as e:
+            raise ValueError(f"{source} has a damaged structure description: {e!r}") from None
     if kind != FORMAT or "architecture" not in meta:
         raise ValueError(
-            f"{f} holds tensors but no retrograd model description; build the model "
+            f"{source} holds tensors but no retrograd model description; build the model "
             "yourself and call model.load_state_dict(retrograd.load_file(path))"
         )
-    module = build(json.loads(meta["architecture"]))
+    # The architecture is checked against the header's shapes before anything is built.
+    module = build(_json_field(meta, "architecture", source), _shapes(header), source)
+    arrays = _parse(raw, source)
+    check_finite(arrays, source)
     module.load_state_dict({k: wrap_array(v) for k, v in arrays.items()})
     return module.eval()
 
@@ -384,9 +757,16 @@ def save_checkpoint(state: Mapping[str, Any], path: PathLike) -> None:
 def load_checkpoint(path: PathLike) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`; arrays come back as ndarrays."""
     arrays, meta = _read(path)
-    if meta.get("format") != CHECKPOINT_FORMAT:
+    if meta.get("format") != CHECKPOINT_FORMAT or "tree" not in meta:
         raise ValueError(f"{path} is not a retrograd checkpoint")
-    return _unflatten(json.loads(meta["tree"]), arrays)
+    tree = _json_field(meta, "tree", path)
+    try:
+        state = _unflatten(tree, arrays)
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
+        raise ModelFileError(f"{path} has a damaged structure description: {e!r}") from None
+    if not isinstance(state, dict):
+        raise ModelFileError(f"{path}: a checkpoint holds an object, got {describe_value(state)}")
+    return state
 
 
 # ---------------------------------------------------------------- object files

@@ -41,7 +41,7 @@ from .metrics import METRICS, Metric
 from .options import lookup
 from .serialization import PathLike, load_checkpoint, save_checkpoint
 from .tensor import Tensor, wrap_array
-from .validation import is_int
+from .validation import is_int, is_real
 
 __all__ = ["STOP_REASONS", "History", "NonFiniteError", "evaluate", "fit"]
 
@@ -747,24 +747,151 @@ class _TrainingState:
         }
 
     def resume(self, ckpt: Mapping[str, Any], source: PathLike) -> None:
-        """Continue from a :meth:`checkpoint` read from ``source``."""
-        if ckpt.get("kind") != _CHECKPOINT_KIND:
-            raise ValueError(f"{source} is not a checkpoint written by retrograd.fit")
+        """Continue from a :meth:`checkpoint` read from ``source``, checked field by field
+        (:func:`check_checkpoint`, then the weights against the model) before any is used."""
+        check_checkpoint(ckpt, source, self.rules.max_epochs)
+        expected = {k: tuple(v.shape) for k, v in self.model.state_dict().items()}
+        for key in ("model", "best_weights"):
+            _check_weights(ckpt[key], expected, f"{source}: {key!r}")
+        if self.scheduler is not None and ckpt["scheduler"] is None:
+            raise ValueError(f"{source} was written without a scheduler")
+        _check_optimizer_state(ckpt["optimizer"], source)
+        default_rng = _random.default_generator.get_state()
+        try:  # the optimizer, scheduler and generators check their own states
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(ckpt["scheduler"])
+            _random.default_generator.set_state(ckpt["rng"]["default"])
+            if self.loader_gen is not None and ckpt["rng"]["loader"] is not None:
+                self.loader_gen.set_state(ckpt["rng"]["loader"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as e:
+            _random.default_generator.set_state(default_rng)
+            raise ValueError(
+                f"{source}: the optimizer, scheduler or random state does not fit this "
+                f"training run ({type(e).__name__}: {e})"
+            ) from None
         _restore_model(self.model, ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        if self.scheduler is not None:
-            if ckpt["scheduler"] is None:
-                raise ValueError(f"{source} was written without a scheduler")
-            self.scheduler.load_state_dict(ckpt["scheduler"])
         metric = self.history.metric
         self.history = History.from_dict(ckpt["history"])
         self.history.metric = metric
         self.stop = _Stopping(**ckpt["stopping"])
         self.best_weights = ckpt["best_weights"]
-        _random.default_generator.set_state(ckpt["rng"]["default"])
-        if self.loader_gen is not None and ckpt["rng"]["loader"] is not None:
-            self.loader_gen.set_state(ckpt["rng"]["loader"])
-        self.epoch = int(ckpt["epoch"])
+        self.epoch = ckpt["epoch"]
+
+
+def check_checkpoint(ckpt: Any, source: PathLike, max_epochs: int | None = None) -> None:
+    """Check the structure of a checkpoint of :func:`fit` before anything is taken from it.
+
+    Every field must be present with its type (no unknown ones), the epoch an
+    int in ``[0, max_epochs]`` that agrees with the history, the weights finite.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source``, the field, what was expected and what was found.
+    """
+
+    def bad(name: str, expected: str, got: Any) -> ValueError:
+        text = repr(got)
+        return ValueError(
+            f"{source}: checkpoint field {name!r} must be {expected}, got "
+            f"{type(got).__name__} {text[:80]}{'...' if len(text) > 80 else ''}"
+        )
+
+    if not isinstance(ckpt, Mapping) or ckpt.get("kind") != _CHECKPOINT_KIND:
+        raise ValueError(f"{source} is not a checkpoint written by retrograd.fit")
+    fields = {
+        "kind": str, "epoch": int, "model": Mapping, "optimizer": Mapping,
+        "scheduler": (Mapping, type(None)), "history": Mapping, "stopping": Mapping,
+        "best_weights": (Mapping, type(None)), "rng": Mapping,
+    }  # fmt: skip
+    missing = [k for k in fields if k not in ckpt]
+    unknown = sorted(set(ckpt) - set(fields))
+    if missing or unknown:
+        raise ValueError(
+            f"{source} is a damaged checkpoint: "
+            + "; ".join(
+                ([f"missing {', '.join(map(repr, missing))}"] if missing else [])
+                + ([f"unknown {', '.join(map(repr, unknown))}"] if unknown else [])
+            )
+        )
+    for name, kind in fields.items():
+        if not isinstance(ckpt[name], kind) or (kind is int and not is_int(ckpt[name])):
+            raise bad(name, "an int" if kind is int else "an object", ckpt[name])
+    epoch = ckpt["epoch"]
+    top = max_epochs if max_epochs is not None else math.inf
+    if not 0 <= epoch <= top:
+        raise bad("epoch", f"an epoch of this run, 0 to {max_epochs}", epoch)
+    history = ckpt["history"]
+    records = history.get("records", [])
+    if not isinstance(records, list) or not all(
+        isinstance(r, Mapping) and is_int(r.get("epoch")) for r in records
+    ):
+        raise bad("history.records", "a list of per-epoch records", records)
+    if len(records) > epoch or (records and records[-1]["epoch"] != epoch):
+        raise bad("epoch", f"the last recorded epoch ({len(records)} records)", epoch)
+    for key in ("best_epoch", "stop_reason", "metric"):
+        value = history.get(key)
+        ok = is_int(value) if key == "best_epoch" else isinstance(value, str)
+        if value is not None and not ok:
+            raise bad(f"history.{key}", "an int" if key == "best_epoch" else "a string", value)
+    if history.get("stop_reason") not in (None, *STOP_REASONS):
+        raise bad(
+            "history.stop_reason", f"one of {', '.join(STOP_REASONS)}", history["stop_reason"]
+        )
+    stopping = ckpt["stopping"]
+    names = set(_Stopping.__dataclass_fields__)
+    if set(stopping) != names:
+        raise bad("stopping", f"an object with {', '.join(sorted(names))}", stopping)
+    for key, value in stopping.items():
+        ok = (value is None or is_int(value)) if key == "best_epoch" else is_real(value)
+        if not ok:
+            raise bad(f"stopping.{key}", "a number", value)
+    rng = ckpt["rng"]
+    if set(rng) != {"default", "loader"} or not isinstance(rng["default"], Mapping):
+        raise bad("rng", "an object with the 'default' and 'loader' generator states", rng)
+
+
+def _check_optimizer_state(state: Mapping[str, Any], source: PathLike) -> None:
+    """Per-parameter optimizer state holds arrays (which the optimizer checks) and numbers."""
+    per_param = state.get("state", {})
+    if not isinstance(per_param, Mapping) or not all(
+        isinstance(v, Mapping) for v in per_param.values()
+    ):
+        raise ValueError(
+            f"{source}: checkpoint field 'optimizer.state' must map parameters to states"
+        )
+    for key, entries in per_param.items():
+        for name, value in entries.items():
+            if not (value is None or is_real(value) or isinstance(value, np.ndarray)):
+                raise ValueError(
+                    f"{source}: checkpoint field 'optimizer.state.{key}.{name}' must be a number "
+                    f"or an array, got {type(value).__name__} {value!r:.60}"
+                )
+
+
+def _check_weights(
+    weights: Mapping[str, Any] | None, expected: Mapping[str, tuple[int, ...]], what: str
+) -> None:
+    """Weights from a checkpoint: the model's names and shapes, and finite."""
+    if weights is None:
+        return
+    missing = sorted(set(expected) - set(weights))
+    unknown = sorted(set(weights) - set(expected))
+    if missing or unknown:
+        raise ValueError(
+            f"{what} does not hold this model's weights: missing {missing or 'none'}, "
+            f"unexpected {unknown or 'none'}"
+        )
+    for name, value in weights.items():
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf" or arr.shape != expected[name]:
+            raise ValueError(
+                f"{what}: tensor {name!r} has shape {arr.shape} ({arr.dtype}), but the model's "
+                f"is {expected[name]}"
+            )
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError(f"{what}: tensor {name!r} holds NaN or infinite values")
 
 
 def _snapshot_model(model: Any) -> dict[str, np.ndarray]:

@@ -16,12 +16,13 @@ from ..serialization import atomic_write
 from . import model_files
 from .errors import UsageFailure
 from .inputs import (
-    check_features,
     check_output,
     check_plot,
     load_data,
     load_model,
+    match_features,
     model_path,
+    predictions,
     read_features_csv,
 )
 from .params import Name, Number, output_option
@@ -31,7 +32,7 @@ from .text import echo_lines, fmt, preview, table
 
 def _test_part(
     spec: Any, trained: Any, seed: int | None, test_split: float | None
-) -> tuple[np.ndarray, np.ndarray, str]:
+) -> tuple[np.ndarray, str]:
     """The rows that ``train`` held out for testing: the same split, by the same settings.
 
     Settings not given are the model's own (saved with it by ``train``). The test
@@ -51,7 +52,7 @@ def _test_part(
     if not len(rows):
         raise UsageFailure(f"--split test: test split {test_split} holds no rows; use --split all")
     what = f"the {len(rows):,} test rows (seed {seed}, test split {test_split})"
-    return spec.X[rows], spec.y[rows], what
+    return rows, what
 
 
 @click.command()
@@ -121,10 +122,12 @@ def evaluate(
     if data is None:
         data, target = _own_data(trained, path, target)
     spec = load_data(data, target)
-    check_features(trained, spec.X, f"--data {data}")
-    x, y, what = spec.X, spec.y, f"all {len(spec.y):,} rows"
+    names = spec.feature_names if spec.named_features else None
+    x = match_features(trained, spec.X, names, f"--data {data}")
+    y, what = spec.y, f"all {len(spec.y):,} rows"
     if split == "test":
-        x, y, what = _test_part(spec, trained, seed, test_split)
+        rows, what = _test_part(spec, trained, seed, test_split)
+        x, y = x[rows], y[rows]
     if trained.task == "classification":
         unknown = sorted({str(v) for v in np.unique(y)} - {str(c) for c in trained.classes})
         if unknown:
@@ -132,7 +135,7 @@ def evaluate(
                 f"--data {data} has labels the model does not know: {preview(unknown)}; "
                 f"the model's classes: {preview(trained.classes)}"
             )
-    pred = np.asarray(trained.predict(x))
+    pred = predictions(trained, x, f"--data {data}")
     click.echo(f"model {path} on {spec.name}, {what}")
     part = "test part" if split == "test" else "all rows"
     if trained.task != "classification":
@@ -196,8 +199,9 @@ def predict(model: Path, input: Path, output: Path, target: str | None) -> None:
     OUT.csv has a `prediction` column (the class or the value) and, for a
     classifier, one `proba_<class>` column per class; a bundled data set's
     classes go by their names (iris: setosa, ...), with the label in a `label`
-    column. INPUT.csv holds the feature columns in the training order, with a
-    header row. `-o -` writes to standard output.
+    column. INPUT.csv holds the model's feature columns: with a header row,
+    matched by name in any order (missing or unexpected names are refused);
+    without one, in the training order. `-o -` writes to standard output.
 
     \b
     Example:
@@ -207,13 +211,13 @@ def predict(model: Path, input: Path, output: Path, target: str | None) -> None:
     if not to_stdout:
         check_output(output, "--output")
     _, trained = load_model(model)
-    x = read_features_csv(input, target)
-    check_features(trained, x, str(input), "; drop a target column with --target COLUMN")
-    pred = np.asarray(trained.predict(x))
+    x, names = read_features_csv(input, target)
+    x = match_features(trained, x, names, str(input), "; drop a target column with --target COLUMN")
+    pred = predictions(trained, x, str(input))
     header = ["prediction"]
     columns: list[Any] = [pred]
     if trained.task == "classification":
-        proba = np.asarray(trained.predict_proba(x))
+        proba = predictions(trained, x, str(input), proba=True)
         names = trained.class_names
         if names != [str(c) for c in trained.classes]:
             by_label = dict(zip(map(str, trained.classes), names, strict=True))

@@ -503,6 +503,10 @@ def _check_options(ctx: click.Context, spec: Any, options: Mapping[str, Any]) ->
     """
     kwargs = {k: v for k, v in options.items() if k not in ("data", "target")}
     try:
+        pipeline.check_data(spec)  # a single class, no rows: refused before --out is made
+    except ValueError as e:
+        raise UsageFailure(str(e)) from None
+    try:
         kwargs = pipeline.check_options(spec.task, **kwargs)
         pipeline.input_shape(spec, kwargs.get("arch", "mlp"))  # --arch cnn needs images
         pipeline.check_run(spec, **kwargs)  # the split it can make; the memory it needs

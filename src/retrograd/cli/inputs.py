@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import pipeline
-from ..data import DataError, load_dataset, read_csv_features
+from ..data import DataError, load_dataset, read_feature_table
 from .errors import UsageFailure
 from .run_folder import MODEL_FILE
 from .text import preview
@@ -35,11 +35,15 @@ def model_path(model: Path) -> Path:
 
 
 def load_model(model: Path) -> tuple[Path, Any]:
+    """The model file (or run folder) MODEL, checked before use; a usage error naming it."""
     path = model_path(model)
     try:
         return path, pipeline.TrainedModel.load(path)
-    except (ValueError, KeyError, OSError) as e:
-        raise UsageFailure(f"cannot load the model {path}: {e}") from None
+    except (ValueError, OSError) as e:
+        message = str(e)
+        if str(path) not in message:
+            message = f"{path}: {message}"
+        raise UsageFailure(f"cannot load the model {message}") from None
 
 
 def check_features(model: Any, x: np.ndarray, source: str, hint: str = "") -> None:
@@ -61,18 +65,67 @@ def check_features(model: Any, x: np.ndarray, source: str, hint: str = "") -> No
         )
 
 
-def read_features_csv(path: Path, target: str | None) -> np.ndarray:
-    """The feature columns of a CSV file without targets (``target``: a column to drop).
+def match_features(
+    model: Any, x: np.ndarray, names: list[str] | None, source: str, hint: str = ""
+) -> np.ndarray:
+    """The columns of ``x`` in the model's feature order, as scikit-learn's name check.
+
+    When both the data (``names``: its header, None without one) and the model
+    name their features, the columns are matched by name, in any order, and
+    missing or unexpected names are a usage error listing them. Otherwise the
+    columns are taken in order and only their number is checked.
+    """
+    expected = list(model.feature_names)
+    if names is None or not model.named_features or list(names) == expected:
+        check_features(model, x, source, hint)
+        return x
+    repeated = sorted({n for n in names if list(names).count(n) > 1})
+    if repeated:
+        raise UsageFailure(f"{source} has more than one column named {preview(repeated)}")
+    missing = [n for n in expected if n not in names]
+    unexpected = [n for n in names if n not in expected]
+    if missing or unexpected:
+        said = [f"missing {preview(missing)}"] if missing else []
+        said += [f"unexpected {preview(unexpected)}"] if unexpected else []
+        got = len(names)
+        count = (
+            f"{source} has {got} feature column{'s' * (got != 1)}, but the model expects "
+            f"{len(expected)}"
+            if got != len(expected)
+            else f"{source}'s columns do not match the model's features"
+        )
+        raise UsageFailure(
+            f"{count}; by name: {'; '.join(said)} (the model's: {preview(expected)})"
+            f"{hint if unexpected and not missing else ''}"
+        )
+    return x[:, [list(names).index(n) for n in expected]]
+
+
+def read_features_csv(path: Path, target: str | None) -> tuple[np.ndarray, list[str] | None]:
+    """The feature columns of a CSV file without targets (``target``: a column to drop), and
+    their names from its header (None without one).
 
     Read with :mod:`retrograd.data`'s CSV rules and messages (file and line named).
     """
     if not path.is_file():
         raise UsageFailure(f"no such file: {path}")
     try:
-        x, _ = read_csv_features(path, drop=target)
+        table = read_feature_table(path, drop=target)
     except DataError as e:
         raise UsageFailure(str(e)) from None
-    return x
+    return table.X, table.feature_names if table.has_header else None
+
+
+def predictions(model: Any, x: np.ndarray, source: str, proba: bool = False) -> np.ndarray:
+    """``model.predict(x)`` (or ``predict_proba``); a row it cannot predict is a usage error.
+
+    A feature that overflows the network, or a NaN or infinite output, is
+    refused naming the row: a prediction is never silently NaN.
+    """
+    try:
+        return np.asarray(model.predict_proba(x) if proba else model.predict(x))
+    except ValueError as e:
+        raise UsageFailure(f"{source}: {e}") from None
 
 
 def check_output(path: Path, option: str) -> None:

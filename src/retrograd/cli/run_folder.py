@@ -21,7 +21,10 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..serialization import atomic_write
+from ..options import OptionError
+from ..pipeline import check_options
+from ..serialization import atomic_write, load_checkpoint
+from ..training import check_checkpoint
 from .errors import UsageFailure
 from .plots import plot_curves
 from .text import table
@@ -65,10 +68,16 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; anything else is a usage error naming the file."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError) as e:
         raise UsageFailure(f"cannot read {path}: {e}") from None
+    if not isinstance(value, dict):
+        raise UsageFailure(
+            f"{path} is damaged: it holds a JSON {type(value).__name__}, not an object"
+        )
+    return value
 
 
 def versions() -> dict[str, str]:
@@ -309,12 +318,18 @@ def finish_run(
 
 
 def read_run(out: Path) -> dict[str, Any]:
-    """The saved state of the run in ``out``, checked to be resumable."""
+    """The saved state of the run in ``out``, checked to be resumable.
+
+    run.json is checked field by field (types, every option known and valid)
+    and the checkpoint's structure and epoch against the run's options, before
+    anything is written: a damaged run is refused and left as it was.
+    """
     if not (out / RUN_FILE).is_file():
         raise UsageFailure(f"--resume {out}: no {RUN_FILE} there; is it a retrograd run folder?")
     run = read_json(out / RUN_FILE)
-    if run.get("format") != RUN_FORMAT:
+    if not isinstance(run, dict) or run.get("format") != RUN_FORMAT:
         raise UsageFailure(f"--resume {out}: {RUN_FILE} is not a {RUN_FORMAT} file")
+    _check_run(run, out / RUN_FILE)
     if run["status"] == "finished":
         raise UsageFailure(f"--resume {out}: that run already finished; nothing to resume")
     if not (out / CHECKPOINT_FILE).is_file():
@@ -322,7 +337,62 @@ def read_run(out: Path) -> dict[str, Any]:
             f"--resume {out}: no {CHECKPOINT_FILE} (the run stopped before its first epoch "
             "ended); start it again with --force"
         )
+    try:
+        check_checkpoint(
+            load_checkpoint(out / CHECKPOINT_FILE), out / CHECKPOINT_FILE, run["options"]["epochs"]
+        )
+    except ValueError as e:
+        raise UsageFailure(f"--resume {out}: {e}") from None
     return run
+
+
+#: The statuses run.json records.
+RUN_STATUSES = ("running", "interrupted", "finished", "diverged", "failed")
+
+
+def _check_run(run: dict[str, Any], path: Path) -> None:
+    """Each field of run.json that ``--resume`` reads, with its type; every option valid."""
+
+    def bad(name: str, expected: str, got: Any) -> UsageFailure:
+        return UsageFailure(
+            f"{path}: {name!r} must be {expected}, got {type(got).__name__} {got!r:.80}"
+        )
+
+    fields = {
+        "status": (str,), "options": (dict,), "data_fingerprint": (str,), "summary": (str,),
+        "train_seconds": (int, float), "sessions": (int,), "created": (str,),
+    }  # fmt: skip
+    for name, kinds in fields.items():
+        if name not in run:
+            raise UsageFailure(f"{path} is damaged: it lacks {name!r}")
+        value = run[name]
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise bad(name, " or ".join(k.__name__ for k in kinds), value)
+    if run["status"] not in RUN_STATUSES:
+        raise bad("status", f"one of {', '.join(RUN_STATUSES)}", run["status"])
+    if not (math.isfinite(run["train_seconds"]) and run["train_seconds"] >= 0):
+        raise bad("train_seconds", "a number of seconds >= 0", run["train_seconds"])
+    if run["sessions"] < 0:
+        raise bad("sessions", "a count >= 0", run["sessions"])
+    options = run["options"]
+    missing = [k for k in TRAIN_OPTIONS if k not in options]
+    unknown = sorted(set(options) - set(TRAIN_OPTIONS))
+    if missing or unknown:
+        said = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"unknown {', '.join(map(repr, unknown))}"] if unknown else []
+        )
+        raise UsageFailure(f"{path}: its options are damaged: {'; '.join(said)}")
+    if not isinstance(options["data"], str):
+        raise bad("options.data", "a data set name or path", options["data"])
+    if not isinstance(options["target"], str | int | None) or isinstance(options["target"], bool):
+        raise bad("options.target", "a column name or index, or null", options["target"])
+    checked = {k: v for k, v in options.items() if k not in ("data", "target")}
+    try:
+        check_options(None, **checked)
+    except OptionError as e:
+        raise UsageFailure(f"{path}: option {e.option!r}: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise UsageFailure(f"{path}: its options are damaged: {e}") from None
 
 
 def _test_score(metrics: Mapping[str, Any], metric: str | None) -> float | None:

@@ -27,7 +27,15 @@ from .datasets import (
     load_mnist1d,
     mnist1d_available,
 )
-from .files import read_csv, read_csv_features, read_idx, read_idx_folder, read_npz
+from .files import (
+    FeatureTable,
+    read_csv,
+    read_csv_features,
+    read_feature_table,
+    read_idx,
+    read_idx_folder,
+    read_npz,
+)
 from .preprocessing import LabelEncoder, Standardizer
 from .sampler import (
     BatchSampler,
@@ -37,11 +45,12 @@ from .sampler import (
     SubsetRandomSampler,
     WeightedRandomSampler,
 )
-from .spec import DataSpec, infer_task
+from .spec import TASKS, DataSpec, infer_task
 from .split import Splits, train_val_test_split
 
 __all__ = [
     "DATASETS",
+    "TASKS",
     "BatchSampler",
     "ConcatDataset",
     "IterableDataset",
@@ -53,6 +62,7 @@ __all__ = [
     "DataError",
     "DataLoader",
     "DataSpec",
+    "FeatureTable",
     "Dataset",
     "DatasetInfo",
     "LabelEncoder",
@@ -70,6 +80,7 @@ __all__ = [
     "random_split",
     "read_csv",
     "read_csv_features",
+    "read_feature_table",
     "read_idx",
     "read_idx_folder",
     "read_npz",

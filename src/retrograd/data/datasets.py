@@ -132,6 +132,7 @@ def load_mnist1d(split: str = "train") -> DataSpec:
         target_names=[str(d) for d in range(10)],
         description=f"{DATASETS['mnist1d'].description} (split={split!r})",
         sample_shape=(1, X.shape[1]),
+        named_features=False,
     )
 
 
@@ -186,6 +187,7 @@ def _synthetic(
         target_name="target",
         description=f"{DATASETS[name].description} (n_samples={n_samples}, noise={noise}, "
         f"seed={seed})",
+        named_features=False,
     )
 
 

@@ -17,6 +17,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import IO, NamedTuple
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from .spec import TASKS, DataSpec, resolve_task
 PathLike = str | os.PathLike
 
 # ------------------------------------------------------------------------------------ CSV
+
+
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
 def _is_number(text: str) -> bool:
@@ -154,6 +158,10 @@ def _parse_target(
             y = cells.astype(kind)
         except (ValueError, OverflowError):
             continue
+        if kind is np.float64 and task != "regression" and all(map(_INTEGER.fullmatch, cells)):
+            # Integers beyond int64: as floats, 10**30 and 10**30 + 1 would be one class.
+            # Kept exact, as text labels (a regression target may round).
+            return np.array([str(int(v)) for v in cells.tolist()])
         if kind is np.float64 and not np.all(np.isfinite(y)):
             i = int(np.flatnonzero(~np.isfinite(y))[0])
             raise DataError(
@@ -273,6 +281,7 @@ def read_csv(
         name=path.name,
         target_name=target_name,
         description=f"CSV file {path}",
+        named_features=names is not None,
     )
 
 
@@ -306,6 +315,31 @@ def read_csv_features(
     feature_names : list of str
         The header's names, or ``x0, x1, ...`` (numbered by column) without one.
     """
+    table = read_feature_table(path, drop, delimiter=delimiter, header=header)
+    return table.X, table.feature_names
+
+
+class FeatureTable(NamedTuple):
+    """What :func:`read_feature_table` reads: the features, their names, and whether the
+    names came from a header row (else they are ``x0, x1, ...`` by column)."""
+
+    X: np.ndarray
+    feature_names: list[str]
+    has_header: bool
+
+
+def read_feature_table(
+    path: PathLike,
+    drop: int | str | None = None,
+    *,
+    delimiter: str | None = None,
+    header: bool | None = None,
+) -> FeatureTable:
+    """:func:`read_csv_features`, saying also whether the file had a header row.
+
+    A model matches the columns of a file with a header by name (in any order),
+    and those of a file without one by position.
+    """
     path = Path(path)
     body, body_lines, names, n_fields = _read_table(path, delimiter, header, min_fields=1)
     dropped = _target_column(drop, names, n_fields, path) if drop is not None else None
@@ -313,7 +347,8 @@ def read_csv_features(
     if not columns:
         raise DataError(f"{path}: no feature columns are left after dropping column {drop!r}")
     feature_names = [names[j] for j in columns] if names else [f"x{j}" for j in columns]
-    return _parse_features(body, columns, body_lines, feature_names, path), feature_names
+    X = _parse_features(body, columns, body_lines, feature_names, path)
+    return FeatureTable(X, feature_names, names is not None)
 
 
 # ------------------------------------------------------------------------------------ .npz
@@ -340,6 +375,7 @@ def read_npz(path: PathLike, *, task: str | None = None) -> DataSpec:
         and arrays of more than two dimensions are flattened per sample.
     """
     path = Path(path)
+    _check_npz(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
@@ -378,6 +414,9 @@ def read_npz(path: PathLike, *, task: str | None = None) -> DataSpec:
         raise DataError(
             f"{path}: X must have shape (samples, features), but its shape is {X.shape}"
         )
+    if X.shape[0] == 0 or math.prod(X.shape[1:]) == 0:
+        what = "no samples" if X.shape[0] == 0 else "no features"
+        raise DataError(f"{path}: X has {what} (its shape is {X.shape}); there is nothing to use")
     sample_shape = _npz_sample_shape(X.shape, arrays.get("layout"), path)
     X = X.reshape(len(X), -1)
     X = X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
@@ -402,7 +441,8 @@ def read_npz(path: PathLike, *, task: str | None = None) -> DataSpec:
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise DataError(f"{path}: y holds NaN or infinite values")
     names = arrays.get("feature_names")
-    if names is not None and names.shape == (X.shape[1],):
+    named = names is not None and names.shape == (X.shape[1],)
+    if named:
         feature_names = [str(n) for n in names.tolist()]
     else:
         feature_names = [f"x{j}" for j in range(X.shape[1])]
@@ -416,7 +456,103 @@ def read_npz(path: PathLike, *, task: str | None = None) -> DataSpec:
         target_name="y",
         description=f"NumPy archive {path}",
         sample_shape=sample_shape,
+        named_features=named,
     )
+
+
+#: The most memory one data file may take once read (its arrays and their float copies),
+#: unless the environment variable ``RETROGRAD_MAX_DATA_BYTES`` says otherwise.
+DEFAULT_MAX_DATA_BYTES = 4 * 2**30
+#: A compressed array that expands more than this many times, to more than
+#: :data:`_BOMB_BYTES`, is refused as a zip bomb: real data does not compress so well.
+_BOMB_RATIO = 100
+_BOMB_BYTES = 64 * 2**20
+
+
+def max_data_bytes() -> int:
+    """The memory a data file may take once read: ``RETROGRAD_MAX_DATA_BYTES`` or 4 GiB."""
+    text = os.environ.get("RETROGRAD_MAX_DATA_BYTES")
+    if text is None:
+        return DEFAULT_MAX_DATA_BYTES
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise DataError(
+            f"RETROGRAD_MAX_DATA_BYTES must be a positive number of bytes, got {text!r}"
+        )
+    return value
+
+
+def _check_size(path: Path, what: str, nbytes: int) -> None:
+    """Refuse data that would take more than :func:`max_data_bytes` once read."""
+    limit = max_data_bytes()
+    if nbytes > limit:
+        raise DataError(
+            f"{path}: {what} would take {nbytes / 2**30:,.2f} GiB of memory once read, more "
+            f"than the limit of {limit / 2**30:,.2f} GiB; it is damaged, or set "
+            "RETROGRAD_MAX_DATA_BYTES to allow more"
+        )
+
+
+def _npy_header(f: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype an .npy stream declares, read from its header alone."""
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = fmt.read_array_header_1_0(f)
+    else:
+        shape, _, dtype = fmt.read_array_header_2_0(f)
+    return tuple(shape), dtype
+
+
+def _check_npz(path: Path) -> None:
+    """Check each array's declared size against its zip entry and the memory limit, reading
+    headers only: a small file claiming 10**12 values, or a zip bomb, is refused at once."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder, not an .npz archive") from None
+    if magic == b"\x93NUMPY":
+        raise DataError(
+            f"{path} holds a single array, not an .npz archive of X and y; "
+            "save it with numpy.savez(path, X=features, y=targets)"
+        )
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise DataError(f"{path} is not a readable .npz archive: {e}") from None
+    total = 0
+    with archive:
+        for key in ("X", "y", "feature_names", "layout"):
+            try:
+                info = archive.getinfo(f"{key}.npy")
+            except KeyError:
+                continue
+            expands = info.file_size / max(info.compress_size, 1)
+            if info.file_size > _BOMB_BYTES and expands > _BOMB_RATIO:
+                raise DataError(
+                    f"{path}: array {key!r} expands {expands:,.0f} times, from "
+                    f"{info.compress_size:,} to {info.file_size:,} bytes; refused as a zip bomb "
+                    "(real data does not compress so well)"
+                )
+            try:
+                with archive.open(info) as f:
+                    shape, dtype = _npy_header(f)
+                    header = f.tell()
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                raise DataError(f"{path}: cannot read the header of array {key!r}: {e}") from None
+            count = math.prod(shape)
+            nbytes = count * dtype.itemsize
+            if nbytes != info.file_size - header and dtype.kind != "O":
+                raise DataError(
+                    f"{path}: array {key!r} declares shape {shape} of {dtype}, {nbytes:,} bytes, "
+                    f"but the archive holds {max(info.file_size - header, 0):,}; it is damaged"
+                )
+            total += nbytes + (8 * count if key == "X" and dtype.kind != "f" else 0)
+        _check_size(path, "its arrays", total)
 
 
 #: What an ``.npz`` archive's optional ``layout`` string says its ``X`` is (N: samples).
@@ -486,46 +622,67 @@ def read_idx(path: PathLike) -> np.ndarray:
         longer than its header says; the message names the file.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"{path}: the gzip data is damaged or truncated ({e})") from None
-    if len(raw) < 4:
+    gzipped = False
+    try:
+        with open(path, "rb") as f:
+            gzipped = f.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gzipped else open
+        with opener(path, "rb") as stream:  # type: ignore[operator]
+            return _read_idx_stream(stream, path, gzipped)
+    except (OSError, EOFError, zlib.error) as e:
+        if not gzipped or isinstance(e, FileNotFoundError | IsADirectoryError):
+            raise
+        raise DataError(f"{path}: the gzip data is damaged or truncated ({e})") from None
+
+
+def _read_idx_stream(stream: IO[bytes], path: Path, gzipped: bool) -> np.ndarray:
+    """The array of an IDX stream; its declared size is checked before the data is read."""
+    head = stream.read(4)
+    if len(head) < 4:
         raise DataError(
-            f"{path} is not an IDX file: it has {len(raw)} bytes, fewer than the 4-byte "
+            f"{path} is not an IDX file: it has {len(head)} bytes, fewer than the 4-byte "
             "magic number"
         )
-    code, ndim = raw[2], raw[3]
-    if raw[:2] != b"\x00\x00" or code not in _IDX_DTYPES or ndim == 0:
+    code, ndim = head[2], head[3]
+    if head[:2] != b"\x00\x00" or code not in _IDX_DTYPES or ndim == 0:
         raise DataError(
-            f"{path} is not an IDX file: bad magic number 0x{raw[:4].hex()} (expected two zero "
+            f"{path} is not an IDX file: bad magic number 0x{head.hex()} (expected two zero "
             "bytes, a type code 08, 09, 0b, 0c, 0d or 0e, and the number of dimensions, "
             "such as 0x00000803 for uint8 images)"
         )
-    start = 4 + 4 * ndim
-    if len(raw) < start:
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise DataError(
             f"{path} is truncated: its header declares {ndim} dimensions but the file ends "
-            f"after {len(raw)} bytes"
+            f"after {4 + len(sizes)} bytes"
         )
-    shape = struct.unpack(f">{ndim}I", raw[4:start])
+    shape = struct.unpack(f">{ndim}I", sizes)
     dtype = _IDX_DTYPES[code]
     count = math.prod(shape)
     expected = count * dtype.itemsize
-    found = len(raw) - start
-    if found < expected:
+    if not gzipped:  # the file's size is known: a header claiming more is refused unread
+        found = os.fstat(stream.fileno()).st_size - 4 - 4 * ndim
+        if found < expected:
+            raise DataError(
+                f"{path} is truncated: its header declares shape {shape} of {dtype.name}, "
+                f"{expected} bytes of data, but only {found} bytes follow"
+            )
+    _check_size(path, f"its header's shape {shape} of {dtype.name}", expected + 4 * count)
+    raw = stream.read(expected + 1)
+    if len(raw) < expected:
         raise DataError(
             f"{path} is truncated: its header declares shape {shape} of {dtype.name}, "
-            f"{expected} bytes of data, but only {found} bytes follow"
+            f"{expected} bytes of data, but only {len(raw)} bytes follow"
         )
-    if found > expected:
+    if len(raw) > expected:
+        # Counted up to a bound: the rest of a gzip stream may be a bomb.
+        extra = len(raw) - expected + len(stream.read(2**20))
+        more = f"{extra}" if extra <= 2**20 else f"more than {2**20}"
         raise DataError(
-            f"{path} has {found - expected} bytes more than its header (shape {shape} of "
+            f"{path} has {more} bytes more than its header (shape {shape} of "
             f"{dtype.name}) declares; it is damaged or not an IDX file"
         )
-    data = np.frombuffer(raw, dtype=dtype, count=count, offset=start).reshape(shape)
+    data = np.frombuffer(raw, dtype=dtype, count=count).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
 
 
@@ -593,6 +750,19 @@ def read_idx_folder(path: PathLike, *, split: str = "train") -> DataSpec:
             raise DataError(
                 f"{images.name} holds {len(X)} images but {labels.name} {len(y)} labels"
             )
+        if X.size == 0:
+            raise DataError(f"{images}: holds no images (its shape is {X.shape})")
+        if X.dtype.kind == "f" and not np.isfinite(X).all():
+            i = tuple(int(v) for v in np.argwhere(~np.isfinite(X))[0])
+            raise DataError(
+                f"{images}: image {i[0]} holds {X[i]} at {i[1:]}; pixel values must be finite "
+                "numbers (missing values are not supported)"
+            )
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
+            i = int(np.flatnonzero(~(np.isfinite(y) & (y == np.round(y))))[0])
+            raise DataError(
+                f"{labels}: label {i} is {y[i]}, not a whole number; class labels must be integers"
+            )
         shapes.add(X.shape[1:])
         flat = X.reshape(len(X), -1).astype(np.float32)
         if X.dtype == np.uint8:
@@ -613,6 +783,7 @@ def read_idx_folder(path: PathLike, *, split: str = "train") -> DataSpec:
         target_name="label",
         description=f"IDX images and labels in {folder} (split={split!r})",
         sample_shape=_idx_sample_shape(shapes.pop()) if len(shapes) == 1 else None,
+        named_features=False,
     )
 
 

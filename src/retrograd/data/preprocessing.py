@@ -69,10 +69,44 @@ class Standardizer:
         if len(X) == 0:
             raise DataError("Standardizer.fit: X has no samples")
         preprocessing = require_sklearn("preprocessing", "Standardizer.fit")
-        scaler = preprocessing.StandardScaler().fit(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaler = preprocessing.StandardScaler().fit(X)
         self.mean_ = np.asarray(scaler.mean_, dtype=np.float64)
         self.scale_ = np.asarray(scaler.scale_, dtype=np.float64)
+        # StandardScaler gives an overflowed variance the scale 1: mark it to be redone.
+        self.scale_[~np.isfinite(scaler.var_)] = np.inf
+        self._rescue(X, self.mean_, self.scale_, np.arange(X.shape[1]), "Standardizer.fit")
         return self
+
+    def _rescue(
+        self, X: np.ndarray, mean: np.ndarray, scale: np.ndarray, columns: np.ndarray, op: str
+    ) -> None:
+        """Redo, in place, the statistics that overflowed float64 (values beyond about 1e154
+        square to infinity): computed on the values divided by their largest magnitude, then
+        scaled back. Refuse a column whose standardised values would still overflow.
+
+        ``columns[j]`` is the column of ``X`` that statistic ``j`` describes (a channel's
+        statistics describe several columns).
+        """
+        overflowed = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(scale)))
+        for k in overflowed:
+            values = X[:, columns == k].astype(np.float64).ravel()
+            top = np.abs(values).max()
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean[k] = (values / top).mean() * top
+                std = (values / top).std() * top
+                scale[k] = std if std > 0 else 1.0
+                scaled = (values - mean[k]) / scale[k]
+            if not (np.isfinite(mean[k]) and np.isfinite(scale[k]) and np.isfinite(scaled).all()):
+                j = int(np.flatnonzero(columns == k)[0])
+                extreme = float(values[np.argmax(np.abs(values))])
+                self.__dict__.pop("mean_", None)  # not fitted, rather than half fitted
+                self.__dict__.pop("scale_", None)
+                raise DataError(
+                    f"{op}: feature column {j} holds {extreme!r}, too large to standardise "
+                    "(the distance to its mean overflows float64); rescale the column, for "
+                    "instance to other units or by its logarithm"
+                )
 
     def fit_channels(self, X: Any, n_channels: int) -> Standardizer:
         """Learn one mean and scale per channel, for flattened channels-first samples.
@@ -91,12 +125,16 @@ class Standardizer:
                 f"{n_channels} channels"
             )
         per_channel = X.reshape(len(X), n_channels, -1).transpose(1, 0, 2).reshape(n_channels, -1)
-        mean = per_channel.mean(axis=1, dtype=np.float64)
-        std = per_channel.std(axis=1, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = per_channel.mean(axis=1, dtype=np.float64)
+            std = per_channel.std(axis=1, dtype=np.float64)
         scale = np.where(
             std > 0, std, 1.0
         )  # a constant channel is left unscaled, as StandardScaler
         positions = X.shape[1] // n_channels
+        self._rescue(
+            X, mean, scale, np.repeat(np.arange(n_channels), positions), "Standardizer.fit_channels"
+        )
         self.mean_ = np.repeat(mean, positions)
         self.scale_ = np.repeat(scale, positions)
         return self

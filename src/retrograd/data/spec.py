@@ -43,6 +43,10 @@ class DataSpec:
         The shape of one sample before flattening, channels first: ``(C, H, W)``
         for images (``(1, 8, 8)`` for digits), ``(C, L)`` for sequences; None
         for tabular data. ``X`` stays flat; a convolutional network reshapes it.
+    named_features : bool, default=True
+        Whether ``feature_names`` are the data's own (a CSV header, names stored
+        in the file, a named data set's) rather than positions (``x0, x1, ...``).
+        A model matches the columns of new data by name only when both have names.
     """
 
     X: np.ndarray
@@ -54,6 +58,7 @@ class DataSpec:
     target_names: list[str] | None = None
     description: str = field(default="", repr=False)
     sample_shape: tuple[int, ...] | None = None
+    named_features: bool = True
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -124,6 +129,15 @@ def resolve_task(task: str | None, y: np.ndarray, source: str) -> tuple[str, np.
         task = infer_task(y)
     elif task not in TASKS:
         raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
+    if task == "classification" and y.dtype.kind == "f":
+        whole = np.isfinite(y) & (y == np.round(y))
+        if not whole.all():
+            i = int(np.flatnonzero(~whole)[0])
+            raise DataError(
+                f"{source}: task='classification' needs class labels, but target {i} is "
+                f"{y[i].item()!r}, a number with a fraction; use task='regression', or whole "
+                "numbers or text as labels"
+            )
     if task == "regression":
         if y.dtype.kind not in "iuf":
             raise DataError(

@@ -164,7 +164,22 @@ def _softmax_dim(dim: int | None, ndim: int, name: str) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-class Softmax(Module):
+class _SoftmaxNd(Module):
+    """What Softmax and LogSoftmax share; each names its functional as ``_function``."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        fn = self._function
+        return fn(input, _softmax_dim(self.dim, input.ndim, fn.__name__))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_SoftmaxNd):
     """``exp(x) / sum(exp(x))`` along ``dim``.
 
     Parameters
@@ -174,18 +189,10 @@ class Softmax(Module):
         rule (and warns); always pass it.
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.softmax(input, _softmax_dim(self.dim, input.ndim, "softmax"))
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _function = staticmethod(F.softmax)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_SoftmaxNd):
     """``x - logsumexp(x)`` along ``dim``; stable for inputs of any magnitude.
 
     Parameters
@@ -194,15 +201,7 @@ class LogSoftmax(Module):
         See :class:`Softmax`.
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.log_softmax(input, _softmax_dim(self.dim, input.ndim, "log_softmax"))
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _function = staticmethod(F.log_softmax)
 
 
 class SiLU(_InplaceOnly):

@@ -227,7 +227,69 @@ class ModuleList(Module):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
+class _RegistryDict(Module):
+    """What ModuleDict and ParameterDict share: a dict view of one of their registries.
+
+    Each names the registry (:meth:`_registry`) and what it holds (``_kind``, for
+    messages); writing and ``update``'s order stay each one's own.
+    """
+
+    _kind: str
+
+    def _registry(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._registry()[key]
+        except KeyError:
+            raise KeyError(
+                f"{type(self).__name__} has no {self._kind} {key!r}; keys: {list(self._registry())}"
+            ) from None
+
+    def __delitem__(self, key: str) -> None:
+        del self._registry()[key]
+
+    def __len__(self) -> int:
+        return len(self._registry())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._registry()
+
+    def keys(self) -> Iterable[str]:
+        """The names, in insertion order."""
+        return self._registry().keys()
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        """The ``(name, module)`` or ``(name, parameter)`` pairs, in insertion order."""
+        return self._registry().items()
+
+    def values(self) -> Iterable[Any]:
+        """The modules or parameters, in insertion order."""
+        return self._registry().values()
+
+    def pop(self, key: str) -> Any:
+        """Remove and return the entry named ``key``."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        self._registry().clear()
+
+    def _check_pair(self, j: int, item: Any) -> None:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ValueError(
+                f"{type(self).__name__}.update: element #{j} should be a (name, {self._kind}) "
+                f"pair, got {item!r}"
+            )
+
+
+class ModuleDict(_RegistryDict):
     """A dict of modules whose parameters are registered, as ``torch.nn.ModuleDict``.
 
     Keeps insertion order. It has no ``forward``.
@@ -237,45 +299,18 @@ class ModuleDict(Module):
     modules : mapping or iterable of (str, Module) pairs, optional
     """
 
+    _kind = "module"
+
     def __init__(self, modules: Mapping[str, Module] | Iterable[Any] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key: str) -> Module:
-        try:
-            return self._modules[key]  # type: ignore[return-value]
-        except KeyError:
-            raise KeyError(
-                f"ModuleDict has no module {key!r}; keys: {list(self._modules)}"
-            ) from None
+    def _registry(self) -> dict[str, Any]:
+        return self._modules
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, _check_module(module, "ModuleDict"))
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._modules
-
-    def keys(self) -> Iterable[str]:
-        """The names, in insertion order."""
-        return self._modules.keys()
-
-    def items(self) -> Iterable[tuple[str, Module]]:
-        """The ``(name, module)`` pairs, in insertion order."""
-        return self._modules.items()  # type: ignore[return-value]
-
-    def values(self) -> Iterable[Module]:
-        """The modules, in insertion order."""
-        return self._modules.values()  # type: ignore[return-value]
 
     def update(self, modules: Mapping[str, Module] | Iterable[Any]) -> None:
         """Add or replace modules from a mapping or an iterable of ``(name, module)`` pairs."""
@@ -283,25 +318,11 @@ class ModuleDict(Module):
             pairs = list(modules.items())
         else:
             pairs = []
-            for j, item in enumerate(modules):
-                if not isinstance(item, (tuple, list)) or len(item) != 2:
-                    raise ValueError(
-                        f"ModuleDict.update: element #{j} should be a (name, module) pair, "
-                        f"got {item!r}"
-                    )
+            for j, item in enumerate(modules):  # all checked before any is added
+                self._check_pair(j, item)
                 pairs.append(tuple(item))
         for key, module in pairs:
             self[key] = module
-
-    def pop(self, key: str) -> Module:
-        """Remove and return the module named ``key``."""
-        module = self[key]
-        del self[key]
-        return module
-
-    def clear(self) -> None:
-        """Remove every module."""
-        self._modules.clear()
 
 
 def _as_parameter(value: Any, name: str) -> Any:
@@ -370,7 +391,7 @@ class ParameterList(Module):
         )
 
 
-class ParameterDict(Module):
+class ParameterDict(_RegistryDict):
     """A dict of parameters registered under its keys, as ``torch.nn.ParameterDict``.
 
     Keeps insertion order, except that a plain dict given to the constructor or
@@ -382,45 +403,18 @@ class ParameterDict(Module):
     parameters : mapping or iterable of (str, Parameter) pairs, optional
     """
 
+    _kind = "parameter"
+
     def __init__(self, parameters: Mapping[str, Any] | Iterable[Any] | None = None) -> None:
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return self._parameters[key]
-        except KeyError:
-            raise KeyError(
-                f"ParameterDict has no parameter {key!r}; keys: {list(self._parameters)}"
-            ) from None
+    def _registry(self) -> dict[str, Any]:
+        return self._parameters
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.register_parameter(key, _as_parameter(value, "ParameterDict"))
-
-    def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._parameters
-
-    def keys(self) -> Iterable[str]:
-        """The names, in insertion order."""
-        return self._parameters.keys()
-
-    def items(self) -> Iterable[tuple[str, Any]]:
-        """The ``(name, parameter)`` pairs, in insertion order."""
-        return self._parameters.items()
-
-    def values(self) -> Iterable[Any]:
-        """The parameters, in insertion order."""
-        return self._parameters.values()
 
     def get(self, key: str, default: Any = None) -> Any:
         """The parameter named ``key``, or ``default``."""
@@ -435,22 +429,8 @@ class ParameterDict(Module):
         else:
             pairs = parameters
         for j, item in enumerate(pairs):
-            if not isinstance(item, (tuple, list)) or len(item) != 2:
-                raise ValueError(
-                    f"ParameterDict.update: element #{j} should be a (name, parameter) pair, "
-                    f"got {item!r}"
-                )
+            self._check_pair(j, item)
             self[item[0]] = item[1]
-
-    def pop(self, key: str) -> Any:
-        """Remove and return the parameter named ``key``."""
-        value = self[key]
-        del self[key]
-        return value
-
-    def clear(self) -> None:
-        """Remove every parameter."""
-        self._parameters.clear()
 
     def extra_repr(self) -> str:
         return "\n".join(

@@ -13,6 +13,17 @@ from .parameter import check_device, check_size, empty_parameter
 #: PyTorch's other padding modes: named so that the error can say they are not built.
 _TORCH_PADDING_MODES = ("reflect", "replicate", "circular")
 
+#: The entries ``groups`` to ``dtype`` of the Parameters sections of Conv1d and Conv2d
+#: (their docstrings are f-strings that insert it; continuations carry the 8-space indent).
+_OPTIONS_DOC = """groups : int, default=1
+        Divides both channel counts; each group of inputs feeds its own outputs.
+    bias : bool, default=True
+    padding_mode : {'zeros'}, default='zeros'
+        PyTorch's other modes raise NotImplementedError.
+    device : {None, 'cpu'}, optional
+    dtype : dtype, optional
+        float32 (default) or float64."""
+
 
 def _tuple(value: Any, d: int, name: str, op: str, low: int = 1) -> tuple[int, ...]:
     return F._ints(value, d, name, op, low)
@@ -21,8 +32,9 @@ def _tuple(value: Any, d: int, name: str, op: str, low: int = 1) -> tuple[int, .
 class _ConvNd(Module):
     """What the convolution layers share: arguments, parameters, initialisation, repr.
 
-    Its ``__init__`` is :class:`Conv1d`'s and :class:`Conv2d`'s, in PyTorch's order;
-    :class:`ConvTranspose2d` orders its own arguments and adds ``output_padding``.
+    Its ``__init__`` and ``forward`` are :class:`Conv1d`'s and :class:`Conv2d`'s (each
+    names its functional as ``_conv``), in PyTorch's order; :class:`ConvTranspose2d`
+    orders its own arguments, adds ``output_padding`` and has its own ``forward``.
     """
 
     _d = 2
@@ -95,6 +107,11 @@ class _ConvNd(Module):
         # The same rule as Linear's (fan_in counts the kernel: in/groups * kh * kw).
         Linear.reset_parameters(self)  # type: ignore[arg-type]
 
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv(
+            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
+
     def extra_repr(self) -> str:
         d = self._d
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -113,7 +130,7 @@ class _ConvNd(Module):
 
 
 class Conv1d(_ConvNd):
-    """1-D convolution (cross-correlation), as ``torch.nn.Conv1d``.
+    __doc__ = f"""1-D convolution (cross-correlation), as ``torch.nn.Conv1d``.
 
     Parameters
     ----------
@@ -122,14 +139,7 @@ class Conv1d(_ConvNd):
     stride : int or (int,), default=1
     padding : int, (int,), 'valid' or 'same', default=0
     dilation : int or (int,), default=1
-    groups : int, default=1
-        Divides both channel counts; each group of inputs feeds its own outputs.
-    bias : bool, default=True
-    padding_mode : {'zeros'}, default='zeros'
-        PyTorch's other modes raise NotImplementedError.
-    device : {None, 'cpu'}, optional
-    dtype : dtype, optional
-        float32 (default) or float64.
+    {_OPTIONS_DOC}
 
     Attributes
     ----------
@@ -143,15 +153,11 @@ class Conv1d(_ConvNd):
     """
 
     _d = 1
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.conv1d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+    _conv = staticmethod(F.conv1d)
 
 
 class Conv2d(_ConvNd):
-    """2-D convolution (cross-correlation), as ``torch.nn.Conv2d``.
+    __doc__ = f"""2-D convolution (cross-correlation), as ``torch.nn.Conv2d``.
 
     Parameters
     ----------
@@ -161,14 +167,7 @@ class Conv2d(_ConvNd):
     padding : int, (int, int), 'valid' or 'same', default=0
         'same' (stride 1 only) keeps H and W.
     dilation : int or (int, int), default=1
-    groups : int, default=1
-        Divides both channel counts; each group of inputs feeds its own outputs.
-    bias : bool, default=True
-    padding_mode : {'zeros'}, default='zeros'
-        PyTorch's other modes raise NotImplementedError.
-    device : {None, 'cpu'}, optional
-    dtype : dtype, optional
-        float32 (default) or float64.
+    {_OPTIONS_DOC}
 
     Attributes
     ----------
@@ -182,10 +181,7 @@ class Conv2d(_ConvNd):
     ``OH = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1``.
     """
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+    _conv = staticmethod(F.conv2d)
 
 
 class ConvTranspose2d(_ConvNd):

@@ -15,6 +15,8 @@ from .module import Module
 
 
 class _MaxPoolNd(Module):
+    """What MaxPool1d and MaxPool2d share; each names its functional as ``_pool``."""
+
     def __init__(
         self,
         kernel_size: Any,
@@ -32,6 +34,17 @@ class _MaxPoolNd(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
+    def forward(self, input: Tensor) -> Any:
+        return self._pool(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
     def extra_repr(self) -> str:
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -45,16 +58,7 @@ class MaxPool1d(_MaxPoolNd):
     Shape: input (N, C, L) or (C, L) -> output (N, C, L_out).
     """
 
-    def forward(self, input: Tensor) -> Any:
-        return F.max_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _pool = staticmethod(F.max_pool1d)
 
 
 class MaxPool2d(_MaxPoolNd):
@@ -79,19 +83,12 @@ class MaxPool2d(_MaxPoolNd):
     ``OH = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1`` (rounded up in ceil mode).
     """
 
-    def forward(self, input: Tensor) -> Any:
-        return F.max_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _pool = staticmethod(F.max_pool2d)
 
 
 class _AvgPoolNd(Module):
+    """What AvgPool1d and AvgPool2d share; each names its functional as ``_pool``."""
+
     def __init__(
         self,
         kernel_size: Any,
@@ -106,6 +103,16 @@ class _AvgPoolNd(Module):
         self.padding = padding
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._pool(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -132,15 +139,7 @@ class AvgPool1d(_AvgPoolNd):
             for v in (self.kernel_size, self.stride, self.padding)
         )
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-        )
+    _pool = staticmethod(F.avg_pool1d)
 
 
 class AvgPool2d(_AvgPoolNd):
@@ -181,35 +180,33 @@ class AvgPool2d(_AvgPoolNd):
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.divisor_override = None
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-        )
+    _pool = staticmethod(F.avg_pool2d)
 
 
-class AdaptiveAvgPool1d(Module):
-    """Average over ``output_size`` adaptive windows, as ``torch.nn.AdaptiveAvgPool1d``.
+class _AdaptivePoolNd(Module):
+    """What the adaptive pools share; each names its functional as ``_pool``."""
 
-    Shape: input (N, C, L) or (C, L) -> output (N, C, output_size).
-    """
-
-    def __init__(self, output_size: int) -> None:
+    def __init__(self, output_size: Any) -> None:
         super().__init__()
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool1d(input, self.output_size)
+        return self._pool(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool2d(Module):
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    """Average over ``output_size`` adaptive windows, as ``torch.nn.AdaptiveAvgPool1d``.
+
+    Shape: input (N, C, L) or (C, L) -> output (N, C, output_size).
+    """
+
+    _pool = staticmethod(F.adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
     """Average over adaptive windows, as ``torch.nn.AdaptiveAvgPool2d``.
 
     Window i of a dimension of size n covers ``[floor(i*n/out), ceil((i+1)*n/out))``.
@@ -224,18 +221,10 @@ class AdaptiveAvgPool2d(Module):
     input (N, C, H, W) or (C, H, W) -> output (N, C, *output_size).
     """
 
-    def __init__(self, output_size: Any) -> None:
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(input, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+    _pool = staticmethod(F.adaptive_avg_pool2d)
 
 
-class AdaptiveMaxPool2d(Module):
+class AdaptiveMaxPool2d(_AdaptivePoolNd):
     """Maximum over adaptive windows, as ``torch.nn.AdaptiveMaxPool2d``.
 
     Parameters
@@ -251,12 +240,8 @@ class AdaptiveMaxPool2d(Module):
     """
 
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
+        super().__init__(output_size)
         self.return_indices = return_indices
 
     def forward(self, input: Tensor) -> Any:
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"

@@ -6,12 +6,19 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, real_option, refuse_unsupported
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    check_nonnegative,
+    params_doc,
+    real_option,
+    refuse_unsupported,
+)
 from .updates import add_, mul_add_
 
 
 class Adadelta(Optimizer):
-    """Adadelta (Zeiler, 2012), as ``torch.optim.Adadelta``::
+    __doc__ = f"""Adadelta (Zeiler, 2012), as ``torch.optim.Adadelta``::
 
         g = dL/dw (negated when maximize) + weight_decay * w
         s = rho * s + (1 - rho) * g * g
@@ -27,10 +34,7 @@ class Adadelta(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
-    lr : float, default=1.0
-        Scale of the step, >= 0.
+    {params_doc(lr="1.0", meaning="Scale of the step")}
     rho : float, default=0.9
         Decay rate of both running averages, in [0, 1].
     eps : float, default=1e-6

@@ -6,12 +6,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
 from .updates import add_
 
 
 class Adagrad(Optimizer):
-    """Adagrad, as ``torch.optim.Adagrad``.
+    __doc__ = f"""Adagrad, as ``torch.optim.Adagrad``.
 
     With ``t`` the parameter's step count, starting at 1::
 
@@ -33,10 +33,7 @@ class Adagrad(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
-    lr : float, default=1e-2
-        Learning rate, >= 0.
+    {params_doc(lr="1e-2")}
     lr_decay : float, default=0
         Learning-rate decay per step, >= 0.
     weight_decay : float, default=0

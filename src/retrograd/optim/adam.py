@@ -6,12 +6,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, StateDict, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, StateDict, params_doc, refuse_unsupported
 from .updates import add_, moving_average_, mul_add_
 
 
 class Adam(Optimizer):
-    """Adam (optionally AMSGrad), as ``torch.optim.Adam``.
+    __doc__ = f"""Adam (optionally AMSGrad), as ``torch.optim.Adam``.
 
     With ``t`` the parameter's step count, starting at 1::
 
@@ -35,10 +35,7 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
-    lr : float, default=1e-3
-        Learning rate, >= 0.
+    {params_doc(lr="1e-3")}
     betas : tuple of float, default=(0.9, 0.999)
         Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
     eps : float, default=1e-8
@@ -124,7 +121,7 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``.
+    __doc__ = f"""Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``.
 
     Each step first shrinks the weights, ``w = w * (1 - lr * weight_decay)``, then
     takes the :class:`Adam` step with the undecayed gradient; the decay never
@@ -133,10 +130,7 @@ class AdamW(Adam):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
-    lr : float, default=1e-3
-        Learning rate, >= 0.
+    {params_doc(lr="1e-3")}
     betas : tuple of float, default=(0.9, 0.999)
         Decay rates of the first and second moments, each in [0, 1).
     eps : float, default=1e-8

@@ -6,12 +6,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
 from .updates import add_, lerp_
 
 
 class Adamax(Optimizer):
-    """Adamax (Kingma & Ba, 2015, section 7), as ``torch.optim.Adamax``.
+    __doc__ = f"""Adamax (Kingma & Ba, 2015, section 7), as ``torch.optim.Adamax``.
 
     With ``t`` the parameter's step count, starting at 1::
 
@@ -28,10 +28,7 @@ class Adamax(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
-    lr : float, default=2e-3
-        Learning rate, >= 0.
+    {params_doc(lr="2e-3")}
     betas : tuple of float, default=(0.9, 0.999)
         Decay rates of the first moment and of the infinity norm, each in [0, 1).
     eps : float, default=1e-8

@@ -8,12 +8,12 @@ import numpy as np
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
 from .updates import add_, moments_
 
 
 class NAdam(Optimizer):
-    """NAdam, as ``torch.optim.NAdam``.
+    __doc__ = f"""NAdam, as ``torch.optim.NAdam``.
 
     With ``t`` the parameter's step count, starting at 1, and ``mu_t`` the
     scheduled momentum::
@@ -25,7 +25,7 @@ class NAdam(Optimizer):
         v = beta2 * v + (1 - beta2) * g * g
         r = sqrt(v / (1 - beta2**t)) + eps
         w = w - lr * (1 - mu_t) / (1 - P) * g / r
-              - lr * mu_{t+1} / (1 - P * mu_{t+1}) * m / r
+              - lr * mu_{{t+1}} / (1 - P * mu_{{t+1}}) * m / r
 
     NOTE: ``eps`` is added after the bias correction, as in :class:`Adam`. The
     product ``P`` is kept rounded to float32, as PyTorch keeps it in a tensor of
@@ -38,10 +38,7 @@ class NAdam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
-    lr : float, default=2e-3
-        Learning rate, >= 0.
+    {params_doc(lr="2e-3")}
     betas : tuple of float, default=(0.9, 0.999)
         Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
     eps : float, default=1e-8

@@ -29,6 +29,20 @@ ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]]]
 StateDict = dict[str, Any]
 
 
+def params_doc(lr: str, meaning: str = "Learning rate") -> str:
+    """The ``params`` and ``lr`` entries every optimizer's Parameters section starts with.
+
+    The optimizers' docstrings are f-strings that insert it, as ``torch.optim`` inserts
+    its ``_params_doc``; continuation lines carry the class docstring's 8-space indent.
+    """
+    return (
+        "params : iterable of Tensor or iterable of dict\n"
+        "        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).\n"
+        f"    lr : float, default={lr}\n"
+        f"        {meaning}, >= 0."
+    )
+
+
 class Optimizer:
     """Base class of every optimizer, as ``torch.optim.Optimizer``.
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
 from .updates import add_, moments_
 
 
 class RAdam(Optimizer):
-    """Rectified Adam (Liu et al., 2019), as ``torch.optim.RAdam``.
+    __doc__ = f"""Rectified Adam (Liu et al., 2019), as ``torch.optim.RAdam``.
 
     With ``t`` the parameter's step count, starting at 1::
 
@@ -36,10 +36,7 @@ class RAdam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
-    lr : float, default=1e-3
-        Learning rate, >= 0.
+    {params_doc(lr="1e-3")}
     betas : tuple of float, default=(0.9, 0.999)
         Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
     eps : float, default=1e-8

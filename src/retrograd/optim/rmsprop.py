@@ -6,12 +6,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
 from .updates import add_, lerp_, mul_add_
 
 
 class RMSprop(Optimizer):
-    """RMSprop, as ``torch.optim.RMSprop``::
+    __doc__ = f"""RMSprop, as ``torch.optim.RMSprop``::
 
         g = dL/dw (negated when maximize) + weight_decay * w
         s = alpha * s + (1 - alpha) * g * g
@@ -31,10 +31,7 @@ class RMSprop(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
-    lr : float, default=1e-2
-        Learning rate, >= 0.
+    {params_doc(lr="1e-2")}
     alpha : float, default=0.99
         Smoothing constant of the running averages, >= 0.
     eps : float, default=1e-8

@@ -6,12 +6,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, real_option, refuse_unsupported
+from .optimizer import Optimizer, ParamsT, params_doc, real_option, refuse_unsupported
 from .updates import add_, mul_add_
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent (optionally with momentum), as ``torch.optim.SGD``.
+    __doc__ = f"""Stochastic gradient descent (optionally with momentum), as ``torch.optim.SGD``.
 
     Without momentum the rule is plain gradient descent, ``w <- w - lr * dL/dw``.
     With momentum ``mu`` each parameter keeps a buffer ``v``::
@@ -29,14 +29,11 @@ class SGD(Optimizer):
     Updates work in place on ``param.array`` in the parameter's dtype: ``w += a * v``
     in one pass through BLAS ``axpy`` on large arrays (see :mod:`retrograd.optim.updates`),
     NumPy ``out=`` ufuncs over reused scratch arrays otherwise; the state is
-    ``{'momentum_buffer': array}`` per parameter, only when ``momentum != 0``.
+    ``{{'momentum_buffer': array}}`` per parameter, only when ``momentum != 0``.
 
     Parameters
     ----------
-    params : iterable of Tensor or iterable of dict
-        Tensors to optimize, or parameter groups (dicts with ``'params'`` and options).
-    lr : float, default=1e-3
-        Learning rate, >= 0.
+    {params_doc(lr="1e-3")}
     momentum : float, default=0
         Momentum factor ``mu``, >= 0.
     dampening : float, default=0

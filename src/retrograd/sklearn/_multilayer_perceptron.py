@@ -30,8 +30,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .. import nn, serialization
 from ..autograd import no_grad
 from ..random import manual_seed
-from ..serialization import PathLike
+from ..serialization import ModelFileError, PathLike
 from ..tensor import wrap_array
+from ..validation import is_int, is_real
 from ._base import ACTIVATIONS, OUT_ACTIVATIONS, batch_log_losses, check_dtype, data_loss
 from ._stochastic_optimizers import SOLVERS
 
@@ -584,21 +585,32 @@ class _BaseMLP(BaseEstimator):
 
     @classmethod
     def load(cls, path: PathLike) -> Any:
-        """Read an estimator written by :meth:`save`; it predicts as the saved one did."""
+        """Read an estimator written by :meth:`save`; it predicts as the saved one did.
+
+        The file is checked before it is used: its parameters (as ``fit``
+        validates them), every fitted attribute's type, the architecture against
+        the tensors it holds, finite weights, and the layer sizes against
+        ``n_features_in_``, ``n_outputs_`` and the classes.
+
+        Raises
+        ------
+        retrograd.serialization.ModelFileError
+            A ``ValueError`` naming the file, the field, what was expected and
+            what was found.
+        """
         meta = serialization.read_metadata(path)
         if meta.get("kind") != _FORMAT or meta.get("estimator") != cls.__name__:
-            raise ValueError(
+            raise ModelFileError(
                 f"{path} does not hold a retrograd.sklearn {cls.__name__} "
                 f"(found {meta.get('estimator') or meta.get('kind')!r})"
             )
-        params = meta["params"]
-        if isinstance(params["hidden_layer_sizes"], list):
-            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-        est = cls(**params)
+        check = _SavedEstimator(meta, path, cls)
+        est = check.estimator()
         net = serialization.load(path)
         est._net = net
         est._linears = [m for m in net.children() if isinstance(m, nn.Linear)]
-        est._dtype = np.dtype(params["dtype"])
+        est._dtype = np.dtype(meta["params"]["dtype"])
+        check.network(net, est._linears)
         est._sync_attributes()
         for key in ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_", "n_iter_"):
             setattr(est, key, meta[key])
@@ -611,7 +623,7 @@ class _BaseMLP(BaseEstimator):
             est.feature_names_in_ = np.asarray(meta["feature_names_in_"], dtype=object)
         if "classes_" in meta:
             lb = LabelBinarizer()
-            lb.classes_ = np.asarray(meta["classes_"], dtype=meta["classes_dtype"])
+            lb.classes_ = check.classes
             lb.y_type_ = meta["y_type_"]
             lb.sparse_input_ = meta["sparse_input_"]
             est._label_binarizer = lb
@@ -622,6 +634,144 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _SavedEstimator:
+    """The metadata of a saved estimator, each field checked for its type and value."""
+
+    _REQUIRED = (
+        "kind", "estimator", "params", "n_features_in_", "n_outputs_", "n_layers_",
+        "out_activation_", "n_iter_", "t_", "loss_",
+    )  # fmt: skip
+    _OPTIONAL = (
+        "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
+        "feature_names_in_",
+    )  # fmt: skip
+    _CLASSIFIER = ("classes_", "classes_dtype", "y_type_", "sparse_input_")
+
+    def __init__(self, meta: dict[str, Any], path: PathLike, cls: type) -> None:
+        self.meta, self.path, self.cls = meta, path, cls
+        classifier = issubclass(cls, ClassifierMixin)
+        known = self._REQUIRED + self._OPTIONAL + (self._CLASSIFIER if classifier else ())
+        unknown = sorted(set(meta) - set(known))
+        missing = [
+            k for k in self._REQUIRED + (self._CLASSIFIER if classifier else ()) if k not in meta
+        ]
+        if unknown or missing:
+            said = [f"missing {', '.join(map(repr, missing))}"] if missing else []
+            said += [f"unknown {', '.join(map(repr, unknown))}"] if unknown else []
+            raise ModelFileError(f"{path}: the estimator's metadata is damaged: {'; '.join(said)}")
+        for key in ("n_features_in_", "n_outputs_", "n_layers_", "n_iter_", "t_"):
+            low = 2 if key == "n_layers_" else 1 if key in ("n_features_in_", "n_outputs_") else 0
+            if not is_int(meta[key]) or meta[key] < low:
+                self.bad(key, f"an int >= {low}", meta[key])
+        if not is_real(meta["loss_"]):
+            self.bad("loss_", "a number", meta["loss_"])
+        for key in ("loss_curve_", "validation_scores_"):
+            value = meta.get(key)
+            if value is not None and not (
+                isinstance(value, list) and all(is_real(v) for v in value)
+            ):
+                self.bad(key, "a list of numbers", value)
+        for key in ("best_loss_", "best_validation_score_"):
+            if meta.get(key) is not None and not is_real(meta[key]):
+                self.bad(key, "a number or null", meta[key])
+        names = meta.get("feature_names_in_")
+        if names is not None and not (
+            isinstance(names, list)
+            and all(isinstance(n, str) for n in names)
+            and len(names) == meta["n_features_in_"]
+        ):
+            self.bad("feature_names_in_", f"{meta['n_features_in_']} column names", names)
+        if meta["out_activation_"] not in OUT_ACTIVATIONS:
+            self.bad(
+                "out_activation_", f"one of {', '.join(OUT_ACTIVATIONS)}", meta["out_activation_"]
+            )
+        self.classes = self.check_classes() if classifier else None
+
+    def bad(self, key: str, expected: str, got: Any) -> None:
+        raise ModelFileError(
+            f"{self.path}: field {key!r} must be {expected}, "
+            f"got {serialization.describe_value(got)}"
+        )
+
+    def check_classes(self) -> np.ndarray:
+        """The classes, their dtype, the target type and the outputs they need, consistent."""
+        meta = self.meta
+        try:
+            dtype = np.dtype(meta["classes_dtype"])
+        except (TypeError, ValueError):
+            dtype = None
+        if dtype is None or dtype.kind not in "biufU":
+            self.bad("classes_dtype", "a dtype of numbers, bools or strings", meta["classes_dtype"])
+        if not isinstance(meta["classes_"], list) or len(meta["classes_"]) < 1:
+            self.bad("classes_", "a non-empty list of labels", meta["classes_"])
+        try:
+            classes = np.asarray(meta["classes_"], dtype=dtype)
+        except (TypeError, ValueError, OverflowError):
+            self.bad("classes_", f"labels of dtype {dtype}", meta["classes_"])
+        if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
+            self.bad("classes_", "distinct labels", meta["classes_"])
+        y_type, k, n_out = meta["y_type_"], len(classes), meta["n_outputs_"]
+        outputs = {"binary": 1, "multiclass": k, "multilabel-indicator": k}
+        if y_type not in outputs:
+            self.bad("y_type_", f"one of {', '.join(outputs)}", y_type)
+        if n_out != outputs[y_type] or (y_type == "binary" and k > 2):
+            raise ModelFileError(
+                f"{self.path}: {k} classes ({y_type}) need {outputs[y_type]} output(s), but "
+                f"'n_outputs_' is {n_out}"
+            )
+        activation = "softmax" if y_type == "multiclass" else "logistic"
+        if meta["out_activation_"] != activation:
+            self.bad(
+                "out_activation_", f"{activation!r} for {y_type} targets", meta["out_activation_"]
+            )
+        if not isinstance(meta["sparse_input_"], bool):
+            self.bad("sparse_input_", "true or false", meta["sparse_input_"])
+        return classes
+
+    def estimator(self) -> Any:
+        """The estimator with the saved parameters, validated as ``fit`` validates them."""
+        params = self.meta["params"]
+        expected = set(self.cls().get_params())
+        if not isinstance(params, dict) or set(params) != expected:
+            got = set(params) if isinstance(params, dict) else params
+            raise ModelFileError(
+                f"{self.path}: field 'params' must hold {self.cls.__name__}'s parameters "
+                f"({', '.join(sorted(expected))}), got {serialization.describe_value(got)}"
+            )
+        params = dict(params)
+        if isinstance(params["hidden_layer_sizes"], list):
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        est = self.cls(**params)
+        try:
+            est._validate_params()
+            check_dtype(params["dtype"])
+        except ValueError as e:
+            raise ModelFileError(f"{self.path}: field 'params': {e}") from None
+        return est
+
+    def network(self, net: Any, linears: list[Any]) -> None:
+        """Linear layers (and the hidden activation, Dropout) sized as the metadata says."""
+        meta = self.meta
+        allowed = (nn.Linear, nn.Dropout, ACTIVATIONS[meta["params"]["activation"]])
+        odd = [type(m).__name__ for m in net.children() if not isinstance(m, allowed)]
+        sizes = [(m.in_features, m.out_features) for m in linears]
+        ok = (
+            isinstance(net, nn.Sequential)
+            and not odd
+            and len(linears) == meta["n_layers_"] - 1
+            and all(a[1] == b[0] for a, b in itertools.pairwise(sizes))
+            and sizes[0][0] == meta["n_features_in_"]
+            and sizes[-1][1] == meta["n_outputs_"]
+        )
+        if not ok:
+            raise ModelFileError(
+                f"{self.path}: the network (Linear sizes {sizes}"
+                f"{', other layers ' + ', '.join(odd) if odd else ''}) does not match the "
+                f"metadata: n_features_in_={meta['n_features_in_']}, "
+                f"n_outputs_={meta['n_outputs_']}, n_layers_={meta['n_layers_']}"
+            )
 
 
 _DOC_PARAMS = """
