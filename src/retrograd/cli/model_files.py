@@ -15,7 +15,6 @@ from typing import Any
 from .. import serialization
 from .errors import UsageFailure
 
-_TRAINED = "retrograd-trained-model/1"  # pipeline.TrainedModel.save
 _ESTIMATOR = "retrograd-sklearn-mlp/1"  # retrograd.sklearn MLPClassifier/MLPRegressor.save
 _HEADER_LIMIT = 100 * 2**20  # safetensors' own limit on the JSON header
 
@@ -60,15 +59,16 @@ def kind(path: Path) -> str:
     try:
         extra = json.loads(meta.get("metadata") or "{}")
     except ValueError:
-        extra = {}
-    model_kind = extra.get("kind") if isinstance(extra, dict) else None
-    if model_kind == _TRAINED:
+        return "trained"  # damaged: load_model's checks name what is wrong
+    if not isinstance(extra, dict):
         return "trained"
-    if model_kind == _ESTIMATOR:
+    if extra.get("kind") == _ESTIMATOR:
         name = extra.get("estimator", "MLPClassifier")
         raise UsageFailure(
             f"{path} is a scikit-learn-style estimator ({name}.save); load it in Python with "
             f"retrograd.sklearn.{name}.load(path) (retrograd info reads the models of "
             "retrograd train)"
         )
-    return "network"
+    # retrograd.save(module) stores no metadata: a bare network; anything else is read
+    # as a run's model, whose checks name what it lacks
+    return "network" if not extra else "trained"
