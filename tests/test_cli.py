@@ -154,6 +154,7 @@ def cli_train(monkeypatch, tmp_path):
         raise _ReachedTrainError
 
     monkeypatch.setattr(pipeline, "train", probe)
+    monkeypatch.setenv("RETROGRAD_DEBUG", "1")  # let the probe's exception through the guard
 
     def run(data: str, *args: str) -> dict | None:
         out = tmp_path / f"run{len(calls)}-{time.perf_counter_ns()}"
@@ -167,15 +168,19 @@ def cli_train(monkeypatch, tmp_path):
     return run
 
 
-def api_check(task: str, **options) -> dict | None:
-    """pipeline.train's check of ``options`` (the others at train's defaults); None if refused."""
+def api_check(task: str, data: str | None = None, **options) -> dict | None:
+    """pipeline.train's checks of ``options`` (the others at train's defaults) on the task's
+    data set (TASK_DATA, or ``data``): its options, then the data against them; None if
+    refused."""
     defaults = {
         name: p.default
         for name, p in inspect.signature(REAL_TRAIN).parameters.items()
         if name in cli.TRAIN_OPTIONS
     }
     try:
-        return pipeline.check_options(task, **(defaults | options))
+        checked = pipeline.check_options(task, **(defaults | options))
+        pipeline.check_run(load_dataset(data or TASK_DATA[task]), **checked)
+        return checked
     except ValueError:
         return None
 
@@ -280,7 +285,7 @@ def test_train_accepts_the_hidden_sizes_the_api_accepts(cli_train, text, python)
 )
 def test_train_accepts_the_channels_the_api_accepts(cli_train, text, python):
     # --channels parses as --hidden does, but a CNN needs at least one convolution.
-    api = None if python is None else api_check("classification", channels=python)
+    api = None if python is None else api_check("classification", "digits", channels=python)
     cli_kwargs = cli_train("digits", "--arch", "cnn", "--channels", text)
     assert (api is None) == (cli_kwargs is None), (text, api)
     if api is not None:
@@ -291,12 +296,12 @@ def test_train_accepts_the_channels_the_api_accepts(cli_train, text, python):
 def test_train_accepts_every_arch_the_api_accepts_on_images(cli_train):
     for key in pipeline.ARCHITECTURES:
         for name in spellings(key):
-            api = api_check("classification", arch=name)
+            api = api_check("classification", "digits", arch=name)
             cli_kwargs = cli_train("digits", "--arch", name)
             assert (api is None) == (cli_kwargs is None), (name, api)
             if api is not None:
                 assert cli_kwargs["arch"] == api["arch"] == key
-    assert api_check("classification", arch="cnn") is not None
+    assert api_check("classification", "digits", arch="cnn") is not None
     assert cli_train("digits", "--arch", "resnet") is None
 
 
@@ -430,7 +435,7 @@ def test_regression_run_reports_r2_and_mse(tmp_path):
     assert {"test_r2", "test_mse"} <= set(metrics)
     proc = run_cli("evaluate", out, "--data", "diabetes", "--plot", tmp_path / "fit.png")
     assert proc.returncode == 0, proc.stderr
-    assert [line.split()[0] for line in proc.stdout.splitlines()[1:4]] == ["r2", "mse", "mae"]
+    assert [line.split()[0] for line in proc.stdout.splitlines()[1:4]] == ["R²", "MSE", "MAE"]
     assert (tmp_path / "fit.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
@@ -535,10 +540,14 @@ def test_predict_writes_classes_and_probabilities(iris_run, tmp_path):
 
     model = TrainedModel.load(out / cli.MODEL_FILE)
     header, *body = [line.split(",") for line in dst.read_text().splitlines()]
-    assert header == ["prediction", *(f"proba_{c}" for c in model.classes)]
+    # iris's classes by name, the label beside: prediction, label, proba_setosa, ...
+    names = ["setosa", "versicolor", "virginica"]
+    assert model.class_names == names
+    assert header == ["prediction", "label", *(f"proba_{c}" for c in names)]
     assert len(body) == len(rows)
-    assert [int(r[0]) for r in body] == list(model.predict(rows))
-    proba = np.array([[float(v) for v in r[1:]] for r in body])
+    assert [int(r[1]) for r in body] == list(model.predict(rows))
+    assert [r[0] for r in body] == [names[int(c)] for c in model.predict(rows)]
+    proba = np.array([[float(v) for v in r[2:]] for r in body])
     np.testing.assert_allclose(proba, model.predict_proba(rows), rtol=1e-6)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
 
@@ -603,7 +612,7 @@ def test_bad_input_in_a_subprocess_gets_a_message_not_a_traceback(iris_run, tmp_
         (["train", "--data", "iris", "--target", "species"], ["fixed target"]),
         (["train", "--resume", "nowhere"], ["nowhere", "run.json"]),
         (["evaluate", "nowhere.safetensors", "--data", "iris"], ["nowhere.safetensors"]),
-        (["evaluate", "x.safetensors"], ["--data"]),
+        (["evaluate", "x.safetensors"], ["x.safetensors"]),
         (["info", "nowhere"], ["nowhere"]),
         (["predict", "m.safetensors", "in.csv"], ["--output"]),
         (["bogus"], ["bogus"]),

@@ -21,12 +21,14 @@ type, and ``save``/``load`` keep all of it in one safetensors file.
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,7 +70,10 @@ __all__ = [
     "build_cnn",
     "build_mlp",
     "check_data",
+    "check_run",
     "check_options",
+    "class_names",
+    "estimate_memory",
     "get_activation",
     "get_loss",
     "train",
@@ -199,6 +204,142 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
             "their sum must be below 1",
         )
     return out
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory the system can give a process now (Linux: MemAvailable); None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _gib(n_bytes: float) -> str:
+    """``n_bytes`` in GiB, or in MiB or KiB where that says more."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:,.1f} {unit}"
+    return f"{n_bytes / 2**10:,.1f} KiB"
+
+
+def estimate_memory(
+    n_features: int,
+    n_out: int,
+    n_rows: int,
+    hidden: Sequence[int],
+    batch_size: int,
+    arch: str = "mlp",
+    channels: Sequence[int] = (),
+    kernel: int = 3,
+    sample_shape: Sequence[int] | None = None,
+) -> dict[str, int]:
+    """A rough upper estimate of the bytes :func:`train` needs, by what needs them.
+
+    ``'parameters'``: the float32 weights, their gradients and two optimizer
+    states per weight, and the float64 array a layer's initialisation draws;
+    ``'activations'``: the outputs a batch keeps for backward (each layer's,
+    three float32 copies: output, activation, gradient; a convolution's
+    unfolded input too), and scoring a whole part at once. Enough to refuse
+    a network that cannot fit before anything is allocated.
+
+    Parameters
+    ----------
+    n_features, n_out, n_rows : int
+        The data's features, the network's outputs and the rows scored at once.
+    hidden, batch_size, arch, channels, kernel
+        As :func:`train`.
+    sample_shape : (C, H, W) or (C, L), optional
+        For ``arch='cnn'``: one sample's shape.
+    """
+    batch = max(1, min(int(batch_size), int(n_rows)))
+    widths: list[int] = []  # what each layer outputs per sample
+    n_params = largest = 0
+    width = int(n_features)
+    if arch == "cnn" and sample_shape is not None:
+        depth, sizes = int(sample_shape[0]), [int(s) for s in sample_shape[1:]]
+        k = int(kernel) ** len(sizes)
+        for out_channels in channels:
+            area = int(np.prod(sizes))
+            layer = depth * k * int(out_channels) + int(out_channels)
+            n_params, largest = n_params + layer, max(largest, layer)
+            widths += [int(out_channels) * area, depth * k * area]  # output, unfolded input
+            if min(sizes) >= 2:
+                sizes = [size // 2 for size in sizes]
+            depth = int(out_channels)
+        width = depth * int(np.prod(sizes))
+    for size in [*map(int, hidden), int(n_out)]:
+        layer = (width + 1) * size
+        n_params, largest = n_params + layer, max(largest, layer)
+        widths.append(size)
+        width = size
+    return {
+        "parameters": 4 * 4 * n_params + 8 * largest,
+        "activations": 4 * (3 * batch * sum(widths) + 2 * int(n_rows) * max(widths)),
+    }
+
+
+def check_run(spec: DataSpec, **options: Any) -> None:
+    """Check that :func:`train` can run with ``options`` (checked ones) on ``spec``.
+
+    The checks :func:`train` makes before it allocates anything: the split
+    leaves every part the rows it needs (a stratified split: one row of each
+    class per part), and the network and its batches fit in the memory
+    available (:func:`estimate_memory`).
+
+    Raises
+    ------
+    retrograd.data.DataError
+        For a split it cannot make.
+    retrograd.options.OptionError
+        For a network or batch too large for the memory (naming the option).
+    """
+    parts = _split(
+        spec, options.get("val_split", 0.0), options.get("test_split", 0.25),
+        options.get("seed", 0),
+    )  # fmt: skip
+    n_out = len(np.unique(spec.y)) if spec.task == "classification" else 1
+    arch = options.get("arch", "mlp")
+    sizes = {
+        "hidden": tuple(options.get("hidden", (512, 256))),
+        "batch_size": options.get("batch_size", 32),
+        "channels": tuple(options.get("channels", (16, 32))),
+        "kernel": options.get("kernel", 3),
+    }
+
+    def need(**smaller: Any) -> dict[str, int]:
+        o = {**sizes, **smaller}
+        return estimate_memory(
+            spec.n_features, n_out, max(len(idx) for idx in parts.indices.values()),
+            o["hidden"], o["batch_size"], arch, o["channels"], o["kernel"],
+            input_shape(spec, arch),
+        )  # fmt: skip
+
+    available = _available_memory()
+    needed = need()
+    total = sum(needed.values())
+    if available is None or total <= available:
+        return
+    # the batch, if a smaller one fits (the network stays); else the layer option whose
+    # smallest value would save the most
+    option = "batch_size"
+    if sum(need(batch_size=1).values()) > available:
+        smallest = {"hidden": tuple(1 for _ in sizes["hidden"])}
+        if arch == "cnn":
+            smallest.update(channels=tuple(1 for _ in sizes["channels"]), kernel=1)
+        option = min(smallest, key=lambda name: sum(need(**{name: smallest[name]}).values()))
+    raise OptionError(
+        option,
+        f"this network needs about {_gib(total)} of memory ({_gib(needed['parameters'])} for "
+        f"its parameters, {_gib(needed['activations'])} for a batch's activations and "
+        f"scoring), but {_gib(available)} is available; lower {option}",
+    )
 
 
 def check_data(spec: DataSpec) -> None:
@@ -397,6 +538,30 @@ def build_cnn(
 # ------------------------------------------------------------------ the trained model
 
 
+def _data_source(data: Any) -> str:
+    """How a model file names its data: a data set's name, or a file's absolute path
+    (so that ``retrograd evaluate`` finds it from any folder)."""
+    from .data import DATASETS
+
+    text = str(data)
+    if text in DATASETS or not Path(text).exists():
+        return text
+    return str(Path(text).resolve())
+
+
+def class_names(classes: Sequence[Any], target_names: Sequence[str] | None) -> list[str]:
+    """The name of each class: a data set's ``target_names`` for labels 0..k-1, else the label.
+
+    ``iris``'s labels 0, 1, 2 are ``setosa``, ``versicolor``, ``virginica``.
+    """
+    names = list(target_names or [])
+    out = []
+    for c in classes:
+        index = int(c) if is_int(c) else -1
+        out.append(names[index] if 0 <= index < len(names) else str(c))
+    return out
+
+
 @dataclass
 class TrainedModel:
     """A network with the preprocessing it was trained with.
@@ -432,6 +597,20 @@ class TrainedModel:
     def classes(self) -> list[Any] | None:
         """The class labels in sorted order, as Python values (None for regression)."""
         return None if self.label_encoder is None else self.label_encoder.classes
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """The classes' names for display (``'setosa'`` for iris's 0), in :attr:`classes` order.
+
+        Those saved by :func:`train` from the data set's ``target_names``; else
+        the labels as text. None for regression.
+        """
+        if self.classes is None:
+            return None
+        names = self.info.get("class_names")
+        if isinstance(names, list) and len(names) == len(self.classes):
+            return [str(n) for n in names]
+        return [str(c) for c in self.classes]
 
     @property
     def n_features(self) -> int:
@@ -1028,7 +1207,9 @@ def train(
     ValueError
         For an unknown option name or an out-of-range value.
     """
+    source = None
     if not isinstance(spec, DataSpec):
+        source = _data_source(spec)
         spec = load_dataset(spec)
     check_data(spec)
     task = spec.task
@@ -1040,6 +1221,7 @@ def train(
         channels=channels, kernel=kernel,
     )  # fmt: skip
     shape = input_shape(spec, opts["arch"])
+    check_run(spec, **opts)
     seed = opts["seed"]
     parts = _split(spec, opts["val_split"], opts["test_split"], seed)
     prep = _Preprocessing.fit(spec, parts, shape)
@@ -1071,7 +1253,9 @@ def train(
     )
 
     t0 = time.perf_counter()
-    with threads.num_threads(opts["blas_threads"]):
+    # A loss or gradient that stops being finite is fit's NonFiniteError, naming the epoch
+    # and batch; NumPy's warnings on the way there would only repeat it, with internal paths.
+    with threads.num_threads(opts["blas_threads"]), np.errstate(all="ignore"):
         history = fit(
             network,
             get_loss(opts["loss"], task),
@@ -1102,8 +1286,12 @@ def train(
     saved = {name: options[name] for name in _SAVED_OPTIONS}
     info: dict[str, Any] = {"dataset": spec.name, "options": saved}
     info["named_features"] = spec.named_features  # new data's columns are matched by name
+    if source is not None:
+        info["data"] = source
     if shape is not None:
         info["input_shape"] = list(shape)
+    if prep.encoder is not None:
+        info["class_names"] = class_names(prep.encoder.classes, spec.target_names)
     model = prep.model(network, spec, info=info)
     metrics = _scores(model, parts, distributed)
     metrics.update(

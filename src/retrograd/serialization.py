@@ -388,9 +388,11 @@ def atomic_write(path: PathLike, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.filename is None:  # a full disk: say which file
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
         raise
 
 

@@ -999,18 +999,21 @@ class _ProgressBar:
             self.bar.close()
 
     def show(self, record: dict[str, Any]) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
+        if self.bar is not None:  # the numbers first, so the bar never shows the last epoch's
             self.bar.set_postfix(_postfix(record, self.metric_name), refresh=False)
+            self.bar.update(1)
 
 
 def _postfix(record: dict[str, Any], metric_name: str | None) -> dict[str, str]:
+    """The epoch's numbers under Keras's names: ``loss``, ``accuracy``, ``val_loss``,
+    ``val_accuracy`` (the metric on the training part, then on the validation part)."""
     post = {"loss": f"{record['train_loss']:.4g}"}
+    if metric_name is not None and record["train_metric"] is not None:
+        post[metric_name] = f"{record['train_metric']:.4f}"
     if record["val_loss"] is not None:
         post["val_loss"] = f"{record['val_loss']:.4g}"
-    shown = record["val_metric"] if record["val_metric"] is not None else record["train_metric"]
-    if metric_name is not None and shown is not None:
-        post[metric_name] = f"{shown:.4f}"
+    if metric_name is not None and record["val_metric"] is not None:
+        post[f"val_{metric_name}"] = f"{record['val_metric']:.4f}"
     return post
 
 

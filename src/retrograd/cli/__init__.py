@@ -30,26 +30,40 @@ Where things are:
 
 from __future__ import annotations
 
-import click
+import sys
+from typing import Any, NoReturn
 
-from .. import __version__
-from .cmd_datasets import datasets
-from .cmd_explain import explain
-from .cmd_model import evaluate, info, predict
-from .cmd_train import train
-from .errors import EXIT_INTERRUPTED, Commands, UsageFailure
-from .plots import plot_curves
-from .run_folder import (
-    CHECKPOINT_FILE,
-    CURVES_FILE,
-    METRICS_FILE,
-    METRICS_FORMAT,
-    MODEL_FILE,
-    RUN_FILE,
-    RUN_FILES,
-    RUN_FORMAT,
-    TRAIN_OPTIONS,
-)
+#: The import names of the packages the ``cli`` extra installs.
+_CLI_PACKAGES = ("click", "tqdm", "matplotlib", "sklearn", "scipy", "safetensors")
+
+try:
+    from .app import main
+    from .errors import EXIT_INTERRUPTED, UsageFailure
+    from .plots import plot_curves
+    from .run_folder import (
+        CHECKPOINT_FILE,
+        CURVES_FILE,
+        METRICS_FILE,
+        METRICS_FORMAT,
+        MODEL_FILE,
+        RUN_FILE,
+        RUN_FILES,
+        RUN_FORMAT,
+        TRAIN_OPTIONS,
+    )
+except ModuleNotFoundError as _missing:  # a core-only install: say what to install
+    if (_missing.name or "").partition(".")[0] not in _CLI_PACKAGES:
+        raise
+    _MISSING = _missing.name
+
+    def main(*args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[misc]
+        """Say which extra the command line needs, and exit with status 1."""
+        sys.stderr.write(
+            f"Error: the retrograd command needs the package {_MISSING!r}, which is not "
+            "installed; install the command line with: pip install 'retrograd[cli]'\n"
+        )
+        raise SystemExit(1)
+
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -66,18 +80,3 @@ __all__ = [
     "main",
     "plot_curves",
 ]
-
-
-@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="retrograd")
-def main() -> None:
-    """Train neural networks on NumPy and use them: retrograd's command line.
-
-    Start with `retrograd train`: with no option it trains a network on the
-    digits data set and writes the model, its metrics and its learning curves
-    into runs/digits-<timestamp>/.
-    """
-
-
-for command in (train, evaluate, predict, info, explain, datasets):
-    main.add_command(command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from ..explain import FORMATS as EXPLAIN_FORMATS
 from ..explain import LOSS_NAMES as EXPLAIN_LOSSES
 from ..serialization import atomic_write
 from .errors import UsageFailure
-from .inputs import check_features, load_data, load_model
+from .inputs import check_features, check_output, load_data, load_model
 from .params import HiddenSizes, Name, Number, flag, given, parse_numbers
 
 
@@ -23,16 +24,34 @@ def _explain_model(
     from .. import explain as ex
 
     path, trained = load_model(model)
-    data = data or trained.info.get("dataset")
+    saved = trained.info.get("data") or trained.info.get("dataset")  # a path resolves anywhere
+    target = trained.info.get("target") if data is None else None
+    data = data or saved
     if not data:
         raise UsageFailure(f"the model {path} does not say its data set; give it with --data")
-    spec = load_data(data, trained.info.get("options", {}).get("target"))
+    spec = load_data(data, target)
     check_features(trained, spec.X, f"--data {data}")
     exp = ex.explain_model(
         trained, spec.X, spec.y, sample, lr=lr, steps=steps, tol=tol, graph=graph
     )
     exp.source = f"the model {path}, row {sample} of {spec.name}"
     return exp
+
+
+#: The most weights ``--layers`` may ask for: explain writes out every number of a step.
+MAX_WEIGHTS = 100_000
+
+
+def _check_small(layers: tuple[int, ...] | None) -> None:
+    """Refuse ``--layers`` too big to explain, before a weight is drawn."""
+    if not layers:
+        return
+    weights = sum(a * b for a, b in itertools.pairwise(layers))
+    if weights > MAX_WEIGHTS:
+        raise UsageFailure(
+            f"--layers {','.join(map(str, layers))} has {weights:,} weights; explain shows "
+            f"every number of a step, for networks of at most {MAX_WEIGHTS:,} weights"
+        )
 
 
 @click.command()
@@ -113,9 +132,9 @@ def _explain_model(
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     metavar="FILE",
-    help="Write the report to FILE instead of printing it.",
+    help="Write the report to FILE instead of printing it (- prints it).",
 )
 def explain(
     layers: tuple[int, ...] | None,
@@ -151,6 +170,10 @@ def explain(
     from .. import explain as ex
 
     ctx = click.get_current_context()
+    if out is not None and str(out) == "-":
+        out = None
+    if out is not None:
+        check_output(out, "--out")
     try:
         if model is not None:
             clash = given(ctx, ["layers", "activation", "loss", "seed", "weights_file",
@@ -167,6 +190,7 @@ def explain(
                 raise UsageFailure("give --seed or --weights, not both")
             if weights_file is not None and not weights_file.is_file():
                 raise UsageFailure(f"no such weights file: {weights_file}")
+            _check_small(layers)
             weights, source = ex.default_network(layers, seed, weights_file)
             n_in = weights[0][0].shape[1]
             x = parse_numbers(input_, "--input")
@@ -188,6 +212,5 @@ def explain(
     if out is None:
         click.echo(report, nl=False)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, report.encode())
     click.echo(f"wrote {out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,10 +14,18 @@ import numpy as np
 
 from .. import distributed as _dist
 from .. import pipeline
-from ..data import DATASETS
+from ..data import DATASETS, DataError
 from ..options import OptionError
 from ..training import NonFiniteError
-from .errors import EXIT_INTERRUPTED, UsageFailure, agreed, run_on_all_ranks, together
+from .errors import (
+    EXIT_INTERRUPTED,
+    RunFailure,
+    UsageFailure,
+    agreed,
+    describe_os_error,
+    run_on_all_ranks,
+    together,
+)
 from .inputs import load_data
 from .params import HiddenSizes, Name, Number, flag, given
 from .run_folder import (
@@ -24,12 +33,16 @@ from .run_folder import (
     RUN_FILE,
     RUN_FORMAT,
     TRAIN_OPTIONS,
+    RunLock,
+    check_out,
+    commit_run,
     data_fingerprint,
     data_slug,
     describe_data,
     finish_run,
     prepare_out,
     read_run,
+    remove_stale_files,
     stop_run,
     summary,
     write_json,
@@ -249,22 +262,118 @@ def train(ctx: click.Context, **opts: Any) -> None:
 
 
 def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> None:
-    """The body of ``train``; with ``distributed``, rank 0 alone prints and writes."""
+    """The body of ``train``; with ``distributed``, rank 0 alone prints and writes.
+
+    Every option is checked first; then rank 0 locks the run folder (a second
+    run on the same ``--out`` is refused) for the rest of the run.
+    """
     started = time.perf_counter()
-    main = _dist.is_main()
-    quiet = opts["quiet"] or not main
     out, run, spec, kwargs = _open_run(ctx, opts, distributed)
     data_seconds = time.perf_counter() - started
-    if not quiet:
-        ranks = f" on {_dist.world_size()} ranks" if distributed else ""
-        verb = "Resuming" if opts["resume"] else "Training"
-        click.echo(f"{verb} on {run['summary']} -> {out}{ranks}")
-    result = _fit(ctx, opts, out, run, spec, kwargs, quiet=quiet, distributed=distributed)
-    if not main:
-        if result.history.stop_reason == "interrupted":
-            ctx.exit(EXIT_INTERRUPTED)
-        return
-    finish_run(run, result, spec, out, data_seconds, started)
+    lock = RunLock(out, "--resume" if opts["resume"] else "--out")
+    together(_dist.run_on_main, lock.acquire)  # rank 0 locks; a refusal stops every rank
+    try:
+        work = _start_run(opts, out, run)
+        _run(ctx, opts, (out, work), run, spec, kwargs, (started, data_seconds), distributed)
+    finally:
+        lock.release()
+
+
+def _start_run(opts: Mapping[str, Any], out: Path, run: dict[str, Any]) -> Path:
+    """Clean what a killed run left, make the folder the run is written in, write run.json.
+
+    A new run in a folder that holds one (``--force``) is written beside it
+    and moved in only when it succeeds (:func:`~.run_folder.commit_run`).
+    """
+
+    def start() -> Path:
+        remove_stale_files(out)
+        work = out if opts["resume"] else prepare_out(out, opts["force"])
+        run["sessions"] += 1
+        run["status"] = "running"
+        write_json(work / RUN_FILE, run)
+        return work
+
+    work = together(_dist.run_on_main, start)
+    if not _dist.is_main():  # the others count the session too, to agree on run.json
+        run["sessions"] += 1
+        run["status"] = "running"
+    return work
+
+
+def _run(
+    ctx: click.Context,
+    opts: Mapping[str, Any],
+    folders: tuple[Path, Path],
+    run: dict[str, Any],
+    spec: Any,
+    kwargs: Mapping[str, Any],
+    times: tuple[float, float],
+    distributed: bool,
+) -> None:
+    """Train and write the run; whatever stops it is recorded in run.json (``status``).
+
+    Ctrl-C at any point (training, scoring, saving) records ``interrupted``
+    and exits with 130; a file that cannot be written (a full disk) records
+    ``failed`` and names the file and the run. A ``--force`` run that does not
+    finish leaves the run it was to replace as it was.
+    """
+    (out, work), (started, data_seconds) = folders, times
+    main = _dist.is_main()
+    quiet = opts["quiet"] or not main
+    replacing = work != out
+    try:
+        if not quiet:
+            ranks = f" on {_dist.world_size()} ranks" if distributed else ""
+            verb = "Resuming" if opts["resume"] else "Training"
+            click.echo(f"{verb} on {run['summary']} -> {out}{ranks}")
+        result = _fit(opts, work, run, spec, kwargs, quiet=quiet, distributed=distributed)
+        if not main:
+            if result.history.stop_reason == "interrupted":
+                ctx.exit(EXIT_INTERRUPTED)
+            return
+        if replacing and result.history.stop_reason == "interrupted":
+            raise KeyboardInterrupt  # a --force run replaces the old one only when it ends
+        finish_run(run, result, spec, work, data_seconds, started)
+        commit_run(work, out)
+    except KeyboardInterrupt:
+        if main:
+            stop_run(run, work, "interrupted", started)
+        if _dist.world_size() > 1:
+            raise
+        if replacing:
+            shutil.rmtree(work, ignore_errors=True)
+            where = (
+                f"the run in {out} was left as it was (--force replaces it only with a "
+                "finished run)"
+            )
+        elif (out / CHECKPOINT_FILE).is_file():
+            where = (
+                f"the run in {out} is saved as of its last completed epoch; continue it "
+                f"with: retrograd train --resume {out}"
+            )
+        else:
+            where = (
+                f"no epoch ended; the run in {out} cannot be resumed (start it again with --force)"
+            )
+        click.echo(f"\nInterrupted; {where}", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+    except (click.ClickException, OSError) as e:
+        if main:
+            stop_run(run, work, "diverged" if isinstance(e, _Diverged) else "failed", started)
+            if replacing:
+                shutil.rmtree(work, ignore_errors=True)
+        if isinstance(e, click.ClickException):
+            if replacing:
+                e.message += f"\nThe run in {out} was left as it was."
+            raise
+        what = describe_os_error(e)
+        kept = f"; the run in {out} was left as it was" if replacing else ""
+        raise RunFailure(f"the run in {out} failed: cannot write {what}{kept}") from None
+    except Exception:  # a bug: the guard around every command says it; run.json says failed
+        if main:
+            stop_run(run, work, "failed", started)
+        raise
     echo_lines(summary(run, result.metrics, out))
     if run["status"] == "interrupted":
         click.echo(
@@ -275,13 +384,18 @@ def _train(ctx: click.Context, opts: Mapping[str, Any], distributed: bool) -> No
         ctx.exit(EXIT_INTERRUPTED)
 
 
+class _Diverged(click.ClickException):
+    """Training diverged (status 1): the loss or a gradient stopped being finite."""
+
+
 def _open_run(
     ctx: click.Context, opts: Mapping[str, Any], distributed: bool
 ) -> tuple[Path, dict[str, Any], Any, dict[str, Any]]:
     """The run folder, its run.json record, the data and ``pipeline.train``'s arguments.
 
-    A new run or a resumed one; every option is checked before the folder is
-    created or touched, and a resumed run must find the data it started on.
+    A new run or a resumed one; every option (and the data against them) is
+    checked before the folder is created or touched, and a resumed run must
+    find the data it started on.
     """
     resume: Path | None = opts["resume"]
     if resume is not None:
@@ -298,6 +412,7 @@ def _open_run(
         options = _new_options(opts)
         stamp = _dist.broadcast_object(time.strftime("%Y%m%d-%H%M%S"))
         out = opts["out"] or Path("runs") / f"{data_slug(options['data'])}-{stamp}"
+        together(_dist.run_on_main, lambda: check_out(out))
 
     spec = together(_dist.run_everywhere, lambda: load_data(options["data"], options["target"]))
     fingerprint = data_fingerprint(np.asarray(spec.X), np.asarray(spec.y))
@@ -308,13 +423,13 @@ def _open_run(
     except click.ClickException as e:
         raise agreed(e) if distributed else e from None  # the same options on every rank
     if resume is None:
-        together(_dist.run_on_main, lambda: prepare_out(out, opts["force"]))
         run = {
             "format": RUN_FORMAT,
             "options": options,
             "data_fingerprint": fingerprint,
             "summary": describe_data(spec),
             "train_seconds": 0.0,
+            "total_seconds": 0.0,
             "sessions": 0,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
@@ -323,18 +438,13 @@ def _open_run(
             f"the data {options['data']!r} changed since the run in {out} started; "
             "resuming would not continue the same run"
         )
-    run["sessions"] += 1
-    run["status"] = "running"
     if distributed:  # which sessions ran on how many ranks; which process was which rank
         run.setdefault("world_sizes", []).append(_dist.world_size())
         run["ranks"] = [{"rank": r, "host": h, "pid": p} for r, (h, p) in enumerate(processes)]
-    if _dist.is_main():
-        write_json(out / RUN_FILE, run)
     return out, run, spec, kwargs
 
 
 def _fit(
-    ctx: click.Context,
     opts: Mapping[str, Any],
     out: Path,
     run: dict[str, Any],
@@ -344,13 +454,12 @@ def _fit(
     quiet: bool,
     distributed: bool,
 ) -> pipeline.RunResult:
-    """``pipeline.train`` saving checkpoints in ``out``; an early stop is noted in run.json."""
-    main = _dist.is_main()
+    """``pipeline.train`` saving checkpoints in ``out``; the time trained goes into ``run``."""
     checkpoint = out / CHECKPOINT_FILE
     callbacks = (_StopAfter(opts["stop_after"]),) if opts["stop_after"] else ()
     t0 = time.perf_counter()
     try:
-        result = pipeline.train(
+        return pipeline.train(
             spec,
             **kwargs,
             quiet=quiet,
@@ -360,24 +469,12 @@ def _fit(
             distributed=distributed,
             capture=not opts["no_capture"],
         )
-    except KeyboardInterrupt:  # outside the epochs: fit itself keeps the completed ones
-        if main:
-            stop_run(run, out, "interrupted", time.perf_counter() - t0)
-        if _dist.world_size() > 1:
-            raise
-        saved = "as of its last completed epoch" if checkpoint.is_file() else "(no epoch ended)"
-        click.echo(f"\nInterrupted; the run in {out} is saved {saved}.", err=True)
-        ctx.exit(EXIT_INTERRUPTED)
-    except NonFiniteError as e:
-        if main:
-            stop_run(run, out, "diverged", time.perf_counter() - t0)
-        raise agreed(click.ClickException(str(e))) from None  # every rank stops at this step
+    except NonFiniteError as e:  # every rank stops at this step
+        raise agreed(_Diverged(str(e))) from None
     except ValueError as e:
-        if main:
-            stop_run(run, out, "failed", time.perf_counter() - t0)
         raise UsageFailure(str(e)) from None
-    run["train_seconds"] += time.perf_counter() - t0
-    return result
+    finally:
+        run["train_seconds"] += time.perf_counter() - t0
 
 
 def _check_same_everywhere(
@@ -419,6 +516,9 @@ def _check_options(ctx: click.Context, spec: Any, options: Mapping[str, Any]) ->
     try:
         kwargs = pipeline.check_options(spec.task, **kwargs)
         pipeline.input_shape(spec, kwargs.get("arch", "mlp"))  # --arch cnn needs images
+        pipeline.check_run(spec, **kwargs)  # the split it can make; the memory it needs
         return kwargs
     except OptionError as e:
         raise click.BadParameter(str(e), ctx, param_hint=f"'{flag(e.option)}'") from None
+    except DataError as e:
+        raise UsageFailure(f"--data {options['data']}: {e}") from None

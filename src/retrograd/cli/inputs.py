@@ -126,3 +126,31 @@ def predictions(model: Any, x: np.ndarray, source: str, proba: bool = False) -> 
         return np.asarray(model.predict_proba(x) if proba else model.predict(x))
     except ValueError as e:
         raise UsageFailure(f"{source}: {e}") from None
+
+
+def check_output(path: Path, option: str) -> None:
+    """Refuse a file to write whose folder cannot be made (a file in its place) or which is
+    a folder, before any work is done."""
+    if path.is_dir():
+        raise UsageFailure(f"{option} {path} is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageFailure(
+                    f"{option} {path}: {parent} is a file, so it cannot hold {path.name}"
+                )
+            return
+
+
+def check_plot(path: Path) -> None:
+    """``--plot FILE``: a file to write whose extension names a format matplotlib writes."""
+    from .plots import plot_formats
+
+    formats = plot_formats()
+    ext = path.suffix.lower().lstrip(".")
+    if ext not in formats:
+        raise UsageFailure(
+            f"--plot {path}: cannot write a {'.' + ext if ext else 'file without an extension'}"
+            f" image; use one of {', '.join('.' + f for f in formats)}"
+        )
+    check_output(path, "--plot")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -119,3 +120,15 @@ def parse_numbers(value: str | None, option: str) -> list[float] | None:
     if not all(math.isfinite(v) for v in numbers):
         raise UsageFailure(f"{option} expects finite numbers; got {value!r}")
     return numbers
+
+
+def output_option(metavar: str, what: str) -> Any:
+    """``--output``/``-o``: the file a command writes, or ``-`` for standard output."""
+    return click.option(
+        "--output",
+        "-o",
+        required=True,
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        metavar=metavar,
+        help=f"The {what} to write (replaced if it exists); - for standard output.",
+    )

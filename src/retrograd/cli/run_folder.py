@@ -7,7 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import platform
+import shutil
+import socket
+import tempfile
 import time
 from collections.abc import Mapping
 from importlib import metadata as _metadata
@@ -32,6 +36,8 @@ RUN_FILE = "run.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 #: Everything ``train`` writes into ``--out``; ``--force`` replaces these and nothing else.
 RUN_FILES = (MODEL_FILE, METRICS_FILE, CURVES_FILE, RUN_FILE, CHECKPOINT_FILE)
+#: The lock file that keeps a second run out of a run folder in use (see :class:`RunLock`).
+LOCK_FILE = ".retrograd.lock"
 RUN_FORMAT = "retrograd-run/1"
 METRICS_FORMAT = "retrograd-metrics/1"
 
@@ -94,11 +100,97 @@ def data_fingerprint(x: np.ndarray, y: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
-def prepare_out(out: Path, force: bool) -> None:
-    """Make ``out`` ready for a new run; an existing run is replaced only with ``--force``."""
-    if out.exists() and not out.is_dir():
-        raise UsageFailure(f"--out {out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()):
+class RunLock:
+    """An exclusive lock on a run folder, so that two runs cannot write one ``--out``.
+
+    The lock is ``fcntl.flock`` on ``LOCK_FILE`` in the folder, which holds the
+    pid and host of its owner for the message the second run gets. The kernel
+    releases it when its process ends, however it ends, so a lock file left by
+    a killed run is stale by construction: the next run takes it. (Where
+    ``fcntl`` is missing, on Windows, runs are not locked.)
+    """
+
+    def __init__(self, folder: Path, option: str = "--out") -> None:
+        self.folder = folder
+        self.option = option
+        self.fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock, or raise a usage error naming the run that holds it."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        path = self.folder / LOCK_FILE
+        self.folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                owner = os.read(fd, 200).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise UsageFailure(
+                    f"{self.option} {self.folder} is in use by another retrograd run "
+                    f"({owner}); wait for it to end, or choose another {self.option}"
+                ) from None
+            try:  # the owner before us may have removed the file we opened: lock the new one
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"process {os.getpid()} on {socket.gethostname()}".encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        """Give the lock back (nothing when it is not held)."""
+        if self.fd is None:
+            return
+        try:  # removed while still held, so no run can lock the removed file after us
+            (self.folder / LOCK_FILE).unlink(missing_ok=True)
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+
+def remove_stale_files(folder: Path) -> None:
+    """Remove what a run killed mid-write left: our ``.NAME.*.tmp`` files and staging folders.
+
+    Called with the folder's :class:`RunLock` held, so no live run owns them.
+    """
+    if folder.is_dir():
+        for name in RUN_FILES:
+            for tmp in folder.glob(f".{name}.*.tmp"):
+                tmp.unlink(missing_ok=True)
+    for staging in folder.parent.glob(f".{folder.name}.*.new"):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _holds_files(folder: Path) -> bool:
+    return folder.is_dir() and any(p.name != LOCK_FILE for p in folder.iterdir())
+
+
+def prepare_out(out: Path, force: bool) -> Path:
+    """Make ``out`` ready for a new run; the folder to write it in.
+
+    An existing run is replaced only with ``--force``, and then only once the
+    new one has succeeded: the new run is written into a staging folder beside
+    ``out`` (returned), which :func:`commit_run` moves into place. Otherwise
+    the folder is ``out`` itself.
+    """
+    check_out(out)
+    if _holds_files(out):
         if not force:
             resumable = (out / RUN_FILE).is_file() and (out / CHECKPOINT_FILE).is_file()
             if resumable:
@@ -108,9 +200,37 @@ def prepare_out(out: Path, force: bool) -> None:
                 f"--out {out} already exists and is not empty; choose another --out{hint}, "
                 "or pass --force to replace the run in it"
             )
-        for name in RUN_FILES:  # only the run's own files: --force never deletes anything else
-            (out / name).unlink(missing_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".new", dir=out.parent))
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` that cannot be a run folder, before anything is written."""
+    if out.exists() and not out.is_dir():
+        raise UsageFailure(f"--out {out} is a file, not a folder")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageFailure(f"--out {out}: {parent} is a file, not a folder")
+            return
+
+
+def commit_run(work: Path, out: Path) -> None:
+    """Move the run written in the staging folder ``work`` into ``out``, replacing the old one.
+
+    Only the run's own files are replaced (anything else in ``out`` stays);
+    run.json moves last, so a run folder never claims a run whose files are
+    not there.
+    """
+    if work == out:
+        return
+    for name in (*(n for n in RUN_FILES if n != RUN_FILE), RUN_FILE):
+        if (work / name).is_file():
+            os.replace(work / name, out / name)
+        else:
+            (out / name).unlink(missing_ok=True)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def data_slug(data: str) -> str:
@@ -138,13 +258,15 @@ def summary(run: Mapping[str, Any], metrics: Mapping[str, Any], out: Path) -> li
     rows += [[s, metrics[f"n_{s}"], *(metrics.get(f"{s}_{c}") for c in columns)] for s in splits]
     timings = run["timings"]
     best = f"best {run['best_epoch']}; " if run.get("best_epoch") else ""
+    sessions = run.get("sessions", 1)
+    over = f" over {sessions} sessions" if sessions > 1 else ""
     return [
         "",
         f"run {out}  ({run['summary']})",
         *table(rows, "lr" + "r" * len(columns)),
         f"epochs: {run['epochs']} ({best}stop reason: {run['stop_reason']})",
         f"time: {timings['train_seconds']:.1f} s training ({timings['seconds_per_epoch']:.2f} "
-        f"s/epoch), {timings['total_seconds']:.1f} s in all",
+        f"s/epoch), {timings['total_seconds']:.1f} s in all{over}",
         "wrote: " + "  ".join(n for n in RUN_FILES if (out / n).is_file()),
     ]
 
@@ -160,15 +282,20 @@ def finish_run(
         best_epoch=history.best_epoch,
         stop_reason=history.stop_reason,
     )
+    # The data by name or absolute path (run.json's), so that evaluate finds it from anywhere
+    result.model.info.update(data=run["options"]["data"], target=run["options"]["target"])
     result.model.save(out / MODEL_FILE)
-    plot_curves(history, out / CURVES_FILE, run["summary"])
+    plot_curves(history, out / CURVES_FILE, run["summary"], loss=run["options"].get("loss"),
+                test=_test_score(result.metrics, history.metric))  # fmt: skip
     run["timings"] = {
         "data_seconds": data_seconds,
         "train_seconds": run["train_seconds"],
         "seconds_per_epoch": run["train_seconds"] / max(history.n_epochs, 1),
-        "total_seconds": time.perf_counter() - started,
+        # every session's, as train_seconds: a resumed run's time in all includes the first
+        "total_seconds": run.get("total_seconds", 0.0) + time.perf_counter() - started,
         "sessions": run["sessions"],
     }
+    run["total_seconds"] = run["timings"]["total_seconds"]
     write_json(
         out / METRICS_FILE,
         {
@@ -268,7 +395,20 @@ def _check_run(run: dict[str, Any], path: Path) -> None:
         raise UsageFailure(f"{path}: its options are damaged: {e}") from None
 
 
-def stop_run(run: dict[str, Any], out: Path, status: str, seconds: float) -> None:
+def _test_score(metrics: Mapping[str, Any], metric: str | None) -> float | None:
+    value = metrics.get(f"test_{metric}")
+    return value if isinstance(value, float) else None
+
+
+def stop_run(run: dict[str, Any], out: Path, status: str, started: float) -> None:
+    """Record in run.json that the session ended early (``status``), and its time.
+
+    ``run["train_seconds"]`` already holds the time trained; ``started`` is when
+    the session began. Best effort: a full disk may refuse this file too.
+    """
     run["status"] = status
-    run["train_seconds"] += seconds
-    write_json(out / RUN_FILE, run)
+    run["total_seconds"] = run.get("total_seconds", 0.0) + time.perf_counter() - started
+    try:
+        write_json(out / RUN_FILE, run)
+    except OSError:
+        pass

@@ -74,11 +74,14 @@ def sparkline(values: Sequence[float], width: int = 40) -> str:
     vals = np.asarray(values, dtype=np.float64)
     if len(vals) > width:
         vals = vals[np.linspace(0, len(vals) - 1, width).round().astype(int)]
-    lo, hi = float(vals.min()), float(vals.max())
-    if hi - lo < 1e-15:
-        return SPARK[0] * len(vals)
-    idx = ((vals - lo) / (hi - lo) * (len(SPARK) - 1)).round().astype(int)
-    return "".join(SPARK[i] for i in idx)
+    finite = np.isfinite(vals)
+    if not finite.any():
+        return "!" * len(vals)
+    lo, hi = float(vals[finite].min()), float(vals[finite].max())
+    span = hi - lo if hi - lo >= 1e-15 else 1.0
+    idx = np.where(finite, (np.where(finite, vals, lo) - lo) / span * (len(SPARK) - 1), 0)
+    # a loss that stopped being finite shows as !, not as a crash or a full bar
+    return "".join(SPARK[round(i)] if f else "!" for i, f in zip(idx, finite, strict=True))
 
 
 def history_rows(exp: Explanation, max_rows: int = 12) -> list[tuple[int, float]]:
