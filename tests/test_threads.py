@@ -262,3 +262,19 @@ def test_convolutions_ask_the_policy_too(fake):
     assert fake.sets == [1, 2]
     F.conv_transpose2d(rg.randn(1, 2, 4, 4), rg.randn(2, 3, 3, 3))
     assert fake.sets == [1, 2, 1]
+
+
+def test_a_replayed_step_asks_the_policy_as_eager_does(fake):
+    from retrograd.capture import TrainStep
+
+    rg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    step = TrainStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01))
+    x, y = rg.randn(512, 784), rg.randint(0, 10, (512,))
+    step(x, y)  # captured
+    step(x, y)  # replayed once: its first product ends where the loop starts again
+    fake.sets.clear()
+    replays = step.replays
+    step(x, y)
+    assert step.replays == replays + 1, step.reason
+    assert 4 in fake.sets and 1 in fake.sets  # big first layer on every thread, small on one
