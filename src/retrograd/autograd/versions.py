@@ -276,11 +276,6 @@ def _rebind_view(t: Any, info: ViewInfo, res: Any) -> None:
     cs.out_shape = base.array.shape
     cs.out_dtype = base.array.dtype
     _rebind(base, cs)
-    view = _new(AsStrided)
-    view.view_fn = info.fn
-    view.base_shape = base.array.shape
-    view.needs = (True,)
-    view.next = (cs,)
     _rebind(t, _as_strided(cs, info, t))
     _rebind_views_of(base, skip=t)
 
