@@ -36,7 +36,6 @@ class LinearKernel:
         self.gx = xp.empty((n, w.shape[1]), dtype=dtype) if needs_gx else None
         self.gw = xp.empty_like(w)
         self.gb = xp.empty_like(self.b) if self.b is not None else None
-        self.grads = (self.gw,) if self.b is None else (self.gw, self.gb)
         # the three products have the same multiply-adds: threads chosen as eager's (ops.Linear)
         self.work = n * w.shape[0] * w.shape[1]
 
@@ -189,7 +188,6 @@ class BatchNormKernel:
         self.gx = xp.empty((n, c), dtype=dtype) if needs_gx else None
         self.gw = xp.empty_like(self.w) if self.w is not None else None
         self.gb = xp.empty_like(self.b) if self.b is not None else None
-        self.grads = tuple(a for a in (self.gw, self.gb) if a is not None)
 
     def forward(self) -> None:
         x, mean, var, xc = self.x, self.mean, self.var, self.xc
