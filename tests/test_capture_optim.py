@@ -20,6 +20,7 @@ import pytest
 import retrograd as rg
 from retrograd import _blas, nn, optim
 from retrograd.capture import TrainStep
+from retrograd.capture import kernels as K
 from retrograd.capture.optim import FlatOptimizer, regions
 from retrograd.optim import lr_scheduler
 
@@ -262,3 +263,64 @@ def test_regions_pack_small_parameters_below_the_blas_size():
     assert regions([], 16) == []
     big = _blas.MIN_SIZE
     assert regions([big, big - 1, 1], big) == [(0, 1), (1, 2), (2, 3)]
+
+
+# ------------------------------------------------------------ the first weight, stored transposed
+def test_the_first_weight_is_stored_transposed_and_the_others_are_not():
+    captured = run(True, OPTIMIZERS["adam"], n_steps=3)
+    model, opt = captured[1], captured[2]
+    w = model[0].weight
+    assert w.array.flags.f_contiguous and not w.array.flags.c_contiguous
+    assert not w.is_contiguous()
+    assert w.grad is None or w.grad.array.flags.f_contiguous
+    assert opt.state[w]["exp_avg"].flags.f_contiguous  # the state is laid out as the weight
+    for p in list(model.parameters())[1:]:
+        assert p.array.flags.c_contiguous
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "m"), [(32, 784, 256), (16, 200, 100), (5, 200, 100), (64, 64, 100), (3, 7, 2)]
+)
+def test_products_of_a_transposed_weight_equal_eager(n, k, m):
+    """Whatever the probe decides for these sizes, the kernel's products equal eager's."""
+    rng = np.random.default_rng(n + k + m)
+    layer = nn.Linear(k, m)
+    w = rng.standard_normal((m, k)).astype(np.float32)
+    x = rng.standard_normal((n, k)).astype(np.float32)
+    g = rng.standard_normal((n, m)).astype(np.float32)
+    results, layouts = [], []
+    for order in ("C", "F"):
+        layer.weight.array = np.array(w, order=order)
+        kernel = K.LinearKernel(layer, n, np.float32, needs_gx=True)
+        kernel.x, kernel.g = x, g
+        kernel.forward()
+        kernel.backward()
+        results.append((kernel.out.copy(), kernel.gx.copy(), kernel.gw.copy(), kernel.gb.copy()))
+        layouts.append(kernel.gw.flags.f_contiguous)
+    for c, f in zip(*results, strict=True):
+        np.testing.assert_array_equal(c, f)
+    assert layouts == [False, True]  # the gradient is laid out as its weight
+
+
+def test_where_the_probe_finds_another_rounding_the_weight_is_copied(monkeypatch):
+    monkeypatch.setattr(K, "transposed_rounds_as_eager", lambda *args: False)
+    eager = run(False, OPTIMIZERS["momentum-dampening"], n_steps=10)
+    captured = run(True, OPTIMIZERS["momentum-dampening"], n_steps=10)
+    assert_same_training(eager, captured)
+    plans = captured[3]._plans.values()
+    assert all(plan.kernels[0].copy is not None for plan in plans)
+    assert captured[1][0].weight.array.flags.f_contiguous
+
+
+def test_blas_updates_take_two_fortran_ordered_arrays_and_refuse_mixed_layouts():
+    rng = np.random.default_rng(0)
+    shape = (_blas.MIN_SIZE // 64, 128)
+    x = np.asfortranarray(rng.standard_normal(shape).astype(np.float32))
+    y = np.asfortranarray(rng.standard_normal(shape).astype(np.float32))
+    y_t = y.T.copy()  # C-contiguous: the same values in the same memory order
+    if not _blas.available():
+        pytest.skip("no OpenBLAS loaded by NumPy")
+    assert _blas.axpy(0.5, x, y)
+    assert _blas.axpy(0.5, x.T, y_t)
+    np.testing.assert_array_equal(y, y_t.T)
+    assert not _blas.axpy(0.5, np.ascontiguousarray(x), y)  # another element order

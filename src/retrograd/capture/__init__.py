@@ -216,7 +216,13 @@ class TrainStep:
         flat = self._flat
         ids = {id(p) for p in plan.params}
         if flat is None or not flat.valid() or {id(p) for p in flat.params} != ids:
-            flat = self._flat = FlatOptimizer.build(self.optimizer, plan.params)
+            # the first layer's weight is stored transposed when its backward needs no
+            # input gradient: its forward then multiplies C-contiguous matrices (NN, not NT)
+            first = plan.kernels[0] if plan.kernels else None
+            transpose = (
+                plan.params[:1] if isinstance(first, K.LinearKernel) and first.gx is None else []
+            )
+            flat = self._flat = FlatOptimizer.build(self.optimizer, plan.params, transpose)
             if flat is None:
                 return plan
             self._plans.clear()  # their kernels read the parameters' old arrays

@@ -77,6 +77,7 @@ class _Region:
     def __init__(self, params: list[Tensor], offsets: list[int], flat: ndarray, grad: ndarray):
         start, stop = offsets[0], offsets[-1]
         self.params = params
+        self.transposed = [not p.array.flags.c_contiguous for p in params]
         self.spans = [(a - start, b - start) for a, b in itertools.pairwise(offsets)]
         self.proxy = wrap_array(flat[start:stop])  # the "parameter" the optimizer updates
         self.grad = grad[start:stop]
@@ -85,8 +86,9 @@ class _Region:
         self.dicts: list[dict[str, Any] | None] = [None for _ in params]  # optimizer.state[p]
 
     def view(self, a: ndarray, i: int) -> ndarray:
+        """Parameter ``i``'s part of the region array ``a``, laid out as the parameter is."""
         b, e = self.spans[i]
-        return a[b:e].reshape(self.params[i].array.shape)
+        return _layout(a[b:e], self.params[i].array.shape, self.transposed[i])
 
     def synced(self, state: dict[Tensor, Any]) -> bool:
         """Whether each parameter's state is still made of this region's views and scalars."""
@@ -170,9 +172,14 @@ class FlatOptimizer:
     params : list of Tensor
         The group's parameters, in its order; their arrays are moved into one
         flat buffer (values kept) and become views of it.
+    transpose : list of Tensor, optional
+        2-D parameters to store transposed: the view is the transpose of a
+        C-contiguous ``(columns, rows)`` block (Fortran-contiguous), and so is
+        the gradient's. ``x @ W.T`` then reads a C-contiguous matrix, which
+        OpenBLAS multiplies faster at small batches (see ``docs/capture.md``).
     """
 
-    def __init__(self, optimizer: Any, params: list[Tensor]) -> None:
+    def __init__(self, optimizer: Any, params: list[Tensor], transpose: Any = ()) -> None:
         self.optimizer = optimizer
         self.group = optimizer.param_groups[0]
         self.param_list = self.group["params"]
@@ -187,11 +194,13 @@ class FlatOptimizer:
         for p in order:
             offsets.append(offsets[-1] + p.array.size)
         self.grads: dict[int, ndarray] = {}
+        flipped = {id(p) for p in transpose if p.array.ndim == 2}
         for p, a, b in zip(order, offsets, offsets[1:], strict=False):
-            view = self.flat[a:b].reshape(p.array.shape)
+            t = id(p) in flipped
+            view = _layout(self.flat[a:b], p.array.shape, t)
             view[...] = p.array
             p.array = view
-            self.grads[id(p)] = self.flat_grad[a:b].reshape(view.shape)
+            self.grads[id(p)] = _layout(self.flat_grad[a:b], view.shape, t)
         self.params = order
         self.arrays = [p.array for p in order]
         self.regions = [
@@ -200,7 +209,7 @@ class FlatOptimizer:
         ]
 
     @staticmethod
-    def build(optimizer: Any, params: list[Tensor]) -> FlatOptimizer | None:
+    def build(optimizer: Any, params: list[Tensor], transpose: Any = ()) -> FlatOptimizer | None:
         """A flat optimizer over ``params``, or None when this optimizer is stepped eagerly."""
         if optimizer is None or type(optimizer) not in _captured_types():
             return None
@@ -212,7 +221,7 @@ class FlatOptimizer:
             return None
         if any(type(p.array) is not ndarray for p in params):
             return None
-        return FlatOptimizer(optimizer, list(groups[0]["params"]))
+        return FlatOptimizer(optimizer, list(groups[0]["params"]), transpose)
 
     def valid(self) -> bool:
         """Whether the parameters are still views of the flat buffer and the group unchanged."""
@@ -256,6 +265,11 @@ class FlatOptimizer:
         if opt.flush_every and opt._steps_taken % opt.flush_every == 0:
             opt._flush_state()
         return True
+
+
+def _layout(flat: ndarray, shape: tuple[int, ...], transposed: bool) -> ndarray:
+    """``flat`` as an array of ``shape``: C order, or the transpose of a C-ordered block."""
+    return flat.reshape(shape[::-1]).T if transposed else flat.reshape(shape)
 
 
 def _arrays(state: dict[str, Any]) -> list[ndarray]:
