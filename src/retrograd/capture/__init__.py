@@ -17,10 +17,13 @@ What is captured: an ``nn.Sequential`` of ``nn.Linear``, ``nn.ReLU``,
 ``nn.Tanh``, ``nn.Sigmoid``, ``nn.Dropout`` and ``nn.BatchNorm1d`` (training
 mode) on 2-D input, with ``nn.CrossEntropyLoss`` (class indices, no weights,
 smoothing or ignored class) or ``nn.MSELoss``, reduction ``'mean'`` or
-``'sum'``. The optimizer is not captured: ``optimizer.step()`` runs as it is,
-on the gradients the replay wrote, so every optimizer, its state, its
-``state_dict`` and any scheduler (which changes ``param_groups[i]['lr']``) work
-unchanged.
+``'sum'``. The optimizer's step is captured for ``optim.SGD``, ``optim.Adam``
+and ``optim.AdamW`` with one parameter group (:mod:`retrograd.capture.optim`:
+the parameters, gradients and state become views of flat buffers, and the
+first layer's weight is stored transposed); any other optimizer's
+``optimizer.step()`` runs as it is, on the gradients the replay wrote. Either
+way its state, its ``state_dict`` and any scheduler (which changes
+``param_groups[i]['lr']``) work as eagerly.
 
 Everything else runs eagerly, through the ordinary engine, and gives the
 ordinary result (or error): another module or loss, a module or tensor hook,
