@@ -145,7 +145,7 @@ class _Region:
         """Write the region's state into each parameter's: views of its arrays, its scalars."""
         rs = self.state
         for i, p in enumerate(self.params):
-            st = state[p]
+            st = state.setdefault(p, {})
             views = self.views[i]
             for k, v in rs.items():
                 if type(v) is ndarray:
