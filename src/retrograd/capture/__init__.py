@@ -95,6 +95,10 @@ class TrainStep:
         or ``nn.MSELoss`` of the supported options.
     optimizer : optim.Optimizer, optional
         Stepped by :meth:`__call__` (not needed by :meth:`forward_backward`).
+        An SGD, Adam or AdamW with one parameter group of exactly the model's
+        parameters is stepped over flat buffers (:mod:`retrograd.capture.optim`):
+        on the first capture the parameters' arrays become views of one
+        buffer, and the first layer's weight is stored transposed.
     enabled : bool, default=True
         False runs every step eagerly (the same results, for comparison).
     max_plans : int, default=4
