@@ -260,6 +260,7 @@ def test_regions_pack_small_parameters_below_the_blas_size():
     assert regions([20, 30, 5], 16) == [(0, 1), (1, 2), (2, 3)]
     assert regions([40, 3, 4, 5, 6], 16) == [(0, 1), (1, 4), (4, 5)]
     assert regions([3, 4], 16) == [(0, 2)]
+    assert regions([3, 40, 4], 16) == [(0, 1), (1, 2), (2, 3)]
     assert regions([], 16) == []
     big = _blas.MIN_SIZE
     assert regions([big, big - 1, 1], big) == [(0, 1), (1, 2), (2, 3)]

@@ -14,7 +14,9 @@ or several smaller ones packed together up to that size. That is the size at
 which an eager update switches between NumPy ufuncs and one-pass BLAS calls
 (:mod:`retrograd.optim.updates`), so each element goes through the same calls
 as in eager and the update is equal bit for bit. For the 784-256-128-10 MLP
-the six parameters become three regions.
+the six parameters become three regions. What this saves is the
+per-parameter Python work (7% of the instructions of an Adam step on that
+MLP): the passes over memory, and ``sqrt`` and ``divide``, stay as they are.
 
 What stays visible: each parameter's ``.array`` is a view of the flat
 parameter buffer, its ``.grad`` a view of the flat gradient buffer, and
@@ -53,14 +55,16 @@ def regions(sizes: list[int], min_size: int) -> list[tuple[int, int]]:
 
     Small parameters are packed in order while their total stays below
     ``min_size``, so a region takes the BLAS path exactly when its parameters
-    did one by one. ``sizes`` lists the large parameters first.
+    did one by one. :class:`FlatOptimizer` lays the large parameters out first.
     """
     out: list[tuple[int, int]] = []
     first, total = 0, 0
     for i, size in enumerate(sizes):
         if size >= min_size:
+            if first < i:  # the small ones before it
+                out.append((first, i))
             out.append((i, i + 1))
-            first = i + 1
+            first, total = i + 1, 0
             continue
         if total + size >= min_size:
             out.append((first, i))
