@@ -154,7 +154,7 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     fn.out_dtype = out.dtype
     if _GradMode.anomaly:  # keep the forward's traceback and check backward for NaN
         anomaly_mode.record(fn)
-    res = wrap_array(out, requires_grad=True, ctx=fn)
+    res = wrap_array(out, True, fn)
     save_versions(fn, inputs, res)
     return res
 
