@@ -132,7 +132,7 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     if params:
         fn.__dict__.update(params)
     # SPEED: one loop, not a list comprehension per list: in Python 3.11 each comprehension
-    # is a function call of its own (about 4,000 instructions an op; docs/benchmarks.md).
+    # is a function call of its own (about 3,800 instructions an op; docs/benchmarks.md).
     arrays = []
     needs = []
     edges = []
