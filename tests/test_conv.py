@@ -158,13 +158,20 @@ def test_conv2d_unbatched_input():
 
 
 @pytest.mark.parametrize("scratch", [1, 2000])
-def test_chunked_batch_matches_torch(monkeypatch, scratch):
-    """With a tiny scratch bound the batch runs in chunks (one sample each at 1 byte)."""
+@pytest.mark.parametrize("stride", [1, 2])
+def test_chunked_batch_matches_torch(monkeypatch, scratch, stride):
+    """With a tiny scratch bound the batch runs in chunks (one sample each at 1 byte).
+
+    Stride 1 takes the wide layout (whole padded rows, and the input gradient
+    added back as one run per group and offset), stride 2 the strided one.
+    """
     monkeypatch.setattr(conv_ops, "SCRATCH_BYTES", scratch)
-    kw = {"padding": 1, "stride": (1, 2), "groups": 2}
+    kw = {"padding": 1, "stride": (1, stride), "groups": 2}
     arrays = [arr((5, 4, 7, 8), 1), arr((6, 2, 3, 3), 2), arr(6, 3)]
+    geo = conv_ops.Geometry((5, 4, 7, 8), (3, 3), (1, stride), ((1, 1), (1, 1)), (1, 1))
+    assert geo.wide == (stride == 1)
     both(lambda *a: CF.conv2d(*a, **kw), lambda *a: TF.conv2d(*a, **kw), arrays, np.float64)
-    kt = {"stride": 2, "padding": 1, "output_padding": 1}
+    kt = {"stride": stride, "padding": 1, "output_padding": stride - 1, "dilation": (2, 1)}
     arrays = [arr((5, 4, 3, 4), 1), arr((4, 3, 3, 3), 2), arr(3, 3)]
     both(
         lambda *a: CF.conv_transpose2d(*a, **kt),
