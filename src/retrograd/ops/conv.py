@@ -123,22 +123,14 @@ class Geometry:
             writeable=False,
         )
 
-    def spread(self, g: ndarray) -> ndarray:
-        """``g`` (n, O, OH, OW) as (n, O, P) for the input-gradient products (:func:`_scatter`).
-
-        When wide, P is a whole plane of the buffer (``rows * Wp``), zeros
-        outside the outputs; else P = OH*OW.
-        """
+    def widen(self, g: ndarray) -> ndarray:
+        """``g`` (n, O, OH, OW) as (n, O, OH*Wq), zeros in the thrown-away columns."""
         n, o = g.shape[:2]
-        if not self.wide:
+        if self.wq == self.ow:
             return g.reshape(n, o, -1)
-        out = xp.zeros((n, o, self.rows, self.wp), dtype=g.dtype)
-        out[:, :, : self.oh, : self.ow] = g
+        out = xp.zeros((n, o, self.oh, self.wq), dtype=g.dtype)
+        out[:, :, :, : self.ow] = g
         return out.reshape(n, o, -1)
-
-    def widen(self, spread: ndarray) -> ndarray:
-        """A :meth:`spread` ``g`` as (n, O, OH*Wq) for the products with the windows (a view)."""
-        return spread[..., : self.oh * self.wq]
 
     def scatter_targets(self, groups: int, dtype: Any) -> tuple[ndarray, list[ndarray]]:
         """A zero buffer for the input's gradient, and per kernel offset its writeable view.
@@ -147,9 +139,9 @@ class Geometry:
         Wq), laid over the buffer where that offset's elements of the windows
         sit. When wide, one offset's elements of all C/G planes of a group are
         one run of C/G*P: the planes follow one another, so an offset shifts
-        them all by the same ``i*dh*Wp + j*dw``. The zero elements of a spread
-        ``g`` (outside the outputs) then land in the next plane or in the tail
-        that the buffer has past its end for the last plane.
+        them all by the same ``i*dh*Wp + j*dw``. The zeros that :func:`_scatter`
+        puts past each plane's outputs then land in the next plane or in the
+        tail that the buffer has past its end for the last plane.
         """
         n, c = self.shape[:2]
         (kh, kw), (dh, dw) = self.kernel, self.dilation
@@ -186,25 +178,30 @@ def _offset_major(w: ndarray, groups: int) -> ndarray:
     return xp.ascontiguousarray(w5).reshape(groups, kh * kw * b, a // groups)
 
 
-def _scatter(geo: Geometry, wt: ndarray, gs: ndarray) -> ndarray:
-    """The windows' gradient ``wt @ gs``, added back into a zero buffer of the input.
+def _scatter(geo: Geometry, wt: ndarray, gg: ndarray) -> ndarray:
+    """The windows' gradient ``wt @ gg``, added back into a zero buffer of the input.
 
-    ``wt`` is (G, kh*kw*C/G, O/G) from :func:`_offset_major`, ``gs`` (n, G,
-    O/G, P) from :meth:`Geometry.spread`. Per chunk of samples, one product
+    ``wt`` is (G, kh*kw*C/G, O/G) from :func:`_offset_major`, ``gg`` (n, G,
+    O/G, OH*Wq) from :meth:`Geometry.widen`. Per chunk of samples, one product
     makes the chunk's windows' gradient (in scratch) and one add per kernel
-    offset puts it back (:meth:`Geometry.scatter_targets`).
+    offset puts it back (:meth:`Geometry.scatter_targets`). When wide, each
+    row of the product is followed by zeros up to a whole plane, P elements.
     """
     n, c = geo.shape[:2]
     groups, k, og = wt.shape
-    p = gs.shape[-1]
-    buf, targets = geo.scatter_targets(groups, gs.dtype)
-    step = _chunk(n, k * groups * p, gs.itemsize)
-    threads.for_work(step * groups * k * og * p)  # each chunk's product (retrograd.threads)
-    gcols = scratch(1, (step, groups, k, p), gs.dtype)
+    l_ = gg.shape[-1]
+    p = geo.rows * geo.wp if geo.wide else l_
+    buf, targets = geo.scatter_targets(groups, gg.dtype)
+    step = _chunk(n, k * groups * p, gg.itemsize)
+    threads.for_work(step * groups * k * og * l_)  # each chunk's product (retrograd.threads)
+    gcols = scratch(1, (step, groups, k, p), gg.dtype)
     for n0 in range(0, n, step):
         m = min(step, n - n0)
         gc = gcols[:m]
-        _outer_or_matmul(wt, gs[n0 : n0 + m], gc)
+        # NOTE: the product writes the first OH*Wq of each plane (BLAS takes the row
+        # stride), the rest zeroed: 15% faster than multiplying zero-padded planes.
+        _outer_or_matmul(wt, gg[n0 : n0 + m], gc[..., :l_])
+        gc[..., l_:] = 0
         per_offset = gc.reshape(m, groups, len(targets), c // groups, *targets[0].shape[3:])
         for o, target in enumerate(targets):
             target[n0 : n0 + m] += per_offset[:, :, o]
@@ -333,11 +330,10 @@ class Conv(Op):
         groups = self.groups
         k, l_ = cg * kh * kw, geo.oh * geo.wq
         g4 = _as_2d(g)
-        gs = geo.spread(g4).reshape(n, groups, o // groups, -1)
+        gg = geo.widen(g4).reshape(n, groups, o // groups, l_)
         gw = None
         if needs[1]:
             gw = xp.zeros((groups, o // groups, k), dtype=w.dtype)
-            gg = geo.widen(gs)
             # The windows are copied again (into scratch) rather than kept from forward.
             step = _chunk(n, c * kh * kw * l_, buf.itemsize)
             threads.for_work(step * o * k * l_)  # each chunk's product, as forward's
@@ -346,7 +342,7 @@ class Conv(Op):
             for n0 in range(0, n, step):
                 m = min(step, n - n0)
                 gw += _weight_grad(gg[n0 : n0 + m], _im2col(v[n0 : n0 + m], groups, cols[:m]))
-        gx = geo.crop(_scatter(geo, _offset_major(w, groups), gs)) if needs[0] else None
+        gx = geo.crop(_scatter(geo, _offset_major(w, groups), gg)) if needs[0] else None
         return _grads(self, gx, gw, g4)
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
@@ -405,8 +401,8 @@ class ConvTranspose(Op):
         geo = Geometry(
             full, (kh, kw), self.stride, ((0, 0), (0, 0)), self.dilation, self.output_padding
         )
-        xs = geo.spread(x).reshape(n, groups, c // groups, -1)
-        buf = _scatter(geo, _offset_major(w, groups), xs)
+        xg = geo.widen(x).reshape(n, groups, c // groups, -1)
+        buf = _scatter(geo, _offset_major(w, groups), xg)
         (t, b), (left, r) = self.padding
         oh, ow = (
             full[2] + self.output_padding[0] - t - b,
@@ -429,7 +425,7 @@ class ConvTranspose(Op):
         gbuf = xp.zeros(geo.buf_shape, dtype=g.dtype)
         gbuf[:, :, t : t + g4.shape[2], left : left + g4.shape[3]] = g4
         v = geo.view(gbuf)
-        xg = geo.widen(geo.spread(x)).reshape(n, groups, c // groups, l_)
+        xg = geo.widen(x).reshape(n, groups, c // groups, l_)
         wg = w.reshape(groups, c // groups, k)
         gx = xp.empty((n, groups, c // groups, l_), dtype=x.dtype) if needs[0] else None
         gw = xp.zeros((groups, c // groups, k), dtype=w.dtype) if needs[1] else None
