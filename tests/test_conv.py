@@ -181,6 +181,14 @@ def test_chunked_batch_matches_torch(monkeypatch, scratch, stride):
     )
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("c", "o"), [(4, 16), (4, 6), (2, 16)])
+def test_weight_gradient_in_both_product_orders(c, o, dtype):
+    """k = C*9 >= 32 and O >= 16 take ``cols @ g^T``; fewer of either ``g @ cols^T``."""
+    arrays = [arr((3, c, 6, 7), 1), arr((o, c, 3, 3), 2), arr(o, 3)]
+    both(lambda *a: CF.conv2d(*a, padding=1), lambda *a: TF.conv2d(*a, padding=1), arrays, dtype)
+
+
 def test_float32_stays_float32_without_copies_to_float64():
     x = rg.tensor(arr((2, 3, 8, 8), 1).astype(np.float32), requires_grad=True)
     w = rg.tensor(arr((4, 3, 3, 3), 2).astype(np.float32), requires_grad=True)
