@@ -73,7 +73,8 @@ class Geometry:
     every offset's elements one contiguous run per plane, so copying the
     windows and adding their gradients back move long runs instead of rows of
     OW elements (2x faster on LeNet's second layer). The spare rows keep the
-    wrapped reads of the last row inside the buffer.
+    wrapped reads of the last row inside the buffer. ``wide`` says whether
+    ``Wq = Wp``; ``rows`` is the padded height without the spare rows.
     """
 
     def __init__(
