@@ -200,7 +200,8 @@ def _scatter(geo: Geometry, wt: ndarray, gg: ndarray) -> ndarray:
         m = min(step, n - n0)
         gc = gcols[:m]
         # NOTE: the product writes the first OH*Wq of each plane (BLAS takes the row
-        # stride), the rest zeroed: 15% faster than multiplying zero-padded planes.
+        # stride) and the rest is zeroed: measured as fast as multiplying a zero-padded
+        # copy of g (0.53 against 0.51 ms on LeNet-5's second layer), without the copy.
         _outer_or_matmul(wt, gg[n0 : n0 + m], gc[..., :l_])
         gc[..., l_:] = 0
         per_offset = gc.reshape(m, groups, len(targets), c // groups, *targets[0].shape[3:])
