@@ -25,7 +25,7 @@ import os
 import platform
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -47,6 +47,7 @@ from .data import (
     load_dataset,
     train_val_test_split,
 )
+from .data.transforms import RandomShift
 from .metrics import r2_score
 from .nn import activation as nn_activation
 from .nn import loss as nn_loss
@@ -61,6 +62,7 @@ from .validation import is_int
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURES",
+    "AUGMENTATIONS",
     "LOSSES",
     "OPTIMIZERS",
     "LossEntry",
@@ -96,6 +98,13 @@ ARCHITECTURES: dict[str, str] = {
     "mlp": "Linear layers on the flat features",
     "cnn": "Conv1d/Conv2d blocks (same padding, activation, max pooling), then Linear layers; "
     "for images and sequences",
+}
+
+#: The ``augment`` names: what is done to every training batch of a CNN (never to the other parts).
+AUGMENTATIONS: dict[str, str] = {
+    "none": "the batches as they are",
+    "shift": "each image or sequence shifted by up to one position along each axis "
+    "(retrograd.data.transforms.RandomShift(1)), the background value filling in",
 }
 
 #: The loss ``'auto'`` stands for, per task.
@@ -165,7 +174,8 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
         The data set's task, to check that ``loss`` fits it; None skips that.
     **options
         Any of :func:`train`'s keyword arguments ``hidden``, ``activation``,
-        ``loss``, ``optimizer``, ``arch``, ``channels`` and the numeric ones.
+        ``loss``, ``optimizer``, ``arch``, ``channels``, ``augment`` (which needs
+        ``arch="cnn"``) and the numeric ones.
 
     Raises
     ------
@@ -182,6 +192,8 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
                 out[name] = _check_sizes(value, name)
             elif name == "arch":
                 out[name] = lookup(ARCHITECTURES, value, "arch")
+            elif name == "augment":
+                out[name] = lookup(AUGMENTATIONS, value, "augment")
             elif name == "activation":
                 out[name] = lookup(ACTIVATIONS, value, "activation")
             elif name == "loss":
@@ -196,6 +208,12 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
                 raise TypeError(f"check_options: {name!r} is not an option of train")
         except ValueError as e:  # a TypeError (a name that is not a str) stays one
             raise OptionError(name, str(e)) from None
+    if out.get("augment", "none") != "none" and out.get("arch", "mlp") == "mlp":
+        raise OptionError(
+            "augment",
+            f"augment {out['augment']!r} shifts images or sequences, so it needs arch 'cnn' "
+            "(an MLP's flat features have no positions to shift); use augment 'none'",
+        )
     val, test = out.get("val_split", 0.0), out.get("test_split", 0.0)
     if val + test >= 1:
         raise OptionError(
@@ -959,7 +977,7 @@ class RunResult:
 _SAVED_OPTIONS = (
     "hidden", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay", "batch_size",
     "epochs", "patience", "dropout", "batch_norm", "seed", "val_split", "test_split", "tol",
-    "arch", "channels", "kernel",
+    "arch", "channels", "kernel", "augment",
 )  # fmt: skip
 
 
@@ -1038,6 +1056,40 @@ class _Preprocessing:
         )
 
 
+class _AugmentedLoader:
+    """A training loader whose every batch of flat samples goes through ``transform``.
+
+    The samples are reshaped to ``shape`` for the transform and flattened again,
+    as the network takes them; the sampler and generator stay visible to
+    :func:`~retrograd.training.fit` (the sampler's epoch, the checkpointed state).
+    """
+
+    def __init__(self, loader: DataLoader, transform: RandomShift, shape: tuple[int, ...]) -> None:
+        self.loader, self.transform, self.shape = loader, transform, shape
+        self.sampler, self.generator = loader.sampler, loader.generator
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for x, y in self.loader:
+            images = x.array.reshape(len(x), *self.shape)
+            yield wrap_array(self.transform(images).reshape(x.shape)), y
+
+
+def _augmentation(
+    name: str, shape: tuple[int, ...] | None, standardizer: Standardizer
+) -> RandomShift | None:
+    """The transform ``augment`` names, for ``shape`` samples standardized by ``standardizer``."""
+    if name == "none":
+        return None
+    assert shape is not None, "check_options refuses augment without arch 'cnn'"
+    # The raw background (0) comes in, standardized as the channel it fills.
+    per_channel = slice(None, None, int(np.prod(shape[1:])))
+    background = -standardizer.mean_[per_channel] / standardizer.scale_[per_channel]
+    return RandomShift(1, fill=background)
+
+
 def _make_optimizer(
     name: str, params: list[Tensor], lr: float, momentum: float, weight_decay: float
 ) -> optim.Optimizer:
@@ -1107,6 +1159,7 @@ def train(
     channels: Sequence[int] = (16, 32),
     kernel: int = 3,
     capture: bool = True,
+    augment: str = "none",
 ) -> RunResult:
     """Train an MLP or a CNN on a data set and score it on a held-out test part.
 
@@ -1194,6 +1247,12 @@ def train(
     capture : bool, default=True
         Replay the training step (:mod:`retrograd.capture`) where the network
         allows it; the results are the same bit for bit. False: always eager.
+    augment : {'none', 'shift'}, default='none'
+        For ``'cnn'``: what is done to every training batch (:data:`AUGMENTATIONS`;
+        the validation and test parts are never augmented). ``'shift'`` moves
+        each sample by up to one position along each axis
+        (:class:`retrograd.data.transforms.RandomShift`), a new draw every epoch
+        from the generator ``seed`` sets.
 
     Returns
     -------
@@ -1218,7 +1277,7 @@ def train(
         momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, epochs=epochs,
         patience=patience, dropout=dropout, seed=seed, val_split=val_split,
         test_split=test_split, tol=tol, blas_threads=blas_threads, arch=arch,
-        channels=channels, kernel=kernel,
+        channels=channels, kernel=kernel, augment=augment,
     )  # fmt: skip
     shape = input_shape(spec, opts["arch"])
     check_run(spec, **opts)
@@ -1243,7 +1302,10 @@ def train(
     train_set = TensorDataset(prep.features(parts.X["train"]), prep.targets(parts.y["train"]))
     # The same loader of global batches in every process: a distributed run shuffles as one
     # process does, and each rank trains on its share of every batch (see fit's strategy).
-    train_loader = DataLoader(train_set, batch_size=opts["batch_size"], shuffle=True)
+    train_loader: Any = DataLoader(train_set, batch_size=opts["batch_size"], shuffle=True)
+    transform = _augmentation(opts["augment"], shape, prep.standardizer)
+    if transform is not None:  # drawn from the global generator, as the shuffling: seeded
+        train_loader = _AugmentedLoader(train_loader, transform, shape)
     if distributed:
         _dist.init()
         network = nn.SyncBatchNorm.convert_sync_batchnorm(network)

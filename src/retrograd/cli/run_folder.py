@@ -45,7 +45,7 @@ METRICS_FORMAT = "retrograd-metrics/1"
 TRAIN_OPTIONS = (
     "data", "target", "hidden", "activation", "loss", "optimizer", "lr", "momentum",
     "weight_decay", "batch_size", "epochs", "patience", "dropout", "seed", "val_split",
-    "test_split", "arch", "channels", "kernel",
+    "test_split", "arch", "channels", "kernel", "augment",
 )  # fmt: skip
 
 
@@ -375,6 +375,7 @@ def _check_run(run: dict[str, Any], path: Path) -> None:
     if run["sessions"] < 0:
         raise bad("sessions", "a count >= 0", run["sessions"])
     options = run["options"]
+    options.setdefault("augment", "none")  # a run started before --augment existed
     missing = [k for k in TRAIN_OPTIONS if k not in options]
     unknown = sorted(set(options) - set(TRAIN_OPTIONS))
     if missing or unknown:
