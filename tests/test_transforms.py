@@ -159,7 +159,9 @@ def test_augment_shift_repeats_by_seed_and_changes_the_training():
         np.testing.assert_array_equal(a, b)
     plain = _small_cnn_run()
     assert plain.model.info["options"]["augment"] == "none"
-    assert any(not np.array_equal(a, b) for a, b in zip(_weights(first), _weights(plain), strict=True))
+    assert any(
+        not np.array_equal(a, b) for a, b in zip(_weights(first), _weights(plain), strict=True)
+    )
 
 
 def test_augmented_batches_go_through_the_capture_step_as_plain_ones(monkeypatch):
