@@ -129,7 +129,7 @@ def test_augment_shift_is_saved_with_the_run_and_refused_for_an_mlp(tmp_path):
     assert not mlp.exists()
 
 
-def test_a_run_folder_from_before_augment_resumes_without_it(tmp_path):
+def test_a_run_folder_from_before_augment_resumes_without_it_or_label_smoothing(tmp_path):
     out = tmp_path / "old"
     proc = run_cli(
         "train", "--data", "digits", "--arch", "cnn", "--epochs", "2", "--channels", "4",
@@ -137,8 +137,26 @@ def test_a_run_folder_from_before_augment_resumes_without_it(tmp_path):
     )  # fmt: skip
     run_file = out / cli.RUN_FILE
     run = json.loads(run_file.read_text())
-    del run["options"]["augment"]  # as written before --augment existed
+    del run["options"]["augment"]  # as written before --augment and --label-smoothing
+    del run["options"]["label_smoothing"]
     run_file.write_text(json.dumps(run))
     proc = run_cli("train", "--resume", out, "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+    # trained on as it started: without the CNN's default label smoothing
+    assert TrainedModel.load(out / cli.MODEL_FILE).info["options"]["label_smoothing"] == 0.0
+
+
+def test_label_smoothing_is_the_cnn_default_unless_given(cnn_run, tmp_path):
+    assert json.loads((cnn_run / cli.RUN_FILE).read_text())["options"]["label_smoothing"] is None
+    model = TrainedModel.load(cnn_run / cli.MODEL_FILE)
+    assert model.info["options"]["label_smoothing"] == 0.2
+    out = tmp_path / "smooth"
+    proc = run_cli(
+        "train", "--data", "digits", "--arch", "cnn", "--label-smoothing", "0.05", "--epochs",
+        "1", "--channels", "4", "--hidden", "16", "--out", out, "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert TrainedModel.load(out / cli.MODEL_FILE).info["options"]["label_smoothing"] == 0.05
+    proc = run_cli("train", "--data", "diabetes", "--label-smoothing", "0.1", "--out", out)
+    assert_user_error(proc, "--label-smoothing", "smooths class labels")

@@ -63,6 +63,7 @@ __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURES",
     "AUGMENTATIONS",
+    "CNN_LABEL_SMOOTHING",
     "LOSSES",
     "OPTIMIZERS",
     "LossEntry",
@@ -107,6 +108,11 @@ AUGMENTATIONS: dict[str, str] = {
     "(retrograd.data.transforms.RandomShift(1)), the background value filling in",
 }
 
+#: ``label_smoothing=None``'s value for a CNN on classes, chosen by validation accuracy on
+#: digits (docs/accuracy.md); an MLP keeps PyTorch's 0.
+CNN_LABEL_SMOOTHING = 0.2
+
+
 #: The loss ``'auto'`` stands for, per task.
 _AUTO_LOSS = {"classification": "cross-entropy", "regression": "mse"}
 
@@ -138,7 +144,7 @@ def _loss_key(name: str, task: str | None) -> str:
     )
 
 
-def get_loss(name: str, task: str) -> nn.Module:
+def get_loss(name: str, task: str, label_smoothing: float = 0.0) -> nn.Module:
     """A loss module for ``task`` from its name in :data:`LOSSES`.
 
     Parameters
@@ -148,6 +154,9 @@ def get_loss(name: str, task: str) -> nn.Module:
         ``'auto'`` is cross-entropy for classification and mean squared error
         for regression.
     task : {'classification', 'regression'}
+    label_smoothing : float, default=0.0
+        Cross-entropy's ``label_smoothing`` (``nn.CrossEntropyLoss``); must be
+        0 for the other losses.
 
     Raises
     ------
@@ -157,6 +166,13 @@ def get_loss(name: str, task: str) -> nn.Module:
     key = _loss_key(name, task)
     entry = LOSSES[_AUTO_LOSS[task] if key == "auto" else key]
     assert entry is not None
+    if entry.cls is nn.CrossEntropyLoss:
+        return entry.cls(label_smoothing=label_smoothing)
+    if label_smoothing:
+        raise ValueError(
+            f"label_smoothing {label_smoothing} is for the cross-entropy loss, not {key!r}; "
+            "use label_smoothing 0"
+        )
     return entry.cls()
 
 
@@ -200,8 +216,8 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
                 out[name] = _loss_key(value, task)
             elif name == "optimizer":
                 out[name] = lookup(OPTIMIZERS, value, "optimizer")
-            elif name == "blas_threads" and value is None:
-                pass
+            elif name in ("blas_threads", "label_smoothing") and value is None:
+                pass  # None: the default (all threads; label smoothing by arch)
             elif name in NUMERIC:
                 out[name] = check_number(value, name)
             else:
@@ -213,6 +229,12 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
             "augment",
             f"augment {out['augment']!r} shifts images or sequences, so it needs arch 'cnn' "
             "(an MLP's flat features have no positions to shift); use augment 'none'",
+        )
+    if out.get("label_smoothing") and task == "regression":
+        raise OptionError(
+            "label_smoothing",
+            f"label_smoothing {out['label_smoothing']} smooths class labels, but the data set "
+            "is a regression task; use label_smoothing 0",
         )
     val, test = out.get("val_split", 0.0), out.get("test_split", 0.0)
     if val + test >= 1:
@@ -977,7 +999,7 @@ class RunResult:
 _SAVED_OPTIONS = (
     "hidden", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay", "batch_size",
     "epochs", "patience", "dropout", "batch_norm", "seed", "val_split", "test_split", "tol",
-    "arch", "channels", "kernel", "augment",
+    "arch", "channels", "kernel", "augment", "label_smoothing",
 )  # fmt: skip
 
 
@@ -1090,6 +1112,11 @@ def _augmentation(
     return RandomShift(1, fill=background)
 
 
+def _default_label_smoothing(arch: str, task: str) -> float:
+    """What ``label_smoothing=None`` means: :data:`CNN_LABEL_SMOOTHING` for a CNN on classes."""
+    return CNN_LABEL_SMOOTHING if arch == "cnn" and task == "classification" else 0.0
+
+
 def _make_optimizer(
     name: str, params: list[Tensor], lr: float, momentum: float, weight_decay: float
 ) -> optim.Optimizer:
@@ -1160,6 +1187,7 @@ def train(
     kernel: int = 3,
     capture: bool = True,
     augment: str = "none",
+    label_smoothing: float | None = None,
 ) -> RunResult:
     """Train an MLP or a CNN on a data set and score it on a held-out test part.
 
@@ -1253,6 +1281,9 @@ def train(
         each sample by up to one position along each axis
         (:class:`retrograd.data.transforms.RandomShift`), a new draw every epoch
         from the generator ``seed`` sets.
+    label_smoothing : float in [0, 1] or None, default=None
+        The cross-entropy's ``label_smoothing`` (classification only). None:
+        :data:`CNN_LABEL_SMOOTHING` (0.2) for ``arch='cnn'``, 0 for an MLP.
 
     Returns
     -------
@@ -1277,8 +1308,10 @@ def train(
         momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, epochs=epochs,
         patience=patience, dropout=dropout, seed=seed, val_split=val_split,
         test_split=test_split, tol=tol, blas_threads=blas_threads, arch=arch,
-        channels=channels, kernel=kernel, augment=augment,
+        channels=channels, kernel=kernel, augment=augment, label_smoothing=label_smoothing,
     )  # fmt: skip
+    if opts["label_smoothing"] is None:
+        opts["label_smoothing"] = _default_label_smoothing(opts["arch"], task)
     shape = input_shape(spec, opts["arch"])
     check_run(spec, **opts)
     seed = opts["seed"]
@@ -1320,7 +1353,7 @@ def train(
     with threads.num_threads(opts["blas_threads"]), np.errstate(all="ignore"):
         history = fit(
             network,
-            get_loss(opts["loss"], task),
+            get_loss(opts["loss"], task, opts["label_smoothing"]),
             opt,
             train_loader,
             val_loader,

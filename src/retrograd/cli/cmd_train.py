@@ -122,6 +122,14 @@ _D = {
     "a new draw every epoch.",
 )
 @click.option(
+    "--label-smoothing",
+    type=Number("label_smoothing"),
+    default=None,
+    show_default=f"{pipeline.CNN_LABEL_SMOOTHING} with --arch cnn, else 0",
+    help="Classification: the cross-entropy's label smoothing, in [0, 1] (PyTorch's "
+    "CrossEntropyLoss(label_smoothing=...)).",
+)
+@click.option(
     "--activation",
     type=Name(pipeline.ACTIVATIONS, "activation"),
     default=_D["activation"],
