@@ -174,3 +174,38 @@ def test_a_resumed_augmented_run_draws_the_shifts_of_an_uninterrupted_one(tmp_pa
     assert resumed.history.train_loss == whole.history.train_loss
     for a, b in zip(_weights(resumed), _weights(whole), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------ bench/accuracy.py --select
+
+
+def test_select_scores_on_the_training_part_and_never_sees_the_test_rows(monkeypatch):
+    import os
+    import sys
+
+    from retrograd.data import load_dataset, train_val_test_split
+
+    bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+    sys.path.insert(0, bench)
+    try:
+        import accuracy
+    finally:
+        sys.path.remove(bench)
+    seen = []
+    original = pipeline.train
+
+    def spy(spec, **options):
+        seen.append(spec)
+        return original(spec, **options)
+
+    monkeypatch.setattr(pipeline, "train", spy)
+    scores = accuracy.run_select({"epochs": 1, "channels": (4,), "hidden": (16,)}, [3])
+    digits = load_dataset("digits")
+    rows = np.arange(digits.n_samples)
+    split = train_val_test_split(rows, digits.y, val_size=0.0, test_size=0.25, seed=3)
+    (inner,) = seen
+    # Exactly the outer split's training rows (the 75%), which train() splits again.
+    assert len(scores) == 1 and len(split.X_train) == 1347
+    np.testing.assert_array_equal(inner.X, digits.X[np.sort(split.X_train)])
+    np.testing.assert_array_equal(inner.y, digits.y[np.sort(split.X_train)])
+    assert 0 < scores[0] <= 1
