@@ -51,13 +51,16 @@ def test_default_run_on_digits_is_accurate():
 
 
 @pytest.mark.slow
-def test_the_default_cnn_on_digits_images():
-    # `retrograd train --arch cnn` on digits as 1x8x8 images, one seed (the mean over
-    # seeds 0-4 is in docs/accuracy.md, measured by bench/accuracy.py --conv). Seeds 0-4
-    # scored 98.7-99.3%; the bar sits below that spread, above the MLP's 98.2% mean.
-    result = train("digits", arch="cnn", seed=0, quiet=True)
-    assert result.model.info["input_shape"] == [1, 8, 8]
-    assert result.metrics["test_accuracy"] >= 0.985, result.metrics["test_accuracy"]
+def test_the_default_cnn_on_digits_images_meets_the_bar_over_seeds():
+    # `retrograd train --arch cnn` on digits as 1x8x8 images: the bar, >= 99.0% mean
+    # test accuracy over seeds 0-4 (99.42% measured, 2237 of 2250 rows; docs/accuracy.md).
+    # The default's label smoothing 0.2 was chosen on validation rows, not on these.
+    spec = load_dataset("digits")
+    results = [train(spec, arch="cnn", seed=s, quiet=True) for s in SEEDS]
+    assert results[0].model.info["input_shape"] == [1, 8, 8]
+    assert results[0].model.info["options"]["label_smoothing"] == 0.2
+    scores = [r.metrics["test_accuracy"] for r in results]
+    assert statistics.fmean(scores) >= 0.99, scores
 
 
 @pytest.mark.slow

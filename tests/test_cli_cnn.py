@@ -110,3 +110,53 @@ def test_an_npz_of_images_trains_a_conv2d_network(tmp_path):
     assert proc.returncode == 0, proc.stderr
     model = TrainedModel.load(out / cli.MODEL_FILE)
     assert model.info["input_shape"] == [1, 8, 8]
+
+
+def test_augment_shift_is_saved_with_the_run_and_refused_for_an_mlp(tmp_path):
+    out = tmp_path / "shifted"
+    proc = run_cli(
+        "train", "--data", "digits", "--arch", "cnn", "--augment", "shift", "--epochs", "1",
+        "--channels", "4", "--hidden", "16", "--out", out, "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / cli.RUN_FILE).read_text())["options"]["augment"] == "shift"
+    assert TrainedModel.load(out / cli.MODEL_FILE).info["options"]["augment"] == "shift"
+    assert "augment              shift" in run_cli("info", out).stdout
+
+    mlp = tmp_path / "mlp"
+    proc = run_cli("train", "--data", "digits", "--augment", "shift", "--out", mlp)
+    assert_user_error(proc, "--augment", "augment 'shift' shifts images or sequences")
+    assert not mlp.exists()
+
+
+def test_a_run_folder_from_before_augment_resumes_without_it_or_label_smoothing(tmp_path):
+    out = tmp_path / "old"
+    proc = run_cli(
+        "train", "--data", "digits", "--arch", "cnn", "--epochs", "2", "--channels", "4",
+        "--hidden", "16", "--out", out, "--quiet", "--stop-after", "1",
+    )  # fmt: skip
+    run_file = out / cli.RUN_FILE
+    run = json.loads(run_file.read_text())
+    del run["options"]["augment"]  # as written before --augment and --label-smoothing
+    del run["options"]["label_smoothing"]
+    run_file.write_text(json.dumps(run))
+    proc = run_cli("train", "--resume", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+    # trained on as it started: without the CNN's default label smoothing
+    assert TrainedModel.load(out / cli.MODEL_FILE).info["options"]["label_smoothing"] == 0.0
+
+
+def test_label_smoothing_is_the_cnn_default_unless_given(cnn_run, tmp_path):
+    assert json.loads((cnn_run / cli.RUN_FILE).read_text())["options"]["label_smoothing"] is None
+    model = TrainedModel.load(cnn_run / cli.MODEL_FILE)
+    assert model.info["options"]["label_smoothing"] == 0.2
+    out = tmp_path / "smooth"
+    proc = run_cli(
+        "train", "--data", "digits", "--arch", "cnn", "--label-smoothing", "0.05", "--epochs",
+        "1", "--channels", "4", "--hidden", "16", "--out", out, "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert TrainedModel.load(out / cli.MODEL_FILE).info["options"]["label_smoothing"] == 0.05
+    proc = run_cli("train", "--data", "diabetes", "--label-smoothing", "0.1", "--out", out)
+    assert_user_error(proc, "--label-smoothing", "smooths class labels")

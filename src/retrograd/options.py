@@ -147,6 +147,7 @@ NUMERIC: dict[str, Range] = {
     "val_split": Range(float, low=0, high=1, high_open=True),
     "test_split": Range(float, low=0, high=1, high_open=True),
     "tol": Range(float, low=0),
+    "label_smoothing": Range(float, low=0, high=1),  # CrossEntropyLoss's, as torch's range
     "batch_size": Range(int, low=1),
     "epochs": Range(int, low=1),
     "patience": Range(int, low=1),

@@ -25,7 +25,7 @@ import os
 import platform
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -47,6 +47,7 @@ from .data import (
     load_dataset,
     train_val_test_split,
 )
+from .data.transforms import RandomShift
 from .metrics import r2_score
 from .nn import activation as nn_activation
 from .nn import loss as nn_loss
@@ -61,6 +62,8 @@ from .validation import is_int
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURES",
+    "AUGMENTATIONS",
+    "CNN_LABEL_SMOOTHING",
     "LOSSES",
     "OPTIMIZERS",
     "LossEntry",
@@ -98,6 +101,18 @@ ARCHITECTURES: dict[str, str] = {
     "for images and sequences",
 }
 
+#: The ``augment`` names: what is done to every training batch of a CNN (never to the other parts).
+AUGMENTATIONS: dict[str, str] = {
+    "none": "the batches as they are",
+    "shift": "each image or sequence shifted by up to one position along each axis "
+    "(retrograd.data.transforms.RandomShift(1)), the background value filling in",
+}
+
+#: ``label_smoothing=None``'s value for a CNN on classes, chosen by validation accuracy on
+#: digits (docs/accuracy.md); an MLP keeps PyTorch's 0.
+CNN_LABEL_SMOOTHING = 0.2
+
+
 #: The loss ``'auto'`` stands for, per task.
 _AUTO_LOSS = {"classification": "cross-entropy", "regression": "mse"}
 
@@ -129,7 +144,7 @@ def _loss_key(name: str, task: str | None) -> str:
     )
 
 
-def get_loss(name: str, task: str) -> nn.Module:
+def get_loss(name: str, task: str, label_smoothing: float = 0.0) -> nn.Module:
     """A loss module for ``task`` from its name in :data:`LOSSES`.
 
     Parameters
@@ -139,6 +154,9 @@ def get_loss(name: str, task: str) -> nn.Module:
         ``'auto'`` is cross-entropy for classification and mean squared error
         for regression.
     task : {'classification', 'regression'}
+    label_smoothing : float, default=0.0
+        Cross-entropy's ``label_smoothing`` (``nn.CrossEntropyLoss``); must be
+        0 for the other losses.
 
     Raises
     ------
@@ -148,6 +166,13 @@ def get_loss(name: str, task: str) -> nn.Module:
     key = _loss_key(name, task)
     entry = LOSSES[_AUTO_LOSS[task] if key == "auto" else key]
     assert entry is not None
+    if entry.cls is nn.CrossEntropyLoss:
+        return entry.cls(label_smoothing=label_smoothing)
+    if label_smoothing:
+        raise ValueError(
+            f"label_smoothing {label_smoothing} is for the cross-entropy loss, not {key!r}; "
+            "use label_smoothing 0"
+        )
     return entry.cls()
 
 
@@ -165,7 +190,8 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
         The data set's task, to check that ``loss`` fits it; None skips that.
     **options
         Any of :func:`train`'s keyword arguments ``hidden``, ``activation``,
-        ``loss``, ``optimizer``, ``arch``, ``channels`` and the numeric ones.
+        ``loss``, ``optimizer``, ``arch``, ``channels``, ``augment`` (which needs
+        ``arch="cnn"``) and the numeric ones.
 
     Raises
     ------
@@ -182,20 +208,34 @@ def check_options(task: str | None = None, **options: Any) -> dict[str, Any]:
                 out[name] = _check_sizes(value, name)
             elif name == "arch":
                 out[name] = lookup(ARCHITECTURES, value, "arch")
+            elif name == "augment":
+                out[name] = lookup(AUGMENTATIONS, value, "augment")
             elif name == "activation":
                 out[name] = lookup(ACTIVATIONS, value, "activation")
             elif name == "loss":
                 out[name] = _loss_key(value, task)
             elif name == "optimizer":
                 out[name] = lookup(OPTIMIZERS, value, "optimizer")
-            elif name == "blas_threads" and value is None:
-                pass
+            elif name in ("blas_threads", "label_smoothing") and value is None:
+                pass  # None: the default (all threads; label smoothing by arch)
             elif name in NUMERIC:
                 out[name] = check_number(value, name)
             else:
                 raise TypeError(f"check_options: {name!r} is not an option of train")
         except ValueError as e:  # a TypeError (a name that is not a str) stays one
             raise OptionError(name, str(e)) from None
+    if out.get("augment", "none") != "none" and out.get("arch", "mlp") == "mlp":
+        raise OptionError(
+            "augment",
+            f"augment {out['augment']!r} shifts images or sequences, so it needs arch 'cnn' "
+            "(an MLP's flat features have no positions to shift); use augment 'none'",
+        )
+    if out.get("label_smoothing") and task == "regression":
+        raise OptionError(
+            "label_smoothing",
+            f"label_smoothing {out['label_smoothing']} smooths class labels, but the data set "
+            "is a regression task; use label_smoothing 0",
+        )
     val, test = out.get("val_split", 0.0), out.get("test_split", 0.0)
     if val + test >= 1:
         raise OptionError(
@@ -959,7 +999,7 @@ class RunResult:
 _SAVED_OPTIONS = (
     "hidden", "activation", "loss", "optimizer", "lr", "momentum", "weight_decay", "batch_size",
     "epochs", "patience", "dropout", "batch_norm", "seed", "val_split", "test_split", "tol",
-    "arch", "channels", "kernel",
+    "arch", "channels", "kernel", "augment", "label_smoothing",
 )  # fmt: skip
 
 
@@ -1038,6 +1078,45 @@ class _Preprocessing:
         )
 
 
+class _AugmentedLoader:
+    """A training loader whose every batch of flat samples goes through ``transform``.
+
+    The samples are reshaped to ``shape`` for the transform and flattened again,
+    as the network takes them; the sampler and generator stay visible to
+    :func:`~retrograd.training.fit` (the sampler's epoch, the checkpointed state).
+    """
+
+    def __init__(self, loader: DataLoader, transform: RandomShift, shape: tuple[int, ...]) -> None:
+        self.loader, self.transform, self.shape = loader, transform, shape
+        self.sampler, self.generator = loader.sampler, loader.generator
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for x, y in self.loader:
+            images = x.array.reshape(len(x), *self.shape)
+            yield wrap_array(self.transform(images).reshape(x.shape)), y
+
+
+def _augmentation(
+    name: str, shape: tuple[int, ...] | None, standardizer: Standardizer
+) -> RandomShift | None:
+    """The transform ``augment`` names, for ``shape`` samples standardized by ``standardizer``."""
+    if name == "none":
+        return None
+    assert shape is not None, "check_options refuses augment without arch 'cnn'"
+    # The raw background (0) comes in, standardized as the channel it fills.
+    per_channel = slice(None, None, int(np.prod(shape[1:])))
+    background = -standardizer.mean_[per_channel] / standardizer.scale_[per_channel]
+    return RandomShift(1, fill=background)
+
+
+def _default_label_smoothing(arch: str, task: str) -> float:
+    """What ``label_smoothing=None`` means: :data:`CNN_LABEL_SMOOTHING` for a CNN on classes."""
+    return CNN_LABEL_SMOOTHING if arch == "cnn" and task == "classification" else 0.0
+
+
 def _make_optimizer(
     name: str, params: list[Tensor], lr: float, momentum: float, weight_decay: float
 ) -> optim.Optimizer:
@@ -1107,6 +1186,8 @@ def train(
     channels: Sequence[int] = (16, 32),
     kernel: int = 3,
     capture: bool = True,
+    augment: str = "none",
+    label_smoothing: float | None = None,
 ) -> RunResult:
     """Train an MLP or a CNN on a data set and score it on a held-out test part.
 
@@ -1194,6 +1275,15 @@ def train(
     capture : bool, default=True
         Replay the training step (:mod:`retrograd.capture`) where the network
         allows it; the results are the same bit for bit. False: always eager.
+    augment : {'none', 'shift'}, default='none'
+        For ``'cnn'``: what is done to every training batch (:data:`AUGMENTATIONS`;
+        the validation and test parts are never augmented). ``'shift'`` moves
+        each sample by up to one position along each axis
+        (:class:`retrograd.data.transforms.RandomShift`), a new draw every epoch
+        from the generator ``seed`` sets.
+    label_smoothing : float in [0, 1] or None, default=None
+        The cross-entropy's ``label_smoothing`` (classification only). None:
+        :data:`CNN_LABEL_SMOOTHING` (0.2) for ``arch='cnn'``, 0 for an MLP.
 
     Returns
     -------
@@ -1218,8 +1308,10 @@ def train(
         momentum=momentum, weight_decay=weight_decay, batch_size=batch_size, epochs=epochs,
         patience=patience, dropout=dropout, seed=seed, val_split=val_split,
         test_split=test_split, tol=tol, blas_threads=blas_threads, arch=arch,
-        channels=channels, kernel=kernel,
+        channels=channels, kernel=kernel, augment=augment, label_smoothing=label_smoothing,
     )  # fmt: skip
+    if opts["label_smoothing"] is None:
+        opts["label_smoothing"] = _default_label_smoothing(opts["arch"], task)
     shape = input_shape(spec, opts["arch"])
     check_run(spec, **opts)
     seed = opts["seed"]
@@ -1243,7 +1335,10 @@ def train(
     train_set = TensorDataset(prep.features(parts.X["train"]), prep.targets(parts.y["train"]))
     # The same loader of global batches in every process: a distributed run shuffles as one
     # process does, and each rank trains on its share of every batch (see fit's strategy).
-    train_loader = DataLoader(train_set, batch_size=opts["batch_size"], shuffle=True)
+    train_loader: Any = DataLoader(train_set, batch_size=opts["batch_size"], shuffle=True)
+    transform = _augmentation(opts["augment"], shape, prep.standardizer)
+    if transform is not None:  # drawn from the global generator, as the shuffling: seeded
+        train_loader = _AugmentedLoader(train_loader, transform, shape)
     if distributed:
         _dist.init()
         network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
@@ -1258,7 +1353,7 @@ def train(
     with threads.num_threads(opts["blas_threads"]), np.errstate(all="ignore"):
         history = fit(
             network,
-            get_loss(opts["loss"], task),
+            get_loss(opts["loss"], task, opts["label_smoothing"]),
             opt,
             train_loader,
             val_loader,

@@ -326,7 +326,7 @@ def _training_metadata(trained: Any) -> list[tuple[str, str]]:
     shown = [("data set", str(info["dataset"]))] if "dataset" in info else []
     options = info.get("options", {})
     for key, value in options.items():
-        if key in ("channels", "kernel") and options.get("arch", "mlp") == "mlp":
+        if key in ("channels", "kernel", "augment") and options.get("arch", "mlp") == "mlp":
             continue  # a CNN's options, unused by an MLP
         shown.append((key, ",".join(map(str, value)) if isinstance(value, list) else str(value)))
     metrics = info.get("metrics", {})

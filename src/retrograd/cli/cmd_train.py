@@ -113,6 +113,23 @@ _D = {
     help="--arch cnn: the convolutions' kernel size (padding 'same').",
 )
 @click.option(
+    "--augment",
+    type=Name(pipeline.AUGMENTATIONS, "augment"),
+    default=_D["augment"],
+    show_default=True,
+    help="--arch cnn: what is done to every training batch (never to validation or test "
+    "rows); shift: each image or sequence moved by up to one position along each axis, "
+    "a new draw every epoch.",
+)
+@click.option(
+    "--label-smoothing",
+    type=Number("label_smoothing"),
+    default=None,
+    show_default=f"{pipeline.CNN_LABEL_SMOOTHING} with --arch cnn, else 0",
+    help="Classification: the cross-entropy's label smoothing, in [0, 1] (PyTorch's "
+    "CrossEntropyLoss(label_smoothing=...)).",
+)
+@click.option(
     "--activation",
     type=Name(pipeline.ACTIVATIONS, "activation"),
     default=_D["activation"],

@@ -45,7 +45,7 @@ METRICS_FORMAT = "retrograd-metrics/1"
 TRAIN_OPTIONS = (
     "data", "target", "hidden", "activation", "loss", "optimizer", "lr", "momentum",
     "weight_decay", "batch_size", "epochs", "patience", "dropout", "seed", "val_split",
-    "test_split", "arch", "channels", "kernel",
+    "test_split", "arch", "channels", "kernel", "augment", "label_smoothing",
 )  # fmt: skip
 
 
@@ -375,6 +375,9 @@ def _check_run(run: dict[str, Any], path: Path) -> None:
     if run["sessions"] < 0:
         raise bad("sessions", "a count >= 0", run["sessions"])
     options = run["options"]
+    # A run started before these options existed trained without them.
+    options.setdefault("augment", "none")
+    options.setdefault("label_smoothing", 0.0)
     missing = [k for k in TRAIN_OPTIONS if k not in options]
     unknown = sorted(set(options) - set(TRAIN_OPTIONS))
     if missing or unknown:

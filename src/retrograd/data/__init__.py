@@ -8,6 +8,8 @@
   ``.npz`` and IDX files, each as a :class:`DataSpec`;
 - :func:`train_val_test_split`, :class:`Standardizer` and :class:`LabelEncoder`,
   whose fitted state is plain JSON for model files.
+- :mod:`retrograd.data.transforms`: random transforms of a batch of images or
+  sequences for augmentation (:class:`~retrograd.data.transforms.RandomShift`).
 
 scikit-learn is optional: this package imports without it, and only the
 functions that need it (its bundled data sets, ``moons``/``circles``, splitting,
