@@ -10,7 +10,33 @@ from .optimizer import Optimizer, ParamsT, StateDict, params_doc, refuse_unsuppo
 from .updates import add_, moving_average_, mul_add_
 
 
-class Adam(Optimizer):
+class AdamBase(Optimizer):
+    """What Adam, AdamW, NAdam, RAdam and Adamax share: the options every one of them takes.
+
+    ``lr``, ``betas``, ``eps``, ``weight_decay`` and ``maximize`` become the
+    defaults, checked alike; a subclass passes its own options (``amsgrad``,
+    ``momentum_decay``, ...) as keywords, after refusing the PyTorch options it
+    does not implement. Each subclass keeps PyTorch's signature and its own
+    :meth:`_update`.
+    """
+
+    checked_options = ("lr", "eps", "betas", "weight_decay")
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        maximize: bool,
+        **options: Any,
+    ) -> None:
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, {**defaults, **options})
+
+
+class Adam(AdamBase):
     __doc__ = f"""Adam (optionally AMSGrad), as ``torch.optim.Adam``.
 
     With ``t`` the parameter's step count, starting at 1::
@@ -52,8 +78,6 @@ class Adam(Optimizer):
         Shrink the weights directly instead of adding the decay to the gradient.
     """
 
-    checked_options = ("lr", "eps", "betas", "weight_decay")
-
     def __init__(
         self,
         params: ParamsT,
@@ -77,16 +101,16 @@ class Adam(Optimizer):
             differentiable=differentiable,
             fused=fused,
         )
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            "decoupled_weight_decay": decoupled_weight_decay,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            maximize,
+            amsgrad=amsgrad,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adam step on ``p.array``; see the class docstring for the rule."""

@@ -8,11 +8,12 @@ import numpy as np
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
+from .adam import AdamBase
+from .optimizer import ParamsT, params_doc, refuse_unsupported
 from .updates import add_, moments_
 
 
-class NAdam(Optimizer):
+class NAdam(AdamBase):
     __doc__ = f"""NAdam, as ``torch.optim.NAdam``.
 
     With ``t`` the parameter's step count, starting at 1, and ``mu_t`` the
@@ -73,16 +74,16 @@ class NAdam(Optimizer):
         refuse_unsupported(
             "NAdam", foreach=foreach, capturable=capturable, differentiable=differentiable
         )
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "momentum_decay": momentum_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            maximize,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One NAdam step on ``p.array``; see the class docstring for the rule."""

@@ -7,11 +7,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
+from .adam import AdamBase
+from .optimizer import ParamsT, params_doc, refuse_unsupported
 from .updates import add_, moments_
 
 
-class RAdam(Optimizer):
+class RAdam(AdamBase):
     __doc__ = f"""Rectified Adam (Liu et al., 2019), as ``torch.optim.RAdam``.
 
     With ``t`` the parameter's step count, starting at 1::
@@ -49,8 +50,6 @@ class RAdam(Optimizer):
         As in PyTorch; only ``maximize`` may differ from its default.
     """
 
-    checked_options = ("lr", "eps", "betas", "weight_decay")
-
     def __init__(
         self,
         params: ParamsT,
@@ -68,15 +67,15 @@ class RAdam(Optimizer):
         refuse_unsupported(
             "RAdam", foreach=foreach, capturable=capturable, differentiable=differentiable
         )
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One RAdam step on ``p.array``; see the class docstring for the rule."""
