@@ -101,16 +101,8 @@ class Adam(AdamBase):
             differentiable=differentiable,
             fused=fused,
         )
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            maximize,
-            amsgrad=amsgrad,
-            decoupled_weight_decay=decoupled_weight_decay,
-        )
+        extra = {"amsgrad": amsgrad, "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, lr, betas, eps, weight_decay, maximize, **extra)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adam step on ``p.array``; see the class docstring for the rule."""

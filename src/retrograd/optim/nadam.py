@@ -74,16 +74,8 @@ class NAdam(AdamBase):
         refuse_unsupported(
             "NAdam", foreach=foreach, capturable=capturable, differentiable=differentiable
         )
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            maximize,
-            momentum_decay=momentum_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-        )
+        extra = {"momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, lr, betas, eps, weight_decay, maximize, **extra)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One NAdam step on ``p.array``; see the class docstring for the rule."""

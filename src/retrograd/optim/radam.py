@@ -67,15 +67,8 @@ class RAdam(AdamBase):
         refuse_unsupported(
             "RAdam", foreach=foreach, capturable=capturable, differentiable=differentiable
         )
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            maximize,
-            decoupled_weight_decay=decoupled_weight_decay,
-        )
+        extra = {"decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, lr, betas, eps, weight_decay, maximize, **extra)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One RAdam step on ``p.array``; see the class docstring for the rule."""
