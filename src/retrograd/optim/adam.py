@@ -36,6 +36,29 @@ class AdamBase(Optimizer):
         super().__init__(params, {**defaults, **options})
 
 
+def moments_doc(weight_decay: str = "0", decay: str = "L2 penalty (or decoupled decay)") -> str:
+    """The ``betas``, ``eps`` and ``weight_decay`` entries of an Adam-family Parameters section.
+
+    Inserted by the f-string docstrings as :func:`~.optimizer.params_doc` is; continuation
+    lines carry the class docstring's 8-space indent.
+    """
+    return (
+        "betas : tuple of float, default=(0.9, 0.999)\n"
+        "        Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).\n"
+        "    eps : float, default=1e-8\n"
+        "        Added to the denominator, >= 0.\n"
+        f"    weight_decay : float, default={weight_decay}\n"
+        f"        {decay}, >= 0."
+    )
+
+
+#: The ``decoupled_weight_decay`` entry of Adam's, NAdam's and RAdam's Parameters sections.
+DECOUPLED_DOC = (
+    "decoupled_weight_decay : bool, default=False\n"
+    "        Shrink the weights directly instead of adding the decay to the gradient."
+)
+
+
 class Adam(AdamBase):
     __doc__ = f"""Adam (optionally AMSGrad), as ``torch.optim.Adam``.
 
@@ -62,20 +85,14 @@ class Adam(AdamBase):
     Parameters
     ----------
     {params_doc(lr="1e-3")}
-    betas : tuple of float, default=(0.9, 0.999)
-        Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
-    eps : float, default=1e-8
-        Added to the denominator, >= 0.
-    weight_decay : float, default=0
-        L2 penalty (or decoupled decay), >= 0.
+    {moments_doc()}
     amsgrad : bool, default=False
         Divide by the largest second moment seen so far.
     maximize : bool, default=False
         Ascend the objective instead of descending it.
     foreach, capturable, differentiable, fused
         As in PyTorch, accepted only at their defaults (None or False).
-    decoupled_weight_decay : bool, default=False
-        Shrink the weights directly instead of adding the decay to the gradient.
+    {DECOUPLED_DOC}
     """
 
     def __init__(
@@ -147,12 +164,7 @@ class AdamW(Adam):
     Parameters
     ----------
     {params_doc(lr="1e-3")}
-    betas : tuple of float, default=(0.9, 0.999)
-        Decay rates of the first and second moments, each in [0, 1).
-    eps : float, default=1e-8
-        Added to the denominator, >= 0.
-    weight_decay : float, default=1e-2
-        Decoupled weight decay coefficient, >= 0.
+    {moments_doc("1e-2", "Decoupled weight decay coefficient")}
     amsgrad : bool, default=False
         Divide by the largest second moment seen so far.
     maximize : bool, default=False

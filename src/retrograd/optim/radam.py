@@ -7,7 +7,7 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .adam import AdamBase
+from .adam import DECOUPLED_DOC, AdamBase, moments_doc
 from .optimizer import ParamsT, params_doc, refuse_unsupported
 from .updates import add_, moments_
 
@@ -38,14 +38,8 @@ class RAdam(AdamBase):
     Parameters
     ----------
     {params_doc(lr="1e-3")}
-    betas : tuple of float, default=(0.9, 0.999)
-        Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
-    eps : float, default=1e-8
-        Added to the denominator, >= 0.
-    weight_decay : float, default=0
-        L2 penalty (or decoupled decay), >= 0.
-    decoupled_weight_decay : bool, default=False
-        Shrink the weights directly instead of adding the decay to the gradient.
+    {moments_doc()}
+    {DECOUPLED_DOC}
     foreach, maximize, capturable, differentiable
         As in PyTorch; only ``maximize`` may differ from its default.
     """
