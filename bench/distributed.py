@@ -24,7 +24,8 @@ trains on ``--samples`` samples per batch size between two barriers. Reported
 are medians over rounds [min, max]: samples/s; the time per step spent in
 the averaging at the end of backward
 (``DistributedDataParallel._on_backward_end``: packing the gradients, the
-Allreduce, and waiting for the slower rank); the time of the Allreduce alone
+Allreduce, and waiting for the slower rank), as a mean over the steps and,
+below the table, for the median step; the time of the Allreduce alone
 on a buffer of the same size (50 calls after a barrier, so no waiting for a
 slower rank); and the scaling
 efficiency, samples/s of 2 ranks / (2 x samples/s of 1 rank), paired by round.
@@ -101,17 +102,18 @@ def _measure(batch: int, samples: int, data: Any) -> tuple[dict[str, float], int
     for xb, yb in batches(10):  # warm-up
         step(xb, yb)
     steps = max(samples // batch, 1)
-    sync_seconds = 0.0
+    sync_seconds = []
     dist.barrier()
     t0 = time.perf_counter()
     for xb, yb in batches(steps):
-        sync_seconds += step(xb, yb)
+        sync_seconds.append(step(xb, yb))
     dist.barrier()
     elapsed = time.perf_counter() - t0
     timings = {
         f"{batch}/samples_per_s": steps * batch / elapsed,
         f"{batch}/step_ms": 1e3 * elapsed / steps,
-        f"{batch}/sync_ms": 1e3 * sync_seconds / steps,
+        f"{batch}/sync_ms": 1e3 * sum(sync_seconds) / steps,
+        f"{batch}/sync_median_ms": 1e3 * sorted(sync_seconds)[steps // 2],
     }
     return timings, (ddp.bytes_per_step if ddp is not None else 0)
 
@@ -219,6 +221,10 @@ def report(runs: dict[str, h.Run], batches: list[int], args: argparse.Namespace)
     ]
     lines.append(h.markdown_table(header, rows, align="rrrrrrrr"))
     lines.append("")
+    medians = ", ".join(
+        f"{b}: {two_ranks.stats(f'{b}/sync_median_ms').fmt('.3f')}" for b in batches
+    )
+    lines.append(f"Averaging of the median step, ms (global batch: ms): {medians}")
     lines.append(
         f"Allreduce alone of the {two_ranks.results[0]['extra'].get('allreduce_bytes', 0):,}-byte "
         f"buffer on 2 ranks: {two_ranks.stats('allreduce_ms').fmt('.3f')} ms"

@@ -475,3 +475,26 @@ def test_inplace_change_to_a_saved_tensor_raises_as_in_torch(case):
         assert "output 0 of MulSaveBackward" in errors[rg]
     if case == "after create_graph":
         assert "input 1 of DivBackward0" in errors[rg]
+
+
+def test_a_gradient_returned_twice_or_kept_is_not_added_into():
+    """backward may return a saved tensor or one tensor for two inputs; .grad adds in place."""
+
+    class Twice(rg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            (a,) = ctx.saved_tensors
+            return a, a  # the saved input itself, for both inputs
+
+    a = rg.tensor([1.0, 2.0], requires_grad=True)
+    b = rg.tensor([3.0, 4.0], requires_grad=True)
+    for _ in range(3):
+        Twice.apply(a, b).sum().backward()
+    np.testing.assert_array_equal(a.detach().numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 6.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [3.0, 6.0])

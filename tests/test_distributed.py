@@ -779,10 +779,13 @@ def test_local_strategy_finiteness_rule():
     assert not local.all_finite(local.after_backward(float("nan"), 4), [a, b])
     b.grad = rg.tensor([3.0, float("inf")])
     assert not local.all_finite(ok, [a, b])
-    # Finite gradients whose float32 sum overflows are finite: the sum is only a quick test.
-    b.grad = rg.tensor(np.array([3e38, 3e38], dtype=np.float32))
-    assert np.isinf(b.grad.array.sum())
+    # Finite gradients whose float32 sum of squares overflows are finite: the sum of squares
+    # (one BLAS dot) is only a quick test, and each entry is checked when it fails.
+    b.grad = rg.tensor(np.array([1e20, -1e20], dtype=np.float32))
+    assert np.isinf(np.vdot(b.grad.array, b.grad.array))
     assert local.all_finite(ok, [a, b])
+    b.grad = rg.tensor(np.array([1e20, -np.inf], dtype=np.float32))
+    assert not local.all_finite(ok, [a, b])
 
 
 def test_local_strategy_sets_the_samplers_epoch_and_sends_nothing():

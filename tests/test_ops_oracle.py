@@ -464,6 +464,35 @@ def test_matches_torch_on_noncontiguous_inputs(case: Case, shapes, rng):
     _run(case, _inputs(shapes, np.float64, case.domain, rng), np.float64, rng, layout="other")
 
 
+@pytest.mark.parametrize(("case", "shapes"), PARAMS)
+def test_second_backward_adds_into_the_same_grad_as_torch(case: Case, shapes, rng):
+    """Two backward passes: ``.grad`` is the same tensor, holding the sum; nothing else moves.
+
+    PyTorch adds a later gradient into ``.grad`` in place, so a reference kept between
+    the passes sees the sum. A gradient array an op hands to two inputs, or one it also
+    keeps, must not be added into twice (each input's sum is checked) and the inputs'
+    values must not change.
+    """
+    arrays = _inputs(shapes, np.float64, case.domain, rng)
+    ours = [rg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [to_torch(a, requires_grad=True) for a in arrays]
+    kept, kept_t = [], []
+    for _ in range(2):
+        y, yt = case.fn(rg, RF, *ours), case.fn(torch, TF, *theirs)
+        g = rng.uniform(-1, 1, size=yt.shape)
+        y.backward(g)
+        yt.backward(torch.from_numpy(g))
+        kept.append([o.grad for o in ours])
+        kept_t.append([t.grad for t in theirs])
+    for i, (o, t, a) in enumerate(zip(ours, theirs, arrays, strict=True)):
+        np.testing.assert_array_equal(o.detach().numpy(), a, err_msg=f"{case.name}: input {i}")
+        if t.grad is None:
+            continue
+        assert_close(o.grad, t.grad, np.float64)
+        assert (kept[0][i] is o.grad) == (kept_t[0][i] is t.grad), f"{case.name}: input {i}"
+        assert_close(kept[0][i], t.grad, np.float64)
+
+
 @pytest.mark.parametrize(
     ("case", "shapes"), [p for p in PARAMS if not any(0 in s for s in p.values[1])]
 )  # size-0 inputs have no element to perturb; their gradients are compared with torch above

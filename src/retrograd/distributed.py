@@ -586,13 +586,16 @@ class DistributedDataParallel(Module):
     not average again.
 
     The flat buffer holds, in the parameters' dtype (float64 if any parameter
-    is float64), each rank's gradients multiplied by its rows, then the
-    floating-point buffers of modules that are not :class:`~retrograd.nn.SyncBatchNorm`
-    (plain BatchNorm's running statistics, averaged so that the replicas stay
-    equal; SyncBatchNorm's are equal already), the loss times the rows, the
-    rows, and one non-finite flag per rank. Dividing by the total rows gives
-    the gradient of the mean loss over the global batch however unevenly it
-    is split (a rank with no rows adds nothing).
+    is float64), each rank's gradients multiplied by its share of the rows,
+    then the floating-point buffers of modules that are not
+    :class:`~retrograd.nn.SyncBatchNorm` (plain BatchNorm's running statistics,
+    averaged so that the replicas stay equal; SyncBatchNorm's are equal
+    already), the loss times the rows, the rows, and one non-finite flag per
+    rank. The share is the rank's rows over the global rows of the previous
+    step (the same on every rank), so the sum is the gradient of the mean loss
+    over the global batch as it arrives; when the global rows differ (an
+    epoch's uneven last batch, the first step), one more pass rescales it. A
+    rank with no rows adds nothing. ``.grad`` arrays are views of the buffer.
 
     Parameters
     ----------
@@ -638,15 +641,21 @@ class DistributedDataParallel(Module):
         buffers = [b for b in module.buffers() if b.array.dtype.kind == "f" and id(b) not in synced]
         kinds = {p.array.dtype for p in params} | {b.array.dtype for b in buffers}
         dtype = np.result_type(*kinds) if kinds else np.dtype(np.float64)
-        sizes = [p.array.size for p in params]
-        n_grads = int(sum(sizes))
+        n_grads = int(sum(p.array.size for p in params))
         n_bufs = int(sum(b.array.size for b in buffers))
         # Layout: [gradients | buffers | loss * n, n | one flag per rank]
-        self._float_buffers = buffers
-        self._n_grads, self._n_bufs = n_grads, n_bufs
         self._flat = np.zeros(n_grads + n_bufs + 2 + world.size, dtype=dtype)
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
-        self._slices = [(p, slice(offsets[i], offsets[i + 1])) for i, p in enumerate(params)]
+        self._n_grads = n_grads
+        self._loss_at = n_grads + n_bufs  # then the rows, then the flags
+        # Views of the buffer made once, in each tensor's shape: a step slices nothing.
+        self._params = params
+        self._grad_views = _views_of(self._flat, params)
+        self._buffers = buffers
+        self._buffer_views = _views_of(self._flat[n_grads:], buffers)
+        #: The global rows of the last averaging (the same on every rank): gradients are
+        #: scaled by ``rows / _expected_rows`` as they are packed, so that a step whose
+        #: global rows are as expected needs no second pass over the summed buffer.
+        self._expected_rows = 1.0
         self._broadcast_state()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -767,55 +776,74 @@ class DistributedDataParallel(Module):
         return SyncResult(mean_loss, result.batch_size, result.nonfinite_ranks)
 
     def _average(self, n_local: float, loss: float) -> SyncResult:
-        """Replace the gradients by those of the global batch's mean loss: one Allreduce."""
+        """Replace the gradients by those of the global batch's mean loss: one Allreduce.
+
+        Each rank packs its gradients times ``n_local / expected`` (``expected``: the
+        global rows of the last averaging), so the sum is already the global mean
+        when the global rows are as expected (every step but an epoch's uneven last
+        one); otherwise one more pass rescales it by ``expected / total``.
+        """
         world = _get()
         flat = self._flat
         self._rows = 0
         if n_local == 0:
             loss = 0.0  # the mean over no rows is NaN; such a rank adds nothing
+        alone = world.comm is None or world.size == 1
+        expected = self._expected_rows
         # Alone, the gradients are those of the mean already: leave them bit for bit.
-        weight = n_local if world.size > 1 else 1.0
-        for p, sl in self._slices:
+        weight = 1.0 if alone else n_local / expected
+        for p, view in zip(self._params, self._grad_views, strict=True):
             g = p.grad
             if g is None or n_local == 0:
-                flat[sl] = 0.0
+                view.fill(0.0)
             else:
-                np.multiply(g.array.reshape(-1), weight, out=flat[sl])
-        end = self._n_grads
-        for b in self._float_buffers:
-            size = b.array.size
-            flat[end : end + size] = b.array.reshape(-1)
-            end += size
+                np.multiply(g.array, weight, out=view)
+        for b, view in zip(self._buffers, self._buffer_views, strict=True):
+            view[...] = b.array
+        end = self._loss_at
         flat[end] = loss * n_local
         flat[end + 1] = n_local
         flags = flat[end + 2 :]
         flags[:] = 0.0
-        # One pass over the local gradients (as the single-process check): NaN/inf anywhere,
-        # or in the loss, makes the sum non-finite.
-        local = float(flat[: self._n_grads].sum()) + float(loss)
-        if not np.isfinite(local) and (
-            not np.isfinite(loss) or not np.isfinite(flat[: self._n_grads]).all()
-        ):
+        grads = flat[: self._n_grads]
+        if not (math.isfinite(loss) and _all_finite(grads)):
             flags[world.rank] = 1.0
-        if world.comm is not None and world.size > 1:
+        if not alone:
             request = world.comm.Iallreduce(world.MPI.IN_PLACE, flat, op=world.MPI.SUM)
             wait(request, "DistributedDataParallel: gradient Allreduce")
         total = float(flat[end + 1])
-        bad = [int(r) for r in np.flatnonzero(flags)]
-        grads = flat[: self._n_grads]
-        if total > 0 and world.size > 1:
-            grads *= 1.0 / total
-        for p, sl in self._slices:
-            p.grad = wrap_array(grads[sl].reshape(p.array.shape))
-        if self._float_buffers and world.size > 1:
-            bufs = flat[self._n_grads : self._n_grads + self._n_bufs] / world.size
-            start = 0
-            for b in self._float_buffers:
-                size = b.array.size
-                b.array[...] = bufs[start : start + size].reshape(b.array.shape)
-                start += size
+        # NOTE: enumerate over tolist(), not np.flatnonzero: 4 us against 16 us per step here.
+        bad = [r for r, flag in enumerate(flags.tolist()) if flag]
+        if total > 0 and not alone:
+            if total != expected:
+                grads *= expected / total
+            self._expected_rows = total
+        for p, view in zip(self._params, self._grad_views, strict=True):
+            p.grad = wrap_array(view)
+        if self._buffers and not alone:
+            for b, view in zip(self._buffers, self._buffer_views, strict=True):
+                b.array[...] = view / world.size
         mean_loss = float(flat[end]) / total if total > 0 else float("nan")
         return SyncResult(mean_loss, round(total), bad)
+
+
+def _views_of(flat: np.ndarray, tensors: Sequence[Tensor]) -> list[np.ndarray]:
+    """Consecutive views of ``flat`` from its start, one in each tensor's shape."""
+    views, start = [], 0
+    for t in tensors:
+        size = t.array.size
+        views.append(flat[start : start + size].reshape(t.array.shape))
+        start += size
+    return views
+
+
+def _all_finite(values: np.ndarray) -> bool:
+    """Whether every entry of ``values`` is finite, in one BLAS dot product when it is.
+
+    NaN or inf anywhere makes the sum of squares non-finite; only when it is
+    (or when squares of large finite values overflow it) is each entry checked.
+    """
+    return math.isfinite(float(np.vdot(values, values))) or bool(np.isfinite(values).all())
 
 
 def _tensors_in(out: Any) -> Iterator[Tensor]:
@@ -980,16 +1008,8 @@ class LocalStrategy:
         return SyncResult(loss, batch_size, [])
 
     def all_finite(self, step: SyncResult, params: Sequence[Tensor]) -> bool:
-        # One reduction per gradient, summed: finite unless some entry is NaN/inf (or the sum
-        # of finite gradients overflows, which the per-gradient check then tells apart).
-        total = 0.0
-        for p in params:
-            if p.grad is not None:
-                total += float(p.grad.array.sum())
-        if math.isfinite(step.loss) and math.isfinite(total):
-            return True
         return math.isfinite(step.loss) and all(
-            p.grad is None or bool(np.isfinite(p.grad.array).all()) for p in params
+            p.grad is None or _all_finite(p.grad.array) for p in params
         )
 
     def gather(self, pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -480,14 +480,28 @@ class Tensor:
             run_backward(self._ctx, g, bool(retain_graph))
 
     def _accumulate_grad(self, g: Any, g_is_shared: bool) -> None:
-        """Add ``g`` to ``self.grad`` out of place; copy it first if others hold it."""
+        """Add ``g`` to ``self.grad`` as PyTorch's AccumulateGrad does without create_graph.
+
+        The first gradient is kept (copied first if others hold ``g``); later ones are
+        added in place, so a reference to ``.grad`` taken before another backward pass
+        sees the sum, as in PyTorch. A ``.grad`` that cannot take the sum in place
+        (read-only, or another shape or dtype) is replaced by the sum.
+        """
         if type(g) is not ndarray:
             g = xp.asarray(g)
             g_is_shared = False
-        if self.grad is None:
+        grad = self.grad
+        if grad is None:
             self.grad = wrap_array(g.copy() if g_is_shared else g)
+            return
+        acc = grad.array
+        if acc.flags.writeable and acc.shape == g.shape and acc.dtype == g.dtype:
+            xp.add(acc, g, out=acc)
+            vc = getattr(grad, "_vc", None)  # an in-place change: the grad's version moves
+            if vc is not None:
+                vc[0] += 1
         else:
-            self.grad = wrap_array(self.grad.array + g)
+            self.grad = wrap_array(acc + g)
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""

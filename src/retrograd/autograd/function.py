@@ -305,7 +305,9 @@ class BackwardCFunction(FunctionCtx, Op):
                     f"function {self.name} returned a {type(r).__name__} as the gradient at "
                     f"position {i + 1}; expected a Tensor or None"
                 )
-            out.append(r if create_graph else r.array)
+            # NOTE: copied, as PyTorch clones a gradient others hold: the user's backward may
+            # return a saved tensor, and a leaf's .grad is later added to in place
+            out.append(r if create_graph else r.array.copy())
         return tuple(out)
 
     # The create_graph walk (branch `higher`) calls ``backward_graph(g)`` with a Tensor
