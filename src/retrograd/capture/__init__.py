@@ -17,10 +17,13 @@ What is captured: an ``nn.Sequential`` of ``nn.Linear``, ``nn.ReLU``,
 ``nn.Tanh``, ``nn.Sigmoid``, ``nn.Dropout`` and ``nn.BatchNorm1d`` (training
 mode) on 2-D input, with ``nn.CrossEntropyLoss`` (class indices, no weights,
 smoothing or ignored class) or ``nn.MSELoss``, reduction ``'mean'`` or
-``'sum'``. The optimizer is not captured: ``optimizer.step()`` runs as it is,
-on the gradients the replay wrote, so every optimizer, its state, its
-``state_dict`` and any scheduler (which changes ``param_groups[i]['lr']``) work
-unchanged.
+``'sum'``. The optimizer's step is captured for ``optim.SGD``, ``optim.Adam``
+and ``optim.AdamW`` with one parameter group (:mod:`retrograd.capture.optim`:
+the parameters, gradients and state become views of flat buffers, and the
+first layer's weight is stored transposed); any other optimizer's
+``optimizer.step()`` runs as it is, on the gradients the replay wrote. Either
+way its state, its ``state_dict`` and any scheduler (which changes
+``param_groups[i]['lr']``) work as eagerly.
 
 Everything else runs eagerly, through the ordinary engine, and gives the
 ordinary result (or error): another module or loss, a module or tensor hook,
@@ -44,6 +47,7 @@ from ..autograd.grad_mode import _GradMode, is_grad_enabled
 from ..autograd.hooks import leaf_hooks_of
 from ..tensor import Tensor, wrap_array
 from . import kernels as K
+from .optim import FlatOptimizer
 
 
 class _EagerError(Exception):
@@ -91,6 +95,10 @@ class TrainStep:
         or ``nn.MSELoss`` of the supported options.
     optimizer : optim.Optimizer, optional
         Stepped by :meth:`__call__` (not needed by :meth:`forward_backward`).
+        An SGD, Adam or AdamW with one parameter group of exactly the model's
+        parameters is stepped over flat buffers (:mod:`retrograd.capture.optim`):
+        on the first capture the parameters' arrays become views of one
+        buffer, and the first layer's weight is stored transposed.
     enabled : bool, default=True
         False runs every step eagerly (the same results, for comparison).
     max_plans : int, default=4
@@ -121,6 +129,8 @@ class TrainStep:
         self._plans: dict[tuple[Any, ...], _Plan] = {}
         self._types = _module_types()
         self._grads: dict[int, ndarray] | None = None  # Backprop's arrays for the gradients
+        self._flat: FlatOptimizer | None = None  # the optimizer's step over flat buffers
+        self._last: _Plan | None = None  # the plan the last call replayed
 
     # ------------------------------------------------------------ the step
     def __call__(self, x: Any, y: Any) -> Tensor:
@@ -135,8 +145,15 @@ class TrainStep:
             raise ValueError("TrainStep(...)(x, y) steps the optimizer: pass optimizer=")
         self.optimizer.zero_grad()
         loss, _ = self.forward_backward(x, y)
-        self.optimizer.step()
+        self.step_optimizer()
         return loss
+
+    def step_optimizer(self) -> None:
+        """``optimizer.step()``: over flat buffers after a replay that captured it, else eagerly."""
+        plan = self._last
+        flat = plan.flat if plan is not None else None
+        if flat is None or not flat.step():
+            self.optimizer.step()
 
     def forward_backward(self, x: Any, y: Any, keep_output: bool = False) -> tuple[Tensor, Tensor]:
         """Forward, loss and backward: the parameters' ``.grad`` hold this batch's gradients.
@@ -163,6 +180,7 @@ class TrainStep:
             plan = self._plan_for(x, y)
         else:
             plan, self.reason = None, "capture is off (enabled=False)"
+        self._last = plan
         if plan is None:
             self.eager_steps += 1
             output = self.model(x)
@@ -182,8 +200,8 @@ class TrainStep:
             key = self._key(x, y)
             plan = self._plans.get(key)
             if plan is None:
-                layers, grads = self._layers(), self._grads
-                plan = _Plan(layers, self.loss_fn, _array(x), _array(y), self._types, grads)
+                plan = self._capture(_array(x), _array(y))
+                key = self._key(x, y)  # the parameters' arrays may have moved into flat buffers
                 if len(self._plans) >= self.max_plans:
                     del self._plans[next(iter(self._plans))]
                 self._plans[key] = plan
@@ -194,6 +212,29 @@ class TrainStep:
             self.reason = str(why)
             return None
         self.reason = None
+        return plan
+
+    def _capture(self, x: ndarray, y: ndarray | None) -> _Plan:
+        """A new plan; with the optimizer's step over flat buffers when it can be captured."""
+        layers = self._layers()
+        plan = _Plan(layers, self.loss_fn, x, y, self._types, self._grads)
+        if self.optimizer is None or self._grads is not None:
+            return plan
+        flat = self._flat
+        ids = {id(p) for p in plan.params}
+        if flat is None or not flat.valid() or {id(p) for p in flat.params} != ids:
+            # the first layer's weight is stored transposed when its backward needs no
+            # input gradient: its forward then multiplies C-contiguous matrices (NN, not NT)
+            first = plan.kernels[0] if plan.kernels else None
+            transpose = (
+                plan.params[:1] if isinstance(first, K.LinearKernel) and first.gx is None else []
+            )
+            flat = self._flat = FlatOptimizer.build(self.optimizer, plan.params, transpose)
+            if flat is None:
+                return plan
+            self._plans.clear()  # their kernels read the parameters' old arrays
+        plan = _Plan(layers, self.loss_fn, x, y, self._types, flat.grads)
+        plan.flat = flat
         return plan
 
     def _layers(self) -> list[Any]:
@@ -274,6 +315,7 @@ class _Plan:
         if n == 0:
             raise _EagerError("the batch is empty")
         self.kernels: list[Any] = []
+        self.flat: FlatOptimizer | None = None  # set by TrainStep when it steps the optimizer
         self.params: list[Tensor] = []
         self.grads: list[ndarray] = []
         self.given_grads = grads or {}
@@ -306,13 +348,7 @@ class _Plan:
                     f"Linear expects {m.weight.shape[1]} features, gets {width} (eager raises)"
                 )
             kernel = K.LinearKernel(m, n, dtype, needs_gx)
-            given = self.given_grads
-            if id(m.weight) in given:  # write the gradients where the caller wants them
-                kernel.gw = given[id(m.weight)]
-            if m.bias is not None and id(m.bias) in given:
-                kernel.gb = given[id(m.bias)]
-            kernel.grads = (kernel.gw,) if kernel.gb is None else (kernel.gw, kernel.gb)
-            self._take(params, kernel.grads)
+            self._take(kernel, m.weight, m.bias)
             return kernel, m.weight.shape[0]
         if kind is types["batchnorm"]:
             if not m.training:
@@ -325,7 +361,7 @@ class _Plan:
                 if b is not None and b.dtype != dtype:
                     raise _EagerError("BatchNorm1d's running statistics have another dtype")
             kernel = K.BatchNormKernel(m, n, dtype, needs_gx)
-            self._take(params, kernel.grads)
+            self._take(kernel, m.weight, m.bias)
             return kernel, width
         shape = (n, width)
         if kind is types["relu"]:
@@ -353,9 +389,21 @@ class _Plan:
             if leaf_hooks_of(p) is not None:
                 raise _EagerError(f"a parameter of {where} has hooks")
 
-    def _take(self, params: list[Tensor], grads: tuple[ndarray, ...]) -> None:
-        self.params += params
-        self.grads += grads
+    def _take(self, kernel: Any, weight: Tensor | None, bias: Tensor | None) -> None:
+        """Collect a kernel's parameters and gradient arrays (``gw``, ``gb``).
+
+        A gradient the caller gave an array for (:class:`Backprop`'s ``grads``,
+        the flat gradient buffer) is written there instead of the kernel's own.
+        """
+        given = self.given_grads
+        if weight is not None and id(weight) in given:
+            kernel.gw = given[id(weight)]
+        if bias is not None and id(bias) in given:
+            kernel.gb = given[id(bias)]
+        for p, g in ((weight, kernel.gw), (bias, kernel.gb)):
+            if p is not None:
+                self.params.append(p)
+                self.grads.append(g)
 
     def _loss_kernel(
         self, loss_fn: Any, n: int, width: int, dtype: Any, y: ndarray, types: dict[str, Any]

@@ -16,7 +16,10 @@ reused. The eager op's derivative is restated in each docstring.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+
+import numpy
 
 from .. import random as _random
 from .. import threads
@@ -24,7 +27,16 @@ from .._backend import ndarray, xp
 
 
 class LinearKernel:
-    """``out = x @ W^T + b``; ``gx = g @ W``, ``gW = g^T @ x``, ``gb = sum(g, 0)`` (ops.Linear)."""
+    """``out = x @ W^T + b``; ``gx = g @ W``, ``gW = g^T @ x``, ``gb = sum(g, 0)`` (ops.Linear).
+
+    A weight stored transposed (Fortran-contiguous: :class:`TrainStep` stores the
+    first layer's so when it captures the optimizer) makes ``x @ W^T`` a product
+    of two C-contiguous matrices, which OpenBLAS runs faster at small batches
+    than the NT product; ``gW`` is then computed as ``(x^T @ g)^T``, written
+    straight into the transposed gradient. Where :func:`transposed_rounds_as_eager`
+    finds that OpenBLAS sums in another order at these sizes, the kernel copies
+    the weight to C order each step and multiplies as eagerly instead.
+    """
 
     def __init__(self, module: Any, n: int, dtype: Any, needs_gx: bool) -> None:
         w = module.weight.array
@@ -36,12 +48,19 @@ class LinearKernel:
         self.gx = xp.empty((n, w.shape[1]), dtype=dtype) if needs_gx else None
         self.gw = xp.empty_like(w)
         self.gb = xp.empty_like(self.b) if self.b is not None else None
-        self.grads = (self.gw,) if self.b is None else (self.gw, self.gb)
         # the three products have the same multiply-adds: threads chosen as eager's (ops.Linear)
         self.work = n * w.shape[0] * w.shape[1]
+        self.copy: ndarray | None = None  # W in C order, refreshed each step, when needed
+        self.gw_c: ndarray | None = None
+        if not w.flags.c_contiguous and not transposed_rounds_as_eager(n, *w.shape, w.dtype):
+            self.copy = xp.empty(w.shape, dtype=dtype)
+            self.wt = self.copy.T
+            self.gw_c = xp.empty(w.shape, dtype=dtype)
 
     def forward(self) -> None:
         threads.for_work(self.work)
+        if self.copy is not None:
+            xp.copyto(self.copy, self.w)
         xp.matmul(self.x, self.wt, out=self.out)
         if self.b is not None:
             xp.add(self.out, self.b, out=self.out)
@@ -50,10 +69,38 @@ class LinearKernel:
         g = self.g
         threads.for_work(self.work)
         if self.gx is not None:
-            xp.matmul(g, self.w, out=self.gx)
-        xp.matmul(g.T, self.x, out=self.gw)
+            xp.matmul(g, self.w if self.copy is None else self.copy, out=self.gx)
+        gw = self.gw
+        if gw.flags.c_contiguous:
+            xp.matmul(g.T, self.x, out=gw)
+        elif self.gw_c is None:  # gW^T = x^T g, a C-contiguous result
+            xp.matmul(self.x.T, g, out=gw.T)
+        else:
+            xp.matmul(g.T, self.x, out=self.gw_c)
+            xp.copyto(gw, self.gw_c)
         if self.gb is not None:
             g.sum(axis=0, out=self.gb)
+
+
+@functools.lru_cache(maxsize=64)
+def transposed_rounds_as_eager(n: int, m: int, k: int, dtype: Any) -> bool:
+    """Whether the products of an ``(m, k)`` weight stored transposed round as eager's.
+
+    Probed once per shape on random values: ``x @ W^T``, ``g^T @ x`` and
+    ``g @ W`` against ``(x^T @ g)^T`` and the products with a Fortran-ordered
+    ``W``. OpenBLAS picks its kernel and blocking by the operands' layout and
+    sizes; where it sums in the same order the results are equal for any values,
+    and where it does not, random values almost surely show it.
+    """
+    rng = numpy.random.default_rng(0)
+    x, w, g = (rng.standard_normal(shape).astype(dtype) for shape in ((n, k), (m, k), (n, m)))
+    wf = numpy.asfortranarray(w)
+    threads.for_work(n * m * k)
+    return (
+        numpy.array_equal(x @ w.T, x @ wf.T)
+        and numpy.array_equal(g.T @ x, (x.T @ g).T)
+        and numpy.array_equal(g @ w, g @ wf)
+    )
 
 
 class ReLUKernel:
@@ -189,7 +236,6 @@ class BatchNormKernel:
         self.gx = xp.empty((n, c), dtype=dtype) if needs_gx else None
         self.gw = xp.empty_like(self.w) if self.w is not None else None
         self.gb = xp.empty_like(self.b) if self.b is not None else None
-        self.grads = tuple(a for a in (self.gw, self.gb) if a is not None)
 
     def forward(self) -> None:
         x, mean, var, xc = self.x, self.mean, self.var, self.xc
