@@ -15,7 +15,8 @@ Markdown report with the date, machine, library versions and thread settings):
 - ``sklearn``: ``retrograd.sklearn`` against scikit-learn's MLPs (``sklearn_fit.py``);
 - ``memory``: peak memory of the batch-512 epoch (``memory.py``);
 - ``import``: time to ``import retrograd`` (``import_time.py``);
-- ``threads``: default BLAS threads on an idle and a busy machine (``threads.py``).
+- ``threads``: default BLAS threads on an idle and a busy machine (``threads.py``);
+- ``conv``: convolutional layers and LeNet-5 training against PyTorch eager (``conv.py``).
 
 Every part runs each library in its own process, alternated over rounds
 (``_harness.py``); on a shared machine, run it when nothing else is busy.
@@ -35,6 +36,7 @@ PARTS = {
     "memory": "memory.py",
     "import": "import_time.py",
     "threads": "threads.py",
+    "conv": "conv.py",
 }
 
 

@@ -158,13 +158,20 @@ def test_conv2d_unbatched_input():
 
 
 @pytest.mark.parametrize("scratch", [1, 2000])
-def test_chunked_batch_matches_torch(monkeypatch, scratch):
-    """With a tiny scratch bound the batch runs in chunks (one sample each at 1 byte)."""
+@pytest.mark.parametrize("stride", [1, 2])
+def test_chunked_batch_matches_torch(monkeypatch, scratch, stride):
+    """With a tiny scratch bound the batch runs in chunks (one sample each at 1 byte).
+
+    Stride 1 takes the wide layout (whole padded rows, and the input gradient
+    added back as one run per group and offset), stride 2 the strided one.
+    """
     monkeypatch.setattr(conv_ops, "SCRATCH_BYTES", scratch)
-    kw = {"padding": 1, "stride": (1, 2), "groups": 2}
+    kw = {"padding": 1, "stride": (1, stride), "groups": 2}
     arrays = [arr((5, 4, 7, 8), 1), arr((6, 2, 3, 3), 2), arr(6, 3)]
+    geo = conv_ops.Geometry((5, 4, 7, 8), (3, 3), (1, stride), ((1, 1), (1, 1)), (1, 1))
+    assert geo.wide == (stride == 1)
     both(lambda *a: CF.conv2d(*a, **kw), lambda *a: TF.conv2d(*a, **kw), arrays, np.float64)
-    kt = {"stride": 2, "padding": 1, "output_padding": 1}
+    kt = {"stride": stride, "padding": 1, "output_padding": stride - 1, "dilation": (2, 1)}
     arrays = [arr((5, 4, 3, 4), 1), arr((4, 3, 3, 3), 2), arr(3, 3)]
     both(
         lambda *a: CF.conv_transpose2d(*a, **kt),
@@ -172,6 +179,14 @@ def test_chunked_batch_matches_torch(monkeypatch, scratch):
         arrays,
         np.float64,
     )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("c", "o"), [(4, 16), (4, 6), (2, 16)])
+def test_weight_gradient_in_both_product_orders(c, o, dtype):
+    """k = C*9 >= 32 and O >= 16 take ``cols @ g^T``; fewer of either ``g @ cols^T``."""
+    arrays = [arr((3, c, 6, 7), 1), arr((o, c, 3, 3), 2), arr(o, 3)]
+    both(lambda *a: CF.conv2d(*a, padding=1), lambda *a: TF.conv2d(*a, padding=1), arrays, dtype)
 
 
 def test_float32_stays_float32_without_copies_to_float64():

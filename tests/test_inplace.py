@@ -641,7 +641,7 @@ def test_docs_examples_run():
     end = text.find("\n## ", start + 1)
     section = text[start : end if end != -1 else None]
     blocks = re.findall(r"```python\n(.+?)\n```", section, flags=re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     scope: dict = {}
     for block in blocks:
         exec(compile(block, "docs/autograd.md", "exec"), scope)

@@ -511,6 +511,22 @@ def test_class_index_out_of_range_names_value_and_range(name):
     assert np.isfinite(fn(X, rg.tensor([0, 3]), ignore_index=3).item())  # 3 is ignored
 
 
+def test_cross_entropy_range_check_sees_negative_targets_as_large():
+    # The range check reads int64 targets as uint64 in one max: the most negative int64
+    # and a strided (non-contiguous) target must still be caught, and a valid strided one
+    # must give torch's loss.
+    most_negative = np.iinfo(np.int64).min
+    with _raises(ValueError, f"class index {most_negative}", "0 to 2"):
+        RL.cross_entropy(X, rg.from_numpy(np.array([0, most_negative])))
+    strided = np.array([[0, -1], [2, -1]])[:, 0]
+    assert not strided.flags.c_contiguous
+    got = RL.cross_entropy(X, rg.from_numpy(strided)).item()
+    want = TF.cross_entropy(torch.from_numpy(X.numpy()), torch.from_numpy(strided)).item()
+    assert got == pytest.approx(want, rel=1e-6)
+    with _raises(ValueError, "class index -1", "0 to 2"):
+        RL.cross_entropy(X, rg.from_numpy(np.array([[0, 1], [-1, 1]])[:, 0]))
+
+
 @pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
 def test_class_target_shape_and_batch_mismatch(name):
     fn = getattr(RL, name)

@@ -101,19 +101,24 @@ class BatchNorm1d(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
+    #: The input shapes accepted: (number of dimensions, shape with {c} for num_features).
+    _layouts: tuple[tuple[int, str], ...] = ((2, "(N, {c})"), (3, "(N, {c}, L)"))
+
     def _check_input(self, input: Tensor) -> None:
         if not isinstance(input, Tensor):
             raise TypeError(f"{self!r}: expected a Tensor input, got {type(input).__name__}")
-        if input.ndim not in (2, 3):
+        layouts = dict(self._layouts)
+        if input.ndim not in layouts:
+            dims = " or ".join(f"{d}D" for d in layouts)
             raise ValueError(
-                f"{self!r}: expected 2D or 3D input (got {input.ndim}D input of shape "
+                f"{self!r}: expected {dims} input (got {input.ndim}D input of shape "
                 f"{tuple(input.shape)})"
             )
         if input.shape[1] != self.num_features:
+            shapes = " or ".join(s.format(c=self.num_features) for s in layouts.values())
             raise ValueError(
-                f"{self!r}: expected input of shape (N, {self.num_features}) or "
-                f"(N, {self.num_features}, L), got {tuple(input.shape)}; dimension 1 must be "
-                "num_features"
+                f"{self!r}: expected input of shape {shapes}, got {tuple(input.shape)}; "
+                "dimension 1 must be num_features"
             )
 
     def forward(self, input: Tensor) -> Tensor:

@@ -25,19 +25,7 @@ class BatchNorm2d(BatchNorm1d):
     input (N, C, H, W) -> output of the same shape.
     """
 
-    def _check_input(self, input: Tensor) -> None:
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{self!r}: expected a Tensor input, got {type(input).__name__}")
-        if input.ndim != 4:
-            raise ValueError(
-                f"{self!r}: expected 4D input (got {input.ndim}D input of shape "
-                f"{tuple(input.shape)})"
-            )
-        if input.shape[1] != self.num_features:
-            raise ValueError(
-                f"{self!r}: expected input of shape (N, {self.num_features}, H, W), got "
-                f"{tuple(input.shape)}; dimension 1 must be num_features"
-            )
+    _layouts = ((4, "(N, {c}, H, W)"),)
 
 
 class Dropout2d(Dropout):
