@@ -14,7 +14,7 @@ from ..explain import LOSS_NAMES as EXPLAIN_LOSSES
 from ..serialization import atomic_write
 from .errors import UsageFailure
 from .inputs import check_features, check_output, load_data, load_model
-from .params import HiddenSizes, Name, Number, flag, given, parse_numbers
+from .params import HiddenSizes, Name, flag, given, name_option, number_option, parse_numbers
 
 
 def _explain_model(
@@ -61,28 +61,20 @@ def _check_small(layers: tuple[int, ...] | None) -> None:
     metavar="SIZES",
     help="Layer sizes, input first, e.g. 2,3,1 [default: 2,2,1].",
 )
-@click.option(
-    "--activation",
-    type=Name(pipeline.ACTIVATIONS, "activation"),
-    default="sigmoid",
-    show_default=True,
+@name_option(
+    "activation",
+    pipeline.ACTIVATIONS,
+    "sigmoid",
     help="The activation of every layer (the output layer too, with --loss mse).",
 )
-@click.option(
-    "--loss",
-    type=Name({name: pipeline.LOSSES[name] for name in EXPLAIN_LOSSES}, "loss"),
-    default="mse",
-    show_default=True,
+@name_option(
+    "loss",
+    {name: pipeline.LOSSES[name] for name in EXPLAIN_LOSSES},
+    "mse",
     help="cross-entropy puts a softmax on the output layer (2 or more outputs, --target a class).",
 )
-@click.option(
-    "--lr",
-    type=Number("lr"),
-    default=0.5,
-    show_default=True,
-    help="The learning rate eta.",
-)
-@click.option("--seed", type=Number("seed"), help="Random weights (nn.Linear's default) by seed.")
+@number_option("lr", 0.5, "The learning rate eta.")
+@number_option("seed", help="Random weights (nn.Linear's default) by seed.")
 @click.option(
     "--weights",
     "weights_file",
@@ -101,26 +93,12 @@ def _check_small(layers: tuple[int, ...] | None) -> None:
     type=click.Path(path_type=Path),
     help="A saved model (model file or run folder) to explain instead.",
 )
-@click.option(
-    "--sample", type=Number("sample"), default=0, show_default=True, help="Row of --data."
-)
+@number_option("sample", 0, "Row of --data.")
 @click.option(
     "--data", metavar="NAME|FILE", help="With --model: its data [default: the one it trained on]."
 )
-@click.option(
-    "--steps",
-    type=Number("steps"),
-    default=1,
-    show_default=True,
-    help="Repeat the step N times on the sample and show the loss after each.",
-)
-@click.option(
-    "--tol",
-    type=Number("tol"),
-    default=1e-3,
-    show_default=True,
-    help="Stop the repeat once the loss falls below this.",
-)
+@number_option("steps", 1, "Repeat the step N times on the sample and show the loss after each.")
+@number_option("tol", 1e-3, "Stop the repeat once the loss falls below this.")
 @click.option("--graph", is_flag=True, help="Include the computational graph of the loss.")
 @click.option(
     "--format",

@@ -25,7 +25,7 @@ from .inputs import (
     predictions,
     read_features_csv,
 )
-from .params import Name, Number, output_option
+from .params import name_option, number_option, output_option
 from .plots import plot_confusion, plot_regression
 from .text import echo_lines, fmt, preview, table
 
@@ -64,21 +64,17 @@ def _test_part(
     "Default: the data set the model was trained on, as its model file names it.",
 )
 @click.option("--target", metavar="COLUMN", help="The target column of a CSV file.")
-@click.option(
-    "--split",
-    type=Name(dict.fromkeys(("all", "test")), "split"),
-    default="all",
-    show_default=True,
+@name_option(
+    "split",
+    dict.fromkeys(("all", "test")),
+    "all",
     help="all: every row; test: only the rows `train` held out for testing (same split).",
 )
-@click.option(
-    "--seed",
-    type=Number("seed"),
-    help="The training seed, for --split test (default: the one saved with the model).",
+@number_option(
+    "seed", help="The training seed, for --split test (default: the one saved with the model)."
 )
-@click.option(
-    "--test-split",
-    type=Number("test_split"),
+@number_option(
+    "test_split",
     help="The training --test-split, for --split test (default: the one saved with the model).",
 )
 @click.option(

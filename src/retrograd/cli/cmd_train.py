@@ -27,7 +27,7 @@ from .errors import (
     together,
 )
 from .inputs import load_data
-from .params import HiddenSizes, Name, Number, flag, given
+from .params import HiddenSizes, Number, flag, given, name_option, number_option
 from .run_folder import (
     CHECKPOINT_FILE,
     RUN_FILE,
@@ -89,11 +89,10 @@ _D = {
     show_default=True,
     help="Hidden layer widths, comma-separated; 'none' for a linear model.",
 )
-@click.option(
-    "--arch",
-    type=Name(pipeline.ARCHITECTURES, "arch"),
-    default=_D["arch"],
-    show_default=True,
+@name_option(
+    "arch",
+    pipeline.ARCHITECTURES,
+    _D["arch"],
     help="mlp: Linear layers on the flat features; cnn: convolutions (Conv2d on images such "
     "as digits and IDX folders, Conv1d on sequences such as mnist1d), each followed by "
     "max pooling, then the --hidden layers.",
@@ -105,19 +104,14 @@ _D = {
     show_default=True,
     help="--arch cnn: output channels of each convolution block, comma-separated.",
 )
-@click.option(
-    "--kernel",
-    type=Number("kernel"),
-    default=_D["kernel"],
-    show_default=True,
-    help="--arch cnn: the convolutions' kernel size (padding 'same').",
+@number_option(
+    "kernel", _D["kernel"], "--arch cnn: the convolutions' kernel size (padding 'same')."
 )
-@click.option(
-    "--augment",
-    type=Name(pipeline.AUGMENTATIONS, "augment"),
-    default=_D["augment"],
-    show_default=True,
-    help="--arch cnn: what is done to every training batch (never to validation or test "
+@name_option(
+    "augment",
+    pipeline.AUGMENTATIONS,
+    _D["augment"],
+    "--arch cnn: what is done to every training batch (never to validation or test "
     "rows); shift: each image or sequence moved by up to one position along each axis, "
     "a new draw every epoch.",
 )
@@ -129,92 +123,38 @@ _D = {
     help="Classification: the cross-entropy's label smoothing, in [0, 1] (PyTorch's "
     "CrossEntropyLoss(label_smoothing=...)).",
 )
-@click.option(
-    "--activation",
-    type=Name(pipeline.ACTIVATIONS, "activation"),
-    default=_D["activation"],
-    show_default=True,
-    help="The hidden layers' activation.",
-)
-@click.option(
-    "--loss",
-    type=Name(pipeline.LOSSES, "loss"),
-    default=_D["loss"],
-    show_default=True,
+@name_option("activation", pipeline.ACTIVATIONS, _D["activation"], "The hidden layers' activation.")
+@name_option(
+    "loss",
+    pipeline.LOSSES,
+    _D["loss"],
     help="auto: cross-entropy for classification, mean squared error for regression.",
 )
-@click.option(
-    "--optimizer",
-    type=Name(pipeline.OPTIMIZERS, "optimizer"),
-    default=_D["optimizer"],
-    show_default=True,
+@name_option("optimizer", pipeline.OPTIMIZERS, _D["optimizer"])
+@number_option("lr", _D["lr"], "Learning rate.")
+@number_option(
+    "momentum", _D["momentum"], "SGD's momentum (and RMSprop's, where the optimizer takes one)."
 )
-@click.option(
-    "--lr",
-    type=Number("lr"),
-    default=_D["lr"],
-    show_default=True,
-    help="Learning rate.",
+@number_option("weight_decay", _D["weight_decay"], "L2 penalty (decoupled for adamw).")
+@number_option("batch_size", _D["batch_size"])
+@number_option(
+    "epochs", _D["epochs"], "At most this many (early stopping usually ends the run sooner)."
 )
-@click.option(
-    "--momentum",
-    type=Number("momentum"),
-    default=_D["momentum"],
-    show_default=True,
-    help="SGD's momentum (and RMSprop's, where the optimizer takes one).",
-)
-@click.option(
-    "--weight-decay",
-    type=Number("weight_decay"),
-    default=_D["weight_decay"],
-    show_default=True,
-    help="L2 penalty (decoupled for adamw).",
-)
-@click.option(
-    "--batch-size", type=Number("batch_size"), default=_D["batch_size"], show_default=True
-)
-@click.option(
-    "--epochs",
-    type=Number("epochs"),
-    default=_D["epochs"],
-    show_default=True,
-    help="At most this many (early stopping usually ends the run sooner).",
-)
-@click.option(
-    "--patience",
-    type=Number("patience"),
-    default=_D["patience"],
-    show_default=True,
+@number_option(
+    "patience",
+    _D["patience"],
     help="Stop after this many epochs without a better validation loss (the best "
     "epoch's weights are kept); without a validation part, without a better training loss.",
 )
-@click.option(
-    "--dropout",
-    type=Number("dropout"),
-    default=_D["dropout"],
-    show_default=True,
-    help="Dropout probability after each hidden layer.",
-)
-@click.option(
-    "--seed",
-    type=Number("seed"),
-    default=_D["seed"],
-    show_default=True,
-    help="Seeds the split, the initial weights, the batches and dropout.",
-)
-@click.option(
-    "--val-split",
-    type=Number("val_split"),
-    default=_D["val_split"],
-    show_default=True,
+@number_option("dropout", _D["dropout"], "Dropout probability after each hidden layer.")
+@number_option("seed", _D["seed"], "Seeds the split, the initial weights, the batches and dropout.")
+@number_option(
+    "val_split",
+    _D["val_split"],
     help="Fraction of the rows held out for validation (early stopping); 0 for none.",
 )
-@click.option(
-    "--test-split",
-    type=Number("test_split"),
-    default=_D["test_split"],
-    show_default=True,
-    help="Fraction of the rows held out for the final test metrics.",
+@number_option(
+    "test_split", _D["test_split"], "Fraction of the rows held out for the final test metrics."
 )
 @click.option(
     "--out",

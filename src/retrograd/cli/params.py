@@ -132,3 +132,31 @@ def output_option(metavar: str, what: str) -> Any:
         metavar=metavar,
         help=f"The {what} to write (replaced if it exists); - for standard output.",
     )
+
+
+def number_option(name: str, default: Any = None, help: str | None = None) -> Any:
+    """``--name``, a :class:`Number` checked by the rule the Python API applies to ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The option's Python name, a key of :data:`retrograd.options.NUMERIC`
+        (``'val_split'`` is the flag ``--val-split``).
+    default : int or float, optional
+        Shown in the help; None leaves the option unset when not given.
+    help : str, optional
+        The option's help text.
+    """
+    return _option(name, Number(name), default, help)
+
+
+def name_option(name: str, table: Mapping[str, Any], default: str, help: str | None = None) -> Any:
+    """``--name``, a :class:`Name` from ``table``, with its default shown in the help."""
+    return _option(name, Name(table, name), default, help)
+
+
+def _option(name: str, kind: click.ParamType, default: Any, help: str | None) -> Any:
+    """The ``click.option`` of ``number_option`` and ``name_option``."""
+    if default is None:
+        return click.option(flag(name), type=kind, help=help)
+    return click.option(flag(name), type=kind, default=default, show_default=True, help=help)

@@ -17,7 +17,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
@@ -272,6 +272,22 @@ def read_csv(
     X = _parse_features(body, feature_cols, body_lines, feature_names, path)
     targets = np.array([row[t].strip() for row in body], dtype=str)
     y = _parse_target(targets, body_lines, target_name, task, path)
+    return _file_spec(
+        path, X, y, task, feature_names, target_name, "CSV file", named_features=names is not None
+    )
+
+
+def _file_spec(
+    path: Path,
+    X: np.ndarray,
+    y: np.ndarray,
+    task: str | None,
+    feature_names: list[str],
+    target_name: str,
+    kind: str,
+    **extra: Any,
+) -> DataSpec:
+    """The DataSpec of a ``kind`` of file: its task checked against (or inferred from) ``y``."""
     task, y = resolve_task(task, y, str(path))
     return DataSpec(
         X=X,
@@ -280,8 +296,8 @@ def read_csv(
         feature_names=feature_names,
         name=path.name,
         target_name=target_name,
-        description=f"CSV file {path}",
-        named_features=names is not None,
+        description=f"{kind} {path}",
+        **extra,
     )
 
 
@@ -446,17 +462,16 @@ def read_npz(path: PathLike, *, task: str | None = None) -> DataSpec:
         feature_names = [str(n) for n in names.tolist()]
     else:
         feature_names = [f"x{j}" for j in range(X.shape[1])]
-    task, y = resolve_task(task, y, str(path))
-    return DataSpec(
-        X=X,
-        y=y,
-        task=task,
-        feature_names=feature_names,
-        name=path.name,
-        target_name="y",
-        description=f"NumPy archive {path}",
-        sample_shape=sample_shape,
+    return _file_spec(
+        path,
+        X,
+        y,
+        task,
+        feature_names,
+        "y",
+        "NumPy archive",
         named_features=named,
+        sample_shape=sample_shape,
     )
 
 

@@ -149,13 +149,7 @@ class Standardizer:
         DataError
             When ``X`` has a different number of features than the fitted data.
         """
-        self._check_fitted("transform")
-        X = _features(X, "Standardizer.transform")
-        if X.shape[1] != len(self.mean_):
-            raise DataError(
-                f"the model expects {len(self.mean_)} features, the data has {X.shape[1]}"
-            )
-        dtype = X.dtype if X.dtype == np.float32 else np.float64
+        X, dtype = self._fitted_input(X, "transform")
         return ((X - self.mean_) / self.scale_).astype(dtype, copy=False)
 
     def fit_transform(self, X: Any) -> np.ndarray:
@@ -164,14 +158,18 @@ class Standardizer:
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Undo :meth:`transform`: ``X * scale_ + mean_``."""
-        self._check_fitted("inverse_transform")
-        X = _features(X, "Standardizer.inverse_transform")
+        X, dtype = self._fitted_input(X, "inverse_transform")
+        return (X * self.scale_ + self.mean_).astype(dtype, copy=False)
+
+    def _fitted_input(self, X: Any, op: str) -> tuple[np.ndarray, np.dtype]:
+        """``X`` checked for method ``op`` (fitted, as many features), and the result's dtype."""
+        self._check_fitted(op)
+        X = _features(X, f"Standardizer.{op}")
         if X.shape[1] != len(self.mean_):
             raise DataError(
                 f"the model expects {len(self.mean_)} features, the data has {X.shape[1]}"
             )
-        dtype = X.dtype if X.dtype == np.float32 else np.float64
-        return (X * self.scale_ + self.mean_).astype(dtype, copy=False)
+        return X, np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
 
     def to_dict(self) -> dict[str, list[float]]:
         """The fitted state as JSON-able lists: ``{'mean': [...], 'scale': [...]}``.

@@ -11,7 +11,7 @@ from ..tensor import Tensor, wrap_array
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import check_device, check_size, empty_parameter, float_dtype
+from .parameter import affine_parameters, check_device, check_size, float_dtype
 
 
 class BatchNorm1d(Module):
@@ -74,15 +74,7 @@ class BatchNorm1d(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         c = self.num_features
-        if affine:
-            self.weight = empty_parameter((c,), dtype, type(self).__name__)
-            if bias:
-                self.bias = empty_parameter((c,), dtype, type(self).__name__)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, (c,), dtype, type(self).__name__, affine, affine and bias)
         if track_running_stats:
             dt = float_dtype(dtype, type(self).__name__)
             self.register_buffer("running_mean", wrap_array(xp.zeros(c, dtype=dt)))

@@ -1782,8 +1782,12 @@ def _pool_args(
     dilation: IntOr,
     ceil_mode: bool,
     shape: tuple[int, ...],
-) -> tuple[tuple[int, ...], ...]:
-    """Pooling arguments as tuples, the output size and the bottom/right padding."""
+) -> tuple[Any, ...]:
+    """Pooling arguments as tuples, the output size and the ``(top/left, bottom/right)`` padding.
+
+    The padding is per spatial axis, with a leading ``(0, 0)`` for the 1-D case (the
+    ops pool over two axes, a sequence being one row).
+    """
     k = _ints(kernel_size, d, "kernel_size", op)
     s = (
         k
@@ -1807,7 +1811,8 @@ def _pool_args(
         max(pa, (o - 1) * sa + da * (ka - 1) + 1 - n - pa)
         for n, o, ka, sa, pa, da in zip(x.shape[2:], out, k, s, p, dil, strict=True)
     )
-    return k, s, p, dil, out, hi
+    pads = ((0, 0), (p[0], hi[0])) if d == 1 else ((p[0], hi[0]), (p[1], hi[1]))
+    return k, s, p, dil, out, pads
 
 
 def _max_pool(
@@ -1823,10 +1828,9 @@ def _max_pool(
 ) -> Tensor | tuple[Tensor, Tensor]:
     unbatched = _check_input(input, d, op)
     x = _batched(input, unbatched)
-    k, s, p, dil, out, hi = _pool_args(
+    k, s, _, dil, out, pads = _pool_args(
         op, d, x, kernel_size, stride, padding, dilation, ceil_mode, input.shape
     )
-    pads = ((0, 0), (p[0], hi[0])) if d == 1 else ((p[0], hi[0]), (p[1], hi[1]))
     sink: list[Any] | None = [] if return_indices else None
     y = apply_op(
         ops.MaxPool,
@@ -1914,7 +1918,7 @@ def _avg_pool(
         )
     unbatched = _check_input(input, d, op)
     x = _batched(input, unbatched)
-    k, s, p, _, out, hi = _pool_args(
+    k, s, p, _, out, pads = _pool_args(
         op, d, x, kernel_size, stride, padding, 1, ceil_mode, input.shape
     )
     divs = [
@@ -1922,7 +1926,6 @@ def _avg_pool(
         for n, o, ka, sa, pa in zip(x.shape[2:], out, k, s, p, strict=True)
     ]
     divisor = divs[0][None, :] if d == 1 else divs[0][:, None] * divs[1][None, :]
-    pads = ((0, 0), (p[0], hi[0])) if d == 1 else ((p[0], hi[0]), (p[1], hi[1]))
     y = apply_op(
         ops.AvgPool,
         x,

@@ -226,24 +226,21 @@ def xavier_uniform_(
     gain : float, default=1.0
     generator : Generator, optional
     """
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    a = math.sqrt(3.0) * std
+    a = math.sqrt(3.0) * _xavier_std(tensor, gain)
     return uniform_(tensor, -a, a, generator)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
     """Glorot normal: N(0, std**2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``, in place.
 
-    Parameters
-    ----------
-    tensor : Tensor of at least 2 dimensions, (out, in, *kernel)
-    gain : float, default=1.0
-    generator : Generator, optional
+    Parameters are those of :func:`xavier_uniform_`.
     """
+    return normal_(tensor, 0.0, _xavier_std(tensor, gain), generator)
+
+
+def _xavier_std(tensor: Tensor, gain: float) -> float:
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std, generator)
+    return gain * math.sqrt(2.0 / float(fan_in + fan_out))
 
 
 def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str, op: str) -> float | None:

@@ -201,17 +201,25 @@ class Module:
         if name == "" or "." in name:
             raise KeyError(f'{what} name can\'t be empty or contain ".", got {name!r}')
 
+    def _check_entry(
+        self, name: Any, value: Any, kind: str, cls: type, cls_name: str, table: dict[str, Any]
+    ) -> None:
+        """Refuse ``value`` (a ``cls`` or None) as a ``kind`` new to ``table``, as PyTorch does."""
+        self._check_init(kind + "s")
+        self._check_name(name, kind)
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(
+                f"cannot assign '{type(value).__name__}' object to {kind} '{name}' "
+                f"({cls_name} or None required)"
+            )
+        if hasattr(self, name) and name not in table:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add ``param`` (a Parameter, or None for an absent one) under ``name``."""
-        self._check_init("parameters")
-        self._check_name(name, "parameter")
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(
-                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
-                "(retrograd.nn.Parameter or None required)"
-            )
-        if hasattr(self, name) and name not in self._parameters:
-            raise KeyError(f"attribute '{name}' already exists")
+        self._check_entry(
+            name, param, "parameter", Parameter, "retrograd.nn.Parameter", self._parameters
+        )
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -226,15 +234,7 @@ class Module:
         persistent : bool, default=True
             Whether the buffer is part of :meth:`state_dict`.
         """
-        self._check_init("buffers")
-        self._check_name(name, "buffer")
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(
-                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
-                "(Tensor or None required)"
-            )
-        if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
+        self._check_entry(name, tensor, "buffer", Tensor, "Tensor", self._buffers)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers.discard(name)
@@ -304,22 +304,27 @@ class Module:
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails. Read __dict__ directly: during copy or
         # unpickling the registries may not exist yet, and self._parameters would recurse.
-        d = self.__dict__
-        for key in ("_parameters", "_buffers", "_modules"):
-            reg = d.get(key)
-            if reg is not None and name in reg:
-                return reg[name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        reg = self._registry_of(name)
+        if reg is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        return reg[name]
 
     def __delattr__(self, name: str) -> None:
+        reg = self._registry_of(name)
+        if reg is None:
+            object.__delattr__(self, name)
+            return
+        del reg[name]
+        self.__dict__["_non_persistent_buffers"].discard(name)
+
+    def _registry_of(self, name: str) -> dict[str, Any] | None:
+        """The registry (parameters, buffers or modules) that holds ``name``, or None."""
         d = self.__dict__
         for key in ("_parameters", "_buffers", "_modules"):
             reg = d.get(key)
             if reg is not None and name in reg:
-                del reg[name]
-                d["_non_persistent_buffers"].discard(name)
-                return
-        object.__delattr__(self, name)
+                return reg
+        return None
 
     def __dir__(self) -> list[str]:
         return sorted(

@@ -9,7 +9,7 @@ from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import check_device, check_size, empty_parameter
+from .parameter import affine_parameters, check_device, check_size
 
 
 class LayerNorm(Module):
@@ -59,15 +59,8 @@ class LayerNorm(Module):
             raise ValueError("LayerNorm: normalized_shape must have at least one dimension")
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = empty_parameter(self.normalized_shape, dtype, "LayerNorm")
-            if bias:
-                self.bias = empty_parameter(self.normalized_shape, dtype, "LayerNorm")
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine = elementwise_affine
+        affine_parameters(self, self.normalized_shape, dtype, "LayerNorm", affine, affine and bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

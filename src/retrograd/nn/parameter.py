@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._backend import FLOAT_DTYPES, default_float, xp
 from ..devices import check_device as _check_device
 from ..tensor import Tensor, as_dtype, to_array
 from ..validation import is_int
+
+if TYPE_CHECKING:
+    from .module import Module
 
 
 class Parameter(Tensor):
@@ -64,6 +67,18 @@ def float_dtype(dtype: Any, op: str) -> Any:
 def empty_parameter(shape: tuple[int, ...], dtype: Any, op: str) -> Parameter:
     """A parameter of ``shape`` whose values the caller initialises."""
     return Parameter(xp.zeros(shape, dtype=float_dtype(dtype, op)))
+
+
+def affine_parameters(
+    module: Module, shape: tuple[int, ...], dtype: Any, op: str, weight: bool, bias: bool
+) -> None:
+    """Register ``module.weight`` and ``module.bias`` of ``shape``; an absent one (False) is None.
+
+    A normalization layer's affine transform: PyTorch registers the absent ones as
+    None, so that ``module.bias`` reads None and the state_dict leaves it out.
+    """
+    module.register_parameter("weight", empty_parameter(shape, dtype, op) if weight else None)
+    module.register_parameter("bias", empty_parameter(shape, dtype, op) if bias else None)
 
 
 def check_size(value: Any, name: str, op: str, positive: bool = False) -> int:

@@ -10,7 +10,56 @@ from .optimizer import Optimizer, ParamsT, StateDict, params_doc, refuse_unsuppo
 from .updates import add_, moving_average_, mul_add_
 
 
-class Adam(Optimizer):
+class AdamBase(Optimizer):
+    """What Adam, AdamW, NAdam, RAdam and Adamax share: the options every one of them takes.
+
+    ``lr``, ``betas``, ``eps``, ``weight_decay`` and ``maximize`` become the
+    defaults, checked alike; a subclass passes its own options (``amsgrad``,
+    ``momentum_decay``, ...) as keywords, after refusing the PyTorch options it
+    does not implement. Each subclass keeps PyTorch's signature and its own
+    :meth:`_update`.
+    """
+
+    checked_options = ("lr", "eps", "betas", "weight_decay")
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        maximize: bool,
+        **options: Any,
+    ) -> None:
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, {**defaults, **options})
+
+
+def moments_doc(weight_decay: str = "0", decay: str = "L2 penalty (or decoupled decay)") -> str:
+    """The ``betas``, ``eps`` and ``weight_decay`` entries of an Adam-family Parameters section.
+
+    Inserted by the f-string docstrings as :func:`~.optimizer.params_doc` is; continuation
+    lines carry the class docstring's 8-space indent.
+    """
+    return (
+        "betas : tuple of float, default=(0.9, 0.999)\n"
+        "        Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).\n"
+        "    eps : float, default=1e-8\n"
+        "        Added to the denominator, >= 0.\n"
+        f"    weight_decay : float, default={weight_decay}\n"
+        f"        {decay}, >= 0."
+    )
+
+
+#: The ``decoupled_weight_decay`` entry of Adam's, NAdam's and RAdam's Parameters sections.
+DECOUPLED_DOC = (
+    "decoupled_weight_decay : bool, default=False\n"
+    "        Shrink the weights directly instead of adding the decay to the gradient."
+)
+
+
+class Adam(AdamBase):
     __doc__ = f"""Adam (optionally AMSGrad), as ``torch.optim.Adam``.
 
     With ``t`` the parameter's step count, starting at 1::
@@ -36,23 +85,15 @@ class Adam(Optimizer):
     Parameters
     ----------
     {params_doc(lr="1e-3")}
-    betas : tuple of float, default=(0.9, 0.999)
-        Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
-    eps : float, default=1e-8
-        Added to the denominator, >= 0.
-    weight_decay : float, default=0
-        L2 penalty (or decoupled decay), >= 0.
+    {moments_doc()}
     amsgrad : bool, default=False
         Divide by the largest second moment seen so far.
     maximize : bool, default=False
         Ascend the objective instead of descending it.
     foreach, capturable, differentiable, fused
         As in PyTorch, accepted only at their defaults (None or False).
-    decoupled_weight_decay : bool, default=False
-        Shrink the weights directly instead of adding the decay to the gradient.
+    {DECOUPLED_DOC}
     """
-
-    checked_options = ("lr", "eps", "betas", "weight_decay")
 
     def __init__(
         self,
@@ -77,16 +118,8 @@ class Adam(Optimizer):
             differentiable=differentiable,
             fused=fused,
         )
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            "decoupled_weight_decay": decoupled_weight_decay,
-        }
-        super().__init__(params, defaults)
+        extra = {"amsgrad": amsgrad, "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, lr, betas, eps, weight_decay, maximize, **extra)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adam step on ``p.array``; see the class docstring for the rule."""
@@ -131,12 +164,7 @@ class AdamW(Adam):
     Parameters
     ----------
     {params_doc(lr="1e-3")}
-    betas : tuple of float, default=(0.9, 0.999)
-        Decay rates of the first and second moments, each in [0, 1).
-    eps : float, default=1e-8
-        Added to the denominator, >= 0.
-    weight_decay : float, default=1e-2
-        Decoupled weight decay coefficient, >= 0.
+    {moments_doc("1e-2", "Decoupled weight decay coefficient")}
     amsgrad : bool, default=False
         Divide by the largest second moment seen so far.
     maximize : bool, default=False

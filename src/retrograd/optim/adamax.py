@@ -6,11 +6,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
+from .adam import AdamBase
+from .optimizer import ParamsT, params_doc, refuse_unsupported
 from .updates import add_, lerp_
 
 
-class Adamax(Optimizer):
+class Adamax(AdamBase):
     __doc__ = f"""Adamax (Kingma & Ba, 2015, section 7), as ``torch.optim.Adamax``.
 
     With ``t`` the parameter's step count, starting at 1::
@@ -39,8 +40,6 @@ class Adamax(Optimizer):
         As in PyTorch; only ``maximize`` may differ from its default.
     """
 
-    checked_options = ("lr", "eps", "betas", "weight_decay")
-
     def __init__(
         self,
         params: ParamsT,
@@ -57,14 +56,7 @@ class Adamax(Optimizer):
         refuse_unsupported(
             "Adamax", foreach=foreach, differentiable=differentiable, capturable=capturable
         )
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, lr, betas, eps, weight_decay, maximize)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One Adamax step on ``p.array``; see the class docstring for the rule."""

@@ -38,6 +38,16 @@ def _check_optimizer(optimizer: Any) -> None:
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
+def _cycles_beta1(optimizer: Optimizer) -> bool:
+    """Whether ``cycle_momentum`` cycles ``betas[0]`` (Adam's) rather than ``momentum`` (SGD's)."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(
+            "optimizer must support momentum or beta1 with `cycle_momentum` option "
+            f"enabled; {type(optimizer).__name__} has neither (pass cycle_momentum=False)"
+        )
+    return "betas" in optimizer.defaults
+
+
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     """One value per param group: ``value`` repeated, or a list of the right length."""
     if isinstance(value, (list, tuple)):
@@ -544,12 +554,7 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option "
-                    f"enabled; {type(optimizer).__name__} has neither (pass cycle_momentum=False)"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _cycles_beta1(optimizer)
             max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
@@ -1136,12 +1141,7 @@ class CyclicLR(LRScheduler):
         self._init_scale_fn()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option "
-                    f"enabled; {type(optimizer).__name__} has neither (pass cycle_momentum=False)"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _cycles_beta1(optimizer)
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:

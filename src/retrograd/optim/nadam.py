@@ -8,11 +8,12 @@ import numpy as np
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
+from .adam import DECOUPLED_DOC, AdamBase, moments_doc
+from .optimizer import ParamsT, params_doc, refuse_unsupported
 from .updates import add_, moments_
 
 
-class NAdam(Optimizer):
+class NAdam(AdamBase):
     __doc__ = f"""NAdam, as ``torch.optim.NAdam``.
 
     With ``t`` the parameter's step count, starting at 1, and ``mu_t`` the
@@ -39,16 +40,10 @@ class NAdam(Optimizer):
     Parameters
     ----------
     {params_doc(lr="2e-3")}
-    betas : tuple of float, default=(0.9, 0.999)
-        Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
-    eps : float, default=1e-8
-        Added to the denominator, >= 0.
-    weight_decay : float, default=0
-        L2 penalty (or decoupled decay), >= 0.
+    {moments_doc()}
     momentum_decay : float, default=4e-3
         Speed of the momentum schedule, >= 0.
-    decoupled_weight_decay : bool, default=False
-        Shrink the weights directly instead of adding the decay to the gradient.
+    {DECOUPLED_DOC}
     foreach, maximize, capturable, differentiable
         As in PyTorch; only ``maximize`` may differ from its default.
     """
@@ -73,16 +68,8 @@ class NAdam(Optimizer):
         refuse_unsupported(
             "NAdam", foreach=foreach, capturable=capturable, differentiable=differentiable
         )
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "momentum_decay": momentum_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        extra = {"momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, lr, betas, eps, weight_decay, maximize, **extra)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One NAdam step on ``p.array``; see the class docstring for the rule."""

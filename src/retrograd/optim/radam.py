@@ -7,11 +7,12 @@ from typing import Any
 
 from .._backend import ndarray, xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, params_doc, refuse_unsupported
+from .adam import DECOUPLED_DOC, AdamBase, moments_doc
+from .optimizer import ParamsT, params_doc, refuse_unsupported
 from .updates import add_, moments_
 
 
-class RAdam(Optimizer):
+class RAdam(AdamBase):
     __doc__ = f"""Rectified Adam (Liu et al., 2019), as ``torch.optim.RAdam``.
 
     With ``t`` the parameter's step count, starting at 1::
@@ -37,19 +38,11 @@ class RAdam(Optimizer):
     Parameters
     ----------
     {params_doc(lr="1e-3")}
-    betas : tuple of float, default=(0.9, 0.999)
-        Decay rates ``(beta1, beta2)`` of the first and second moments, each in [0, 1).
-    eps : float, default=1e-8
-        Added to the denominator, >= 0.
-    weight_decay : float, default=0
-        L2 penalty (or decoupled decay), >= 0.
-    decoupled_weight_decay : bool, default=False
-        Shrink the weights directly instead of adding the decay to the gradient.
+    {moments_doc()}
+    {DECOUPLED_DOC}
     foreach, maximize, capturable, differentiable
         As in PyTorch; only ``maximize`` may differ from its default.
     """
-
-    checked_options = ("lr", "eps", "betas", "weight_decay")
 
     def __init__(
         self,
@@ -68,15 +61,8 @@ class RAdam(Optimizer):
         refuse_unsupported(
             "RAdam", foreach=foreach, capturable=capturable, differentiable=differentiable
         )
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        extra = {"decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, lr, betas, eps, weight_decay, maximize, **extra)
 
     def _update(self, p: Tensor, grad: ndarray, group: dict[str, Any]) -> None:
         """One RAdam step on ``p.array``; see the class docstring for the rule."""
