@@ -227,10 +227,14 @@ class FlatOptimizer:
             return None
         return FlatOptimizer(optimizer, list(groups[0]["params"]), transpose)
 
+    def _same_group(self) -> bool:
+        """Whether the optimizer still has one group, holding the list captured."""
+        groups = self.optimizer.param_groups
+        return len(groups) == 1 and groups[0]["params"] is self.param_list
+
     def valid(self) -> bool:
         """Whether the parameters are still views of the flat buffer and the group unchanged."""
-        groups = self.optimizer.param_groups
-        if len(groups) != 1 or groups[0]["params"] is not self.param_list:
+        if not self._same_group():
             return False
         return all(p.array is a for p, a in zip(self.params, self.arrays, strict=True))
 
@@ -239,11 +243,10 @@ class FlatOptimizer:
 
         The gradients are the flat gradient buffer's, written by the replay.
         """
-        opt = self.optimizer
-        groups = opt.param_groups
-        if len(groups) != 1 or groups[0]["params"] is not self.param_list:
+        if not self._same_group():
             return False
-        group, state = groups[0], opt.state
+        opt = self.optimizer
+        group, state = opt.param_groups[0], opt.state
         for r in self.regions:
             if not r.synced(state) and not r.gather(state):
                 return False
@@ -265,9 +268,7 @@ class FlatOptimizer:
                 for st in r.dicts:
                     for k, v in scalars:
                         st[k] = v  # type: ignore[index]
-        opt._steps_taken += 1
-        if opt.flush_every and opt._steps_taken % opt.flush_every == 0:
-            opt._flush_state()
+        opt._count_step()
         return True
 
 

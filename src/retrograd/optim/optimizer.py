@@ -213,10 +213,14 @@ class Optimizer:
                         f"shape {grad.shape} and dtype {grad.dtype}; they must match"
                     )
                 self._update(p, grad, group)
+        self._count_step()
+        return loss
+
+    def _count_step(self) -> None:
+        """Count a finished step; every ``flush_every`` steps, flush the state's subnormals."""
         self._steps_taken += 1
         if self.flush_every and self._steps_taken % self.flush_every == 0:
             self._flush_state()
-        return loss
 
     def _flush_state(self) -> None:
         """Set the subnormal entries of every state array to zero."""
