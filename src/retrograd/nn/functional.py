@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import ops
 from .._backend import FLOAT_DTYPES, ndarray, xp
-from ..autograd import is_grad_enabled, no_grad
+from ..autograd import Op, is_grad_enabled, no_grad
 from ..random import Generator, get_rng
 from ..tensor import Tensor, apply_op, to_tensor, wrap_array
 from ..tensor_functions import log_softmax, sigmoid, softmax, tanh, where
@@ -596,6 +596,38 @@ def _check_ignore_index(ignore_index: Any, op: str) -> int:
 
 # ---------------------------------------------------------------- regression losses
 
+#: Docstring fields the loss functions and the loss modules of :mod:`retrograd.nn.loss`
+#: share, filled in by :func:`loss_doc` (``{name}`` in a docstring becomes the text).
+LOSS_DOCS: dict[str, str] = {
+    "legacy": """size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.""",
+    "pair": """input : Tensor of shape (*), floating point
+    target : Tensor of shape (*)
+        The same shape as ``input`` (a different shape is an error, not a
+        broadcast). Integer targets are promoted to ``input``'s dtype.""",
+    "weight": """weight : Tensor of shape (*), optional
+        Per-element weights; with them 'mean' is ``sum(w * loss) / sum(w)``.""",
+    "returns": """Returns
+    -------
+    Tensor
+        A scalar, or shape (*) for ``reduction='none'``.""",
+    "shape": """Shape
+    -----
+    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.""",
+}
+
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
+
+
+def loss_doc(obj: _Fn) -> _Fn:
+    """Fill the ``{name}`` fields of ``obj``'s docstring from :data:`LOSS_DOCS`."""
+    if obj.__doc__:  # None under python -OO
+        doc = obj.__doc__
+        for name, text in LOSS_DOCS.items():
+            doc = doc.replace("{" + name + "}", text)
+        obj.__doc__ = doc
+    return obj
+
 
 def _weighted(
     loss: Tensor, weight: Any, input: Tensor, reduction: str, op: str, mean_by_weight: bool
@@ -614,6 +646,23 @@ def _weighted(
     return _reduce(loss, reduction)
 
 
+def _regression_loss(
+    function: type[Op],
+    input: Any,
+    target: Any,
+    reduction: str,
+    weight: Any,
+    op: str,
+    mean_by_weight: bool = True,
+    **params: float,
+) -> Tensor:
+    """Validate the pair, apply the elementwise loss ``function``, weigh and reduce it."""
+    input, target = _regression_pair(input, target, op)
+    loss = apply_op(function, input, target, **params)
+    return _weighted(loss, weight, input, reduction, op, mean_by_weight)
+
+
+@loss_doc
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -626,28 +675,19 @@ def mse_loss(
 
     Parameters
     ----------
-    input : Tensor of shape (*), floating point
-    target : Tensor of shape (*)
-        The same shape as ``input`` (a different shape is an error, not a
-        broadcast). Integer targets are promoted to ``input``'s dtype.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {pair}
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
         'none' returns the loss per element, shape (*).
-    weight : Tensor of shape (*), optional
-        Per-element weights; with them 'mean' is ``sum(w * loss) / sum(w)``.
+    {weight}
 
-    Returns
-    -------
-    Tensor
-        A scalar, or shape (*) for ``reduction='none'``.
+    {returns}
     """
     reduction = legacy_reduction(size_average, reduce, reduction, "mse_loss")
-    input, target = _regression_pair(input, target, "mse_loss")
-    loss = apply_op(ops.SquaredError, input, target)
-    return _weighted(loss, weight, input, reduction, "mse_loss", mean_by_weight=True)
+    return _regression_loss(ops.SquaredError, input, target, reduction, weight, "mse_loss")
 
 
+@loss_doc
 def l1_loss(
     input: Tensor,
     target: Tensor,
@@ -660,26 +700,18 @@ def l1_loss(
 
     Parameters
     ----------
-    input : Tensor of shape (*), floating point
-    target : Tensor of shape (*)
-        The same shape as ``input``. Integer targets are promoted.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {pair}
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
-    weight : Tensor of shape (*), optional
-        Per-element weights; with them 'mean' is ``sum(w * loss) / sum(w)``.
+    {weight}
 
-    Returns
-    -------
-    Tensor
-        A scalar, or shape (*) for ``reduction='none'``.
+    {returns}
     """
     reduction = legacy_reduction(size_average, reduce, reduction, "l1_loss")
-    input, target = _regression_pair(input, target, "l1_loss")
-    loss = apply_op(ops.AbsoluteError, input, target)
-    return _weighted(loss, weight, input, reduction, "l1_loss", mean_by_weight=True)
+    return _regression_loss(ops.AbsoluteError, input, target, reduction, weight, "l1_loss")
 
 
+@loss_doc
 def huber_loss(
     input: Tensor,
     target: Tensor,
@@ -694,28 +726,24 @@ def huber_loss(
 
     Parameters
     ----------
-    input : Tensor of shape (*), floating point
-    target : Tensor of shape (*)
-        The same shape as ``input``. Integer targets are promoted.
+    {pair}
     reduction : {'mean', 'sum', 'none'}, default='mean'
     delta : float, default=1.0
         Where the loss turns linear; must be positive.
     weight : Tensor of shape (*), optional
         Per-element weights; with them 'mean' is ``mean(w * loss)`` (as PyTorch).
 
-    Returns
-    -------
-    Tensor
-        A scalar, or shape (*) for ``reduction='none'``.
+    {returns}
     """
     reduction = _check_reduction(reduction, "huber_loss")
     if not delta > 0:
         raise ValueError(f"huber_loss(): delta must be positive, got {delta!r}")
-    input, target = _regression_pair(input, target, "huber_loss")
-    loss = apply_op(ops.Huber, input, target, delta=float(delta))
-    return _weighted(loss, weight, input, reduction, "huber_loss", mean_by_weight=False)
+    return _regression_loss(
+        ops.Huber, input, target, reduction, weight, "huber_loss", False, delta=float(delta)
+    )
 
 
+@loss_doc
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -731,27 +759,21 @@ def smooth_l1_loss(
 
     Parameters
     ----------
-    input : Tensor of shape (*), floating point
-    target : Tensor of shape (*)
-        The same shape as ``input``. Integer targets are promoted.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {pair}
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
     beta : float, default=1.0
         Where the loss turns linear; must be non-negative.
 
-    Returns
-    -------
-    Tensor
-        A scalar, or shape (*) for ``reduction='none'``.
+    {returns}
     """
-    reduction = legacy_reduction(size_average, reduce, reduction, "smooth_l1_loss")
+    op = "smooth_l1_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction, op)
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss(): beta must be non-negative, got {beta!r}")
-    input, target = _regression_pair(input, target, "smooth_l1_loss")
     if beta == 0:
-        return _reduce(apply_op(ops.AbsoluteError, input, target), reduction)
-    return _reduce(apply_op(ops.SmoothL1, input, target, beta=float(beta)), reduction)
+        return _regression_loss(ops.AbsoluteError, input, target, reduction, None, op)
+    return _regression_loss(ops.SmoothL1, input, target, reduction, None, op, beta=float(beta))
 
 
 # ---------------------------------------------------------------- classification losses
@@ -902,6 +924,7 @@ def _cross_entropy_probs(
     return _reduce(-prod.sum(axis), reduction)
 
 
+@loss_doc
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -924,8 +947,7 @@ def nll_loss(
         Class indices in ``[0, C)``, or ``ignore_index``.
     weight : Tensor of shape (C,), optional
         A weight per class (receives no gradient, as in PyTorch).
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     ignore_index : int, default=-100
         Targets equal to it contribute neither loss nor gradient, nor count in the mean.
     reduction : {'mean', 'sum', 'none'}, default='mean'
@@ -953,6 +975,7 @@ def nll_loss(
     )
 
 
+@loss_doc
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -976,8 +999,7 @@ def binary_cross_entropy(
         The same shape as ``input``, values in ``[0, 1]``. It receives a gradient.
     weight : Tensor, optional
         Broadcastable to the input's shape, e.g. (*) or (C,) (no gradient, as in PyTorch).
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
         'mean' divides by the number of elements.
 
@@ -1003,6 +1025,7 @@ def binary_cross_entropy(
     return _reduce(apply_op(ops.BinaryCrossEntropy, input, target, weight=w), reduction)
 
 
+@loss_doc
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -1027,8 +1050,7 @@ def binary_cross_entropy_with_logits(
         The same shape as ``input``, usually in ``[0, 1]``. It receives a gradient.
     weight : Tensor, optional
         Broadcastable to the input's shape (no gradient, as in PyTorch).
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
         'mean' divides by the number of elements.
     pos_weight : Tensor, optional

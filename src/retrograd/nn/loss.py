@@ -43,42 +43,39 @@ class _WeightedLoss(_Loss):
         self.register_buffer("weight", weight)
 
 
+@F.loss_doc
 class MSELoss(_Loss):
     """Mean squared error ``(input - target)**2``; see :func:`retrograd.nn.functional.mse_loss`.
 
     Parameters
     ----------
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
 
-    Shape
-    -----
-    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    {shape}
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
+@F.loss_doc
 class L1Loss(_Loss):
     """Mean absolute error ``|input - target|``; see :func:`retrograd.nn.functional.l1_loss`.
 
     Parameters
     ----------
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
 
-    Shape
-    -----
-    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    {shape}
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
+@F.loss_doc
 class HuberLoss(_Loss):
     """Huber loss, quadratic below ``delta`` and linear above; see
     :func:`retrograd.nn.functional.huber_loss`.
@@ -89,9 +86,7 @@ class HuberLoss(_Loss):
     delta : float, default=1.0
         Where the loss turns linear; must be positive.
 
-    Shape
-    -----
-    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    {shape}
     """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
@@ -102,21 +97,19 @@ class HuberLoss(_Loss):
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
+@F.loss_doc
 class SmoothL1Loss(_Loss):
     """Smooth L1 loss, ``huber_loss(delta=beta) / beta``; see
     :func:`retrograd.nn.functional.smooth_l1_loss`.
 
     Parameters
     ----------
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
     beta : float, default=1.0
         Where the loss turns linear; 0 gives the L1 loss.
 
-    Shape
-    -----
-    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    {shape}
     """
 
     def __init__(
@@ -133,6 +126,7 @@ class SmoothL1Loss(_Loss):
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
+@F.loss_doc
 class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy from logits, the classification loss; see
     :func:`retrograd.nn.functional.cross_entropy`.
@@ -141,8 +135,7 @@ class CrossEntropyLoss(_WeightedLoss):
     ----------
     weight : Tensor of shape (C,), optional
         A weight per class, registered as a buffer.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     ignore_index : int, default=-100
         Class-index targets equal to it are left out of the loss and the mean.
     reduction : {'mean', 'sum', 'none'}, default='mean'
@@ -182,6 +175,7 @@ class CrossEntropyLoss(_WeightedLoss):
         )
 
 
+@F.loss_doc
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities; see :func:`retrograd.nn.functional.nll_loss`.
 
@@ -189,8 +183,7 @@ class NLLLoss(_WeightedLoss):
     ----------
     weight : Tensor of shape (C,), optional
         A weight per class, registered as a buffer.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     ignore_index : int, default=-100
         Targets equal to it are left out of the loss and the mean.
     reduction : {'mean', 'sum', 'none'}, default='mean'
@@ -224,6 +217,7 @@ class NLLLoss(_WeightedLoss):
         )
 
 
+@F.loss_doc
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities.
 
@@ -233,8 +227,7 @@ class BCELoss(_WeightedLoss):
     ----------
     weight : Tensor, optional
         Broadcastable to the input's shape, registered as a buffer.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
 
     Shape
@@ -247,6 +240,7 @@ class BCELoss(_WeightedLoss):
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
+@F.loss_doc
 class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy of ``sigmoid(input)``, fused and stable; see
     :func:`retrograd.nn.functional.binary_cross_entropy_with_logits`.
@@ -255,8 +249,7 @@ class BCEWithLogitsLoss(_Loss):
     ----------
     weight : Tensor, optional
         Broadcastable to the input's shape, registered as a buffer.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
     pos_weight : Tensor, optional
         The weight of positive examples, broadcastable to the input's shape
