@@ -83,6 +83,16 @@ class _BaseMLP(BaseEstimator):
     dropout: float
     dtype: Any
 
+    def _store_params(self, params: dict[str, Any]) -> None:
+        """Keep each ``__init__`` argument (``locals()`` there) as the attribute of its name.
+
+        scikit-learn's contract: ``__init__`` only stores its arguments, unvalidated, so that
+        ``get_params``/``set_params``/``clone`` round-trip them; ``fit`` validates them.
+        """
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     # ------------------------------------------------------------ the network
 
     def _build(self, layer_units: list[int], dtype: np.dtype) -> None:
@@ -930,32 +940,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         dtype: Any = "float32",
         capture: bool = True,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.dtype = dtype
-        self.capture = capture
+        self._store_params(locals())
 
     loss = "log_loss"
 
@@ -1088,33 +1073,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         dtype: Any = "float32",
         capture: bool = True,
     ) -> None:
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.dtype = dtype
-        self.capture = capture
+        self._store_params(locals())
 
     def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[Any, Any]:
         X, y = validate_data(
