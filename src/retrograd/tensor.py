@@ -860,14 +860,7 @@ class Tensor:
         keepdims: bool | None = None,
     ) -> Tensor:
         """Variance with Bessel's ``correction`` (default 1, or 0 when ``unbiased=False``)."""
-        _check_float(self, "var")
-        return apply_op(
-            ops.Var,
-            self,
-            axes=normalize_dims(dim, self.ndim, "var"),
-            keepdim=_keep(keepdim, keepdims),
-            correction=_correction(unbiased, correction),
-        )
+        return _spread(self, ops.Var, dim, unbiased, _keep(keepdim, keepdims), correction)
 
     def std(
         self,
@@ -879,14 +872,7 @@ class Tensor:
         keepdims: bool | None = None,
     ) -> Tensor:
         """Standard deviation, the square root of :meth:`var` (gradient 0 where it is 0)."""
-        _check_float(self, "std")
-        return apply_op(
-            ops.Std,
-            self,
-            axes=normalize_dims(dim, self.ndim, "std"),
-            keepdim=_keep(keepdim, keepdims),
-            correction=_correction(unbiased, correction),
-        )
+        return _spread(self, ops.Std, dim, unbiased, _keep(keepdim, keepdims), correction)
 
     def amax(
         self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
@@ -1975,6 +1961,26 @@ def _correction(unbiased: bool | None, correction: float | None) -> float:
     if correction is not None:
         return float(correction)
     return 0.0 if unbiased is False else 1.0
+
+
+def _spread(
+    t: Tensor,
+    op_class: type[ops.Var],  # or ops.Std, a Var subclass
+    dim: Any,
+    unbiased: bool | None,
+    keepdim: bool,
+    correction: float | None,
+) -> Tensor:
+    """:meth:`Tensor.var` or :meth:`Tensor.std` (``op_class``), arguments read as PyTorch's."""
+    op = op_class.__name__.lower()
+    _check_float(t, op)
+    return apply_op(
+        op_class,
+        t,
+        axes=normalize_dims(dim, t.ndim, op),
+        keepdim=keepdim,
+        correction=_correction(unbiased, correction),
+    )
 
 
 def _true_div(a: Tensor, b: Tensor) -> Tensor:
