@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from .. import ops
 from .._backend import FLOAT_DTYPES, ndarray, xp
 from ..autograd import Op, is_grad_enabled, no_grad
+from ..docstrings import fill_doc
 from ..random import Generator, get_rng
 from ..tensor import Tensor, apply_op, to_tensor, wrap_array
 from ..tensor_functions import log_softmax, sigmoid, softmax, tanh, where
@@ -616,17 +617,8 @@ LOSS_DOCS: dict[str, str] = {
     input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.""",
 }
 
-_Fn = TypeVar("_Fn", bound=Callable[..., Any])
-
-
-def loss_doc(obj: _Fn) -> _Fn:
-    """Fill the ``{name}`` fields of ``obj``'s docstring from :data:`LOSS_DOCS`."""
-    if obj.__doc__:  # None under python -OO
-        doc = obj.__doc__
-        for name, text in LOSS_DOCS.items():
-            doc = doc.replace("{" + name + "}", text)
-        obj.__doc__ = doc
-    return obj
+#: Fills a loss's docstring fields from :data:`LOSS_DOCS`.
+loss_doc = fill_doc(**LOSS_DOCS)
 
 
 def _weighted(
@@ -1774,6 +1766,27 @@ def conv_transpose2d(
 
 # ---------------------------------------------------------------- pooling
 
+#: Docstring fields the 2-D pooling functions and the modules of :mod:`retrograd.nn.pooling`
+#: share, filled in by :func:`pool_doc`.
+POOL_DOCS: dict[str, str] = {
+    "max_window": """kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Default ``kernel_size``.
+    padding : int or (int, int), default=0
+        Implicit -inf on both sides, at most half the kernel.
+    dilation : int or (int, int), default=1""",
+    "avg_window": """kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Default ``kernel_size``.
+    padding : int or (int, int), default=0
+        Implicit zeros on both sides, at most half the kernel.
+    ceil_mode : bool, default=False
+        Round the output size up.""",
+}
+
+#: Fills a pooling docstring's fields from :data:`POOL_DOCS`.
+pool_doc = fill_doc(**POOL_DOCS)
+
 
 def _pool_size(
     op: str, size: int, k: int, s: int, p: int, dk: int, ceil_mode: bool, shape: Any
@@ -1884,6 +1897,7 @@ def max_pool1d(
     )
 
 
+@pool_doc
 def max_pool2d(
     input: Tensor,
     kernel_size: IntOr,
@@ -1900,12 +1914,7 @@ def max_pool2d(
     Parameters
     ----------
     input : Tensor of shape (N, C, H, W) or (C, H, W)
-    kernel_size : int or (int, int)
-    stride : int or (int, int), optional
-        Default ``kernel_size``.
-    padding : int or (int, int), default=0
-        Implicit -inf on both sides, at most half the kernel.
-    dilation : int or (int, int), default=1
+    {max_window}
     ceil_mode : bool, default=False
         Round the output size up (a last window may overhang the input).
     return_indices : bool, default=False
@@ -1972,6 +1981,7 @@ def avg_pool1d(
     )
 
 
+@pool_doc
 def avg_pool2d(
     input: Tensor,
     kernel_size: IntOr,
@@ -1986,13 +1996,7 @@ def avg_pool2d(
     Parameters
     ----------
     input : Tensor of shape (N, C, H, W) or (C, H, W)
-    kernel_size : int or (int, int)
-    stride : int or (int, int), optional
-        Default ``kernel_size``.
-    padding : int or (int, int), default=0
-        Implicit zeros on both sides, at most half the kernel.
-    ceil_mode : bool, default=False
-        Round the output size up.
+    {avg_window}
     count_include_pad : bool, default=True
         Count the padding zeros in the divisor (never the overhang of ``ceil_mode``).
     divisor_override : None
