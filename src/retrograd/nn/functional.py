@@ -39,8 +39,8 @@ from typing import Any
 
 from .. import ops
 from .._backend import FLOAT_DTYPES, ndarray, xp
+from .._docstrings import fill_doc
 from ..autograd import Op, is_grad_enabled, no_grad
-from ..docstrings import fill_doc
 from ..random import Generator, get_rng
 from ..tensor import Tensor, apply_op, to_tensor, wrap_array
 from ..tensor_functions import log_softmax, sigmoid, softmax, tanh, where
