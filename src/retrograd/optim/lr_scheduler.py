@@ -260,13 +260,7 @@ class MultiStepLR(LRScheduler):
         ]
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a saved state; ``milestones`` may come back as a plain dict (e.g. from JSON).
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`; ``milestones`` may be a dict (from JSON)."""
         super().load_state_dict(state_dict)
         self.milestones = Counter(self.milestones)
 
@@ -750,13 +744,7 @@ class ReduceLROnPlateau(LRScheduler):
                 group["lr"] = new_lr
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a state saved by :meth:`state_dict` (copied, not shared).
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`, then rebuild the ``mode`` comparison."""
         super().load_state_dict(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
 
@@ -835,13 +823,7 @@ class LambdaLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a saved state; the lambdas stay this scheduler's own.
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`; the lambdas stay this scheduler's own."""
         self._restore(state_dict, "lr_lambdas")
         _load_lambdas_state(self.lr_lambdas, state_dict["lr_lambdas"])
 
@@ -849,17 +831,8 @@ class LambdaLR(LRScheduler):
 class MultiplicativeLR(LambdaLR):
     """Multiply the learning rate by ``lr_lambda(last_epoch)`` at every step (not at construction).
 
-    Chainable only: ``step(epoch)`` applies one more factor. ``state_dict()`` saves
-    no function, as :class:`LambdaLR`.
-
-    Parameters
-    ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
-    lr_lambda : callable or list of callable
-        ``step -> factor``, for all groups or one per group.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    Chainable only: ``step(epoch)`` applies one more factor. Its parameters are
+    :class:`LambdaLR`'s, and ``state_dict()`` saves no function, as there.
     """
 
     def get_lr(self) -> list[float]:
@@ -1210,13 +1183,7 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a saved state; a custom ``scale_fn`` stays this scheduler's own.
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`; a custom ``scale_fn`` stays this one's own."""
         custom = state_dict["_scale_fn_custom"]
         self._restore(state_dict, "_scale_fn_custom")
         if custom is not None and self._scale_fn_custom is not None:
@@ -1268,13 +1235,7 @@ class _Composite(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a saved state, each inner scheduler's too.
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`, each inner scheduler's state too."""
         self._restore(state_dict, "_schedulers")
         for scheduler, saved in zip(self._schedulers, state_dict["_schedulers"], strict=True):
             scheduler.load_state_dict(saved)
