@@ -2,9 +2,9 @@
 
 A docstring names a shared field as ``{name}`` on a line of its own (indented as the
 section it belongs to), and :func:`fill_doc` replaces it with the text. The text's
-continuation lines carry the indentation of a docstring in a module-level function
-or class (4 spaces for entries, 8 for their descriptions), as the optimizers'
-f-string docstrings do.
+continuation lines carry the indentation of the docstrings it is filled into (4 spaces
+for the entries of a module-level function's or class's, 8 for a method's), as the
+optimizers' f-string docstrings do.
 """
 
 from __future__ import annotations

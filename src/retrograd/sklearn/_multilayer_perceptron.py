@@ -28,10 +28,11 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import nn, serialization
+from .._docstrings import fill_doc
 from ..autograd import no_grad
 from ..capture import Backprop
 from ..random import manual_seed
-from ..serialization import ModelFileError, PathLike
+from ..serialization import LOAD_RAISES_DOC, ModelFileError, PathLike
 from ..tensor import wrap_array
 from ..validation import is_int, is_real
 from ._base import ACTIVATIONS, OUT_ACTIVATIONS, batch_log_losses, check_dtype, data_loss
@@ -625,6 +626,7 @@ class _BaseMLP(BaseEstimator):
         serialization.save(self._net, path, meta)
 
     @classmethod
+    @fill_doc(raises=LOAD_RAISES_DOC)
     def load(cls, path: PathLike) -> Any:
         """Read an estimator written by :meth:`save`; it predicts as the saved one did.
 
@@ -633,11 +635,7 @@ class _BaseMLP(BaseEstimator):
         the tensors it holds, finite weights, and the layer sizes against
         ``n_features_in_``, ``n_outputs_`` and the classes.
 
-        Raises
-        ------
-        retrograd.serialization.ModelFileError
-            A ``ValueError`` naming the file, the field, what was expected and
-            what was found.
+        {raises}
         """
         meta = serialization.read_metadata(path)
         if meta.get("kind") != _FORMAT or meta.get("estimator") != cls.__name__:
