@@ -1465,8 +1465,11 @@ def _pair(values: tuple[int, ...], fill: int) -> tuple[int, int]:
     return (fill, values[0]) if len(values) == 1 else (values[0], values[1])
 
 
-def _check_input(input: Any, d: int, op: str) -> bool:
-    """Check ``input`` is a float Tensor of d+2 (batched) or d+1 dims; True when unbatched."""
+def _batched_input(input: Any, d: int, op: str) -> tuple[Tensor, bool]:
+    """Check ``input`` is a float Tensor of d+2 (batched) or d+1 dims; give it d+2 dims.
+
+    Returns the batched input and whether it came unbatched (see :func:`_unbatched`).
+    """
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): input must be a Tensor, got {type(input).__name__}")
     if input.ndim not in (d + 1, d + 2):
@@ -1474,11 +1477,8 @@ def _check_input(input: Any, d: int, op: str) -> bool:
         raise ValueError(f"{op}(): expected an input of shape {want}, got {tuple(input.shape)}")
     if input.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{op}(): expected a floating point input, got dtype {input.dtype}")
-    return input.ndim == d + 1
-
-
-def _batched(input: Tensor, unbatched: bool) -> Tensor:
-    return input.unsqueeze(0) if unbatched else input
+    unbatched = input.ndim == d + 1
+    return (input.unsqueeze(0) if unbatched else input), unbatched
 
 
 def _unbatched(out: Tensor, unbatched: bool) -> Tensor:
@@ -1534,6 +1534,22 @@ def _check_weight(
             raise ValueError(f"{op}(): bias must have shape ({out},), got {tuple(bias.shape)}")
 
 
+def _apply_conv(
+    function: type[Op],
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    unbatched: bool,
+    params: dict[str, Any],
+) -> Tensor:
+    """Record the (transposed) convolution ``function``; no bias is no third input."""
+    if bias is not None:
+        out = apply_op(function, x, weight, bias, has_bias=True, **params)
+    else:
+        out = apply_op(function, x, weight, has_bias=False, **params)
+    return _unbatched(out, unbatched)
+
+
 def _conv(
     op: str,
     d: int,
@@ -1545,8 +1561,7 @@ def _conv(
     dilation: IntOr,
     groups: int,
 ) -> Tensor:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
+    x, unbatched = _batched_input(input, d, op)
     _check_weight(op, x, weight, bias, groups, d, transposed=False)
     s = _ints(stride, d, "stride", op)
     dil = _ints(dilation, d, "dilation", op)
@@ -1580,11 +1595,7 @@ def _conv(
             )
     pad2 = ((0, 0), pads[0]) if d == 1 else (pads[0], pads[1])
     params = dict(stride=_pair(s, 1), padding=pad2, dilation=_pair(dil, 1), groups=groups)
-    if bias is not None:
-        out = apply_op(ops.Conv, x, weight, bias, has_bias=True, **params)
-    else:
-        out = apply_op(ops.Conv, x, weight, has_bias=False, **params)
-    return _unbatched(out, unbatched)
+    return _apply_conv(ops.Conv, x, weight, bias, unbatched, params)
 
 
 def conv1d(
@@ -1661,8 +1672,7 @@ def _conv_transpose(
     groups: int,
     dilation: IntOr,
 ) -> Tensor:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
+    x, unbatched = _batched_input(input, d, op)
     _check_weight(op, x, weight, bias, groups, d, transposed=True)
     s = _ints(stride, d, "stride", op)
     dil = _ints(dilation, d, "dilation", op)
@@ -1687,11 +1697,7 @@ def _conv_transpose(
         dilation=_pair(dil, 1),
         groups=groups,
     )
-    if bias is not None:
-        out = apply_op(ops.ConvTranspose, x, weight, bias, has_bias=True, **params)
-    else:
-        out = apply_op(ops.ConvTranspose, x, weight, has_bias=False, **params)
-    return _unbatched(out, unbatched)
+    return _apply_conv(ops.ConvTranspose, x, weight, bias, unbatched, params)
 
 
 def conv_transpose1d(
@@ -1816,10 +1822,10 @@ def _pool_args(
     ceil_mode: bool,
     shape: tuple[int, ...],
 ) -> tuple[Any, ...]:
-    """Pooling arguments as tuples, the output size and the ``(top/left, bottom/right)`` padding.
+    """Pooling arguments as tuples, the output size, and the pooling op's window arguments.
 
-    The padding is per spatial axis, with a leading ``(0, 0)`` for the 1-D case (the
-    ops pool over two axes, a sequence being one row).
+    The window's padding is ``(top/left, bottom/right)`` per spatial axis, with a leading
+    ``(0, 0)`` for the 1-D case (the ops pool over two axes, a sequence being one row).
     """
     k = _ints(kernel_size, d, "kernel_size", op)
     s = (
@@ -1845,7 +1851,8 @@ def _pool_args(
         for n, o, ka, sa, pa, da in zip(x.shape[2:], out, k, s, p, dil, strict=True)
     )
     pads = ((0, 0), (p[0], hi[0])) if d == 1 else ((p[0], hi[0]), (p[1], hi[1]))
-    return k, s, p, dil, out, pads
+    window = dict(kernel=_pair(k, 1), stride=_pair(s, 1), padding=pads, out_size=_pair(out, 1))
+    return k, s, p, dil, out, window
 
 
 def _max_pool(
@@ -1859,22 +1866,12 @@ def _max_pool(
     ceil_mode: bool,
     return_indices: bool,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
-    k, s, _, dil, out, pads = _pool_args(
+    x, unbatched = _batched_input(input, d, op)
+    *_, dil, _, window = _pool_args(
         op, d, x, kernel_size, stride, padding, dilation, ceil_mode, input.shape
     )
     sink: list[Any] | None = [] if return_indices else None
-    y = apply_op(
-        ops.MaxPool,
-        x,
-        kernel=_pair(k, 1),
-        stride=_pair(s, 1),
-        padding=pads,
-        dilation=_pair(dil, 1),
-        out_size=_pair(out, 1),
-        sink=sink,
-    )
+    y = apply_op(ops.MaxPool, x, dilation=_pair(dil, 1), sink=sink, **window)
     y = _unbatched(y, unbatched)
     if sink is None:
         return y
@@ -1945,9 +1942,8 @@ def _avg_pool(
             f"{op}(): divisor_override is not supported (got {divisor_override!r}); divide the "
             "sum yourself: avg_pool(x) * count / divisor"
         )
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
-    k, s, p, _, out, pads = _pool_args(
+    x, unbatched = _batched_input(input, d, op)
+    k, s, p, _, out, window = _pool_args(
         op, d, x, kernel_size, stride, padding, 1, ceil_mode, input.shape
     )
     divs = [
@@ -1955,15 +1951,7 @@ def _avg_pool(
         for n, o, ka, sa, pa in zip(x.shape[2:], out, k, s, p, strict=True)
     ]
     divisor = divs[0][None, :] if d == 1 else divs[0][:, None] * divs[1][None, :]
-    y = apply_op(
-        ops.AvgPool,
-        x,
-        kernel=_pair(k, 1),
-        stride=_pair(s, 1),
-        padding=pads,
-        out_size=_pair(out, 1),
-        divisor=divisor,
-    )
+    y = apply_op(ops.AvgPool, x, divisor=divisor, **window)
     return _unbatched(y, unbatched)
 
 
@@ -2037,8 +2025,7 @@ def _adaptive_size(output_size: Any, x: Tensor, d: int, op: str) -> tuple[int, .
 
 
 def _adaptive_avg(op: str, d: int, input: Tensor, output_size: Any) -> Tensor:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
+    x, unbatched = _batched_input(input, d, op)
     out = _adaptive_size(output_size, x, d, op)
     y = apply_op(ops.AdaptiveAvgPool, x, out_size=_pair(out, 1))
     return _unbatched(y, unbatched)
@@ -2071,8 +2058,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) 
 def _adaptive_max(
     op: str, d: int, input: Tensor, output_size: Any, return_indices: bool
 ) -> Tensor | tuple[Tensor, Tensor]:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
+    x, unbatched = _batched_input(input, d, op)
     out = _adaptive_size(output_size, x, d, op)
     sink: list[Any] | None = [] if return_indices else None
     y = _unbatched(apply_op(ops.AdaptiveMaxPool, x, out_size=_pair(out, 1), sink=sink), unbatched)
