@@ -1534,6 +1534,26 @@ def _check_weight(
             raise ValueError(f"{op}(): bias must have shape ({out},), got {tuple(bias.shape)}")
 
 
+def _conv_input(
+    op: str,
+    d: int,
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: IntOr,
+    dilation: IntOr,
+    groups: int,
+    transposed: bool,
+) -> tuple[Tensor, bool, tuple[int, ...], tuple[int, ...]]:
+    """The checks both convolutions start with; the batched input, stride and dilation.
+
+    Returns ``(x, unbatched, stride, dilation)``, the last two as ``d`` ints.
+    """
+    x, unbatched = _batched_input(input, d, op)
+    _check_weight(op, x, weight, bias, groups, d, transposed)
+    return x, unbatched, _ints(stride, d, "stride", op), _ints(dilation, d, "dilation", op)
+
+
 def _apply_conv(
     function: type[Op],
     x: Tensor,
@@ -1561,10 +1581,9 @@ def _conv(
     dilation: IntOr,
     groups: int,
 ) -> Tensor:
-    x, unbatched = _batched_input(input, d, op)
-    _check_weight(op, x, weight, bias, groups, d, transposed=False)
-    s = _ints(stride, d, "stride", op)
-    dil = _ints(dilation, d, "dilation", op)
+    x, unbatched, s, dil = _conv_input(
+        op, d, input, weight, bias, stride, dilation, groups, transposed=False
+    )
     kernel = tuple(weight.shape[2:])
     if isinstance(padding, str):
         if padding == "valid":
@@ -1672,10 +1691,9 @@ def _conv_transpose(
     groups: int,
     dilation: IntOr,
 ) -> Tensor:
-    x, unbatched = _batched_input(input, d, op)
-    _check_weight(op, x, weight, bias, groups, d, transposed=True)
-    s = _ints(stride, d, "stride", op)
-    dil = _ints(dilation, d, "dilation", op)
+    x, unbatched, s, dil = _conv_input(
+        op, d, input, weight, bias, stride, dilation, groups, transposed=True
+    )
     p = _ints(padding, d, "padding", op, low=0)
     op_ = _ints(output_padding, d, "output_padding", op, low=0)
     for a, sa, da in zip(op_, s, dil, strict=True):
