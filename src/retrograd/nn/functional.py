@@ -615,6 +615,10 @@ LOSS_DOCS: dict[str, str] = {
     "shape": """Shape
     -----
     input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.""",
+    "class_weight": """weight : Tensor of shape (C,), optional
+        A weight per class, registered as a buffer.""",
+    "broadcast_weight": """weight : Tensor, optional
+        Broadcastable to the input's shape, registered as a buffer.""",
 }
 
 #: Fills a loss's docstring fields from :data:`LOSS_DOCS`.

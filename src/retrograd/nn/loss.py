@@ -133,8 +133,7 @@ class CrossEntropyLoss(_WeightedLoss):
 
     Parameters
     ----------
-    weight : Tensor of shape (C,), optional
-        A weight per class, registered as a buffer.
+    {class_weight}
     {legacy}
     ignore_index : int, default=-100
         Class-index targets equal to it are left out of the loss and the mean.
@@ -181,8 +180,7 @@ class NLLLoss(_WeightedLoss):
 
     Parameters
     ----------
-    weight : Tensor of shape (C,), optional
-        A weight per class, registered as a buffer.
+    {class_weight}
     {legacy}
     ignore_index : int, default=-100
         Targets equal to it are left out of the loss and the mean.
@@ -225,8 +223,7 @@ class BCELoss(_WeightedLoss):
 
     Parameters
     ----------
-    weight : Tensor, optional
-        Broadcastable to the input's shape, registered as a buffer.
+    {broadcast_weight}
     {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
 
@@ -247,8 +244,7 @@ class BCEWithLogitsLoss(_Loss):
 
     Parameters
     ----------
-    weight : Tensor, optional
-        Broadcastable to the input's shape, registered as a buffer.
+    {broadcast_weight}
     {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
     pos_weight : Tensor, optional
