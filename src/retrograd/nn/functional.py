@@ -27,8 +27,9 @@ expected, then applies one op of :mod:`retrograd.ops`:
   :func:`kl_div` are composed from engine ops, which also gives the target its
   gradient.
 
-This module imports the engine only (ops, tensor, autograd, backend); the layer
-modules of :mod:`retrograd.nn` import it, never the other way round.
+This module imports the engine only (ops, tensor, autograd, backend, and the
+stdlib-only _docstrings); the layer modules of :mod:`retrograd.nn` import it,
+never the other way round.
 """
 
 from __future__ import annotations
