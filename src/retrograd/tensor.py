@@ -1474,29 +1474,11 @@ class Tensor:
 
     def cumsum(self, dim: int, *, dtype: DTypeLike = None) -> Tensor:
         """Running sum along ``dim`` (integers sum as int64, as PyTorch)."""
-        t = self if dtype is None else self.to(dtype)
-        if t.array.dtype.kind in "biu":
-            return wrap_array(
-                xp.cumsum(
-                    t.array, axis=_one_dim(dim, t.ndim, "cumsum") if t.ndim else None, dtype=_INT64
-                ).reshape(t.shape)
-            )
-        if t.ndim == 0:
-            return t.clone()
-        return apply_op(ops.Cumsum, t, axis=_one_dim(dim, t.ndim, "cumsum"))
+        return _running(self if dtype is None else self.to(dtype), ops.Cumsum, xp.cumsum, dim)
 
     def cumprod(self, dim: int, *, dtype: DTypeLike = None) -> Tensor:
         """Running product along ``dim``; gradient exact where an element is 0."""
-        t = self if dtype is None else self.to(dtype)
-        if t.array.dtype.kind in "biu":
-            return wrap_array(
-                xp.cumprod(
-                    t.array, axis=_one_dim(dim, t.ndim, "cumprod") if t.ndim else None, dtype=_INT64
-                ).reshape(t.shape)
-            )
-        if t.ndim == 0:
-            return t.clone()
-        return apply_op(ops.Cumprod, t, axis=_one_dim(dim, t.ndim, "cumprod"))
+        return _running(self if dtype is None else self.to(dtype), ops.Cumprod, xp.cumprod, dim)
 
     def norm(
         self,
@@ -1981,6 +1963,23 @@ def _spread(
         keepdim=keepdim,
         correction=_correction(unbiased, correction),
     )
+
+
+def _running(
+    t: Tensor, op_class: type[ops.Cumsum | ops.Cumprod], accumulate: Any, dim: int
+) -> Tensor:
+    """:meth:`Tensor.cumsum` or :meth:`Tensor.cumprod` (``op_class``) along ``dim``.
+
+    Integers and bools accumulate through NumPy's ``accumulate`` into int64, with no
+    gradient, as PyTorch.
+    """
+    op = op_class.__name__.lower()
+    if t.array.dtype.kind in "biu":
+        axis = _one_dim(dim, t.ndim, op) if t.ndim else None
+        return wrap_array(accumulate(t.array, axis=axis, dtype=_INT64).reshape(t.shape))
+    if t.ndim == 0:
+        return t.clone()
+    return apply_op(op_class, t, axis=_one_dim(dim, t.ndim, op))
 
 
 def _true_div(a: Tensor, b: Tensor) -> Tensor:
