@@ -1493,9 +1493,11 @@ def _unbatched(out: Tensor, unbatched: bool) -> Tensor:
 # ---------------------------------------------------------------- convolutions
 
 
-def _check_weight(
-    op: str, input: Tensor, weight: Any, bias: Any, groups: int, d: int, transposed: bool
-) -> None:
+def _conv_input(
+    op: str, input: Any, weight: Any, bias: Any, groups: int, d: int, transposed: bool
+) -> tuple[Tensor, bool]:
+    """The batched input and whether it came unbatched, after checking it, weight and bias."""
+    input, unbatched = _batched_input(input, d, op)
     if not isinstance(weight, Tensor):
         raise TypeError(f"{op}(): weight must be a Tensor, got {type(weight).__name__}")
     if weight.ndim != d + 2:
@@ -1537,26 +1539,7 @@ def _check_weight(
             raise TypeError(f"{op}(): bias must be a Tensor, got {type(bias).__name__}")
         if tuple(bias.shape) != (out,):
             raise ValueError(f"{op}(): bias must have shape ({out},), got {tuple(bias.shape)}")
-
-
-def _conv_input(
-    op: str,
-    d: int,
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    stride: IntOr,
-    dilation: IntOr,
-    groups: int,
-    transposed: bool,
-) -> tuple[Tensor, bool, tuple[int, ...], tuple[int, ...]]:
-    """The checks both convolutions start with; the batched input, stride and dilation.
-
-    Returns ``(x, unbatched, stride, dilation)``, the last two as ``d`` ints.
-    """
-    x, unbatched = _batched_input(input, d, op)
-    _check_weight(op, x, weight, bias, groups, d, transposed)
-    return x, unbatched, _ints(stride, d, "stride", op), _ints(dilation, d, "dilation", op)
+    return input, unbatched
 
 
 def _apply_conv(
@@ -1586,9 +1569,9 @@ def _conv(
     dilation: IntOr,
     groups: int,
 ) -> Tensor:
-    x, unbatched, s, dil = _conv_input(
-        op, d, input, weight, bias, stride, dilation, groups, transposed=False
-    )
+    x, unbatched = _conv_input(op, input, weight, bias, groups, d, transposed=False)
+    s = _ints(stride, d, "stride", op)
+    dil = _ints(dilation, d, "dilation", op)
     kernel = tuple(weight.shape[2:])
     if isinstance(padding, str):
         if padding == "valid":
@@ -1696,9 +1679,9 @@ def _conv_transpose(
     groups: int,
     dilation: IntOr,
 ) -> Tensor:
-    x, unbatched, s, dil = _conv_input(
-        op, d, input, weight, bias, stride, dilation, groups, transposed=True
-    )
+    x, unbatched = _conv_input(op, input, weight, bias, groups, d, transposed=True)
+    s = _ints(stride, d, "stride", op)
+    dil = _ints(dilation, d, "dilation", op)
     p = _ints(padding, d, "padding", op, low=0)
     op_ = _ints(output_padding, d, "output_padding", op, low=0)
     for a, sa, da in zip(op_, s, dil, strict=True):
