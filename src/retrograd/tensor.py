@@ -155,7 +155,8 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     if _GradMode.anomaly:  # keep the forward's traceback and check backward for NaN
         anomaly_mode.record(fn)
     res = wrap_array(out, True, fn)
-    save_versions(fn, inputs, res)
+    if fn.saves is not None:  # None: the op saves no tensor (Add, Sum, Reshape, ...)
+        save_versions(fn, inputs, res)
     return res
 
 
@@ -622,7 +623,7 @@ class Tensor:
 
     def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
         """Self and the operand, an integer side cast to the float side's dtype (as PyTorch)."""
-        o = self._operand(other)
+        o = other if type(other) is Tensor else self._operand(other)
         da, db = self.array.dtype, o.array.dtype
         if da is db:
             return self, o

@@ -449,7 +449,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _float_input(input: Any, op: str, what: str = "input") -> Tensor:
     t = to_tensor(input)
-    if t.dtype not in FLOAT_DTYPES:
+    if t.array.dtype not in FLOAT_DTYPES:
         raise TypeError(
             f"{op}(): {what} must be a floating point tensor (float32 or float64), "
             f"got dtype {t.dtype}"
@@ -517,19 +517,21 @@ def _broadcast_weight(weight: Any, input: Tensor, op: str, name: str) -> ndarray
 def _class_input(input: Any, op: str) -> tuple[Tensor, int]:
     """A float input of shape (C,), (N, C) or (N, C, d1, ...) and its class axis."""
     input = _float_input(input, op)
-    if input.ndim == 0:
+    ndim = input.array.ndim
+    if ndim == 0:
         raise ValueError(
             f"{op}(): input must have shape (C,), (N, C) or (N, C, d1, ...) with C classes, "
             "got a 0-d tensor"
         )
-    axis = 0 if input.ndim == 1 else 1
-    if input.shape[axis] == 0:
+    axis = 0 if ndim == 1 else 1
+    if input.array.shape[axis] == 0:
         raise ValueError(f"{op}(): input of shape {input.shape} has no classes (C = 0)")
     return input, axis
 
 
 def _index_shape(input: Tensor, axis: int) -> tuple[int, ...]:
-    return input.shape[:axis] + input.shape[axis + 1 :]
+    shape = input.array.shape
+    return shape[:axis] + shape[axis + 1 :]
 
 
 def _class_indices(
@@ -834,7 +836,7 @@ def cross_entropy(
     input, axis = _class_input(input, op)
     target = to_tensor(target)
     w = _class_weight(weight, input, axis, op)
-    if target.shape == input.shape:
+    if target.array.shape == input.array.shape:
         return _cross_entropy_probs(
             input, target, axis, w, ignore_index, reduction, label_smoothing
         )
@@ -869,8 +871,8 @@ def _cross_entropy_indices(
         and not label_smoothing
         and reduction != "none"
         and not ignored
-        and input.ndim == 2
-        and input.shape[0] > 0
+        and input.array.ndim == 2
+        and input.array.shape[0] > 0
     ):
         return apply_op(ops.SoftmaxCrossEntropy, input, target=target, mean=reduction == "mean")
     return apply_op(
