@@ -25,6 +25,7 @@ import os
 import platform
 import re
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -48,6 +49,7 @@ from .data import (
     load_dataset,
     train_val_test_split,
 )
+from .data.spec import match_feature_names
 from .data.transforms import RandomShift
 from .metrics import r2_score
 from .nn import activation as nn_activation
@@ -671,8 +673,35 @@ class TrainedModel:
             return named
         return not all(re.fullmatch(r"(x|t|pixel)\d+", n) for n in self.feature_names)
 
+    def _columns(self, X: Any, op: str) -> np.ndarray:
+        """X as an array with the model's feature columns in order, as scikit-learn checks names.
+
+        A table with string column names (a pandas or polars DataFrame: anything with
+        ``.columns``) is matched to :attr:`feature_names` by name when the model has
+        its training data's names (:attr:`named_features`), in any order. Names the
+        model cannot check are taken in order, with scikit-learn's UserWarning.
+        """
+        # NOTE: scikit-learn also warns of an array given to a model fitted with names;
+        # here that is the usual call, model.predict(spec.X) (a DataSpec's X is an array
+        # in the training order, as is a CSV file without a header): no warning.
+        columns = getattr(X, "columns", None)  # duck-typed: pandas is not a dependency
+        names = list(columns) if columns is not None else []
+        if names and all(isinstance(n, str) for n in names):  # integer labels are positions
+            if self.named_features:
+                order = match_feature_names(
+                    self.feature_names, names, f"{type(self).__name__}.{op}: X"
+                )
+                X = np.asarray(X)
+                return X if order is None else X[:, order]
+            warnings.warn(
+                f"X has feature names, but {type(self).__name__} was fitted without feature names",
+                UserWarning,
+                stacklevel=5,  # the caller of predict or predict_proba
+            )
+        return np.asarray(X)
+
     def _inputs(self, X: Any, op: str) -> Tensor:
-        X = np.asarray(X)
+        X = self._columns(X, op)
         if X.ndim == 1 and X.size == self.n_features:
             hint = "; for one sample pass X.reshape(1, -1)"
         else:
@@ -724,12 +753,26 @@ class TrainedModel:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Unscaled features, as in the data set.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Unscaled features, as in the data set. A DataFrame's columns are
+            matched to :attr:`feature_names` by name, in any order, when the model
+            was trained on named features (:attr:`named_features`).
 
         Returns
         -------
         numpy.ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        ValueError
+            A DataFrame with missing, unexpected or repeated feature names (listed),
+            the wrong number of features, or a row the network cannot predict.
+
+        Warns
+        -----
+        UserWarning
+            scikit-learn's, when ``X`` has feature names but the model has none: its
+            columns are taken in order, unchecked.
         """
         out = self._outputs(X, "predict")
         if self.task == "classification":
@@ -746,7 +789,8 @@ class TrainedModel:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            As for :meth:`predict` (DataFrame columns matched by name).
 
         Returns
         -------
@@ -764,7 +808,7 @@ class TrainedModel:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Labels in their original type, or target values.
         """

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import pipeline
 from ..data import DataError, load_dataset, read_feature_table
+from ..data.spec import match_feature_names
 from .errors import UsageFailure
 from .run_folder import MODEL_FILE
 from .text import preview
@@ -71,34 +72,22 @@ def match_features(
     """The columns of ``x`` in the model's feature order, as scikit-learn's name check.
 
     When both the data (``names``: its header, None without one) and the model
-    name their features, the columns are matched by name, in any order, and
-    missing or unexpected names are a usage error listing them. Otherwise the
-    columns are taken in order and only their number is checked.
+    name their features, the columns are matched by name, in any order
+    (:func:`retrograd.data.spec.match_feature_names`), and missing or unexpected
+    names are a usage error listing them. Otherwise the columns are taken in
+    order and only their number is checked.
     """
-    expected = list(model.feature_names)
-    if names is None or not model.named_features or list(names) == expected:
+    if names is None or not model.named_features:
         check_features(model, x, source, hint)
         return x
-    repeated = sorted({n for n in names if list(names).count(n) > 1})
-    if repeated:
-        raise UsageFailure(f"{source} has more than one column named {preview(repeated)}")
-    missing = [n for n in expected if n not in names]
-    unexpected = [n for n in names if n not in expected]
-    if missing or unexpected:
-        said = [f"missing {preview(missing)}"] if missing else []
-        said += [f"unexpected {preview(unexpected)}"] if unexpected else []
-        got = len(names)
-        count = (
-            f"{source} has {got} feature column{'s' * (got != 1)}, but the model expects "
-            f"{len(expected)}"
-            if got != len(expected)
-            else f"{source}'s columns do not match the model's features"
-        )
-        raise UsageFailure(
-            f"{count}; by name: {'; '.join(said)} (the model's: {preview(expected)})"
-            f"{hint if unexpected and not missing else ''}"
-        )
-    return x[:, [list(names).index(n) for n in expected]]
+    try:
+        order = match_feature_names(model.feature_names, names, source, hint)
+    except ValueError as e:
+        raise UsageFailure(str(e)) from None
+    if order is None:
+        check_features(model, x, source, hint)
+        return x
+    return x[:, order]
 
 
 def read_features_csv(path: Path, target: str | None) -> tuple[np.ndarray, list[str] | None]:

@@ -9,6 +9,8 @@ from typing import Any
 import click
 import numpy as np
 
+from ..data.spec import preview  # noqa: F401  (re-exported: the CLI's shortened lists)
+
 
 def fmt(value: Any) -> str:
     """A table cell: floats to 4 decimals, ints with thousands separators, None as '-'."""
@@ -40,10 +42,3 @@ def table(rows: Sequence[Sequence[Any]], align: str) -> list[str]:
 def echo_lines(lines: Iterable[str]) -> None:
     for line in lines:
         click.echo(line)
-
-
-def preview(names: Sequence[Any], keep: int = 4) -> str:
-    names = [str(n) for n in names]
-    if len(names) <= 2 * keep:
-        return ", ".join(names)
-    return ", ".join([*names[:keep], "...", *names[-keep:]])

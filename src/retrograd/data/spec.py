@@ -1,7 +1,9 @@
-"""``DataSpec``: a loaded data set (features, targets, task, names) and the task rule."""
+"""``DataSpec``: a loaded data set (features, targets, task, names), the task rule, and the
+matching of a table's columns to a model's features by name."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,3 +148,67 @@ def resolve_task(task: str | None, y: np.ndarray, source: str) -> tuple[str, np.
             )
         y = y.astype(np.float64)
     return task, y
+
+
+def preview(names: Sequence[Any], keep: int = 4) -> str:
+    """``names`` as text, the middle elided past ``2 * keep`` (``a, b, c, d, ..., w, x, y, z``)."""
+    names = [str(n) for n in names]
+    if len(names) <= 2 * keep:
+        return ", ".join(names)
+    return ", ".join([*names[:keep], "...", *names[-keep:]])
+
+
+def match_feature_names(
+    expected: Sequence[str], names: Sequence[Any], source: str, hint: str = ""
+) -> list[int] | None:
+    """Where each ``expected`` feature is among a table's column ``names``, matched by name.
+
+    The one name check of :meth:`retrograd.pipeline.TrainedModel.predict` (a DataFrame's
+    columns) and of the command line (a CSV file's header), as scikit-learn's
+    ``feature_names_in_`` check, except that the columns may come in any order.
+
+    Parameters
+    ----------
+    expected : sequence of str
+        The model's feature names, in its order.
+    names : sequence
+        The table's column names, in its order.
+    source : str
+        What the table is, to begin an error message (``"data.csv"``).
+    hint : str, default=''
+        Appended to the message when there are only unexpected columns (a target
+        column left in, say).
+
+    Returns
+    -------
+    list of int or None
+        The column of each expected feature; None when ``names`` are ``expected``.
+
+    Raises
+    ------
+    ValueError
+        A repeated column name, or missing or unexpected names, all of them listed.
+    """
+    expected, names = list(expected), list(names)
+    if names == expected:
+        return None
+    repeated = sorted({str(n) for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{source} has more than one column named {preview(repeated)}")
+    missing = [n for n in expected if n not in names]
+    unexpected = [n for n in names if n not in expected]
+    if missing or unexpected:
+        said = [f"missing {preview(missing)}"] if missing else []
+        said += [f"unexpected {preview(unexpected)}"] if unexpected else []
+        got = len(names)
+        count = (
+            f"{source} has {got} feature column{'s' * (got != 1)}, but the model expects "
+            f"{len(expected)}"
+            if got != len(expected)
+            else f"{source}'s columns do not match the model's features"
+        )
+        raise ValueError(
+            f"{count}; by name: {'; '.join(said)} (the model's: {preview(expected)})"
+            f"{hint if unexpected and not missing else ''}"
+        )
+    return [names.index(n) for n in expected]
