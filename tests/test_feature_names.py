@@ -57,6 +57,9 @@ def test_missing_and_unexpected_columns_are_refused_naming_them(iris_model, iris
     renamed = iris_frame.rename(columns={iris_model.feature_names[0]: "sepal"})
     with pytest.raises(ValueError, match=rf"missing {names[0]}; unexpected sepal"):
         iris_model.predict(renamed)
+    mixed = iris_frame.set_axis([*iris_model.feature_names[:3], 3], axis=1)
+    with pytest.raises(TypeError, match=r"mix strings and other types \(int, str\)"):
+        iris_model.predict(mixed)
     twice = pd.concat([iris_frame, iris_frame[[iris_model.feature_names[0]]]], axis=1)
     with pytest.raises(ValueError, match=rf"more than one column named {names[0]}"):
         iris_model.predict(twice)

@@ -686,7 +686,15 @@ class TrainedModel:
         # in the training order, as is a CSV file without a header): no warning.
         columns = getattr(X, "columns", None)  # duck-typed: pandas is not a dependency
         names = list(columns) if columns is not None else []
-        if names and all(isinstance(n, str) for n in names):  # integer labels are positions
+        strings = sum(isinstance(n, str) for n in names)
+        if 0 < strings < len(names):  # as scikit-learn: names or positions, not both
+            types = sorted({type(n).__name__ for n in names})
+            raise TypeError(
+                f"{type(self).__name__}.{op}: X's column labels mix strings and other types "
+                f"({', '.join(types)}); make them all strings to match them by name "
+                "(X.columns = X.columns.astype(str)) or none to take them in order"
+            )
+        if names and strings == len(names):  # integer labels are positions
             if self.named_features:
                 order = match_feature_names(
                     self.feature_names, names, f"{type(self).__name__}.{op}: X"
@@ -767,6 +775,8 @@ class TrainedModel:
         ValueError
             A DataFrame with missing, unexpected or repeated feature names (listed),
             the wrong number of features, or a row the network cannot predict.
+        TypeError
+            A DataFrame whose column labels mix strings and other types.
 
         Warns
         -----
