@@ -346,16 +346,16 @@ ADAMS: dict[str, Callable[[Any], Any]] = {
 
 
 @pytest.fixture
-def chunk_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Small chunks (1,024 float32 or 512 float64 elements); the lengths of each chunked step."""
+def chunked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of chunks of each step that AdamChunks took (those that it left to _update
+    are not counted)."""
     if not _blas.available():
         pytest.skip("no OpenBLAS loaded by NumPy: every region takes the ufunc path")
-    monkeypatch.setattr(CO, "CHUNK_BYTES", 4096)
     steps: list[int] = []
-    chunked = CO.AdamChunks.step
+    chunked_step = CO.AdamChunks.step
 
     def spy(self: Any, group: Any, state: Any) -> bool:
-        done = chunked(self, group, state)
+        done = chunked_step(self, group, state)
         if done:
             steps.append(len(self.bounds))
         return done
@@ -364,11 +364,15 @@ def chunk_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return steps
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("size", [_blas.MIN_SIZE, 20_000, 40_961])
-@pytest.mark.parametrize("name", sorted(ADAMS))
-def test_adam_chunk_by_chunk_equals_eager_bit_for_bit(chunk_steps, name, size, dtype):
-    """One parameter of ``size`` elements (a whole number of chunks or not), eager against flat."""
+@pytest.fixture
+def chunk_steps(chunked: list[int], monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """As ``chunked``, with small chunks: 1,024 float32 or 512 float64 elements."""
+    monkeypatch.setattr(CO, "CHUNK_BYTES", 4096)
+    return chunked
+
+
+def step_both(name: str, size: int, dtype: Any, n_steps: int = 6) -> None:
+    """One parameter of ``size`` elements stepped eagerly and flat, compared after each step."""
     rng = np.random.default_rng(size)
     start = rng.standard_normal(size).astype(dtype)
     eager, flat_p = rg.from_numpy(start.copy()), rg.from_numpy(start.copy())
@@ -376,7 +380,7 @@ def test_adam_chunk_by_chunk_equals_eager_bit_for_bit(chunk_steps, name, size, d
     opt_e, opt_f = ADAMS[name]([eager]), ADAMS[name]([flat_p])
     flat = FlatOptimizer.build(opt_f, [flat_p])
     assert flat is not None
-    for i in range(6):
+    for i in range(n_steps):
         g = rng.standard_normal(size).astype(dtype) * 10.0**-i  # moments of several scales
         g[:7] = 0.0  # zero gradients: v stays 0 there, the update divides by eps
         eager.grad = rg.from_numpy(g.copy())
@@ -386,9 +390,24 @@ def test_adam_chunk_by_chunk_equals_eager_bit_for_bit(chunk_steps, name, size, d
         np.testing.assert_array_equal(flat_p.array, eager.array, err_msg=f"step {i}")
         for key, value in opt_e.state[eager].items():
             np.testing.assert_array_equal(opt_f.state[flat_p][key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [_blas.MIN_SIZE, 20_000, 40_961])
+@pytest.mark.parametrize("name", sorted(ADAMS))
+def test_adam_chunk_by_chunk_equals_eager_bit_for_bit(chunk_steps, name, size, dtype):
+    """Sizes a whole number of chunks or not; every option; the ufunc fallback for beta1 = 0."""
+    step_both(name, size, dtype)
     chunks = -(-size // (4096 // np.dtype(dtype).itemsize))
     expected = [] if name == "adam-beta1-0" else [chunks] * 5  # the first step makes the state
     assert chunk_steps == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_in_chunks_of_the_default_size_equals_eager(chunked, dtype):
+    size = 300_007  # 3 chunks in float32, 5 in float64
+    step_both("adamw-amsgrad-maximize", size, dtype, n_steps=3)
+    assert chunked == [-(-size // (CO.CHUNK_BYTES // np.dtype(dtype).itemsize))] * 2
 
 
 @pytest.mark.parametrize("name", ["adam-amsgrad-wd", "adamw-amsgrad-maximize"])

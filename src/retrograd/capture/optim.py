@@ -22,8 +22,8 @@ Adam and AdamW take one step further on a region of the BLAS size
 (:class:`AdamChunks`): the same calls, made chunk by chunk on
 :data:`CHUNK_BYTES` of each array, so that the seven to ten passes of the
 update over a chunk find it in the L2 cache instead of streaming the whole
-region through memory each time (the step 7% faster in float32, 14% in
-float64, on a loaded machine). The passes themselves, ``sqrt`` and
+region through memory each time (the step 5-9% faster in float32, 9-18% in
+float64, on a loaded machine; ``docs/capture.md``). The passes themselves, ``sqrt`` and
 ``divide``, stay: bit-equality with eager leaves no fewer.
 
 What stays visible: each parameter's ``.array`` is a view of the flat
@@ -51,9 +51,10 @@ from .. import _blas, threads
 from .._backend import ndarray, xp
 from ..tensor import Tensor, wrap_array
 
-#: Bytes per array of a chunk of :class:`AdamChunks`: the chunk's five to seven
-#: arrays (``w``, ``g``, ``m``, ``v``, scratch) stay in a core's L2 cache.
-CHUNK_BYTES = 1 << 18
+#: Bytes per array in a chunk of :class:`AdamChunks` (131,072 float32 elements, 65,536
+#: float64 ones): of 128 KiB to 2 MiB, the fastest in float64 and within noise of the
+#: fastest in float32 on the 784-256-128-10 MLP (``docs/capture.md``).
+CHUNK_BYTES = 1 << 19
 
 
 def _adam_types() -> tuple[type, ...]:
@@ -319,7 +320,7 @@ class AdamChunks:
     arrays of 0.8 MB (1.6 MB in float64), more than a core's L2. This runs the
     same calls on one chunk of :data:`CHUNK_BYTES` per array after another, so
     that a chunk's arrays come from memory once and its later passes, and the
-    scratch, stay in L2. Each element goes through the calls that eager makes on
+    scratch, find them in cache. Each element goes through the calls that eager makes on
     a region of this size, with the same scalars (BLAS ``axpby``/``axpy``,
     called directly on the chunk's addresses, and the same ufuncs), and BLAS
     rounds an element alike whatever the length of the call: the result is
