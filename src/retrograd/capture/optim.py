@@ -354,10 +354,11 @@ class Chunks:
         return a.size >= _blas.MIN_SIZE and _blas_functions(a.dtype) is not None
 
     def _plan(self, *state: ndarray | None) -> list[tuple[Any, ...]]:
-        """Per chunk: its length, its views of ``w``, ``g`` and two scratch arrays, their
-        pointers, then its views of the ``state`` arrays and their pointers (None for None).
+        """Per chunk: its length, views and pointers of ``w``, ``g``, the scratch and ``state``.
 
-        Made again only when the state arrays change (loaded, or a new one made).
+        The views of ``w``, ``g`` and the two scratch arrays, their pointers, then a
+        tuple of the views of the ``state`` arrays and one of their pointers (None for
+        None). Made again only when the state arrays change (loaded, or a new one made).
         """
         if self.key and all(a is b for a, b in zip(state, self.key, strict=True)):
             return self.plan
@@ -372,8 +373,7 @@ class Chunks:
         return plan
 
     def _arrays(self, *arrays: Any) -> bool:
-        """Whether ``arrays`` are state arrays BLAS can be handed: the region's shape and
-        dtype, contiguous and writeable."""
+        """Whether BLAS can take ``arrays``: the region's shape and dtype, contiguous, writeable."""
         like = self.grad
         return all(
             type(x) is ndarray
@@ -385,8 +385,10 @@ class Chunks:
         )
 
     def step(self, group: dict[str, Any], state: dict[str, Any]) -> bool:
-        """One step of the optimizer's ``_update`` over the region, or False (nothing done)
-        where eager's calls would differ and ``_update`` must run instead."""
+        """One step of the optimizer's ``_update`` over the region; False if it can't.
+
+        False (nothing done) where eager's calls would differ: ``_update`` runs instead.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement step")
 
 
@@ -406,13 +408,14 @@ def _direction(p: ndarray, g: ndarray, d: ndarray, l2: Any, maximize: bool) -> b
 
 
 class AdamChunks(Chunks):
-    """``Adam._update`` (and AdamW's) chunk by chunk: the seven passes of its rule (ten with
-    weight decay, ``maximize`` or AMSGrad) over each chunk in turn."""
+    """``Adam._update`` (and AdamW's) chunk by chunk: its seven to ten passes per chunk."""
 
     def step(self, group: dict[str, Any], state: dict[str, Any]) -> bool:
-        """As ``Adam._update``; False with no state yet, AMSGrad's maximum still to be made,
-        or a zero scalar, which :mod:`retrograd._blas` refuses (eager then takes the ufunc
-        path)."""
+        """As ``Adam._update``; False (nothing done) where eager's calls would differ.
+
+        That is: no state yet, AMSGrad's maximum still to be made, or a zero scalar,
+        which :mod:`retrograd._blas` refuses (eager then takes the ufunc path).
+        """
         amsgrad = group["amsgrad"]
         m, v = state.get("exp_avg"), state.get("exp_avg_sq")
         vmax = state.get("max_exp_avg_sq") if amsgrad else None
@@ -460,12 +463,14 @@ class AdamChunks(Chunks):
 
 
 class SGDChunks(Chunks):
-    """``SGD._update`` chunk by chunk: one pass without momentum or decay, two with momentum,
-    up to six with Nesterov momentum and weight decay, over each chunk in turn."""
+    """``SGD._update`` chunk by chunk: its one to six passes per chunk."""
 
     def step(self, group: dict[str, Any], state: dict[str, Any]) -> bool:
-        """As ``SGD._update``; False before the momentum buffer is made (the first step), or
-        with a zero scalar, which :mod:`retrograd._blas` refuses."""
+        """As ``SGD._update``; False (nothing done) where eager's calls would differ.
+
+        That is: no momentum buffer yet (the first step), or a zero scalar, which
+        :mod:`retrograd._blas` refuses (eager then takes the ufunc path).
+        """
         lr, momentum = float(group["lr"]), float(group["momentum"])
         buf = state.get("momentum_buffer") if momentum != 0 else None
         alpha = 1.0 - float(group["dampening"])
