@@ -41,6 +41,7 @@ RANKS = {
     "metrics": 7,
     "capture": 7,  # replays nn layers; training uses it
     "options": 0,  # stdlib only: optim, nn and every layer above resolve names with it
+    "_docstrings": 0,  # stdlib only: shared docstring fields (fill_doc)
     "serialization": 7,
     "viz": 7,
     "distributed": 8,

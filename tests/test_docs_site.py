@@ -89,3 +89,39 @@ def test_every_public_module_has_an_api_page():
     }
     assert top <= public, f"add an API page for {top - public}"
     assert public <= documented, public - documented
+
+
+def _filled_doc_objects() -> list[tuple[str, object]]:
+    """Every object whose docstring fields ``fill_doc`` fills, found by its source."""
+    import importlib
+
+    found = []
+    for path in sorted((ROOT / "src" / "retrograd").rglob("*.py")):
+        text = path.read_text()
+        if "fill_doc" not in text or path.name == "_docstrings.py":
+            continue
+        module = ".".join(path.relative_to(ROOT / "src").with_suffix("").parts)
+        mod = importlib.import_module(module.removesuffix(".__init__"))
+        for obj in vars(mod).values():
+            if getattr(obj, "__module__", None) != mod.__name__:
+                continue
+            found.append((f"{mod.__name__}.{getattr(obj, '__qualname__', '?')}", obj))
+            for name, member in vars(obj).items() if isinstance(obj, type) else ():
+                found.append((f"{mod.__name__}.{obj.__qualname__}.{name}", member))
+    return found
+
+
+def test_no_docstring_keeps_a_shared_field_unfilled():
+    # retrograd._docstrings.fill_doc fills the {name} lines of shared docstring text at
+    # import; a field with no text (a typo, a forgotten decorator) would stay in the
+    # docstring, and the site shows the run-time docstring (docs/griffe_fill_doc.py).
+    field = re.compile(r"^\s*\{[a-z_]+\}\s*$", re.M)
+    objects = _filled_doc_objects()
+    names = {name for name, _ in objects}
+    assert "retrograd.nn.functional.mse_loss" in names  # the walk finds the loss functions
+    left = [
+        name
+        for name, obj in objects
+        if isinstance(getattr(obj, "__doc__", None), str) and field.search(obj.__doc__)
+    ]
+    assert not left, f"unfilled docstring fields in {left}"

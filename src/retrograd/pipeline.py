@@ -35,6 +35,7 @@ import numpy as np
 
 from . import distributed as _dist
 from . import nn, optim, serialization, threads
+from ._docstrings import fill_doc
 from .autograd import no_grad
 from .data import (
     TASKS,
@@ -54,7 +55,7 @@ from .nn import loss as nn_loss
 from .nn.loss import LossEntry
 from .options import NUMERIC, OptionError, check_number, lookup
 from .random import manual_seed
-from .serialization import ModelFileError, PathLike
+from .serialization import LOAD_RAISES_DOC, ModelFileError, PathLike
 from .tensor import Tensor, wrap_array
 from .training import Callback, History, fit
 from .validation import is_int
@@ -797,6 +798,7 @@ class TrainedModel:
         serialization.save(self.network, path, metadata=self.metadata())
 
     @classmethod
+    @fill_doc(raises=LOAD_RAISES_DOC)
     def load(cls, path: PathLike) -> TrainedModel:
         """Read a model written by :meth:`save` (in eval mode).
 
@@ -806,11 +808,7 @@ class TrainedModel:
         features as the standardizer scales and has one output per class (one
         for a regressor).
 
-        Raises
-        ------
-        retrograd.serialization.ModelFileError
-            A ``ValueError`` naming the file, the field, what was expected and
-            what was found.
+        {raises}
         """
         meta = serialization.read_metadata(path)
         if meta.get("kind") != _MODEL_KIND:

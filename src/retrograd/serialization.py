@@ -112,6 +112,15 @@ class ModelFileError(ValueError):
     """
 
 
+#: The Raises section of every ``load`` that checks a model file (``TrainedModel.load``, the
+#: scikit-learn estimators'), filled into their docstrings by ``fill_doc(raises=...)``.
+LOAD_RAISES_DOC = """Raises
+        ------
+        retrograd.serialization.ModelFileError
+            A ``ValueError`` naming the file, the field, what was expected and
+            what was found."""
+
+
 #: The deepest nesting of Sequentials a model file may describe, and the most layers.
 MAX_DEPTH = 32
 MAX_LAYERS = 10_000

@@ -155,7 +155,8 @@ def apply_op(cls: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     if _GradMode.anomaly:  # keep the forward's traceback and check backward for NaN
         anomaly_mode.record(fn)
     res = wrap_array(out, True, fn)
-    save_versions(fn, inputs, res)
+    if fn.saves is not None:  # None: the op saves no tensor (Add, Sum, Reshape, ...)
+        save_versions(fn, inputs, res)
     return res
 
 
@@ -622,7 +623,7 @@ class Tensor:
 
     def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
         """Self and the operand, an integer side cast to the float side's dtype (as PyTorch)."""
-        o = self._operand(other)
+        o = other if type(other) is Tensor else self._operand(other)
         da, db = self.array.dtype, o.array.dtype
         if da is db:
             return self, o
@@ -860,14 +861,7 @@ class Tensor:
         keepdims: bool | None = None,
     ) -> Tensor:
         """Variance with Bessel's ``correction`` (default 1, or 0 when ``unbiased=False``)."""
-        _check_float(self, "var")
-        return apply_op(
-            ops.Var,
-            self,
-            axes=normalize_dims(dim, self.ndim, "var"),
-            keepdim=_keep(keepdim, keepdims),
-            correction=_correction(unbiased, correction),
-        )
+        return _spread(self, ops.Var, dim, unbiased, _keep(keepdim, keepdims), correction)
 
     def std(
         self,
@@ -879,14 +873,7 @@ class Tensor:
         keepdims: bool | None = None,
     ) -> Tensor:
         """Standard deviation, the square root of :meth:`var` (gradient 0 where it is 0)."""
-        _check_float(self, "std")
-        return apply_op(
-            ops.Std,
-            self,
-            axes=normalize_dims(dim, self.ndim, "std"),
-            keepdim=_keep(keepdim, keepdims),
-            correction=_correction(unbiased, correction),
-        )
+        return _spread(self, ops.Std, dim, unbiased, _keep(keepdim, keepdims), correction)
 
     def amax(
         self, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
@@ -1488,29 +1475,11 @@ class Tensor:
 
     def cumsum(self, dim: int, *, dtype: DTypeLike = None) -> Tensor:
         """Running sum along ``dim`` (integers sum as int64, as PyTorch)."""
-        t = self if dtype is None else self.to(dtype)
-        if t.array.dtype.kind in "biu":
-            return wrap_array(
-                xp.cumsum(
-                    t.array, axis=_one_dim(dim, t.ndim, "cumsum") if t.ndim else None, dtype=_INT64
-                ).reshape(t.shape)
-            )
-        if t.ndim == 0:
-            return t.clone()
-        return apply_op(ops.Cumsum, t, axis=_one_dim(dim, t.ndim, "cumsum"))
+        return _running(self if dtype is None else self.to(dtype), ops.Cumsum, xp.cumsum, dim)
 
     def cumprod(self, dim: int, *, dtype: DTypeLike = None) -> Tensor:
         """Running product along ``dim``; gradient exact where an element is 0."""
-        t = self if dtype is None else self.to(dtype)
-        if t.array.dtype.kind in "biu":
-            return wrap_array(
-                xp.cumprod(
-                    t.array, axis=_one_dim(dim, t.ndim, "cumprod") if t.ndim else None, dtype=_INT64
-                ).reshape(t.shape)
-            )
-        if t.ndim == 0:
-            return t.clone()
-        return apply_op(ops.Cumprod, t, axis=_one_dim(dim, t.ndim, "cumprod"))
+        return _running(self if dtype is None else self.to(dtype), ops.Cumprod, xp.cumprod, dim)
 
     def norm(
         self,
@@ -1975,6 +1944,43 @@ def _correction(unbiased: bool | None, correction: float | None) -> float:
     if correction is not None:
         return float(correction)
     return 0.0 if unbiased is False else 1.0
+
+
+def _spread(
+    t: Tensor,
+    op_class: type[ops.Var],  # or ops.Std, a Var subclass
+    dim: Any,
+    unbiased: bool | None,
+    keepdim: bool,
+    correction: float | None,
+) -> Tensor:
+    """:meth:`Tensor.var` or :meth:`Tensor.std` (``op_class``), arguments read as PyTorch's."""
+    op = op_class.__name__.lower()
+    _check_float(t, op)
+    return apply_op(
+        op_class,
+        t,
+        axes=normalize_dims(dim, t.ndim, op),
+        keepdim=keepdim,
+        correction=_correction(unbiased, correction),
+    )
+
+
+def _running(
+    t: Tensor, op_class: type[ops.Cumsum | ops.Cumprod], accumulate: Any, dim: int
+) -> Tensor:
+    """:meth:`Tensor.cumsum` or :meth:`Tensor.cumprod` (``op_class``) along ``dim``.
+
+    Integers and bools accumulate through NumPy's ``accumulate`` into int64, with no
+    gradient, as PyTorch.
+    """
+    op = op_class.__name__.lower()
+    if t.array.dtype.kind in "biu":
+        axis = _one_dim(dim, t.ndim, op) if t.ndim else None
+        return wrap_array(accumulate(t.array, axis=axis, dtype=_INT64).reshape(t.shape))
+    if t.ndim == 0:
+        return t.clone()
+    return apply_op(op_class, t, axis=_one_dim(dim, t.ndim, op))
 
 
 def _true_div(a: Tensor, b: Tensor) -> Tensor:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import functools
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from .._backend import xp
-from .grad_mode import _GradMode
+from .grad_mode import DecoratingContext, _GradMode
 from .graph import Op
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_anomaly_enabled() -> bool:
@@ -51,7 +49,7 @@ class set_detect_anomaly:  # noqa: N801 - PyTorch's name
         _GradMode.anomaly, _CheckNan.enabled = self.prev
 
 
-class detect_anomaly:  # noqa: N801 - PyTorch's name
+class detect_anomaly(DecoratingContext):  # noqa: N801 - PyTorch's name
     """Anomaly detection inside a ``with`` block or a decorated function.
 
     Examples
@@ -74,15 +72,9 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
     def __exit__(self, *exc: object) -> None:
         _GradMode.anomaly, _CheckNan.enabled = self.prev.pop()
 
-    def __call__(self, func: F) -> F:
-        check_nan = self.check_nan
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with detect_anomaly(check_nan):
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
+    def fresh(self) -> detect_anomaly:
+        """A new ``detect_anomaly`` with this ``check_nan`` (each decorated call enters its own)."""
+        return detect_anomaly(self.check_nan)
 
 
 class _CheckNan:

@@ -12,9 +12,27 @@ from collections.abc import Callable
 from typing import Any
 
 from .._backend import xp
+from .._docstrings import fill_doc
 from ..tensor import Tensor, wrap_array
 from .grad_mode import enable_grad
 from .higher import grad
+
+#: The Parameters entries these functions share, filled into their docstrings.
+_DOC_FIELDS = {
+    "func_any": """func : callable
+        Takes Tensors, returns a Tensor or a tuple of Tensors.""",
+    "func_scalar": """func : callable
+        Takes Tensors, returns a Tensor with one element.""",
+    "inputs": """inputs : Tensor or tuple of Tensor
+        The point.""",
+    "v_inputs": """v : Tensor or tuple of Tensor, optional
+        Of the inputs' shapes; may be omitted for a single one-element input.""",
+    "flags": """create_graph, strict : bool, default=False
+        As in :func:`vjp`.""",
+    "vectorize": """vectorize : bool, default=False
+        Only False is supported.""",
+}
+_doc = fill_doc(**_DOC_FIELDS)
 
 
 def _prepare(inputs: Any, create_graph: bool, op: str) -> tuple[bool, tuple[Tensor, ...]]:
@@ -113,6 +131,7 @@ def _no_vectorize(vectorize: bool, op: str) -> None:
         raise NotImplementedError(f"{op}(): vectorize=True is not supported; use the default")
 
 
+@_doc
 def vjp(
     func: Callable[..., Any],
     inputs: Any,
@@ -124,10 +143,8 @@ def vjp(
 
     Parameters
     ----------
-    func : callable
-        Takes Tensors, returns a Tensor or a tuple of Tensors.
-    inputs : Tensor or tuple of Tensor
-        The point.
+    {func_any}
+    {inputs}
     v : Tensor or tuple of Tensor, optional
         Of the outputs' shapes; may be omitted for a single one-element output.
     create_graph : bool, default=False
@@ -149,6 +166,7 @@ def vjp(
     return (outs if out_tuple else outs[0]), (res if is_tuple else res[0])
 
 
+@_doc
 def jvp(
     func: Callable[..., Any],
     inputs: Any,
@@ -163,14 +181,10 @@ def jvp(
 
     Parameters
     ----------
-    func : callable
-        Takes Tensors, returns a Tensor or a tuple of Tensors.
-    inputs : Tensor or tuple of Tensor
-        The point.
-    v : Tensor or tuple of Tensor, optional
-        Of the inputs' shapes; may be omitted for a single one-element input.
-    create_graph, strict : bool, default=False
-        As in :func:`vjp`.
+    {func_any}
+    {inputs}
+    {v_inputs}
+    {flags}
 
     Returns
     -------
@@ -188,6 +202,7 @@ def jvp(
     return (outs if out_tuple else outs[0]), (res if out_tuple else res[0])
 
 
+@_doc
 def jacobian(
     func: Callable[..., Any],
     inputs: Any,
@@ -200,14 +215,10 @@ def jacobian(
 
     Parameters
     ----------
-    func : callable
-        Takes Tensors, returns a Tensor or a tuple of Tensors.
-    inputs : Tensor or tuple of Tensor
-        The point.
-    create_graph, strict : bool, default=False
-        As in :func:`vjp`.
-    vectorize : bool, default=False
-        Only False is supported.
+    {func_any}
+    {inputs}
+    {flags}
+    {vectorize}
     strategy : str, default='reverse-mode'
         Only 'reverse-mode' is supported.
 
@@ -248,6 +259,7 @@ def jacobian(
     return tuple(per_out) if out_tuple else per_out[0]
 
 
+@_doc
 def hessian(
     func: Callable[..., Any],
     inputs: Any,
@@ -260,14 +272,10 @@ def hessian(
 
     Parameters
     ----------
-    func : callable
-        Takes Tensors, returns a Tensor with one element.
-    inputs : Tensor or tuple of Tensor
-        The point.
-    create_graph, strict : bool, default=False
-        As in :func:`vjp`.
-    vectorize : bool, default=False
-        Only False is supported.
+    {func_scalar}
+    {inputs}
+    {flags}
+    {vectorize}
     outer_jacobian_strategy : str, default='reverse-mode'
         Only 'reverse-mode' is supported.
 
@@ -287,6 +295,7 @@ def hessian(
     return h if is_tuple else h[0][0]
 
 
+@_doc
 def hvp(
     func: Callable[..., Any],
     inputs: Any,
@@ -298,14 +307,10 @@ def hvp(
 
     Parameters
     ----------
-    func : callable
-        Takes Tensors, returns a Tensor with one element.
-    inputs : Tensor or tuple of Tensor
-        The point.
-    v : Tensor or tuple of Tensor, optional
-        Of the inputs' shapes; may be omitted for a single one-element input.
-    create_graph, strict : bool, default=False
-        As in :func:`vjp`.
+    {func_scalar}
+    {inputs}
+    {v_inputs}
+    {flags}
 
     Returns
     -------

@@ -15,12 +15,38 @@ class _GradMode:
     anomaly = False  # set_detect_anomaly(True): nodes keep their forward's traceback
 
 
+class DecoratingContext:
+    """A context manager that is also a decorator: each call runs inside a fresh copy.
+
+    A fresh copy per call (from :meth:`fresh`), not ``self``, so that recursive and
+    concurrent calls of the decorated function each restore their own previous mode.
+    """
+
+    def fresh(self) -> DecoratingContext:
+        """A new context manager with this one's arguments."""
+        raise NotImplementedError(f"{type(self).__name__} must define fresh()")
+
+    def __enter__(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define __enter__()")
+
+    def __exit__(self, *exc: object) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define __exit__()")
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.fresh():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
 def is_grad_enabled() -> bool:
     """Return True when operations are being recorded for backward."""
     return _GradMode.enabled
 
 
-class set_grad_enabled:  # noqa: N801 - PyTorch's name
+class set_grad_enabled(DecoratingContext):  # noqa: N801 - PyTorch's name
     """Context manager and decorator that turns recording on or off.
 
     Parameters
@@ -40,15 +66,9 @@ class set_grad_enabled:  # noqa: N801 - PyTorch's name
     def __exit__(self, *exc: object) -> None:
         _GradMode.enabled = self.prev.pop()
 
-    def __call__(self, func: F) -> F:
-        mode = self.mode
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
+    def fresh(self) -> set_grad_enabled:
+        """A new ``set_grad_enabled`` of this mode (each decorated call enters its own)."""
+        return set_grad_enabled(self.mode)
 
 
 class no_grad(set_grad_enabled):  # noqa: N801 - PyTorch's name
@@ -65,7 +85,7 @@ class enable_grad(set_grad_enabled):  # noqa: N801 - PyTorch's name
         super().__init__(True)
 
 
-class inference_mode:  # noqa: N801 - PyTorch's name
+class inference_mode(DecoratingContext):  # noqa: N801 - PyTorch's name
     """Like :class:`no_grad`, and tensors made inside are inference tensors (``is_inference()``).
 
     Use as ``with retrograd.inference_mode():`` or as the decorator
@@ -89,15 +109,9 @@ class inference_mode:  # noqa: N801 - PyTorch's name
     def __exit__(self, *exc: object) -> None:
         _GradMode.enabled, _GradMode.inference = self.prev.pop()
 
-    def __call__(self, func: F) -> F:
-        mode = self.mode
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with inference_mode(mode):
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
+    def fresh(self) -> inference_mode:
+        """A new ``inference_mode`` of this mode (each decorated call enters its own)."""
+        return inference_mode(self.mode)
 
 
 def is_inference_mode_enabled() -> bool:

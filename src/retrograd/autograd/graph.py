@@ -41,6 +41,9 @@ class Op:
     hooks: Any = None  # the output tensor's gradient hooks, after register_hook()
     freed = False  # True once backward has released the saved arrays
     saved_versions: Any = None  # per saved tensor, see check_versions (ops/saved.py)
+    # What the op saves for backward, set per class by ops/saved.py: None when nothing
+    # (Add, Sum, ...), () when not listed (its arrays are scanned when it is recorded).
+    saves: Any = ()
 
     def forward(self, *args: ndarray) -> ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement forward")

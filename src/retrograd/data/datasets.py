@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._docstrings import fill_doc
 from ..validation import is_int
 from ._common import DataError, require_sklearn
 from .files import PathLike, read_csv, read_csv_features, read_idx, read_idx_folder, read_npz
@@ -191,23 +192,30 @@ def _synthetic(
     )
 
 
-def make_xor(n_samples: int = 400, noise: float = 0.2, seed: int = 0) -> DataSpec:
-    """Noisy XOR: points around the corners (±1, ±1), class 1 where the signs differ.
-
-    The four corners get equal shares of the samples (up to one); each point is
-    its corner plus Gaussian noise of standard deviation ``noise``. No straight
-    line separates the classes, so a model without a hidden layer cannot learn it.
-
-    Parameters
+def _two_class_doc(noise: float) -> str:
+    """The Parameters and Returns sections of the two-class 2-D sets, with ``noise``'s default."""
+    return f"""Parameters
     ----------
     n_samples : int, default=400
-    noise : float, default=0.2
+    noise : float, default={noise}
+        Standard deviation of the Gaussian noise added to each point.
     seed : int, default=0
 
     Returns
     -------
     DataSpec
-        ``X`` of shape (n_samples, 2), ``y`` in {0, 1}.
+        ``X`` of shape (n_samples, 2), ``y`` in {{0, 1}}."""
+
+
+@fill_doc(sections=_two_class_doc(0.2))
+def make_xor(n_samples: int = 400, noise: float = 0.2, seed: int = 0) -> DataSpec:
+    """Noisy XOR: points around the corners (±1, ±1), class 1 where the signs differ.
+
+    The four corners get equal shares of the samples (up to one); each point is
+    its corner plus the noise. No straight line separates the classes, so a
+    model without a hidden layer cannot learn it.
+
+    {sections}
     """
     _check_synthetic("xor", n_samples, noise, seed, 4)
     rng = np.random.default_rng(seed)
@@ -217,46 +225,31 @@ def make_xor(n_samples: int = 400, noise: float = 0.2, seed: int = 0) -> DataSpe
     return _synthetic("xor", X, bits[:, 0] ^ bits[:, 1], n_samples, noise, seed)
 
 
+def _from_sklearn(name: str, n_samples: int, noise: float, seed: int, **options: Any) -> DataSpec:
+    """The set scikit-learn's ``make_<name>`` draws, checked and described as the others."""
+    _check_synthetic(name, n_samples, noise, seed, 2)
+    datasets = require_sklearn("datasets", f"the {name!r} data set")
+    make = getattr(datasets, f"make_{name}")
+    X, y = make(n_samples=n_samples, noise=noise, random_state=seed, **options)
+    return _synthetic(name, X, y, n_samples, noise, seed)
+
+
+@fill_doc(sections=_two_class_doc(0.1))
 def make_moons(n_samples: int = 400, noise: float = 0.1, seed: int = 0) -> DataSpec:
     """Two interleaving half circles (scikit-learn's ``make_moons``).
 
-    Parameters
-    ----------
-    n_samples : int, default=400
-    noise : float, default=0.1
-        Standard deviation of the Gaussian noise added to each point.
-    seed : int, default=0
-
-    Returns
-    -------
-    DataSpec
-        ``X`` of shape (n_samples, 2), ``y`` in {0, 1}.
+    {sections}
     """
-    _check_synthetic("moons", n_samples, noise, seed, 2)
-    datasets = require_sklearn("datasets", "the 'moons' data set")
-    X, y = datasets.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
-    return _synthetic("moons", X, y, n_samples, noise, seed)
+    return _from_sklearn("moons", n_samples, noise, seed)
 
 
+@fill_doc(sections=_two_class_doc(0.05))
 def make_circles(n_samples: int = 400, noise: float = 0.05, seed: int = 0) -> DataSpec:
     """A small circle (class 1) inside a large one (scikit-learn's ``make_circles``, factor 0.5).
 
-    Parameters
-    ----------
-    n_samples : int, default=400
-    noise : float, default=0.05
-        Standard deviation of the Gaussian noise added to each point.
-    seed : int, default=0
-
-    Returns
-    -------
-    DataSpec
-        ``X`` of shape (n_samples, 2), ``y`` in {0, 1}.
+    {sections}
     """
-    _check_synthetic("circles", n_samples, noise, seed, 2)
-    datasets = require_sklearn("datasets", "the 'circles' data set")
-    X, y = datasets.make_circles(n_samples=n_samples, noise=noise, factor=0.5, random_state=seed)
-    return _synthetic("circles", X, y, n_samples, noise, seed)
+    return _from_sklearn("circles", n_samples, noise, seed, factor=0.5)
 
 
 _SPIRAL_TURNS = 1.5

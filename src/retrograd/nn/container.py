@@ -21,6 +21,17 @@ def _index(idx: Any, n: int, name: str) -> int:
     return i % n
 
 
+def _extend(container: Any, items: Any, single: type, name: str, kind: str) -> Any:
+    """``container.append`` each of ``items``; one ``single`` item, not in an iterable, raises."""
+    if isinstance(items, single) or not isinstance(items, Iterable):
+        raise TypeError(
+            f"{name}.extend should be called with an iterable of {kind}, got {type(items).__name__}"
+        )
+    for item in items:
+        container.append(item)
+    return container
+
+
 def _check_module(module: Any, name: str) -> Module:
     if not isinstance(module, Module):
         raise TypeError(f"{name}: expected a Module, got {type(module).__name__}")
@@ -185,14 +196,7 @@ class ModuleList(Module):
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Append each module of ``modules`` and return self."""
-        if isinstance(modules, Module) or not isinstance(modules, Iterable):
-            raise TypeError(
-                f"ModuleList.extend should be called with an iterable of modules, "
-                f"got {type(modules).__name__}"
-            )
-        for m in modules:
-            self.append(m)
-        return self
+        return _extend(self, modules, Module, "ModuleList", "modules")
 
     def insert(self, index: int, module: Module) -> None:
         """Insert ``module`` before position ``index``."""
@@ -374,14 +378,7 @@ class ParameterList(Module):
 
     def extend(self, values: Iterable[Any]) -> ParameterList:
         """Add every element of ``values`` at the end."""
-        if isinstance(values, Tensor) or not isinstance(values, Iterable):
-            raise TypeError(
-                f"ParameterList.extend should be called with an iterable of parameters, "
-                f"got {type(values).__name__}"
-            )
-        for v in values:
-            self.append(v)
-        return self
+        return _extend(self, values, Tensor, "ParameterList", "parameters")
 
     def extra_repr(self) -> str:
         return "\n".join(

@@ -27,8 +27,9 @@ expected, then applies one op of :mod:`retrograd.ops`:
   :func:`kl_div` are composed from engine ops, which also gives the target its
   gradient.
 
-This module imports the engine only (ops, tensor, autograd, backend); the layer
-modules of :mod:`retrograd.nn` import it, never the other way round.
+This module imports the engine only (ops, tensor, autograd, backend, and the
+stdlib-only _docstrings); the layer modules of :mod:`retrograd.nn` import it,
+never the other way round.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from typing import Any
 
 from .. import ops
 from .._backend import FLOAT_DTYPES, ndarray, xp
-from ..autograd import is_grad_enabled, no_grad
+from .._docstrings import fill_doc
+from ..autograd import Op, is_grad_enabled, no_grad
 from ..random import Generator, get_rng
 from ..tensor import Tensor, apply_op, to_tensor, wrap_array
 from ..tensor_functions import log_softmax, sigmoid, softmax, tanh, where
@@ -447,7 +449,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _float_input(input: Any, op: str, what: str = "input") -> Tensor:
     t = to_tensor(input)
-    if t.dtype not in FLOAT_DTYPES:
+    if t.array.dtype not in FLOAT_DTYPES:
         raise TypeError(
             f"{op}(): {what} must be a floating point tensor (float32 or float64), "
             f"got dtype {t.dtype}"
@@ -515,19 +517,21 @@ def _broadcast_weight(weight: Any, input: Tensor, op: str, name: str) -> ndarray
 def _class_input(input: Any, op: str) -> tuple[Tensor, int]:
     """A float input of shape (C,), (N, C) or (N, C, d1, ...) and its class axis."""
     input = _float_input(input, op)
-    if input.ndim == 0:
+    ndim = input.array.ndim
+    if ndim == 0:
         raise ValueError(
             f"{op}(): input must have shape (C,), (N, C) or (N, C, d1, ...) with C classes, "
             "got a 0-d tensor"
         )
-    axis = 0 if input.ndim == 1 else 1
-    if input.shape[axis] == 0:
+    axis = 0 if ndim == 1 else 1
+    if input.array.shape[axis] == 0:
         raise ValueError(f"{op}(): input of shape {input.shape} has no classes (C = 0)")
     return input, axis
 
 
 def _index_shape(input: Tensor, axis: int) -> tuple[int, ...]:
-    return input.shape[:axis] + input.shape[axis + 1 :]
+    shape = input.array.shape
+    return shape[:axis] + shape[axis + 1 :]
 
 
 def _class_indices(
@@ -596,6 +600,33 @@ def _check_ignore_index(ignore_index: Any, op: str) -> int:
 
 # ---------------------------------------------------------------- regression losses
 
+#: Docstring fields the loss functions and the loss modules of :mod:`retrograd.nn.loss`
+#: share, filled in by :func:`loss_doc` (``{name}`` in a docstring becomes the text).
+LOSS_DOCS: dict[str, str] = {
+    "legacy": """size_average, reduce : bool, optional
+        Deprecated (see ``reduction``), as in PyTorch.""",
+    "pair": """input : Tensor of shape (*), floating point
+    target : Tensor of shape (*)
+        The same shape as ``input`` (a different shape is an error, not a
+        broadcast). Integer targets are promoted to ``input``'s dtype.""",
+    "weight": """weight : Tensor of shape (*), optional
+        Per-element weights; with them 'mean' is ``sum(w * loss) / sum(w)``.""",
+    "returns": """Returns
+    -------
+    Tensor
+        A scalar, or shape (*) for ``reduction='none'``.""",
+    "shape": """Shape
+    -----
+    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.""",
+    "class_weight": """weight : Tensor of shape (C,), optional
+        A weight per class, registered as a buffer.""",
+    "broadcast_weight": """weight : Tensor, optional
+        Broadcastable to the input's shape, registered as a buffer.""",
+}
+
+#: Fills a loss's docstring fields from :data:`LOSS_DOCS`.
+loss_doc = fill_doc(**LOSS_DOCS)
+
 
 def _weighted(
     loss: Tensor, weight: Any, input: Tensor, reduction: str, op: str, mean_by_weight: bool
@@ -614,6 +645,23 @@ def _weighted(
     return _reduce(loss, reduction)
 
 
+def _regression_loss(
+    function: type[Op],
+    input: Any,
+    target: Any,
+    reduction: str,
+    weight: Any,
+    op: str,
+    mean_by_weight: bool = True,
+    **params: float,
+) -> Tensor:
+    """Validate the pair, apply the elementwise loss ``function``, weigh and reduce it."""
+    input, target = _regression_pair(input, target, op)
+    loss = apply_op(function, input, target, **params)
+    return _weighted(loss, weight, input, reduction, op, mean_by_weight)
+
+
+@loss_doc
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -626,28 +674,19 @@ def mse_loss(
 
     Parameters
     ----------
-    input : Tensor of shape (*), floating point
-    target : Tensor of shape (*)
-        The same shape as ``input`` (a different shape is an error, not a
-        broadcast). Integer targets are promoted to ``input``'s dtype.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {pair}
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
         'none' returns the loss per element, shape (*).
-    weight : Tensor of shape (*), optional
-        Per-element weights; with them 'mean' is ``sum(w * loss) / sum(w)``.
+    {weight}
 
-    Returns
-    -------
-    Tensor
-        A scalar, or shape (*) for ``reduction='none'``.
+    {returns}
     """
     reduction = legacy_reduction(size_average, reduce, reduction, "mse_loss")
-    input, target = _regression_pair(input, target, "mse_loss")
-    loss = apply_op(ops.SquaredError, input, target)
-    return _weighted(loss, weight, input, reduction, "mse_loss", mean_by_weight=True)
+    return _regression_loss(ops.SquaredError, input, target, reduction, weight, "mse_loss")
 
 
+@loss_doc
 def l1_loss(
     input: Tensor,
     target: Tensor,
@@ -660,26 +699,18 @@ def l1_loss(
 
     Parameters
     ----------
-    input : Tensor of shape (*), floating point
-    target : Tensor of shape (*)
-        The same shape as ``input``. Integer targets are promoted.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {pair}
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
-    weight : Tensor of shape (*), optional
-        Per-element weights; with them 'mean' is ``sum(w * loss) / sum(w)``.
+    {weight}
 
-    Returns
-    -------
-    Tensor
-        A scalar, or shape (*) for ``reduction='none'``.
+    {returns}
     """
     reduction = legacy_reduction(size_average, reduce, reduction, "l1_loss")
-    input, target = _regression_pair(input, target, "l1_loss")
-    loss = apply_op(ops.AbsoluteError, input, target)
-    return _weighted(loss, weight, input, reduction, "l1_loss", mean_by_weight=True)
+    return _regression_loss(ops.AbsoluteError, input, target, reduction, weight, "l1_loss")
 
 
+@loss_doc
 def huber_loss(
     input: Tensor,
     target: Tensor,
@@ -694,28 +725,24 @@ def huber_loss(
 
     Parameters
     ----------
-    input : Tensor of shape (*), floating point
-    target : Tensor of shape (*)
-        The same shape as ``input``. Integer targets are promoted.
+    {pair}
     reduction : {'mean', 'sum', 'none'}, default='mean'
     delta : float, default=1.0
         Where the loss turns linear; must be positive.
     weight : Tensor of shape (*), optional
         Per-element weights; with them 'mean' is ``mean(w * loss)`` (as PyTorch).
 
-    Returns
-    -------
-    Tensor
-        A scalar, or shape (*) for ``reduction='none'``.
+    {returns}
     """
     reduction = _check_reduction(reduction, "huber_loss")
     if not delta > 0:
         raise ValueError(f"huber_loss(): delta must be positive, got {delta!r}")
-    input, target = _regression_pair(input, target, "huber_loss")
-    loss = apply_op(ops.Huber, input, target, delta=float(delta))
-    return _weighted(loss, weight, input, reduction, "huber_loss", mean_by_weight=False)
+    return _regression_loss(
+        ops.Huber, input, target, reduction, weight, "huber_loss", False, delta=float(delta)
+    )
 
 
+@loss_doc
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -731,27 +758,21 @@ def smooth_l1_loss(
 
     Parameters
     ----------
-    input : Tensor of shape (*), floating point
-    target : Tensor of shape (*)
-        The same shape as ``input``. Integer targets are promoted.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {pair}
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
     beta : float, default=1.0
         Where the loss turns linear; must be non-negative.
 
-    Returns
-    -------
-    Tensor
-        A scalar, or shape (*) for ``reduction='none'``.
+    {returns}
     """
-    reduction = legacy_reduction(size_average, reduce, reduction, "smooth_l1_loss")
+    op = "smooth_l1_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction, op)
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss(): beta must be non-negative, got {beta!r}")
-    input, target = _regression_pair(input, target, "smooth_l1_loss")
     if beta == 0:
-        return _reduce(apply_op(ops.AbsoluteError, input, target), reduction)
-    return _reduce(apply_op(ops.SmoothL1, input, target, beta=float(beta)), reduction)
+        return _regression_loss(ops.AbsoluteError, input, target, reduction, None, op)
+    return _regression_loss(ops.SmoothL1, input, target, reduction, None, op, beta=float(beta))
 
 
 # ---------------------------------------------------------------- classification losses
@@ -815,7 +836,7 @@ def cross_entropy(
     input, axis = _class_input(input, op)
     target = to_tensor(target)
     w = _class_weight(weight, input, axis, op)
-    if target.shape == input.shape:
+    if target.array.shape == input.array.shape:
         return _cross_entropy_probs(
             input, target, axis, w, ignore_index, reduction, label_smoothing
         )
@@ -850,8 +871,8 @@ def _cross_entropy_indices(
         and not label_smoothing
         and reduction != "none"
         and not ignored
-        and input.ndim == 2
-        and input.shape[0] > 0
+        and input.array.ndim == 2
+        and input.array.shape[0] > 0
     ):
         return apply_op(ops.SoftmaxCrossEntropy, input, target=target, mean=reduction == "mean")
     return apply_op(
@@ -902,6 +923,7 @@ def _cross_entropy_probs(
     return _reduce(-prod.sum(axis), reduction)
 
 
+@loss_doc
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -924,8 +946,7 @@ def nll_loss(
         Class indices in ``[0, C)``, or ``ignore_index``.
     weight : Tensor of shape (C,), optional
         A weight per class (receives no gradient, as in PyTorch).
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     ignore_index : int, default=-100
         Targets equal to it contribute neither loss nor gradient, nor count in the mean.
     reduction : {'mean', 'sum', 'none'}, default='mean'
@@ -953,6 +974,7 @@ def nll_loss(
     )
 
 
+@loss_doc
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -976,8 +998,7 @@ def binary_cross_entropy(
         The same shape as ``input``, values in ``[0, 1]``. It receives a gradient.
     weight : Tensor, optional
         Broadcastable to the input's shape, e.g. (*) or (C,) (no gradient, as in PyTorch).
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
         'mean' divides by the number of elements.
 
@@ -1003,6 +1024,7 @@ def binary_cross_entropy(
     return _reduce(apply_op(ops.BinaryCrossEntropy, input, target, weight=w), reduction)
 
 
+@loss_doc
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -1027,8 +1049,7 @@ def binary_cross_entropy_with_logits(
         The same shape as ``input``, usually in ``[0, 1]``. It receives a gradient.
     weight : Tensor, optional
         Broadcastable to the input's shape (no gradient, as in PyTorch).
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
         'mean' divides by the number of elements.
     pos_weight : Tensor, optional
@@ -1451,8 +1472,11 @@ def _pair(values: tuple[int, ...], fill: int) -> tuple[int, int]:
     return (fill, values[0]) if len(values) == 1 else (values[0], values[1])
 
 
-def _check_input(input: Any, d: int, op: str) -> bool:
-    """Check ``input`` is a float Tensor of d+2 (batched) or d+1 dims; True when unbatched."""
+def _batched_input(input: Any, d: int, op: str) -> tuple[Tensor, bool]:
+    """Check ``input`` is a float Tensor of d+2 (batched) or d+1 dims; give it d+2 dims.
+
+    Returns the batched input and whether it came unbatched (see :func:`_unbatched`).
+    """
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): input must be a Tensor, got {type(input).__name__}")
     if input.ndim not in (d + 1, d + 2):
@@ -1460,11 +1484,8 @@ def _check_input(input: Any, d: int, op: str) -> bool:
         raise ValueError(f"{op}(): expected an input of shape {want}, got {tuple(input.shape)}")
     if input.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{op}(): expected a floating point input, got dtype {input.dtype}")
-    return input.ndim == d + 1
-
-
-def _batched(input: Tensor, unbatched: bool) -> Tensor:
-    return input.unsqueeze(0) if unbatched else input
+    unbatched = input.ndim == d + 1
+    return (input.unsqueeze(0) if unbatched else input), unbatched
 
 
 def _unbatched(out: Tensor, unbatched: bool) -> Tensor:
@@ -1474,9 +1495,11 @@ def _unbatched(out: Tensor, unbatched: bool) -> Tensor:
 # ---------------------------------------------------------------- convolutions
 
 
-def _check_weight(
-    op: str, input: Tensor, weight: Any, bias: Any, groups: int, d: int, transposed: bool
-) -> None:
+def _conv_input(
+    op: str, input: Any, weight: Any, bias: Any, groups: int, d: int, transposed: bool
+) -> tuple[Tensor, bool]:
+    """The batched input and whether it came unbatched, after checking it, weight and bias."""
+    input, unbatched = _batched_input(input, d, op)
     if not isinstance(weight, Tensor):
         raise TypeError(f"{op}(): weight must be a Tensor, got {type(weight).__name__}")
     if weight.ndim != d + 2:
@@ -1518,6 +1541,23 @@ def _check_weight(
             raise TypeError(f"{op}(): bias must be a Tensor, got {type(bias).__name__}")
         if tuple(bias.shape) != (out,):
             raise ValueError(f"{op}(): bias must have shape ({out},), got {tuple(bias.shape)}")
+    return input, unbatched
+
+
+def _apply_conv(
+    function: type[Op],
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    unbatched: bool,
+    params: dict[str, Any],
+) -> Tensor:
+    """Record the (transposed) convolution ``function``; no bias is no third input."""
+    if bias is not None:
+        out = apply_op(function, x, weight, bias, has_bias=True, **params)
+    else:
+        out = apply_op(function, x, weight, has_bias=False, **params)
+    return _unbatched(out, unbatched)
 
 
 def _conv(
@@ -1531,9 +1571,7 @@ def _conv(
     dilation: IntOr,
     groups: int,
 ) -> Tensor:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
-    _check_weight(op, x, weight, bias, groups, d, transposed=False)
+    x, unbatched = _conv_input(op, input, weight, bias, groups, d, transposed=False)
     s = _ints(stride, d, "stride", op)
     dil = _ints(dilation, d, "dilation", op)
     kernel = tuple(weight.shape[2:])
@@ -1566,11 +1604,7 @@ def _conv(
             )
     pad2 = ((0, 0), pads[0]) if d == 1 else (pads[0], pads[1])
     params = dict(stride=_pair(s, 1), padding=pad2, dilation=_pair(dil, 1), groups=groups)
-    if bias is not None:
-        out = apply_op(ops.Conv, x, weight, bias, has_bias=True, **params)
-    else:
-        out = apply_op(ops.Conv, x, weight, has_bias=False, **params)
-    return _unbatched(out, unbatched)
+    return _apply_conv(ops.Conv, x, weight, bias, unbatched, params)
 
 
 def conv1d(
@@ -1647,9 +1681,7 @@ def _conv_transpose(
     groups: int,
     dilation: IntOr,
 ) -> Tensor:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
-    _check_weight(op, x, weight, bias, groups, d, transposed=True)
+    x, unbatched = _conv_input(op, input, weight, bias, groups, d, transposed=True)
     s = _ints(stride, d, "stride", op)
     dil = _ints(dilation, d, "dilation", op)
     p = _ints(padding, d, "padding", op, low=0)
@@ -1673,11 +1705,7 @@ def _conv_transpose(
         dilation=_pair(dil, 1),
         groups=groups,
     )
-    if bias is not None:
-        out = apply_op(ops.ConvTranspose, x, weight, bias, has_bias=True, **params)
-    else:
-        out = apply_op(ops.ConvTranspose, x, weight, has_bias=False, **params)
-    return _unbatched(out, unbatched)
+    return _apply_conv(ops.ConvTranspose, x, weight, bias, unbatched, params)
 
 
 def conv_transpose1d(
@@ -1752,6 +1780,27 @@ def conv_transpose2d(
 
 # ---------------------------------------------------------------- pooling
 
+#: Docstring fields the 2-D pooling functions and the modules of :mod:`retrograd.nn.pooling`
+#: share, filled in by :func:`pool_doc`.
+POOL_DOCS: dict[str, str] = {
+    "max_window": """kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Default ``kernel_size``.
+    padding : int or (int, int), default=0
+        Implicit -inf on both sides, at most half the kernel.
+    dilation : int or (int, int), default=1""",
+    "avg_window": """kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Default ``kernel_size``.
+    padding : int or (int, int), default=0
+        Implicit zeros on both sides, at most half the kernel.
+    ceil_mode : bool, default=False
+        Round the output size up.""",
+}
+
+#: Fills a pooling docstring's fields from :data:`POOL_DOCS`.
+pool_doc = fill_doc(**POOL_DOCS)
+
 
 def _pool_size(
     op: str, size: int, k: int, s: int, p: int, dk: int, ceil_mode: bool, shape: Any
@@ -1781,10 +1830,10 @@ def _pool_args(
     ceil_mode: bool,
     shape: tuple[int, ...],
 ) -> tuple[Any, ...]:
-    """Pooling arguments as tuples, the output size and the ``(top/left, bottom/right)`` padding.
+    """Pooling arguments as tuples, the output size, and the pooling op's window arguments.
 
-    The padding is per spatial axis, with a leading ``(0, 0)`` for the 1-D case (the
-    ops pool over two axes, a sequence being one row).
+    The window's padding is ``(top/left, bottom/right)`` per spatial axis, with a leading
+    ``(0, 0)`` for the 1-D case (the ops pool over two axes, a sequence being one row).
     """
     k = _ints(kernel_size, d, "kernel_size", op)
     s = (
@@ -1810,7 +1859,8 @@ def _pool_args(
         for n, o, ka, sa, pa, da in zip(x.shape[2:], out, k, s, p, dil, strict=True)
     )
     pads = ((0, 0), (p[0], hi[0])) if d == 1 else ((p[0], hi[0]), (p[1], hi[1]))
-    return k, s, p, dil, out, pads
+    window = dict(kernel=_pair(k, 1), stride=_pair(s, 1), padding=pads, out_size=_pair(out, 1))
+    return k, s, p, dil, out, window
 
 
 def _max_pool(
@@ -1824,22 +1874,12 @@ def _max_pool(
     ceil_mode: bool,
     return_indices: bool,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
-    k, s, _, dil, out, pads = _pool_args(
+    x, unbatched = _batched_input(input, d, op)
+    *_, dil, _, window = _pool_args(
         op, d, x, kernel_size, stride, padding, dilation, ceil_mode, input.shape
     )
     sink: list[Any] | None = [] if return_indices else None
-    y = apply_op(
-        ops.MaxPool,
-        x,
-        kernel=_pair(k, 1),
-        stride=_pair(s, 1),
-        padding=pads,
-        dilation=_pair(dil, 1),
-        out_size=_pair(out, 1),
-        sink=sink,
-    )
+    y = apply_op(ops.MaxPool, x, dilation=_pair(dil, 1), sink=sink, **window)
     y = _unbatched(y, unbatched)
     if sink is None:
         return y
@@ -1862,6 +1902,7 @@ def max_pool1d(
     )
 
 
+@pool_doc
 def max_pool2d(
     input: Tensor,
     kernel_size: IntOr,
@@ -1878,12 +1919,7 @@ def max_pool2d(
     Parameters
     ----------
     input : Tensor of shape (N, C, H, W) or (C, H, W)
-    kernel_size : int or (int, int)
-    stride : int or (int, int), optional
-        Default ``kernel_size``.
-    padding : int or (int, int), default=0
-        Implicit -inf on both sides, at most half the kernel.
-    dilation : int or (int, int), default=1
+    {max_window}
     ceil_mode : bool, default=False
         Round the output size up (a last window may overhang the input).
     return_indices : bool, default=False
@@ -1914,9 +1950,8 @@ def _avg_pool(
             f"{op}(): divisor_override is not supported (got {divisor_override!r}); divide the "
             "sum yourself: avg_pool(x) * count / divisor"
         )
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
-    k, s, p, _, out, pads = _pool_args(
+    x, unbatched = _batched_input(input, d, op)
+    k, s, p, _, out, window = _pool_args(
         op, d, x, kernel_size, stride, padding, 1, ceil_mode, input.shape
     )
     divs = [
@@ -1924,15 +1959,7 @@ def _avg_pool(
         for n, o, ka, sa, pa in zip(x.shape[2:], out, k, s, p, strict=True)
     ]
     divisor = divs[0][None, :] if d == 1 else divs[0][:, None] * divs[1][None, :]
-    y = apply_op(
-        ops.AvgPool,
-        x,
-        kernel=_pair(k, 1),
-        stride=_pair(s, 1),
-        padding=pads,
-        out_size=_pair(out, 1),
-        divisor=divisor,
-    )
+    y = apply_op(ops.AvgPool, x, divisor=divisor, **window)
     return _unbatched(y, unbatched)
 
 
@@ -1950,6 +1977,7 @@ def avg_pool1d(
     )
 
 
+@pool_doc
 def avg_pool2d(
     input: Tensor,
     kernel_size: IntOr,
@@ -1964,13 +1992,7 @@ def avg_pool2d(
     Parameters
     ----------
     input : Tensor of shape (N, C, H, W) or (C, H, W)
-    kernel_size : int or (int, int)
-    stride : int or (int, int), optional
-        Default ``kernel_size``.
-    padding : int or (int, int), default=0
-        Implicit zeros on both sides, at most half the kernel.
-    ceil_mode : bool, default=False
-        Round the output size up.
+    {avg_window}
     count_include_pad : bool, default=True
         Count the padding zeros in the divisor (never the overhang of ``ceil_mode``).
     divisor_override : None
@@ -2011,8 +2033,7 @@ def _adaptive_size(output_size: Any, x: Tensor, d: int, op: str) -> tuple[int, .
 
 
 def _adaptive_avg(op: str, d: int, input: Tensor, output_size: Any) -> Tensor:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
+    x, unbatched = _batched_input(input, d, op)
     out = _adaptive_size(output_size, x, d, op)
     y = apply_op(ops.AdaptiveAvgPool, x, out_size=_pair(out, 1))
     return _unbatched(y, unbatched)
@@ -2045,8 +2066,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) 
 def _adaptive_max(
     op: str, d: int, input: Tensor, output_size: Any, return_indices: bool
 ) -> Tensor | tuple[Tensor, Tensor]:
-    unbatched = _check_input(input, d, op)
-    x = _batched(input, unbatched)
+    x, unbatched = _batched_input(input, d, op)
     out = _adaptive_size(output_size, x, d, op)
     sink: list[Any] | None = [] if return_indices else None
     y = _unbatched(apply_op(ops.AdaptiveMaxPool, x, out_size=_pair(out, 1), sink=sink), unbatched)

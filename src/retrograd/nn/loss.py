@@ -43,42 +43,39 @@ class _WeightedLoss(_Loss):
         self.register_buffer("weight", weight)
 
 
+@F.loss_doc
 class MSELoss(_Loss):
     """Mean squared error ``(input - target)**2``; see :func:`retrograd.nn.functional.mse_loss`.
 
     Parameters
     ----------
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
 
-    Shape
-    -----
-    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    {shape}
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
+@F.loss_doc
 class L1Loss(_Loss):
     """Mean absolute error ``|input - target|``; see :func:`retrograd.nn.functional.l1_loss`.
 
     Parameters
     ----------
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
 
-    Shape
-    -----
-    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    {shape}
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
+@F.loss_doc
 class HuberLoss(_Loss):
     """Huber loss, quadratic below ``delta`` and linear above; see
     :func:`retrograd.nn.functional.huber_loss`.
@@ -89,9 +86,7 @@ class HuberLoss(_Loss):
     delta : float, default=1.0
         Where the loss turns linear; must be positive.
 
-    Shape
-    -----
-    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    {shape}
     """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
@@ -102,21 +97,19 @@ class HuberLoss(_Loss):
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
+@F.loss_doc
 class SmoothL1Loss(_Loss):
     """Smooth L1 loss, ``huber_loss(delta=beta) / beta``; see
     :func:`retrograd.nn.functional.smooth_l1_loss`.
 
     Parameters
     ----------
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
     beta : float, default=1.0
         Where the loss turns linear; 0 gives the L1 loss.
 
-    Shape
-    -----
-    input : (*), target : (*) the same shape; output : scalar, or (*) for 'none'.
+    {shape}
     """
 
     def __init__(
@@ -133,16 +126,15 @@ class SmoothL1Loss(_Loss):
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
+@F.loss_doc
 class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy from logits, the classification loss; see
     :func:`retrograd.nn.functional.cross_entropy`.
 
     Parameters
     ----------
-    weight : Tensor of shape (C,), optional
-        A weight per class, registered as a buffer.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {class_weight}
+    {legacy}
     ignore_index : int, default=-100
         Class-index targets equal to it are left out of the loss and the mean.
     reduction : {'mean', 'sum', 'none'}, default='mean'
@@ -182,15 +174,14 @@ class CrossEntropyLoss(_WeightedLoss):
         )
 
 
+@F.loss_doc
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities; see :func:`retrograd.nn.functional.nll_loss`.
 
     Parameters
     ----------
-    weight : Tensor of shape (C,), optional
-        A weight per class, registered as a buffer.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {class_weight}
+    {legacy}
     ignore_index : int, default=-100
         Targets equal to it are left out of the loss and the mean.
     reduction : {'mean', 'sum', 'none'}, default='mean'
@@ -224,6 +215,7 @@ class NLLLoss(_WeightedLoss):
         )
 
 
+@F.loss_doc
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities.
 
@@ -231,10 +223,8 @@ class BCELoss(_WeightedLoss):
 
     Parameters
     ----------
-    weight : Tensor, optional
-        Broadcastable to the input's shape, registered as a buffer.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {broadcast_weight}
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
 
     Shape
@@ -247,16 +237,15 @@ class BCELoss(_WeightedLoss):
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
+@F.loss_doc
 class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy of ``sigmoid(input)``, fused and stable; see
     :func:`retrograd.nn.functional.binary_cross_entropy_with_logits`.
 
     Parameters
     ----------
-    weight : Tensor, optional
-        Broadcastable to the input's shape, registered as a buffer.
-    size_average, reduce : bool, optional
-        Deprecated (see ``reduction``), as in PyTorch.
+    {broadcast_weight}
+    {legacy}
     reduction : {'mean', 'sum', 'none'}, default='mean'
     pos_weight : Tensor, optional
         The weight of positive examples, broadcastable to the input's shape

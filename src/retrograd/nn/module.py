@@ -85,6 +85,7 @@ class Module:
     _buffers: dict[str, Tensor | None]
     _non_persistent_buffers: set[str]
     _modules: dict[str, Module | None]
+    _has_hooks = False  # True while any module hook is registered (nn/hooks.py keeps it)
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -100,7 +101,7 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the "forward" method')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.__dict__.get("_has_hooks"):
+        if self._has_hooks:
             return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
 

@@ -61,17 +61,13 @@ class MaxPool1d(_MaxPoolNd):
     _pool = staticmethod(F.max_pool1d)
 
 
+@F.pool_doc
 class MaxPool2d(_MaxPoolNd):
     """2-D max pooling, as ``torch.nn.MaxPool2d``.
 
     Parameters
     ----------
-    kernel_size : int or (int, int)
-    stride : int or (int, int), optional
-        Default ``kernel_size``.
-    padding : int or (int, int), default=0
-        Implicit -inf on both sides, at most half the kernel.
-    dilation : int or (int, int), default=1
+    {max_window}
     return_indices : bool, default=False
         Also return the flat indices of the maxima in each H*W plane.
     ceil_mode : bool, default=False
@@ -142,18 +138,13 @@ class AvgPool1d(_AvgPoolNd):
     _pool = staticmethod(F.avg_pool1d)
 
 
+@F.pool_doc
 class AvgPool2d(_AvgPoolNd):
     """2-D average pooling, as ``torch.nn.AvgPool2d``.
 
     Parameters
     ----------
-    kernel_size : int or (int, int)
-    stride : int or (int, int), optional
-        Default ``kernel_size``.
-    padding : int or (int, int), default=0
-        Implicit zeros on both sides, at most half the kernel.
-    ceil_mode : bool, default=False
-        Round the output size up.
+    {avg_window}
     count_include_pad : bool, default=True
         Count the padding zeros in each window's divisor.
     divisor_override : None

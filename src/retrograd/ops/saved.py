@@ -57,13 +57,12 @@ SAVES: dict[type, tuple[tuple[int | None, ...], bool]] = {
 }
 
 
-# SAVES as it is read on the hot path: (input index, rule) for the inputs that may be saved.
-_PLANS: dict[type, tuple[tuple[tuple[int, int], ...], bool]] = {}
-
-
 def _plan(cls: type, spec: tuple[tuple[int | None, ...], bool]) -> None:
+    """Store SAVES as the hot path reads it: ``cls.saves``, (input index, rule) pairs and
+    whether the output is saved, or None when the op saves nothing."""
     rule, saves_out = spec
-    _PLANS[cls] = (tuple((i, r) for i, r in enumerate(rule) if r is not NEVER), saves_out)
+    pairs = tuple((i, r) for i, r in enumerate(rule) if r is not NEVER)
+    cls.saves = (pairs, saves_out) if pairs or saves_out else None  # type: ignore[attr-defined]
     # NOTE: Linear's bias is optional: a rule never names an input index past the inputs given.
 
 
@@ -75,14 +74,10 @@ def save_versions(fn: Op, inputs: tuple[Any, ...], out: Any) -> None:
 
     One entry per saved tensor: (its counter, the version saved, the tensor or None for
     the output, its input index or -1 for the output); ``graph.check_versions`` reads them.
-    The output is not kept (it holds ``fn``: that would be a reference cycle).
+    The output is not kept (it holds ``fn``: that would be a reference cycle). Called only
+    for ops whose ``saves`` is not None (``tensor.apply_op``).
     """
-    plan = _PLANS.get(type(fn))
-    if plan is None:
-        plan = _scan(fn, inputs, out)
-    rule, saves_out = plan
-    if not (rule or saves_out):  # Add, Sum, Reshape, ...: nothing to check in backward
-        return
+    rule, saves_out = fn.saves or _scan(fn, inputs, out)
     saved = []
     needs = fn.needs
     for i, r in rule:

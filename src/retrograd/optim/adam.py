@@ -59,6 +59,18 @@ DECOUPLED_DOC = (
 )
 
 
+#: The ``amsgrad``, ``maximize`` and unsupported-flag entries of Adam's and AdamW's
+#: Parameters sections.
+ADAM_FLAGS_DOC = (
+    "amsgrad : bool, default=False\n"
+    "        Divide by the largest second moment seen so far.\n"
+    "    maximize : bool, default=False\n"
+    "        Ascend the objective instead of descending it.\n"
+    "    foreach, capturable, differentiable, fused\n"
+    "        As in PyTorch, accepted only at their defaults (None or False)."
+)
+
+
 class Adam(AdamBase):
     __doc__ = f"""Adam (optionally AMSGrad), as ``torch.optim.Adam``.
 
@@ -86,12 +98,7 @@ class Adam(AdamBase):
     ----------
     {params_doc(lr="1e-3")}
     {moments_doc()}
-    amsgrad : bool, default=False
-        Divide by the largest second moment seen so far.
-    maximize : bool, default=False
-        Ascend the objective instead of descending it.
-    foreach, capturable, differentiable, fused
-        As in PyTorch, accepted only at their defaults (None or False).
+    {ADAM_FLAGS_DOC}
     {DECOUPLED_DOC}
     """
 
@@ -165,12 +172,7 @@ class AdamW(Adam):
     ----------
     {params_doc(lr="1e-3")}
     {moments_doc("1e-2", "Decoupled weight decay coefficient")}
-    amsgrad : bool, default=False
-        Divide by the largest second moment seen so far.
-    maximize : bool, default=False
-        Ascend the objective instead of descending it.
-    foreach, capturable, differentiable, fused
-        As in PyTorch, accepted only at their defaults (None or False).
+    {ADAM_FLAGS_DOC}
     """
 
     def __init__(

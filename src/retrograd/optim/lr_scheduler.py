@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, SupportsFloat
 
+from .._docstrings import fill_doc
 from ..validation import is_int, is_real
 from .optimizer import Optimizer
 
@@ -60,6 +61,16 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     return [value] * len(optimizer.param_groups)
 
 
+#: The ``optimizer`` and ``last_epoch`` entries of the schedulers' Parameters sections.
+_scheduler_doc = fill_doc(
+    optimizer=("optimizer : Optimizer\n        The optimizer whose learning rates are scheduled."),
+    last_epoch=(
+        "last_epoch : int, default=-1\n        Index of the last step; -1 starts the schedule."
+    ),
+)
+
+
+@_scheduler_doc
 class LRScheduler:
     """Base class of the schedulers that follow a schedule over steps.
 
@@ -69,8 +80,7 @@ class LRScheduler:
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     last_epoch : int, default=-1
         Index of the last step taken; -1 starts the schedule (and records each
         group's ``'initial_lr'``). Other values resume it and need
@@ -183,6 +193,7 @@ def _current_lrs(optimizer: Optimizer) -> list[float]:
     return [group["lr"] for group in optimizer.param_groups]
 
 
+@_scheduler_doc
 class StepLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every ``step_size`` steps.
 
@@ -190,14 +201,12 @@ class StepLR(LRScheduler):
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     step_size : int
         Period of the decay, in steps (> 0).
     gamma : float, default=0.1
         Multiplicative factor of the decay.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -221,6 +230,7 @@ class StepLR(LRScheduler):
         ]
 
 
+@_scheduler_doc
 class MultiStepLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` at each of the ``milestones``.
 
@@ -229,14 +239,12 @@ class MultiStepLR(LRScheduler):
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     milestones : iterable of int
         Steps at which to decay.
     gamma : float, default=0.1
         Multiplicative factor of the decay.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -260,13 +268,7 @@ class MultiStepLR(LRScheduler):
         ]
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a saved state; ``milestones`` may come back as a plain dict (e.g. from JSON).
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`; ``milestones`` may be a dict (from JSON)."""
         super().load_state_dict(state_dict)
         self.milestones = Counter(self.milestones)
 
@@ -278,17 +280,16 @@ class MultiStepLR(LRScheduler):
         ]
 
 
+@_scheduler_doc
 class ExponentialLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every step: ``lr = base_lr * gamma ** last_epoch``.
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     gamma : float
         Multiplicative factor of the decay.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
@@ -305,6 +306,7 @@ class ExponentialLR(LRScheduler):
         return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
 
 
+@_scheduler_doc
 class CosineAnnealingLR(LRScheduler):
     """Anneal the learning rate along a cosine from ``base_lr`` to ``eta_min`` over ``T_max`` steps.
 
@@ -314,14 +316,12 @@ class CosineAnnealingLR(LRScheduler):
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     T_max : int
         Number of steps from the largest to the smallest rate (> 0).
     eta_min : float, default=0.0
         Smallest learning rate.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -372,6 +372,7 @@ class CosineAnnealingLR(LRScheduler):
         ]
 
 
+@_scheduler_doc
 class LinearLR(LRScheduler):
     """Scale the learning rate by a factor moving linearly from ``start_factor`` to ``end_factor``.
 
@@ -381,16 +382,14 @@ class LinearLR(LRScheduler):
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     start_factor : float, default=1/3
         Factor at step 0, in (0, 1].
     end_factor : float, default=1.0
         Factor from step ``total_iters`` on, in [0, 1].
     total_iters : int, default=5
         Number of steps of the ramp.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -448,6 +447,7 @@ class LinearLR(LRScheduler):
         ]
 
 
+@_scheduler_doc
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm the rate up to ``max_lr``, then anneal it far below the start.
 
@@ -461,8 +461,7 @@ class OneCycleLR(LRScheduler):
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     max_lr : float or list of float
         Peak learning rate, per group or for all.
     total_steps : int, optional
@@ -487,8 +486,7 @@ class OneCycleLR(LRScheduler):
         ``min_lr = initial_lr / final_div_factor``.
     three_phase : bool, default=False
         Rise, fall back to the start rate symmetrically, then anneal to ``min_lr``.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -750,13 +748,7 @@ class ReduceLROnPlateau(LRScheduler):
                 group["lr"] = new_lr
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a state saved by :meth:`state_dict` (copied, not shared).
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`, then rebuild the ``mode`` comparison."""
         super().load_state_dict(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
 
@@ -793,6 +785,7 @@ def _lambdas(optimizer: Optimizer, lr_lambda: Any) -> list[Callable[[int], float
     return fns
 
 
+@_scheduler_doc
 class LambdaLR(LRScheduler):
     """Set the learning rate to ``base_lr * lr_lambda(last_epoch)``.
 
@@ -802,12 +795,10 @@ class LambdaLR(LRScheduler):
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     lr_lambda : callable or list of callable
         ``step -> factor``, for all groups or one per group.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -835,13 +826,7 @@ class LambdaLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a saved state; the lambdas stay this scheduler's own.
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`; the lambdas stay this scheduler's own."""
         self._restore(state_dict, "lr_lambdas")
         _load_lambdas_state(self.lr_lambdas, state_dict["lr_lambdas"])
 
@@ -849,17 +834,8 @@ class LambdaLR(LRScheduler):
 class MultiplicativeLR(LambdaLR):
     """Multiply the learning rate by ``lr_lambda(last_epoch)`` at every step (not at construction).
 
-    Chainable only: ``step(epoch)`` applies one more factor. ``state_dict()`` saves
-    no function, as :class:`LambdaLR`.
-
-    Parameters
-    ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
-    lr_lambda : callable or list of callable
-        ``step -> factor``, for all groups or one per group.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    Chainable only: ``step(epoch)`` applies one more factor. Its parameters are
+    :class:`LambdaLR`'s, and ``state_dict()`` saves no function, as there.
     """
 
     def get_lr(self) -> list[float]:
@@ -872,19 +848,18 @@ class MultiplicativeLR(LambdaLR):
         ]
 
 
+@_scheduler_doc
 class ConstantLR(LRScheduler):
     """Scale the learning rate by ``factor`` for the first ``total_iters`` steps, then restore it.
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     factor : float, default=1/3
         Scale during the first steps, in [0, 1].
     total_iters : int, default=5
         Step at which the full rate returns.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -917,6 +892,7 @@ class ConstantLR(LRScheduler):
         ]
 
 
+@_scheduler_doc
 class PolynomialLR(LRScheduler):
     """Decay the learning rate to zero over ``total_iters`` steps along a polynomial.
 
@@ -925,14 +901,12 @@ class PolynomialLR(LRScheduler):
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     total_iters : int, default=5
         Steps until the rate reaches zero.
     power : float, default=1.0
         Power of the polynomial.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -964,6 +938,7 @@ class PolynomialLR(LRScheduler):
         ]
 
 
+@_scheduler_doc
 class CosineAnnealingWarmRestarts(LRScheduler):
     """Cosine annealing from ``base_lr`` to ``eta_min`` that restarts every cycle (SGDR).
 
@@ -975,16 +950,14 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     T_0 : int
         Length of the first cycle, in steps (> 0).
     T_mult : int, default=1
         Growth factor of the cycle length (>= 1).
     eta_min : float, default=0.0
         Smallest learning rate.
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -1053,6 +1026,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._last_lr = _current_lrs(self.optimizer)
 
 
+@_scheduler_doc
 class CyclicLR(LRScheduler):
     """Cycle the learning rate between ``base_lr`` and ``max_lr`` (Smith, 2017); step per batch.
 
@@ -1067,8 +1041,7 @@ class CyclicLR(LRScheduler):
 
     Parameters
     ----------
-    optimizer : Optimizer
-        The optimizer whose learning rates are scheduled.
+    {optimizer}
     base_lr : float or list of float
         Lower end of the cycle, for all groups or per group (set at construction).
     max_lr : float or list of float
@@ -1091,8 +1064,7 @@ class CyclicLR(LRScheduler):
         Momentum at the peak rate.
     max_momentum : float or list of float, default=0.9
         Momentum at the lowest rate (set at construction).
-    last_epoch : int, default=-1
-        Index of the last step; -1 starts the schedule.
+    {last_epoch}
     """
 
     def __init__(
@@ -1210,13 +1182,7 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a saved state; a custom ``scale_fn`` stays this scheduler's own.
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`; a custom ``scale_fn`` stays this one's own."""
         custom = state_dict["_scale_fn_custom"]
         self._restore(state_dict, "_scale_fn_custom")
         if custom is not None and self._scale_fn_custom is not None:
@@ -1268,13 +1234,7 @@ class _Composite(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a saved state, each inner scheduler's too.
-
-        Parameters
-        ----------
-        state_dict : dict
-            As returned by :meth:`state_dict`.
-        """
+        """As :meth:`LRScheduler.load_state_dict`, each inner scheduler's state too."""
         self._restore(state_dict, "_schedulers")
         for scheduler, saved in zip(self._schedulers, state_dict["_schedulers"], strict=True):
             scheduler.load_state_dict(saved)

@@ -266,6 +266,8 @@ class Optimizer:
         Decoupled (``group['decoupled_weight_decay']``, AdamW's), the weights shrink
         here, ``w = w * (1 - lr * weight_decay)``, and the decay leaves the gradient.
         """
+        if not group["weight_decay"] and not group["maximize"]:
+            return grad  # the plain rule follows the gradient itself
         wd = split_weight_decay(param, group)
         return self._direction(param, grad, group["maximize"], wd)
 

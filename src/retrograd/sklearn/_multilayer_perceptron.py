@@ -28,10 +28,11 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import nn, serialization
+from .._docstrings import fill_doc
 from ..autograd import no_grad
 from ..capture import Backprop
 from ..random import manual_seed
-from ..serialization import ModelFileError, PathLike
+from ..serialization import LOAD_RAISES_DOC, ModelFileError, PathLike
 from ..tensor import wrap_array
 from ..validation import is_int, is_real
 from ._base import ACTIVATIONS, OUT_ACTIVATIONS, batch_log_losses, check_dtype, data_loss
@@ -82,6 +83,16 @@ class _BaseMLP(BaseEstimator):
     loss: str
     dropout: float
     dtype: Any
+
+    def _store_params(self, params: dict[str, Any]) -> None:
+        """Keep each ``__init__`` argument (``locals()`` there) as the attribute of its name.
+
+        scikit-learn's contract: ``__init__`` only stores its arguments, unvalidated, so that
+        ``get_params``/``set_params``/``clone`` round-trip them; ``fit`` validates them.
+        """
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
 
     # ------------------------------------------------------------ the network
 
@@ -615,6 +626,7 @@ class _BaseMLP(BaseEstimator):
         serialization.save(self._net, path, meta)
 
     @classmethod
+    @fill_doc(raises=LOAD_RAISES_DOC)
     def load(cls, path: PathLike) -> Any:
         """Read an estimator written by :meth:`save`; it predicts as the saved one did.
 
@@ -623,11 +635,7 @@ class _BaseMLP(BaseEstimator):
         the tensors it holds, finite weights, and the layer sizes against
         ``n_features_in_``, ``n_outputs_`` and the classes.
 
-        Raises
-        ------
-        retrograd.serialization.ModelFileError
-            A ``ValueError`` naming the file, the field, what was expected and
-            what was found.
+        {raises}
         """
         meta = serialization.read_metadata(path)
         if meta.get("kind") != _FORMAT or meta.get("estimator") != cls.__name__:
@@ -930,32 +938,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         dtype: Any = "float32",
         capture: bool = True,
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.dtype = dtype
-        self.capture = capture
+        self._store_params(locals())
 
     loss = "log_loss"
 
@@ -1088,33 +1071,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         dtype: Any = "float32",
         capture: bool = True,
     ) -> None:
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.dtype = dtype
-        self.capture = capture
+        self._store_params(locals())
 
     def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[Any, Any]:
         X, y = validate_data(
