@@ -21,6 +21,7 @@ import retrograd as rg
 from retrograd import _blas, nn, optim
 from retrograd.capture import TrainStep
 from retrograd.capture import kernels as K
+from retrograd.capture import optim as CO
 from retrograd.capture.optim import FlatOptimizer, regions
 from retrograd.optim import lr_scheduler
 
@@ -325,3 +326,149 @@ def test_blas_updates_take_two_fortran_ordered_arrays_and_refuse_mixed_layouts()
     assert _blas.axpy(0.5, x.T, y_t)
     np.testing.assert_array_equal(y, y_t.T)
     assert not _blas.axpy(0.5, np.ascontiguousarray(x), y)  # another element order
+
+
+# ------------------------------------------------------------ the update chunk by chunk (Chunks)
+RULES: dict[str, Callable[[Any], Any]] = {
+    "adam": lambda p: optim.Adam(p, lr=1e-2),
+    "adam-amsgrad-wd": lambda p: optim.Adam(p, lr=1e-2, amsgrad=True, weight_decay=1e-2),
+    "adam-maximize": lambda p: optim.Adam(p, lr=1e-3, maximize=True, betas=(0.8, 0.99)),
+    "adam-maximize-wd-amsgrad": lambda p: optim.Adam(
+        p, lr=1e-3, maximize=True, weight_decay=0.1, amsgrad=True, eps=1e-3
+    ),
+    "adamw": lambda p: optim.AdamW(p, lr=1e-2),
+    "adamw-amsgrad-maximize": lambda p: optim.AdamW(
+        p, lr=1e-2, amsgrad=True, weight_decay=0.1, maximize=True
+    ),
+    # beta1 = 0: _blas refuses a zero scalar, eager takes the ufunc path, so does the region
+    "adam-beta1-0": lambda p: optim.Adam(p, lr=1e-2, betas=(0.0, 0.9)),
+    "sgd": lambda p: optim.SGD(p, lr=0.1),
+    "sgd-maximize-wd": lambda p: optim.SGD(p, lr=0.01, weight_decay=1e-2, maximize=True),
+    "momentum-dampening": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.1),
+    "nesterov-wd": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "nesterov-maximize-wd": lambda p: optim.SGD(
+        p, lr=0.05, momentum=0.5, nesterov=True, weight_decay=1e-2, maximize=True
+    ),
+    # dampening = 1: the gradient's share is 0, which _blas refuses: the ufunc path again
+    "momentum-dampening-1": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, dampening=1.0),
+}
+#: Steps of 6 that the chunks take: the first makes the state (not without momentum);
+#: the last two rules take the ufunc path every time, as eagerly
+CHUNKED_STEPS = {"sgd": 6, "sgd-maximize-wd": 6, "adam-beta1-0": 0, "momentum-dampening-1": 0}
+
+
+@pytest.fixture
+def chunked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of chunks of each step that Chunks took (not those left to _update)."""
+    if not _blas.available():
+        pytest.skip("no OpenBLAS loaded by NumPy: every region takes the ufunc path")
+    steps: list[int] = []
+    for rule in (CO.AdamChunks, CO.SGDChunks):
+
+        def spy(self: Any, group: Any, state: Any, step: Any = rule.step) -> bool:
+            done = step(self, group, state)
+            if done:
+                steps.append(len(self.bounds))
+            return done
+
+        monkeypatch.setattr(rule, "step", spy)
+    return steps
+
+
+@pytest.fixture
+def chunk_steps(chunked: list[int], monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """As ``chunked``, with small chunks: 1,024 float32 or 512 float64 elements."""
+    monkeypatch.setattr(CO, "CHUNK_BYTES", 4096)
+    return chunked
+
+
+def step_both(name: str, size: int, dtype: Any, n_steps: int = 6) -> None:
+    """One parameter of ``size`` elements stepped eagerly and flat, compared after each step."""
+    rng = np.random.default_rng(size)
+    start = rng.standard_normal(size).astype(dtype)
+    eager, flat_p = rg.from_numpy(start.copy()), rg.from_numpy(start.copy())
+    eager.requires_grad = flat_p.requires_grad = True
+    opt_e, opt_f = RULES[name]([eager]), RULES[name]([flat_p])
+    flat = FlatOptimizer.build(opt_f, [flat_p])
+    assert flat is not None
+    for i in range(n_steps):
+        g = rng.standard_normal(size).astype(dtype) * 10.0**-i  # moments of several scales
+        g[:7] = 0.0  # zero gradients: v stays 0 there, the update divides by eps
+        eager.grad = rg.from_numpy(g.copy())
+        opt_e.step()
+        flat.flat_grad[...] = g
+        assert flat.step()
+        np.testing.assert_array_equal(flat_p.array, eager.array, err_msg=f"step {i}")
+        for key, value in opt_e.state[eager].items():
+            np.testing.assert_array_equal(opt_f.state[flat_p][key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [_blas.MIN_SIZE, 20_000, 40_961])
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_adam_chunk_by_chunk_equals_eager_bit_for_bit(chunk_steps, name, size, dtype):
+    """Sizes a whole number of chunks or not; every option; the ufunc path for a zero scalar."""
+    step_both(name, size, dtype)
+    chunks = -(-size // (4096 // np.dtype(dtype).itemsize))
+    assert chunk_steps == [chunks] * CHUNKED_STEPS.get(name, 5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["adamw-amsgrad-maximize", "nesterov-maximize-wd"])
+def test_chunks_of_the_default_size_equal_eager(chunked, name, dtype):
+    size = 300_007  # 3 chunks in float32, 5 in float64
+    step_both(name, size, dtype, n_steps=3)
+    assert chunked == [-(-size // (CO.CHUNK_BYTES // np.dtype(dtype).itemsize))] * 2
+
+
+@pytest.mark.parametrize("name", ["adam-amsgrad-wd", "adamw-amsgrad-maximize", "nesterov-wd"])
+def test_captured_training_in_small_chunks_equals_eager(chunk_steps, name):
+    """The 20,000 weights in 20 chunks, with partial batches, a scheduler and a reload between."""
+
+    def sched(o: Any) -> Any:
+        return lr_scheduler.StepLR(o, step_size=1, gamma=0.7)
+
+    eager = run(False, RULES[name], scheduler=sched)
+    captured = run(True, RULES[name], scheduler=sched)
+    assert_same_training(eager, captured)
+    assert chunk_steps and set(chunk_steps) == {20}
+    assert_flat(captured[3], captured[2])
+
+
+def test_adam_switched_to_amsgrad_mid_training_makes_the_maximum_then_chunks(chunk_steps):
+    def train(captured: bool) -> tuple:
+        rg.manual_seed(0)
+        model = make_model()
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        step = TrainStep(model, nn.CrossEntropyLoss(), opt, enabled=captured)
+        losses = []
+        for i, (x, y) in enumerate(data(12)):
+            losses.append(step(x, y).item())
+            if i == 5:
+                opt.param_groups[0]["amsgrad"] = True
+        return losses, model, opt
+
+    captured = train(True)
+    assert_same_training(train(False), captured)
+    # the first step makes the state, the one after the switch AMSGrad's maximum: eagerly
+    assert chunk_steps == [20] * (12 - 2)
+    assert "max_exp_avg_sq" in captured[2].state[captured[1][0].weight]
+
+
+def test_sgd_momentum_switched_on_mid_training_makes_the_buffer_then_chunks(chunk_steps):
+    def train(captured: bool) -> tuple:
+        rg.manual_seed(0)
+        model = make_model()
+        opt = optim.SGD(model.parameters(), lr=0.05)
+        step = TrainStep(model, nn.CrossEntropyLoss(), opt, enabled=captured)
+        losses = []
+        for i, (x, y) in enumerate(data(12)):
+            losses.append(step(x, y).item())
+            if i == 5:
+                opt.param_groups[0]["momentum"] = 0.9
+        return losses, model, opt
+
+    captured = train(True)
+    assert_same_training(train(False), captured)
+    assert chunk_steps == [20] * (12 - 1)  # the step that makes the buffer: eagerly
+    assert "momentum_buffer" in captured[2].state[captured[1][0].weight]
