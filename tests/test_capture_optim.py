@@ -403,6 +403,20 @@ def step_both(name: str, size: int, dtype: Any, n_steps: int = 6) -> None:
             np.testing.assert_array_equal(opt_f.state[flat_p][key], value, err_msg=key)
 
 
+def test_sgd_leaves_a_region_for_several_threads_to_eager_and_adam_chunks_it(
+    chunk_steps, monkeypatch
+):
+    """SGD's passes over a region big enough for two BLAS threads stay whole (eager's)."""
+    from retrograd import threads
+
+    monkeypatch.setattr(threads, "GRAIN", 10_000)  # 40,961 elements: four grains
+    with threads.num_threads(2):
+        step_both("nesterov-wd", 40_961, np.float32)
+        assert chunk_steps == []
+        step_both("adam", 40_961, np.float32)
+        assert chunk_steps == [41] * CHUNKED_STEPS.get("adam", 5)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("size", [_blas.MIN_SIZE, 20_000, 40_961])
 @pytest.mark.parametrize("name", sorted(RULES))
