@@ -147,3 +147,12 @@ def available() -> bool:
     if _axpy is None:
         _load()
     return bool(_axpy)
+
+
+def functions(dtype: Any) -> tuple[Any, Any] | None:
+    """The bound ctypes ``(axpy, axpby)`` for ``dtype``, for callers that pass addresses
+    themselves (:mod:`retrograd.capture.optim`); None where BLAS is not used."""
+    if not available():
+        return None
+    axpy, axpby = _axpy.get(dtype), _axpby.get(dtype)  # type: ignore[union-attr]
+    return None if axpy is None or axpby is None else (axpy, axpby)

@@ -51,6 +51,7 @@ from typing import Any
 
 from .. import _blas, threads
 from .._backend import ndarray, xp
+from ..optim.updates import direction
 from ..tensor import Tensor, wrap_array
 
 #: Bytes per array in a chunk of :class:`Chunks` (131,072 float32 elements, 65,536
@@ -339,7 +340,7 @@ class Chunks:
 
     def __init__(self, param: ndarray, grad: ndarray, scratch: tuple[ndarray, ndarray]) -> None:
         self.param, self.grad = param, grad
-        self.axpy, self.axpby = _blas_functions(param.dtype)  # type: ignore[misc]
+        self.axpy, self.axpby = _blas.functions(param.dtype)  # type: ignore[misc]
         self.length = self.axpy.argtypes[0]  # BLAS's integer
         self.real = self.axpy.argtypes[1]  # c_float or c_double: BLAS's scalars
         self.size = chunk_size(param.dtype)
@@ -351,7 +352,7 @@ class Chunks:
     @staticmethod
     def usable(a: ndarray) -> bool:
         """Whether eager's update of ``a`` calls BLAS (where its scalars are not 0)."""
-        return a.size >= _blas.MIN_SIZE and _blas_functions(a.dtype) is not None
+        return a.size >= _blas.MIN_SIZE and _blas.functions(a.dtype) is not None
 
     def _plan(self, *state: ndarray | None) -> list[tuple[Any, ...]]:
         """Per chunk: its length, views and pointers of ``w``, ``g``, the scratch and ``state``.
@@ -392,21 +393,6 @@ class Chunks:
         raise NotImplementedError(f"{type(self).__name__} must implement step")
 
 
-def _direction(p: ndarray, g: ndarray, d: ndarray, l2: Any, maximize: bool) -> bool:
-    """``Optimizer._direction`` on a chunk, into ``d``; False when the direction is ``g``."""
-    if l2 is not None:  # d = g + wd w, or wd w - g
-        xp.multiply(p, l2, out=d)
-        if maximize:
-            xp.subtract(d, g, out=d)
-        else:
-            xp.add(g, d, out=d)
-    elif maximize:
-        xp.negative(g, out=d)
-    else:
-        return False
-    return True
-
-
 class AdamChunks(Chunks):
     """``Adam._update`` (and AdamW's) chunk by chunk: its seven to ten passes per chunk."""
 
@@ -438,7 +424,7 @@ class AdamChunks(Chunks):
         wd = float(group["weight_decay"])
         decoupled = wd != 0 and group.get("decoupled_weight_decay", False)
         shrink = typed(1.0 - lr * wd) if decoupled else None
-        l2 = typed(wd) if wd != 0 and not decoupled else None
+        l2 = typed(wd) if wd != 0 and not decoupled else 0
         maximize = group["maximize"]
         axpy, axpby, one = self.axpy, self.axpby, self.length(1)
         multiply, sqrt, divide, add = xp.multiply, xp.sqrt, xp.divide, xp.add
@@ -447,7 +433,7 @@ class AdamChunks(Chunks):
             (m_, v_, vmax_), (mp, vp, _) = arrays, pointers
             if shrink is not None:
                 multiply(p, shrink, out=p)  # AdamW: w *= 1 - lr wd
-            if not _direction(p, g, d, l2, maximize):
+            if direction(p, g, maximize, l2, d) is g:
                 d, dp = g, gp
             axpby(n, a1, dp, one, b1, mp, one)  # m = beta1 m + (1 - beta1) d
             multiply(d, d, out=tmp)
@@ -485,12 +471,12 @@ class SGDChunks(Chunks):
         real, typed = self.real, self.param.dtype.type
         rate, b, a = real(-lr), real(momentum), real(alpha)
         wd = float(group["weight_decay"])
-        l2 = typed(wd) if wd != 0 else None
+        l2 = typed(wd) if wd != 0 else 0
         maximize, nesterov, mu = group["maximize"], group["nesterov"], typed(momentum)
         axpy, axpby, one = self.axpy, self.axpby, self.length(1)
         threads.for_work(self.size)  # the threads _blas sets for a call of this length
         for n, p, g, tmp, d, pp, gp, tp, dp, (buf_,), (bp,) in self._plan(buf):
-            if not _direction(p, g, d, l2, maximize):
+            if direction(p, g, maximize, l2, d) is g:
                 d, dp = g, gp
             if buf_ is not None:
                 axpby(n, a, dp, one, b, bp, one)  # b = momentum b + (1 - dampening) d
@@ -507,14 +493,6 @@ class SGDChunks(Chunks):
 def chunk_size(dtype: Any) -> int:
     """Elements per chunk for ``dtype``: :data:`CHUNK_BYTES`, a multiple of 64 (cache lines)."""
     return max(64, CHUNK_BYTES // xp.dtype(dtype).itemsize // 64 * 64)
-
-
-def _blas_functions(dtype: Any) -> tuple[Any, Any] | None:
-    """The ctypes ``axpy`` and ``axpby`` :mod:`retrograd._blas` calls for ``dtype``; or None."""
-    if not _blas.available():
-        return None
-    axpy, axpby = _blas._axpy.get(dtype), _blas._axpby.get(dtype)  # type: ignore[union-attr]
-    return None if axpy is None or axpby is None else (axpy, axpby)
 
 
 def _pointer(a: ndarray) -> Any:

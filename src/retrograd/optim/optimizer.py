@@ -23,6 +23,7 @@ from .._backend import FLOAT_DTYPES, flush_subnormal, ndarray, xp
 from ..autograd import enable_grad
 from ..tensor import Tensor, zero_grads
 from ..validation import is_real
+from .updates import direction
 
 #: What an optimizer accepts as ``params``: tensors, or dicts that are parameter groups.
 ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]]]
@@ -276,20 +277,12 @@ class Optimizer:
     ) -> ndarray:
         """The gradient the rule follows: ``(-grad if maximize else grad) + weight_decay * param``.
 
-        Returns ``grad`` itself (to be read only) when neither applies, else scratch slot 0.
+        Returns ``grad`` itself (to be read only) when neither applies, else scratch slot 0
+        (:func:`retrograd.optim.updates.direction`).
         """
         if not maximize and weight_decay == 0:
             return grad
-        d = self._scratch(param, 0)
-        if weight_decay == 0:
-            xp.negative(grad, out=d)
-            return d
-        xp.multiply(param, weight_decay, out=d)
-        if maximize:
-            xp.subtract(d, grad, out=d)
-        else:
-            xp.add(grad, d, out=d)
-        return d
+        return direction(param, grad, maximize, weight_decay, self._scratch(param, 0))
 
     # ------------------------------------------------------------ saving
     def state_dict(self) -> StateDict:

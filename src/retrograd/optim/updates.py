@@ -3,6 +3,8 @@
 Each helper names one line of an update rule, as PyTorch's ``_single_tensor_*``
 functions write it with ``add_``, ``mul_`` and ``lerp_``:
 
+- :func:`direction`: ``(-grad if maximize else grad) + weight_decay * param``, the
+  gradient a rule follows;
 - :func:`add_`: ``y += alpha * x`` (the step itself, ``param -= lr * d``);
 - :func:`mul_add_`: ``y = beta * y + alpha * x`` (momentum buffers, second moments);
 - :func:`moving_average_`: ``avg = beta * avg + (1 - beta) * x`` without scratch;
@@ -18,8 +20,43 @@ fused multiply-adds). The scikit-learn solvers use the same helpers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import _blas
 from .._backend import ndarray, xp
+
+
+def direction(
+    param: ndarray, grad: ndarray, maximize: bool, weight_decay: Any, out: ndarray
+) -> ndarray:
+    """The gradient a rule follows: ``(-grad if maximize else grad) + weight_decay * param``.
+
+    Parameters
+    ----------
+    param, grad : ndarray
+        Read only.
+    maximize : bool
+    weight_decay : float or NumPy scalar
+        The L2 coefficient added to the gradient (0 for none).
+    out : ndarray of grad's shape
+        Where the direction is written when it is not ``grad`` itself.
+
+    Returns
+    -------
+    ndarray
+        ``grad`` itself (to be read only) when neither applies, else ``out``.
+    """
+    if not maximize and weight_decay == 0:
+        return grad
+    if weight_decay == 0:
+        xp.negative(grad, out=out)
+        return out
+    xp.multiply(param, weight_decay, out=out)
+    if maximize:
+        xp.subtract(out, grad, out=out)
+    else:
+        xp.add(grad, out, out=out)
+    return out
 
 
 def add_(y: ndarray, alpha: float, x: ndarray, scratch: ndarray) -> None:
