@@ -12,6 +12,7 @@ import click
 import numpy as np
 
 from ..data import DATASETS, DataError, train_val_test_split
+from ..data.spec import preview
 from ..serialization import atomic_write
 from . import model_files
 from .errors import UsageFailure
@@ -27,7 +28,7 @@ from .inputs import (
 )
 from .params import name_option, number_option, output_option
 from .plots import plot_confusion, plot_regression
-from .text import echo_lines, fmt, preview, table
+from .text import echo_lines, fmt, table
 
 
 def _test_part(

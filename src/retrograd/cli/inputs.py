@@ -9,10 +9,9 @@ import numpy as np
 
 from .. import pipeline
 from ..data import DataError, load_dataset, read_feature_table
-from ..data.spec import match_feature_names
+from ..data.spec import match_feature_names, preview
 from .errors import UsageFailure
 from .run_folder import MODEL_FILE
-from .text import preview
 
 
 def load_data(data: str, target: str | None) -> Any:

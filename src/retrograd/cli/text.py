@@ -9,8 +9,6 @@ from typing import Any
 import click
 import numpy as np
 
-from ..data.spec import preview  # noqa: F401  (re-exported: the CLI's shortened lists)
-
 
 def fmt(value: Any) -> str:
     """A table cell: floats to 4 decimals, ints with thousands separators, None as '-'."""
