@@ -344,7 +344,8 @@ def fit(
         rank's own batches and is used as it is.
     capture : bool, default=True
         Replay the step with :class:`retrograd.capture.TrainStep` where it
-        applies (not in distributed training); False runs every step eagerly.
+        applies (not in distributed training), with the optimizer's update over
+        flat buffers for SGD, Adam and AdamW; False runs every step eagerly.
 
     Returns
     -------
@@ -372,9 +373,10 @@ def fit(
     if resume_from is not None:  # read on rank 0 only: the other ranks need not see its disk
         state.resume(strategy.run_on_main(lambda: load_checkpoint(resume_from)), resume_from)
     guard = _FiniteGuard(model, strategy) if check_finite else None
-    train_step = TrainStep(
-        model, loss_fn, enabled=capture and isinstance(strategy, _dist.LocalStrategy)
-    )
+    local = isinstance(strategy, _dist.LocalStrategy)
+    # Locally the step's optimizer update is captured too (over flat buffers)
+    train_step = TrainStep(model, loss_fn, optimizer if local else None, enabled=capture and local)
+    step_optimizer = train_step.step_optimizer if local else optimizer.step
 
     model.train()
     last_epoch = state.snapshot()  # what Ctrl-C, or weights that overflowed, go back to
@@ -393,7 +395,7 @@ def fit(
                     step = strategy.after_backward(float(loss.array), _batch_size(y))
                     if guard is not None:
                         guard.check(step, batch)
-                    optimizer.step()
+                    step_optimizer()
                     meter.add(step.loss, step.batch_size, output, y)
                 record = meter.record(epoch, strategy.gather)
                 if val_loader is not None:
