@@ -395,7 +395,9 @@ def test_fit_captures_by_default_and_capture_false_gives_the_same_history(
             progress=False, capture=capture,
         )  # fmt: skip
         results.append((history.train_loss, history.train_metric, history.val_loss, model))
-        assert (len(flat_steps) == 4 * len(loader) and all(flat_steps)) if capture else not flat_steps
+        assert (
+            (len(flat_steps) == 4 * len(loader) and all(flat_steps)) if capture else not flat_steps
+        )
     (loss_c, metric_c, val_c, model_c), (loss_e, metric_e, val_e, model_e) = results
     assert loss_c == loss_e and metric_c == metric_e and val_c == val_e
     for a, b in zip(model_c.state_dict().values(), model_e.state_dict().values(), strict=True):
