@@ -104,8 +104,7 @@ class Geometry:
     def pad(self, x: ndarray) -> ndarray:
         """A fresh buffer: ``x`` inside its padding and spare rows, zeros around."""
         buf = xp.zeros(self.buf_shape, dtype=x.dtype)
-        _, _, h, w = x.shape
-        buf[:, :, self.top : self.top + h, self.left : self.left + w] = x
+        xp.copyto(self.crop(buf), x)
         return buf
 
     def crop(self, buf: ndarray) -> ndarray:
@@ -124,17 +123,26 @@ class Geometry:
             writeable=False,
         )
 
-    def widen(self, g: ndarray) -> ndarray:
-        """``g`` (n, O, OH, OW) as (n, O, OH*Wq), zeros in the thrown-away columns."""
+    def widen(self, g: ndarray, out: ndarray | None = None) -> ndarray:
+        """``g`` (n, O, OH, OW) as (n, O, OH*Wq), zeros in the thrown-away columns.
+
+        ``out`` is a (n, O, OH, Wq) buffer to reuse, its thrown-away columns zero
+        (replay, :mod:`retrograd.capture`); else a fresh one is made when needed.
+        """
         n, o = g.shape[:2]
         if self.wq == self.ow:
             return g.reshape(n, o, -1)
-        out = xp.zeros((n, o, self.oh, self.wq), dtype=g.dtype)
-        out[:, :, :, : self.ow] = g
+        if out is None:
+            out = xp.zeros((n, o, self.oh, self.wq), dtype=g.dtype)
+        xp.copyto(out[:, :, :, : self.ow], g)
         return out.reshape(n, o, -1)
 
-    def scatter_targets(self, groups: int, dtype: Any) -> tuple[ndarray, list[ndarray]]:
+    def scatter_targets(self, groups: int, dtype: Any) -> tuple[ndarray, ndarray, list[ndarray]]:
         """A zero buffer for the input's gradient, and per kernel offset its writeable view.
+
+        Returned as ``(whole, buf, targets)``: ``whole`` is all the memory the
+        targets reach (to zero again before a reuse), ``buf`` the buffer's
+        (N, C, rows, Wp) view of it.
 
         Each view is (N, G, C/G, P) (wide; P = ``rows * Wp``) or (N, G, C/G, OH,
         Wq), laid over the buffer where that offset's elements of the windows
@@ -154,7 +162,7 @@ class Geometry:
             targets = [
                 flat[i * self.wp + j : i * self.wp + j + size].reshape(shape) for i, j in offsets
             ]
-            return flat[:size].reshape(n, c, self.rows, self.wp), targets
+            return flat, flat[:size].reshape(n, c, self.rows, self.wp), targets
         buf = xp.zeros(self.buf_shape, dtype=dtype)
         s0, s1, row, col = buf.strides
         (sh, sw), cg = self.stride, c // groups
@@ -163,7 +171,7 @@ class Geometry:
         targets = [
             xp.lib.stride_tricks.as_strided(buf[:, :, i:, j:], shape, strides) for i, j in offsets
         ]
-        return buf, targets
+        return buf, buf, targets
 
 
 def _im2col(v: ndarray, groups: int, out: ndarray) -> ndarray:
@@ -172,14 +180,25 @@ def _im2col(v: ndarray, groups: int, out: ndarray) -> ndarray:
     return out
 
 
-def _offset_major(w: ndarray, groups: int) -> ndarray:
-    """A weight (G*A, B, kh, kw) as (G, kh*kw*B, A), contiguous: ``W^T``, rows by kernel offset."""
+def _offset_major(w: ndarray, groups: int, out: ndarray | None = None) -> ndarray:
+    """A weight (G*A, B, kh, kw) as (G, kh*kw*B, A), contiguous: ``W^T``, rows by kernel offset.
+
+    Written into ``out`` (of that shape) when given.
+    """
     a, b, kh, kw = w.shape
     w5 = w.reshape(groups, a // groups, b, kh, kw).transpose(0, 3, 4, 2, 1)
-    return xp.ascontiguousarray(w5).reshape(groups, kh * kw * b, a // groups)
+    if out is None:
+        return xp.ascontiguousarray(w5).reshape(groups, kh * kw * b, a // groups)
+    xp.copyto(out.reshape(w5.shape), w5)
+    return out
 
 
-def _scatter(geo: Geometry, wt: ndarray, gg: ndarray) -> ndarray:
+def _scatter(
+    geo: Geometry,
+    wt: ndarray,
+    gg: ndarray,
+    into: tuple[ndarray, ndarray, list[ndarray]] | None = None,
+) -> ndarray:
     """The windows' gradient ``wt @ gg``, added back into a zero buffer of the input.
 
     ``wt`` is (G, kh*kw*C/G, O/G) from :func:`_offset_major`, ``gg`` (n, G,
@@ -187,12 +206,18 @@ def _scatter(geo: Geometry, wt: ndarray, gg: ndarray) -> ndarray:
     makes the chunk's windows' gradient (in scratch) and one add per kernel
     offset puts it back (:meth:`Geometry.scatter_targets`). When wide, each
     row of the product is followed by zeros up to a whole plane, P elements.
+    ``into`` is a :meth:`Geometry.scatter_targets` to reuse (zeroed here); else
+    a fresh one is made.
     """
     n, c = geo.shape[:2]
     groups, k, og = wt.shape
     l_ = gg.shape[-1]
     p = geo.rows * geo.wp if geo.wide else l_
-    buf, targets = geo.scatter_targets(groups, gg.dtype)
+    if into is None:
+        _, buf, targets = geo.scatter_targets(groups, gg.dtype)
+    else:
+        whole, buf, targets = into
+        whole.fill(0)
     step = _chunk(n, k * groups * p, gg.itemsize)
     threads.for_work(step * groups * k * og * l_)  # each chunk's product (retrograd.threads)
     gcols = scratch(1, (step, groups, k, p), gg.dtype)
@@ -208,6 +233,55 @@ def _scatter(geo: Geometry, wt: ndarray, gg: ndarray) -> ndarray:
         for o, target in enumerate(targets):
             target[n0 : n0 + m] += per_offset[:, :, o]
     return buf
+
+
+def conv_forward(
+    geo: Geometry, buf: ndarray, w: ndarray, groups: int, bias: ndarray | None, out: ndarray
+) -> ndarray:
+    """``out = W * windows(buf) + b``: one product per chunk of samples; the (n, O, OH, OW) view.
+
+    ``buf`` is the padded input (:meth:`Geometry.pad`), ``w`` the (O, C/G, kh,
+    kw) weight, ``out`` (n, G, O/G, OH*Wq) receives the products; the result is
+    its view without the thrown-away columns. Eager (:class:`Conv`) and replay
+    (:mod:`retrograd.capture`) both run this.
+    """
+    n, c = geo.shape[:2]
+    o, cg, kh, kw = w.shape
+    v = geo.view(buf)
+    k, l_ = cg * kh * kw, geo.oh * geo.wq
+    wg = w.reshape(groups, o // groups, k)
+    step = _chunk(n, c * kh * kw * l_, buf.itemsize)
+    threads.for_work(step * o * k * l_)  # each chunk's product (retrograd.threads)
+    cols = scratch(0, (step, groups, k, l_), buf.dtype)
+    for n0 in range(0, n, step):
+        m = min(step, n - n0)
+        xp.matmul(wg, _im2col(v[n0 : n0 + m], groups, cols[:m]), out=out[n0 : n0 + m])
+    if bias is not None:
+        # NOTE: added before the thrown-away columns are cropped: runs of OH*Wq
+        # elements instead of rows of OW, 3-5x faster on LeNet-5's layers.
+        planes = out.reshape(n, o, l_)
+        planes += bias.reshape(1, o, 1)
+    return out.reshape(n, o, geo.oh, geo.wq)[:, :, :, : geo.ow]
+
+
+def conv_weight_grad(geo: Geometry, buf: ndarray, gg: ndarray, groups: int, gw: ndarray) -> None:
+    """``gw = sum over samples of g @ cols^T`` into ``gw`` (G, O/G, C/G*kh*kw), per chunk.
+
+    ``gg`` is the output's gradient from :meth:`Geometry.widen` as (n, G, O/G,
+    OH*Wq). The windows are copied again (into scratch) rather than kept from
+    the forward.
+    """
+    n, c = geo.shape[:2]
+    kh, kw = geo.kernel
+    k, l_ = gw.shape[2], geo.oh * geo.wq
+    step = _chunk(n, c * kh * kw * l_, buf.itemsize)
+    threads.for_work(step * groups * gw.shape[1] * k * l_)  # each chunk's product, as forward's
+    cols = scratch(0, (step, groups, k, l_), buf.dtype)
+    v = geo.view(buf)
+    gw.fill(0)
+    for n0 in range(0, n, step):
+        m = min(step, n - n0)
+        gw += _weight_grad(gg[n0 : n0 + m], _im2col(v[n0 : n0 + m], groups, cols[:m]))
 
 
 def _weight_grad(g: ndarray, cols: ndarray) -> ndarray:
@@ -301,49 +375,25 @@ class Conv(Op):
     def forward(self, x: ndarray, w: ndarray, *bias: ndarray) -> ndarray:
         one_d = x.ndim == 3
         x, w = _as_2d(x), _as_2d(w)
-        n, c = x.shape[:2]
-        o, cg, kh, kw = w.shape
+        o, _, kh, kw = w.shape
         g = self.groups
         geo = Geometry(x.shape, (kh, kw), self.stride, self.padding, self.dilation)
         buf = geo.pad(x)
-        v = geo.view(buf)
-        k, l_ = cg * kh * kw, geo.oh * geo.wq
-        wg = w.reshape(g, o // g, k)
-        out = xp.empty((n, g, o // g, l_), dtype=x.dtype)
-        step = _chunk(n, c * kh * kw * l_, x.itemsize)
-        threads.for_work(step * o * k * l_)  # each chunk's product (retrograd.threads)
-        cols = scratch(0, (step, g, k, l_), x.dtype)
-        for n0 in range(0, n, step):
-            m = min(step, n - n0)
-            xp.matmul(wg, _im2col(v[n0 : n0 + m], g, cols[:m]), out=out[n0 : n0 + m])
-        if bias:
-            # NOTE: added before the thrown-away columns are cropped: runs of OH*Wq
-            # elements instead of rows of OW, 3-5x faster on LeNet-5's layers.
-            planes = out.reshape(n, o, l_)
-            planes += bias[0].reshape(1, o, 1)
-        out = out.reshape(n, o, geo.oh, geo.wq)[:, :, :, : geo.ow]
+        out = xp.empty((x.shape[0], g, o // g, geo.oh * geo.wq), dtype=x.dtype)
+        out = conv_forward(geo, buf, w, g, bias[0] if bias else None, out)
         self.buf, self.w, self.geo, self.one_d = buf, w, geo, one_d
         return out[:, :, 0] if one_d else out
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
         needs, w, geo, buf = self.needs, self.w, self.geo, self.buf
-        n, c = geo.shape[:2]
         o, cg, kh, kw = w.shape
         groups = self.groups
-        k, l_ = cg * kh * kw, geo.oh * geo.wq
         g4 = _as_2d(g)
-        gg = geo.widen(g4).reshape(n, groups, o // groups, l_)
+        gg = geo.widen(g4).reshape(geo.shape[0], groups, o // groups, geo.oh * geo.wq)
         gw = None
         if needs[1]:
-            gw = xp.zeros((groups, o // groups, k), dtype=w.dtype)
-            # The windows are copied again (into scratch) rather than kept from forward.
-            step = _chunk(n, c * kh * kw * l_, buf.itemsize)
-            threads.for_work(step * o * k * l_)  # each chunk's product, as forward's
-            cols = scratch(0, (step, groups, k, l_), buf.dtype)
-            v = geo.view(buf)
-            for n0 in range(0, n, step):
-                m = min(step, n - n0)
-                gw += _weight_grad(gg[n0 : n0 + m], _im2col(v[n0 : n0 + m], groups, cols[:m]))
+            gw = xp.empty((groups, o // groups, cg * kh * kw), dtype=w.dtype)
+            conv_weight_grad(geo, buf, gg, groups, gw)
         gx = geo.crop(_scatter(geo, _offset_major(w, groups), gg)) if needs[0] else None
         return _grads(self, gx, gw, g4)
 

@@ -31,6 +31,76 @@ def _offset_slices(
     return out
 
 
+def arg_dtype(kernel: Pair) -> Any:
+    """The integer type of a max pool's chosen offsets: int8 while they fit."""
+    return xp.int8 if kernel[0] * kernel[1] < 2**7 else xp.int32
+
+
+def max_pool_forward(
+    v: ndarray, best: ndarray, arg: ndarray, before: ndarray, differs: ndarray
+) -> None:
+    """``best`` = the maximum of each window of ``v`` (n, C, OH, OW, kh, kw); ``arg`` its offset.
+
+    ``arg`` (of :func:`arg_dtype`) is the offset of the window's first maximum;
+    ``before`` and ``differs`` are boolean scratch of ``best``'s shape. Eager
+    (:class:`MaxPool`) and replay (:mod:`retrograd.capture`) both run this.
+    """
+    kh, kw = v.shape[4:]
+    xp.copyto(best, v[:, :, :, :, 0, 0])
+    for o in range(1, kh * kw):
+        xp.maximum(best, v[:, :, :, :, o // kw, o % kw], out=best)
+    # The offset of the first maximum (PyTorch's choice at ties, such as windows of
+    # zeros after a ReLU) is the number of leading offsets that hold no maximum.
+    # NOTE: these comparisons and adds are 3x faster than a where() per offset.
+    arg.fill(0)
+    before.fill(True)  # no maximum among the offsets so far
+    int8 = arg.dtype == xp.int8
+    for o in range(kh * kw - 1):
+        xp.not_equal(v[:, :, :, :, o // kw, o % kw], best, out=differs)
+        before &= differs
+        arg += before.view(xp.int8) if int8 else before
+
+
+def pool_tiles(kernel: Pair, stride: Pair, dilation: Pair) -> bool:
+    """Whether the windows do not overlap (stride >= span, the usual 2x2/2)."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    return sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
+
+
+def max_pool_backward(
+    g: ndarray,
+    arg: ndarray,
+    gxpad: ndarray,
+    kernel: Pair,
+    stride: Pair,
+    dilation: Pair,
+    mask: ndarray | None = None,
+    tmp: ndarray | None = None,
+) -> None:
+    """Add ``g`` (N, C, OH, OW) into the zero ``gxpad`` at each window's first maximum.
+
+    ``mask`` (bool) and ``tmp`` (of ``g``'s dtype; used when windows overlap)
+    are scratch of ``g``'s shape, made here when not given. Windows that do not
+    overlap (:func:`pool_tiles`) write each element once, always the same ones:
+    a reused ``gxpad`` needs no zeroing again.
+    """
+    oh, ow = arg.shape[2:]
+    tiles = pool_tiles(kernel, stride, dilation)
+    if mask is None:
+        mask = xp.empty(arg.shape, dtype=bool)
+    if tmp is None and not tiles:
+        tmp = xp.empty(g.shape, dtype=g.dtype)
+    for o, (_, _, (rows, cols)) in enumerate(_offset_slices(kernel, stride, dilation, oh, ow)):
+        xp.equal(arg, o, out=mask)
+        # NOTE: g times the mask, 4x faster than where(); an infinite g would leave
+        # NaN, not 0, beside its window's maximum.
+        if tiles:
+            xp.multiply(g, mask, out=gxpad[:, :, rows, cols])
+        else:
+            xp.multiply(g, mask, out=tmp)
+            gxpad[:, :, rows, cols] += tmp
+
+
 class PoolMap(Op):
     """A pool's linear map with its windows (and chosen maxima) fixed: ``S x``, or ``S^T x``.
 
@@ -88,21 +158,9 @@ class MaxPool(Op):
         oh, ow = self.out_size
         xpad = _pad(x, self.padding, -xp.inf)
         v = windows(xpad, self.kernel, self.stride, self.dilation)[:, :, :oh, :ow]
-        kh, kw = self.kernel
-        best = v[:, :, :, :, 0, 0].copy()
-        for o in range(1, kh * kw):
-            xp.maximum(best, v[:, :, :, :, o // kw, o % kw], out=best)
-        # The offset of the first maximum (PyTorch's choice at ties, such as windows of
-        # zeros after a ReLU) is the number of leading offsets that hold no maximum.
-        # NOTE: these comparisons and adds are 3x faster than a where() per offset.
-        itype = xp.int8 if kh * kw < 2**7 else xp.int32
-        arg = xp.zeros(best.shape, dtype=itype)
-        before = xp.ones(best.shape, dtype=bool)  # no maximum among the offsets so far
-        differs = xp.empty(best.shape, dtype=bool)
-        for o in range(kh * kw - 1):
-            xp.not_equal(v[:, :, :, :, o // kw, o % kw], best, out=differs)
-            before &= differs
-            arg += before.view(xp.int8) if itype is xp.int8 else before
+        best = xp.empty(v.shape[:4], dtype=x.dtype)
+        arg = xp.empty(best.shape, dtype=arg_dtype(self.kernel))
+        max_pool_forward(v, best, arg, xp.empty(best.shape, bool), xp.empty(best.shape, bool))
         self.arg, self.in_shape, self.pad_shape, self.one_d = arg, x.shape, xpad.shape, one_d
         if self.sink is not None:
             self.sink.append(self._indices(x.shape, arg))
@@ -122,19 +180,7 @@ class MaxPool(Op):
         g4 = _as_2d(g)
         arg = self.arg
         gxpad = xp.zeros(self.pad_shape, dtype=g.dtype)
-        oh, ow = arg.shape[2:]
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        # Windows that do not overlap (stride >= span, the usual 2x2/2) write each element once.
-        tiles = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
-        for o, (_, _, (rows, cols)) in enumerate(
-            _offset_slices(self.kernel, self.stride, self.dilation, oh, ow)
-        ):
-            # NOTE: g times the mask, 4x faster than where(); an infinite g would leave
-            # NaN, not 0, beside its window's maximum.
-            if tiles:
-                xp.multiply(g4, arg == o, out=gxpad[:, :, rows, cols])
-            else:
-                gxpad[:, :, rows, cols] += g4 * (arg == o)
+        max_pool_backward(g4, arg, gxpad, self.kernel, self.stride, self.dilation)
         (t, _), (left, _) = self.padding
         _, _, h, w = self.in_shape
         gx = gxpad[:, :, t : t + h, left : left + w]
