@@ -46,6 +46,7 @@ from .._backend import FLOAT_DTYPES, ndarray, xp
 from ..autograd.grad_mode import _GradMode, is_grad_enabled
 from ..autograd.hooks import leaf_hooks_of
 from ..tensor import Tensor, wrap_array
+from . import conv_kernels as CK
 from . import kernels as K
 from .optim import FlatOptimizer, SGDInBackward
 
@@ -65,6 +66,9 @@ def _module_types() -> dict[str, Any]:
         "sigmoid": nn.Sigmoid,
         "dropout": nn.Dropout,
         "batchnorm": nn.BatchNorm1d,
+        "conv": (nn.Conv1d, nn.Conv2d),
+        "maxpool": (nn.MaxPool1d, nn.MaxPool2d),
+        "reshape": (nn.Flatten, nn.Unflatten),
         "sequential": nn.Sequential,
         "ce": nn.CrossEntropyLoss,
         "mse": nn.MSELoss,
@@ -324,6 +328,21 @@ def _array(t: Any) -> ndarray:
     return t.array if isinstance(t, Tensor) else t
 
 
+def _recorded(module: Any, shape: tuple[int, ...], dtype: Any) -> tuple[Any, tuple[int, ...]]:
+    """The op node that one eager forward of ``module`` records on a sample, and its output shape.
+
+    The node holds the layer's parameters as the eager op gets them (a
+    convolution's padding and dilation pairs, a pool's output size): replay
+    reads them there rather than converting the module's arguments again.
+    """
+    probe = wrap_array(xp.zeros((1, *shape), dtype=dtype), requires_grad=True)
+    try:
+        out = module(probe)
+    except (ValueError, TypeError, IndexError, RuntimeError) as e:
+        raise _EagerError(f"{type(module).__name__} raises on input {shape}: {e}") from None
+    return out._ctx, tuple(out.shape[1:])
+
+
 class _Plan:
     """The kernels of one captured step, wired over their arrays, and the parameters they fill."""
 
@@ -336,75 +355,107 @@ class _Plan:
         types: dict[str, Any],
         grads: dict[int, ndarray] | None = None,
     ) -> None:
-        if x.ndim != 2 or x.dtype not in FLOAT_DTYPES:
-            raise _EagerError(f"the input has shape {x.shape} and dtype {x.dtype}, not (N, F)")
+        if x.ndim < 2 or x.dtype not in FLOAT_DTYPES:
+            raise _EagerError(f"the input has shape {x.shape} and dtype {x.dtype}, not (N, ...)")
         n, dtype = x.shape[0], x.dtype
         if n == 0:
             raise _EagerError("the batch is empty")
+        # leading Flatten/Unflatten layers become one reshape of each batch (the data needs no
+        # gradient); others are kernels viewing their neighbours' arrays
+        self.in_shape: tuple[int, ...] | None = None
         self.kernels: list[Any] = []
         self.flat: FlatOptimizer | None = None  # set by TrainStep when it steps the optimizer
         self.in_backward: SGDInBackward | None = None  # the weights updated by the backward
         self.params: list[Tensor] = []
         self.grads: list[ndarray] = []
         self.given_grads = grads or {}
-        width = x.shape[1]
+        shape = tuple(x.shape[1:])  # one sample's
+        start = 0  # the first kernel with parameters: those before it have no backward
         for m in modules:
-            kernel, width = self._kernel(m, n, width, dtype, types)
-            if kernel is not None:
-                self.kernels.append(kernel)
+            had_params = bool(self.params)
+            kernel, shape = self._kernel(m, n, shape, dtype, types)
+            if kernel is None:
+                continue
+            if not had_params:
+                start = len(self.kernels)
+            if not self.kernels and isinstance(kernel, CK.ReshapeKernel):
+                self.in_shape = (n, *shape)
+                continue
+            self.kernels.append(kernel)
         if not self.params:
             raise _EagerError("no parameter requires grad")
-        self.loss = self._loss_kernel(loss_fn, n, width, dtype, y, types)
+        self.loss = self._loss_kernel(loss_fn, n, shape, dtype, y, types)
         self._wire()
         self.forwards = [k.forward for k in self.kernels] + [self.loss.forward]
-        self.backwards = [k.backward for k in reversed(self.kernels)]
+        self.backwards = [k.backward for k in reversed(self.kernels[start:])]
         last = self.kernels[-1] if self.kernels else None
         self.output = wrap_array(last.out if last is not None else x)
         self.first = self.kernels[0] if self.kernels else None
         self.grad_tensors = [wrap_array(g) for g in self.grads]
         self.pairs = list(zip(self.params, self.grad_tensors, strict=True))
 
-    def _kernel(self, m: Any, n: int, width: int, dtype: Any, types: dict[str, Any]) -> Any:
-        """The kernel replaying module ``m`` (None: the identity) and its output width."""
+    def _kernel(
+        self, m: Any, n: int, shape: tuple[int, ...], dtype: Any, types: dict[str, Any]
+    ) -> tuple[Any, tuple[int, ...]]:
+        """The kernel replaying module ``m`` (None: the identity) and one sample's output shape."""
         kind = type(m)
         needs_gx = bool(self.params)  # the data needs no gradient: layers before the first
+        name = kind.__name__
         if kind is types["linear"]:
             params = [m.weight] + ([m.bias] if m.bias is not None else [])
-            self._check_params(params, dtype, kind.__name__)
-            if m.weight.shape[1] != width:
+            self._check_params(params, dtype, name)
+            if shape != (m.weight.shape[1],):
                 raise _EagerError(
-                    f"Linear expects {m.weight.shape[1]} features, gets {width} (eager raises)"
+                    f"Linear expects ({m.weight.shape[1]},) features, gets {shape}"
+                    " (eager raises, or maps the last axis of N-D input)"
                 )
             kernel = K.LinearKernel(m, n, dtype, needs_gx)
             self._take(kernel, m.weight, m.bias)
-            return kernel, m.weight.shape[0]
+            return kernel, (m.weight.shape[0],)
         if kind is types["batchnorm"]:
             if not m.training:
                 raise _EagerError("BatchNorm1d in eval mode is not captured")
-            if width != m.num_features or n <= 1:
-                raise _EagerError("BatchNorm1d: a batch of one, or a width mismatch")
+            if shape != (m.num_features,) or n <= 1:
+                raise _EagerError("BatchNorm1d: a batch of one, or not (N, num_features) input")
             params = [p for p in (m.weight, m.bias) if p is not None]
-            self._check_params(params, dtype, kind.__name__)
+            self._check_params(params, dtype, name)
             for b in (m.running_mean, m.running_var):
                 if b is not None and b.dtype != dtype:
                     raise _EagerError("BatchNorm1d's running statistics have another dtype")
             kernel = K.BatchNormKernel(m, n, dtype, needs_gx)
             self._take(kernel, m.weight, m.bias)
-            return kernel, width
-        shape = (n, width)
+            return kernel, shape
+        if kind in types["conv"]:
+            if len(shape) != m._d + 1:
+                raise _EagerError(f"{name} of a sample of shape {shape} (unbatched input)")
+            params = [m.weight] + ([m.bias] if m.bias is not None else [])
+            self._check_params(params, dtype, name)
+            op, out_shape = _recorded(m, shape, dtype)
+            kernel = CK.ConvKernel(op, m, n, shape, dtype, needs_gx)
+            self._take(kernel, m.weight, m.bias)
+            return kernel, out_shape
+        if kind in types["maxpool"]:
+            if m.return_indices or len(shape) != (2 if kind is types["maxpool"][0] else 3):
+                raise _EagerError(f"{name} with return_indices, or of unbatched input")
+            op, out_shape = _recorded(m, shape, dtype)
+            return CK.MaxPoolKernel(op, n, shape, dtype, needs_gx), out_shape
+        if kind in types["reshape"]:
+            _, out_shape = _recorded(m, shape, dtype)
+            return CK.ReshapeKernel((n, *shape), (n, *out_shape), dtype, needs_gx), out_shape
+        n_shape = (n, *shape)
         if kind is types["relu"]:
-            return K.ReLUKernel(shape, dtype), width
+            return K.ReLUKernel(n_shape, dtype), shape
         if kind is types["tanh"]:
-            return K.TanhKernel(shape, dtype), width
+            return K.TanhKernel(n_shape, dtype), shape
         if kind is types["sigmoid"]:
-            return K.SigmoidKernel(shape, dtype), width
+            return K.SigmoidKernel(n_shape, dtype), shape
         if kind is types["dropout"]:
             if not m.training or m.p == 0:
-                return None, width
+                return None, shape
             if m.p == 1:
                 raise _EagerError("Dropout(p=1) is not captured")
-            return K.DropoutKernel(float(m.p), shape, dtype), width
-        raise _EagerError(f"{kind.__name__} is not captured")
+            return K.DropoutKernel(float(m.p), n_shape, dtype), shape
+        raise _EagerError(f"{name} is not captured")
 
     def _check_params(self, params: list[Tensor], dtype: Any, where: str) -> None:
         for p in params:
@@ -434,10 +485,16 @@ class _Plan:
                 self.grads.append(g)
 
     def _loss_kernel(
-        self, loss_fn: Any, n: int, width: int, dtype: Any, y: ndarray, types: dict[str, Any]
+        self,
+        loss_fn: Any,
+        n: int,
+        shape: tuple[int, ...],
+        dtype: Any,
+        y: ndarray,
+        types: dict[str, Any],
     ) -> Any:
         if loss_fn is None:  # Backprop: the caller computes the loss and hands its gradient
-            return K.SeedKernel((n, width), dtype)
+            return K.SeedKernel((n, *shape), dtype)
         kind = type(loss_fn)
         reduction = getattr(loss_fn, "reduction", None)
         if reduction not in ("mean", "sum"):
@@ -449,28 +506,40 @@ class _Plan:
                 or not loss_fn.ignore_index < 0
             ):
                 raise _EagerError("CrossEntropyLoss with weight, smoothing or ignore_index >= 0")
-            if y.shape != (n,) or y.dtype.kind not in "iu":
-                raise _EagerError(f"CrossEntropyLoss targets of shape {y.shape}, dtype {y.dtype}")
-            return K.CrossEntropyKernel(n, width, dtype, reduction == "mean")
+            if len(shape) != 1 or y.shape != (n,) or y.dtype.kind not in "iu":
+                raise _EagerError(
+                    f"CrossEntropyLoss of output {(n, *shape)}, targets of shape {y.shape}, "
+                    f"dtype {y.dtype}"
+                )
+            return K.CrossEntropyKernel(n, shape[0], dtype, reduction == "mean")
         if kind is types["mse"]:
-            if y.shape != (n, width) or y.dtype != dtype:
+            if y.shape != (n, *shape) or y.dtype != dtype:
                 raise _EagerError(f"MSELoss targets of shape {y.shape}, dtype {y.dtype}")
-            return K.MSEKernel((n, width), dtype, reduction == "mean")
+            return K.MSEKernel((n, *shape), dtype, reduction == "mean")
         raise _EagerError(f"the loss {kind.__name__} is not captured")
 
     def _wire(self) -> None:
         """Connect each kernel's input to its producer's output and each gradient to its reader.
 
-        Activations write over their input when it is the output of a Linear or
-        BatchNorm1d, whose backward never reads it: one array less per layer.
+        Activations write over their input when it is the output of a Linear,
+        BatchNorm1d or Conv (C-contiguous, as the eager activation's output is),
+        whose backward never reads it: one array less per layer. Reshapes are
+        views of their neighbours' arrays.
         """
         in_place = (K.ReLUKernel, K.TanhKernel, K.SigmoidKernel)
-        producers = (K.LinearKernel, K.BatchNormKernel)
+        producers = (K.LinearKernel, K.BatchNormKernel, CK.ConvKernel)
         prev = None
         for k in self.kernels:
             if prev is not None:
-                k.x = prev.out
-                if isinstance(k, in_place) and isinstance(prev, producers):
+                if isinstance(k, CK.ReshapeKernel):
+                    k.link_input(prev.out)
+                else:
+                    k.x = prev.out
+                if (
+                    isinstance(k, in_place)
+                    and isinstance(prev, producers)
+                    and prev.out.flags.c_contiguous
+                ):
                     k.out = prev.out
             prev = k
         self.loss.x = prev.out if prev is not None else None
@@ -479,6 +548,9 @@ class _Plan:
             k.g = g
             if isinstance(k, (*in_place, K.DropoutKernel)):
                 k.gx = g  # the backward multiplies g in place
+            elif isinstance(k, CK.ReshapeKernel) and k.needs_gx:
+                k.link_grad(g)
+                g = k.gx
             elif k.gx is None:
                 break
             else:
@@ -486,6 +558,8 @@ class _Plan:
 
     def forward(self, x: ndarray, y: ndarray | None) -> None:
         """Run the forward kernels (and the loss's, with its gradient) on this batch."""
+        if self.in_shape is not None:
+            x = x.reshape(self.in_shape)
         if self.first is not None:
             self.first.x = x
         else:

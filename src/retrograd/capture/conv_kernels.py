@@ -1,0 +1,207 @@
+"""The replayed kernels of convolutional networks: Conv1d/Conv2d, MaxPool1d/MaxPool2d, reshapes.
+
+As :mod:`retrograd.capture.kernels`: one class per layer, built once for one
+batch size over preallocated arrays, wired by the plan (``x`` the input,
+``g`` the incoming gradient). The arithmetic is not restated here: each
+kernel calls the same functions of :mod:`retrograd.ops.conv` and
+:mod:`retrograd.ops.pool` that the eager op calls, over arrays kept from step
+to step (the padded input, the products, the gradient buffers) instead of
+fresh ones, so replay equals eager bit for bit. The layer's parameters
+(stride, padding as ((top, bottom), (left, right)), dilation, groups, output
+size) are read from the op node that one eager forward of the layer records
+(:func:`retrograd.capture._recorded`): functional's own conversion of the
+module's arguments, not a copy of it.
+
+1-D layers run as 2-D ones over a height of 1, as eagerly: their arrays are
+viewed with a height axis once, at capture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._backend import ndarray, xp
+from ..ops import conv as C
+from ..ops import pool as P
+
+
+class ConvKernel:
+    """``out = W * x + b`` over windows; ``gW``, ``gx`` (added back by offsets), ``gb`` (ops.Conv).
+
+    Forward copies the input into a padded buffer kept from step to step (its
+    padding stays zero) and runs :func:`~retrograd.ops.conv.conv_forward`;
+    backward runs :meth:`~retrograd.ops.conv.Geometry.widen`,
+    :func:`~retrograd.ops.conv.conv_weight_grad` and
+    :func:`~retrograd.ops.conv._scatter` into kept buffers, and sums ``g``
+    for the bias's gradient, as :class:`~retrograd.ops.conv.Conv` does.
+    """
+
+    def __init__(
+        self, op: Any, module: Any, n: int, in_shape: tuple[int, ...], dtype: Any, needs_gx: bool
+    ) -> None:
+        self.one_d = len(in_shape) == 2
+        self.w = C._as_2d(module.weight.array)  # a view: the parameter's array is kept
+        self.b = module.bias.array if module.bias is not None else None
+        o, cg, kh, kw = self.w.shape
+        self.groups = groups = op.groups
+        c, *spatial = in_shape
+        h, w = (1, spatial[0]) if self.one_d else spatial
+        self.geo = geo = C.Geometry((n, c, h, w), (kh, kw), op.stride, op.padding, op.dilation)
+        self.x: ndarray = None  # type: ignore[assignment]  # wired by the plan
+        self.g: ndarray = None  # type: ignore[assignment]
+        self.buf = xp.zeros(geo.buf_shape, dtype=dtype)  # the padding and spare rows stay zero
+        self.inside = self._squeeze(geo.crop(self.buf))
+        l_ = geo.oh * geo.wq
+        self.products = xp.empty((n, groups, o // groups, l_), dtype=dtype)
+        # conv_forward's result: the products without the thrown-away columns
+        out = self.products.reshape(n, o, geo.oh, geo.wq)[:, :, :, : geo.ow]
+        self.out = self._squeeze(out)
+        self.gw = xp.empty_like(module.weight.array)
+        self.gb = xp.empty_like(self.b) if self.b is not None else None
+        self.gg_shape = (n, groups, o // groups, l_)
+        # the gradient's thrown-away columns, zero (when Wq > OW)
+        self.wide = xp.zeros((n, o, geo.oh, geo.wq), dtype=dtype) if geo.wq != geo.ow else None
+        self.gx: ndarray | None = None
+        if needs_gx:
+            self.wt = xp.empty((groups, kh * kw * cg, o // groups), dtype=dtype)
+            self.targets = geo.scatter_targets(groups, dtype)
+            self.gx = self._squeeze(geo.crop(self.targets[1]))
+
+    def _squeeze(self, a: ndarray) -> ndarray:
+        return a[:, :, 0] if self.one_d else a
+
+    def forward(self) -> None:
+        xp.copyto(self.inside, self.x)
+        C.conv_forward(self.geo, self.buf, self.w, self.groups, self.b, self.products)
+
+    def backward(self) -> None:
+        geo, groups = self.geo, self.groups
+        g4 = C._as_2d(self.g)
+        gg = geo.widen(g4, self.wide).reshape(self.gg_shape)
+        C.conv_weight_grad(geo, self.buf, gg, groups, self.gw.reshape(groups, gg.shape[2], -1))
+        if self.gx is not None:
+            C._scatter(geo, C._offset_major(self.w, groups, self.wt), gg, self.targets)
+        if self.gb is not None:
+            g4.sum(axis=(0, 2, 3), out=self.gb)
+
+
+class MaxPoolKernel:
+    """Maximum over each window; the gradient goes to its first maximum (ops.MaxPool).
+
+    Runs :func:`~retrograd.ops.pool.max_pool_forward` and
+    :func:`~retrograd.ops.pool.max_pool_backward` over kept arrays. A padded
+    input is copied into a buffer whose border stays ``-inf``; the windows'
+    strided view is made again only when the input array changes (the batch,
+    for a first layer).
+    """
+
+    def __init__(
+        self, op: Any, n: int, in_shape: tuple[int, ...], dtype: Any, needs_gx: bool
+    ) -> None:
+        self.one_d = len(in_shape) == 2
+        c, *spatial = in_shape
+        h, w = (1, spatial[0]) if self.one_d else spatial
+        self.kernel, self.stride, self.dilation = op.kernel, op.stride, op.dilation
+        self.oh, self.ow = op.out_size
+        (t, b), (left, r) = op.padding
+        pad_shape = (n, c, h + t + b, w + left + r)
+        self.xpad: ndarray | None = None
+        if pad_shape[2:] != (h, w):
+            self.xpad = xp.full(pad_shape, -xp.inf, dtype=dtype)
+            self.inside = self._squeeze(self.xpad[:, :, t : t + h, left : left + w])
+        shape = (n, c, self.oh, self.ow)
+        self.best = xp.empty(shape, dtype=dtype)
+        self.arg = xp.empty(shape, dtype=P.arg_dtype(self.kernel))
+        self.before = xp.empty(shape, dtype=bool)
+        self.differs = xp.empty(shape, dtype=bool)
+        self.out = self._squeeze(self.best)
+        self.x: ndarray = None  # type: ignore[assignment]
+        self.g: ndarray = None  # type: ignore[assignment]
+        self._x: ndarray | None = None  # the input the windows below view
+        self._v: ndarray | None = None
+        self.gxpad = xp.zeros(pad_shape, dtype=dtype) if needs_gx else None
+        self.gx = self._squeeze(self.gxpad[:, :, t : t + h, left : left + w]) if needs_gx else None
+        self.mask = xp.empty(shape, dtype=bool)
+        self.tiles = P.pool_tiles(self.kernel, self.stride, self.dilation)
+        self.tmp = None if self.tiles else xp.empty(shape, dtype=dtype)
+
+    def _squeeze(self, a: ndarray) -> ndarray:
+        return a[:, :, 0] if self.one_d else a
+
+    def _windows(self) -> ndarray:
+        x = self.x
+        if x is not self._x:
+            self._x = x
+            src = self.xpad if self.xpad is not None else C._as_2d(x)
+            v = C.windows(src, self.kernel, self.stride, self.dilation)
+            self._v = v[:, :, : self.oh, : self.ow]
+        return self._v  # type: ignore[return-value]
+
+    def forward(self) -> None:
+        v = self._windows()
+        if self.xpad is not None:
+            xp.copyto(self.inside, self.x)
+        P.max_pool_forward(v, self.best, self.arg, self.before, self.differs)
+
+    def backward(self) -> None:
+        if self.gxpad is None:
+            return
+        if not self.tiles:  # overlapping windows add into it
+            self.gxpad.fill(0)
+        P.max_pool_backward(
+            C._as_2d(self.g),
+            self.arg,
+            self.gxpad,
+            self.kernel,
+            self.stride,
+            self.dilation,
+            self.mask,
+            self.tmp,
+        )
+
+
+class ReshapeKernel:
+    """``out = x.reshape(shape)`` (Flatten, Unflatten); ``gx = g.reshape(x.shape)`` (ops.Reshape).
+
+    Wired as views of its neighbours' arrays, so it does nothing per step, as
+    eager's reshape of a contiguous array copies nothing; where a view is
+    impossible (a strided input or gradient) it copies, as eager's reshape then does.
+    """
+
+    def __init__(
+        self, in_shape: tuple[int, ...], out_shape: tuple[int, ...], dtype: Any, needs_gx: bool
+    ) -> None:
+        self.in_shape, self.shape, self.dtype = in_shape, out_shape, dtype
+        self.needs_gx = needs_gx
+        self.x: ndarray = None  # type: ignore[assignment]
+        self.g: ndarray = None  # type: ignore[assignment]
+        self.out: ndarray = None  # type: ignore[assignment]
+        self.gx: ndarray | None = None
+        self._copy_x: ndarray | None = None  # ``out`` viewed as ``x`` when it is a copy
+        self._copy_g: ndarray | None = None  # ``gx`` viewed as ``g`` when it is a copy
+
+    def link_input(self, x: ndarray) -> None:
+        """Take ``x`` as the input: ``out`` is its view, or an array copied into each step."""
+        self.x = x
+        try:
+            self.out = xp.reshape(x, self.shape, copy=False)
+        except ValueError:
+            self.out = xp.empty(self.shape, dtype=self.dtype)
+            self._copy_x = self.out.reshape(self.in_shape)
+
+    def link_grad(self, g: ndarray) -> None:
+        """Take ``g`` as the incoming gradient: ``gx`` is its view, or a copy made each step."""
+        self.g = g
+        try:
+            self.gx = xp.reshape(g, self.in_shape, copy=False)
+        except ValueError:
+            self.gx = xp.empty(self.in_shape, dtype=self.dtype)
+            self._copy_g = self.gx.reshape(self.shape)
+
+    def forward(self) -> None:
+        if self._copy_x is not None:
+            xp.copyto(self._copy_x, self.x)
+
+    def backward(self) -> None:
+        if self._copy_g is not None:
+            xp.copyto(self._copy_g, self.g)
