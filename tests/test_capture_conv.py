@@ -1,0 +1,293 @@
+"""Capture and replay of convolutional networks: replay equals eager bit for bit.
+
+Every test trains the same model twice from the same seed, once replayed
+(:class:`TrainStep`) and once eagerly (``enabled=False``), on the same batches
+(a last partial batch among them, which captures a second plan), and compares
+the losses, the gradients and the parameters with ``==``. Each also checks
+that the steps were replayed, so that the comparison is not eager against
+eager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import retrograd as rg
+from retrograd import nn, optim
+from retrograd.capture import TrainStep
+from retrograd.capture import conv_kernels as CK
+from retrograd.cli.run_folder import MODEL_FILE
+
+from .test_cli import run_cli
+
+
+def lenet(padding: int = 2) -> nn.Sequential:
+    """LeNet-5 (bench/conv.py's) on 1x28x28 images."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=padding), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400 if padding == 2 else 256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10),
+    )  # fmt: skip
+
+
+def cnn1d() -> nn.Sequential:
+    """A 1-D CNN on flat rows, as ``retrograd train --arch cnn`` builds them: Unflatten first."""
+    return nn.Sequential(
+        nn.Unflatten(1, (2, 20)), nn.Conv1d(2, 4, 3, padding="same"), nn.Tanh(),
+        nn.MaxPool1d(2), nn.Conv1d(4, 6, 3, stride=2, dilation=2, groups=2, bias=False),
+        nn.Sigmoid(), nn.MaxPool1d(3, stride=1, padding=1), nn.Flatten(), nn.Dropout(0.2),
+        nn.Linear(18, 3),
+    )  # fmt: skip
+
+
+def make_optimizer(name: str, model: nn.Module) -> Any:
+    if name == "sgd":
+        return optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3)
+    return optim.Adam(model.parameters(), lr=0.01)
+
+
+def train(
+    make_model: Callable[[], nn.Module],
+    shape: tuple[int, ...],
+    n_classes: int,
+    sizes: list[int],
+    enabled: bool,
+    dtype: Any = np.float32,
+    optimizer: str = "sgd",
+) -> tuple[list[float], list[np.ndarray], list[np.ndarray], TrainStep]:
+    """Losses, final gradients and parameters of steps on batches of ``sizes`` samples."""
+    rg.manual_seed(0)
+    model = make_model()
+    if dtype == np.float64:
+        model = model.double()
+    opt = make_optimizer(optimizer, model)
+    step = TrainStep(model, nn.CrossEntropyLoss(), opt, enabled=enabled)
+    rng = np.random.default_rng(1)
+    losses = []
+    for n in sizes:
+        x = rng.standard_normal((n, *shape)).astype(dtype)
+        y = rng.integers(0, n_classes, n)
+        losses.append(step(rg.tensor(x), rg.tensor(y)).item())
+    params = list(model.parameters())
+    grads = [p.grad.array.copy() for p in params]
+    return losses, grads, [p.array.copy() for p in params], step
+
+
+def assert_replay_equals_eager(
+    make_model: Callable[[], nn.Module],
+    shape: tuple[int, ...],
+    n_classes: int,
+    sizes: list[int],
+    **kwargs: Any,
+) -> None:
+    replayed = train(make_model, shape, n_classes, sizes, True, **kwargs)
+    eager = train(make_model, shape, n_classes, sizes, False, **kwargs)
+    step = replayed[3]
+    assert step.reason is None and step.replays == len(sizes) and step.eager_steps == 0
+    assert replayed[0] == eager[0]
+    for got, want in zip(replayed[1] + replayed[2], eager[1] + eager[2], strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+SIZES = [8, 8, 8, 8, 8, 8, 8, 8, 8, 5]  # ten steps, the last batch partial
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lenet5_replay_equals_eager(optimizer, dtype):
+    assert_replay_equals_eager(lenet, (1, 28, 28), 10, SIZES, dtype=dtype, optimizer=optimizer)
+
+
+def test_lenet5_without_padding_replays_equal_to_eager():
+    # the first convolution unpadded (its windows not wide) and read straight from the batch
+    assert_replay_equals_eager(lambda: lenet(padding=0), (1, 28, 28), 10, [6, 6, 6, 4])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_1d_cnn_replay_equals_eager(optimizer, dtype):
+    # Unflatten of the batch, groups, dilation, stride, no bias, overlapping padded pools,
+    # and dropout (the random stream advances as eagerly)
+    assert_replay_equals_eager(cnn1d, (40,), 3, SIZES, dtype=dtype, optimizer=optimizer)
+
+
+def test_the_cli_cnn_replays_equal_to_eager():
+    from retrograd.pipeline import build_cnn
+
+    def model() -> nn.Module:
+        return build_cnn((1, 8, 8), (4, 8), 3, (16,), 10)
+
+    assert_replay_equals_eager(model, (64,), 10, [12, 12, 12, 7])
+
+
+def test_reshapes_of_strided_arrays_copy_as_eager_reshape_does():
+    # The padded convolution's output (its windows wide: a strided view) and its input's
+    # gradient (the inside of a padded buffer) cannot be reshaped without a copy.
+    def model() -> nn.Module:
+        return nn.Sequential(
+            nn.Linear(12, 72), nn.Unflatten(1, (2, 6, 6)), nn.Conv2d(2, 3, 3, padding=1),
+            nn.Flatten(), nn.Tanh(), nn.Linear(108, 3),
+        )  # fmt: skip
+
+    assert_replay_equals_eager(model, (12,), 3, [5, 5, 5, 2])
+    plan = train(model, (12,), 3, [5], True)[3]._last
+    reshapes = [k for k in plan.kernels if isinstance(k, CK.ReshapeKernel)]
+    assert [k._copy_x is not None for k in reshapes] == [False, True]
+    assert [k._copy_g is not None for k in reshapes] == [True, False]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    d=st.sampled_from([1, 2]),
+    size=st.integers(5, 9),
+    c0=st.sampled_from([1, 2]),
+    convs=st.lists(
+        st.tuples(
+            st.sampled_from([1, 2]),  # groups (when the channels split)
+            st.integers(1, 3),  # output channels per group
+            st.integers(1, 3),  # kernel
+            st.integers(1, 2),  # stride
+            st.integers(0, 2),  # padding
+            st.integers(1, 2),  # dilation
+            st.booleans(),  # bias
+            st.sampled_from(["relu", "tanh", "sigmoid"]),
+        ),
+        min_size=1,
+        max_size=2,
+    ),
+    pooling=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(0, 1), st.integers(1, 2)),
+    ceil_mode=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_conv_and_pool_options_replay_equal_to_eager(d, size, c0, convs, pooling, ceil_mode, dtype):
+    conv, pool = (nn.Conv1d, nn.MaxPool1d) if d == 1 else (nn.Conv2d, nn.MaxPool2d)
+    acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+    shape = (c0, *([size] * d))
+
+    def body() -> nn.Sequential:
+        layers: list[nn.Module] = []
+        channels = c0
+        for groups, per_group, kernel, stride, padding, dilation, bias, act in convs:
+            groups = groups if channels % groups == 0 else 1
+            out = groups * per_group
+            layers += [conv(channels, out, kernel, stride, padding, dilation, groups, bias)]
+            layers += [acts[act]()]
+            channels = out
+        pk, ps, pp, pd = pooling
+        layers += [pool(pk, ps, min(pp, pk // 2), pd, ceil_mode=ceil_mode), nn.Flatten()]
+        return nn.Sequential(*layers)
+
+    try:
+        width = body()(rg.tensor(np.zeros((1, *shape), dtype=np.float32))).shape[1]
+    except ValueError:
+        assume(False)  # eager refuses these shapes: nothing to compare
+        return
+
+    def model() -> nn.Module:
+        return nn.Sequential(*body(), nn.Linear(width, 3))
+
+    assert_replay_equals_eager(model, shape, 3, [4, 4, 3], dtype=dtype)
+
+
+def test_fit_replays_a_cnn_and_capture_false_gives_the_same_history(monkeypatch):
+    from retrograd.capture.optim import FlatOptimizer
+    from retrograd.data import DataLoader, TensorDataset
+    from retrograd.training import fit
+
+    conv_steps, flat_steps = [], []
+    real_forward, real_step = CK.ConvKernel.forward, FlatOptimizer.step
+
+    def spy_forward(self):
+        conv_steps.append(self)
+        real_forward(self)
+
+    def spy_step(self):
+        done = real_step(self)
+        flat_steps.append(done)
+        return done
+
+    monkeypatch.setattr(CK.ConvKernel, "forward", spy_forward)
+    monkeypatch.setattr(FlatOptimizer, "step", spy_step)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((90, 40)).astype(np.float32)
+    y = (x[:, :20].sum(axis=1) > 0).astype(np.int64)
+    results = []
+    for capture in (True, False):
+        conv_steps.clear()
+        flat_steps.clear()
+        rg.manual_seed(0)
+        model = cnn1d()
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        loader = DataLoader(
+            TensorDataset(rg.from_numpy(x), rg.from_numpy(y)), batch_size=16, shuffle=True
+        )
+        val = [(rg.from_numpy(x[:20]), rg.from_numpy(y[:20]))]
+        history = fit(
+            model, nn.CrossEntropyLoss(), opt, loader, val, max_epochs=3, metric="accuracy",
+            progress=False, capture=capture,
+        )  # fmt: skip
+        results.append((history.train_loss, history.train_metric, history.val_loss, model))
+        steps = 3 * len(loader)
+        if capture:  # two convolutions per step, the optimizer over flat buffers
+            assert len(conv_steps) == 2 * steps and len(flat_steps) == steps and all(flat_steps)
+        else:
+            assert not conv_steps and not flat_steps
+    (loss_c, metric_c, val_c, model_c), (loss_e, metric_e, val_e, model_e) = results
+    assert loss_c == loss_e and metric_c == metric_e and val_c == val_e
+    for a, b in zip(model_c.state_dict().values(), model_e.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(a.array, b.array)
+
+
+@pytest.mark.parametrize(
+    ("layer", "width", "reason"),
+    [
+        (lambda: nn.BatchNorm2d(4), 64, "BatchNorm2d is not captured"),
+        (lambda: nn.AvgPool2d(2), 16, "AvgPool2d is not captured"),
+        (lambda: nn.MaxPool2d(2, return_indices=True), 16, "return_indices"),
+    ],
+)
+def test_layers_not_captured_run_eagerly_with_a_reason(layer, width, reason):
+    rg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), layer(), nn.Flatten(), nn.Linear(width, 2))
+    step = TrainStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    x = rg.tensor(np.zeros((2, 1, 6, 6), dtype=np.float32))
+    y = rg.tensor(np.array([0, 1]))
+    if reason == "return_indices":  # eager raises too (Flatten of a tuple)
+        with pytest.raises((TypeError, AttributeError)):
+            step(x, y)
+    else:
+        step(x, y)
+    assert reason in step.reason and step.replays == 0
+
+
+def test_unbatched_conv_input_runs_eagerly():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(0), nn.Linear(2 * 4 * 4, 2))
+    step = TrainStep(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1))
+    step(rg.tensor(np.ones((1, 6, 6), dtype=np.float32)), rg.tensor(np.zeros(2, np.float32)))
+    assert step.replays == 0 and "unbatched" in step.reason
+
+
+def test_retrograd_train_cnn_gives_the_same_model_with_and_without_capture(tmp_path):
+    from retrograd.pipeline import TrainedModel
+
+    states = []
+    for flag in ([], ["--no-capture"]):
+        out = tmp_path / ("eager" if flag else "captured")
+        proc = run_cli(
+            "train", "--data", "digits", "--arch", "cnn", "--epochs", "2", "--channels", "4,8",
+            "--hidden", "32", "--seed", "0", "--out", out, "--quiet", *flag,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        states.append(TrainedModel.load(out / MODEL_FILE).network.state_dict())
+    captured, eager = states
+    assert list(captured) == list(eager)
+    for name in captured:
+        np.testing.assert_array_equal(captured[name].array, eager[name].array, err_msg=name)
