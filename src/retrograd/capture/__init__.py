@@ -547,7 +547,11 @@ class _Plan:
         for k in reversed(self.kernels):
             k.g = g
             if isinstance(k, (*in_place, K.DropoutKernel)):
-                k.gx = g  # the backward multiplies g in place
+                # the backward multiplies g in place, unless g is strided (the inside of a
+                # padded buffer): eager's product is C-contiguous, and a product or sum
+                # over it may round differently from one over a strided array
+                k.gx = g if g.flags.c_contiguous else xp.empty(g.shape, dtype=g.dtype)
+                g = k.gx
             elif isinstance(k, CK.ReshapeKernel) and k.needs_gx:
                 k.link_grad(g)
                 g = k.gx

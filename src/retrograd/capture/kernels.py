@@ -12,6 +12,11 @@ Each kernel does exactly the arithmetic of the eager op it replaces
 bit; where a kernel writes in place (ReLU's and Dropout's backward, the
 softmax turned into its gradient) the value is the same, only the array is
 reused. The eager op's derivative is restated in each docstring.
+
+Layouts follow eager's too: a product or a sum over a strided array may round
+differently from one over a C-contiguous copy of it, so the plan wires an
+activation's backward in place only where ``g`` is C-contiguous, as eager's
+product ``g * mask`` is (else ``gx`` is an array of its own).
 """
 
 from __future__ import annotations
@@ -151,14 +156,15 @@ class ReLUKernel:
         self.g: ndarray = None  # type: ignore[assignment]
         self.out = xp.empty(n_shape, dtype=dtype)
         self.mask = xp.empty(n_shape, dtype=bool)
-        self.gx: ndarray = None  # type: ignore[assignment]  # g itself, wired by the plan
+        # g itself (C-contiguous, as eager's product is), or an array of its own: wired by the plan
+        self.gx: ndarray = None  # type: ignore[assignment]
 
     def forward(self) -> None:
         xp.maximum(self.x, 0, out=self.out)
 
     def backward(self) -> None:
         xp.greater(self.out, 0, out=self.mask)
-        xp.multiply(self.g, self.mask, out=self.g)
+        xp.multiply(self.g, self.mask, out=self.gx)
 
 
 class TanhKernel:
@@ -177,7 +183,7 @@ class TanhKernel:
     def backward(self) -> None:
         xp.multiply(self.out, self.out, out=self.tmp)
         xp.subtract(1, self.tmp, out=self.tmp)
-        xp.multiply(self.g, self.tmp, out=self.g)
+        xp.multiply(self.g, self.tmp, out=self.gx)
 
 
 class SigmoidKernel:
@@ -207,9 +213,9 @@ class SigmoidKernel:
         xp.divide(1, d, out=out, where=self.pos)
 
     def backward(self) -> None:
-        xp.multiply(self.g, self.out, out=self.g)
+        xp.multiply(self.g, self.out, out=self.gx)
         xp.subtract(1, self.out, out=self.d)
-        xp.multiply(self.g, self.d, out=self.g)
+        xp.multiply(self.gx, self.d, out=self.gx)
 
 
 class DropoutKernel:
@@ -240,7 +246,7 @@ class DropoutKernel:
         xp.multiply(self.x, self.mask, out=self.out)
 
     def backward(self) -> None:
-        xp.multiply(self.g, self.mask, out=self.g)
+        xp.multiply(self.g, self.mask, out=self.gx)
 
 
 class BatchNormKernel:
