@@ -304,3 +304,21 @@ def test_retrograd_train_cnn_gives_the_same_model_with_and_without_capture(tmp_p
     assert list(captured) == list(eager)
     for name in captured:
         np.testing.assert_array_equal(captured[name].array, eager[name].array, err_msg=name)
+
+
+def test_changing_a_layers_window_captures_again():
+    rg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2), nn.Flatten())
+    model.append(nn.Linear(18, 2))
+    step = TrainStep(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    x = rg.tensor(np.random.default_rng(0).standard_normal((2, 1, 6, 6)).astype(np.float32))
+    y = rg.tensor(np.array([0, 1]))
+    step(x, y)
+    model[0].padding = (0, 0)  # the output shrinks to 4x4: Linear(18) no longer fits
+    model[3] = nn.Linear(8, 2)
+    step.optimizer = optim.SGD(model.parameters(), lr=0.1)
+    step(x, y)
+    assert step.captures == 2 and step.reason is None
+    model[1].stride = (1, 1)  # 3x3 windows of the 4x4 output: Linear(8) no longer fits
+    with pytest.raises(ValueError, match="Linear"):
+        step(x, y)

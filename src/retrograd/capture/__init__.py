@@ -312,6 +312,12 @@ class TrainStep:
                 parts.append(d["p"])
             if "momentum" in d:
                 parts.append((d["momentum"], d["eps"], d["track_running_stats"]))
+            if "stride" in d:  # a convolution's or pool's window (kernel_size: a pool's)
+                parts.append((d["stride"], d["padding"], d["dilation"], d.get("kernel_size")))
+                parts.append((d.get("groups"), d.get("ceil_mode"), d.get("return_indices")))
+            elif "end_dim" in d or "unflattened_size" in d:
+                parts.append((d.get("start_dim"), d.get("end_dim"), d.get("dim")))
+                parts.append(d.get("unflattened_size"))
         parts.append(
             (
                 id(loss_fn),
