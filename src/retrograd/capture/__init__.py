@@ -40,6 +40,7 @@ the same order (tested over many steps in ``tests/test_capture.py``).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .._backend import FLOAT_DTYPES, ndarray, xp
@@ -65,7 +66,7 @@ def _module_types() -> dict[str, Any]:
         "tanh": nn.Tanh,
         "sigmoid": nn.Sigmoid,
         "dropout": nn.Dropout,
-        "batchnorm": nn.BatchNorm1d,
+        "batchnorm": (nn.BatchNorm1d, nn.BatchNorm2d),
         "conv": (nn.Conv1d, nn.Conv2d),
         "maxpool": (nn.MaxPool1d, nn.MaxPool2d),
         "reshape": (nn.Flatten, nn.Unflatten),
@@ -313,7 +314,9 @@ class TrainStep:
             if "momentum" in d:
                 parts.append((d["momentum"], d["eps"], d["track_running_stats"]))
             if "stride" in d:  # a convolution's or pool's window (kernel_size: a pool's)
-                parts.append((d["stride"], d["padding"], d["dilation"], d.get("kernel_size")))
+                parts.append(
+                    (d["stride"], d.get("padding"), d.get("dilation"), d.get("kernel_size"))
+                )
                 parts.append((d.get("groups"), d.get("ceil_mode"), d.get("return_indices")))
             elif "end_dim" in d or "unflattened_size" in d:
                 parts.append((d.get("start_dim"), d.get("end_dim"), d.get("dim")))
@@ -418,17 +421,22 @@ class _Plan:
             kernel = K.LinearKernel(m, n, dtype, needs_gx)
             self._take(kernel, m.weight, m.bias)
             return kernel, (m.weight.shape[0],)
-        if kind is types["batchnorm"]:
+        if kind in types["batchnorm"]:
             if not m.training:
-                raise _EagerError("BatchNorm1d in eval mode is not captured")
-            if shape != (m.num_features,) or n <= 1:
-                raise _EagerError("BatchNorm1d: a batch of one, or not (N, num_features) input")
+                raise _EagerError(f"{name} in eval mode is not captured")
+            ndims = (1, 2) if kind is types["batchnorm"][0] else (3,)  # (N, C), (N, C, L)
+            if (
+                len(shape) not in ndims
+                or shape[0] != m.num_features
+                or n * math.prod(shape[1:]) <= 1
+            ):
+                raise _EagerError(f"{name}: one value per channel, or input (N, *{shape})")
             params = [p for p in (m.weight, m.bias) if p is not None]
             self._check_params(params, dtype, name)
             for b in (m.running_mean, m.running_var):
                 if b is not None and b.dtype != dtype:
-                    raise _EagerError("BatchNorm1d's running statistics have another dtype")
-            kernel = K.BatchNormKernel(m, n, dtype, needs_gx)
+                    raise _EagerError(f"{name}'s running statistics have another dtype")
+            kernel = K.BatchNormKernel(m, (n, *shape), dtype, needs_gx)
             self._take(kernel, m.weight, m.bias)
             return kernel, shape
         if kind in types["conv"]:

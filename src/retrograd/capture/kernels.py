@@ -22,6 +22,7 @@ product ``g * mask`` is (else ``gx`` is an array of its own).
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy
@@ -250,21 +251,24 @@ class DropoutKernel:
 
 
 class BatchNormKernel:
-    """Training-mode batch norm of (N, C) input with batch statistics (F.batch_norm, ops.BatchNorm).
+    """Training-mode batch norm of (N, C, *) input, batch statistics (F.batch_norm, ops.BatchNorm).
 
+    Statistics are per channel, over every axis but 1 (``m`` elements each).
     Forward: ``mean``, biased ``var``, the running statistics updated in place
     (the unbiased variance), ``xhat = (x - mean) * invstd``, ``out = xhat * w + b``.
-    Backward, with ``gh = g * w`` and ``m`` rows::
+    Backward, with ``gh = g * w``::
 
         gx = invstd/m * (m*gh - sum(gh) - xhat*sum(gh*xhat)),  gw = sum(g*xhat),  gb = sum(g)
     """
 
-    def __init__(self, module: Any, n: int, dtype: Any, needs_gx: bool) -> None:
+    def __init__(self, module: Any, n_shape: tuple[int, ...], dtype: Any, needs_gx: bool) -> None:
         c = module.num_features
         self.module = module
         self.x: ndarray = None  # type: ignore[assignment]
         self.g: ndarray = None  # type: ignore[assignment]
-        self.n, self.eps = n, float(module.eps)
+        self.axes = (0, *range(2, len(n_shape)))
+        self.bshape = (1, c) + (1,) * (len(n_shape) - 2)  # a channel's values broadcast
+        self.n, self.eps = math.prod(n_shape) // c, float(module.eps)
         self.w = module.weight.array if module.weight is not None else None
         self.b = module.bias.array if module.bias is not None else None
         self.rm = module.running_mean.array if module.running_mean is not None else None
@@ -272,29 +276,36 @@ class BatchNormKernel:
         self.tracked = module.num_batches_tracked.array if module.track_running_stats else None
         self.mean = xp.empty(c, dtype=dtype)
         self.var = xp.empty(c, dtype=dtype)
-        self.invstd = xp.empty((1, c), dtype=dtype)
-        self.xc = xp.empty((n, c), dtype=dtype)
-        self.xhat = xp.empty((n, c), dtype=dtype)
-        self.out = xp.empty((n, c), dtype=dtype)
-        self.gh = xp.empty((n, c), dtype=dtype)
-        self.s1 = xp.empty((1, c), dtype=dtype)
-        self.s2 = xp.empty((1, c), dtype=dtype)
-        self.gx = xp.empty((n, c), dtype=dtype) if needs_gx else None
+        self.invstd = xp.empty(self.bshape, dtype=dtype)
+        self.xc = xp.empty(n_shape, dtype=dtype)
+        self.xhat = xp.empty(n_shape, dtype=dtype)
+        self.out = xp.empty(n_shape, dtype=dtype)
+        self.gh = xp.empty(n_shape, dtype=dtype)
+        self.s1 = xp.empty(self.bshape, dtype=dtype)
+        self.s2 = xp.empty(self.bshape, dtype=dtype)
+        self.gx = xp.empty(n_shape, dtype=dtype) if needs_gx else None
         self.gw = xp.empty_like(self.w) if self.w is not None else None
         self.gb = xp.empty_like(self.b) if self.b is not None else None
 
     def forward(self) -> None:
-        x, mean, var, xc = self.x, self.mean, self.var, self.xc
+        x, mean, var, xc, axes, bshape = (
+            self.x,
+            self.mean,
+            self.var,
+            self.xc,
+            self.axes,
+            self.bshape,
+        )
         module = self.module
         factor = 0.0 if module.momentum is None else module.momentum
         if self.tracked is not None:
             self.tracked[...] += 1
             if module.momentum is None:
                 factor = 1.0 / float(self.tracked)
-        x.mean(axis=0, out=mean)
-        xp.subtract(x, mean, out=xc)
+        x.mean(axis=axes, out=mean)
+        xp.subtract(x, mean.reshape(bshape), out=xc)
         xp.multiply(xc, xc, out=self.xhat)  # xhat as scratch: the squares
-        self.xhat.mean(axis=0, out=var)
+        self.xhat.mean(axis=axes, out=var)
         n = self.n
         if self.rm is not None:
             self.rm[...] = (1 - factor) * self.rm + factor * mean
@@ -302,30 +313,30 @@ class BatchNormKernel:
             self.rv[...] = (1 - factor) * self.rv + factor * var * (n / (n - 1))
         # ops.BatchNorm: invstd = 1 / sqrt(var + eps); xhat = (x - mean) * invstd
         inv = self.invstd
-        xp.add(var.reshape(1, -1), self.eps, out=inv)
+        xp.add(var.reshape(bshape), self.eps, out=inv)
         xp.sqrt(inv, out=inv)
         xp.divide(1.0, inv, out=inv)
-        xp.subtract(x, mean.reshape(1, -1), out=self.xhat)
+        xp.subtract(x, mean.reshape(bshape), out=self.xhat)
         xp.multiply(self.xhat, inv, out=self.xhat)
         out = self.out
         out[...] = self.xhat
         if self.w is not None:
-            out *= self.w.reshape(1, -1)
+            out *= self.w.reshape(bshape)
         if self.b is not None:
-            out += self.b.reshape(1, -1)
+            out += self.b.reshape(bshape)
 
     def backward(self) -> None:
-        g, xhat, gh = self.g, self.xhat, self.gh
+        g, xhat, gh, axes = self.g, self.xhat, self.gh, self.axes
         if self.gx is not None:
             if self.w is not None:
-                xp.multiply(g, self.w.reshape(1, -1), out=gh)
+                xp.multiply(g, self.w.reshape(self.bshape), out=gh)
             else:
                 gh[...] = g
             m = self.n
-            gh.sum(axis=(0,), keepdims=True, out=self.s1)
+            gh.sum(axis=axes, keepdims=True, out=self.s1)
             gx = self.gx
             xp.multiply(gh, xhat, out=gx)
-            gx.sum(axis=(0,), keepdims=True, out=self.s2)
+            gx.sum(axis=axes, keepdims=True, out=self.s2)
             # (invstd / m) * (m * gh - s1 - xhat * s2)
             xp.multiply(xhat, self.s2, out=gx)
             xp.multiply(m, gh, out=gh)
@@ -335,9 +346,9 @@ class BatchNormKernel:
             xp.multiply(self.s2, gx, out=gx)
         if self.gw is not None:
             xp.multiply(g, xhat, out=gh)
-            gh.sum(axis=(0,), out=self.gw)
+            gh.sum(axis=axes, out=self.gw)
         if self.gb is not None:
-            g.sum(axis=(0,), out=self.gb)
+            g.sum(axis=axes, out=self.gb)
 
 
 class CrossEntropyKernel:
