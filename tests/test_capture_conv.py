@@ -111,6 +111,18 @@ def test_lenet5_without_padding_replays_equal_to_eager():
     assert_replay_equals_eager(lambda: lenet(padding=0), (1, 28, 28), 10, [6, 6, 6, 4])
 
 
+def test_average_pools_replay_equal_to_eager():
+    # the original LeNet-5's average pooling; one pool padded (its padding counted or not)
+    def model() -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(3, 2, 1, count_include_pad=False),
+            nn.Flatten(), nn.Linear(144, 10),
+        )  # fmt: skip
+
+    assert_replay_equals_eager(model, (1, 20, 20), 10, [6, 6, 6, 4])
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_1d_cnn_replay_equals_eager(optimizer, dtype):
@@ -193,11 +205,18 @@ def test_activation_gradient_after_a_padded_pool_is_contiguous_as_eagers():
         max_size=2,
     ),
     pooling=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(0, 1), st.integers(1, 2)),
+    average=st.booleans(),  # else max; an average pool counts the padding or not (its dilation: 1)
     ceil_mode=st.booleans(),
     dtype=st.sampled_from([np.float32, np.float64]),
 )
-def test_conv_and_pool_options_replay_equal_to_eager(d, size, c0, convs, pooling, ceil_mode, dtype):
-    conv, pool = (nn.Conv1d, nn.MaxPool1d) if d == 1 else (nn.Conv2d, nn.MaxPool2d)
+def test_conv_and_pool_options_replay_equal_to_eager(
+    d, size, c0, convs, pooling, average, ceil_mode, dtype
+):
+    conv = nn.Conv1d if d == 1 else nn.Conv2d
+    if average:
+        pool = nn.AvgPool1d if d == 1 else nn.AvgPool2d
+    else:
+        pool = nn.MaxPool1d if d == 1 else nn.MaxPool2d
     acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
     shape = (c0, *([size] * d))
 
@@ -211,7 +230,12 @@ def test_conv_and_pool_options_replay_equal_to_eager(d, size, c0, convs, pooling
             layers += [acts[act]()]
             channels = out
         pk, ps, pp, pd = pooling
-        layers += [pool(pk, ps, min(pp, pk // 2), pd, ceil_mode=ceil_mode), nn.Flatten()]
+        pp = min(pp, pk // 2)
+        if average:  # pd: whether the padding counts
+            layers += [pool(pk, ps, pp, ceil_mode=ceil_mode, count_include_pad=pd == 1)]
+        else:
+            layers += [pool(pk, ps, pp, pd, ceil_mode=ceil_mode)]
+        layers += [nn.Flatten()]
         return nn.Sequential(*layers)
 
     try:
@@ -279,7 +303,7 @@ def test_fit_replays_a_cnn_and_capture_false_gives_the_same_history(monkeypatch)
     ("layer", "width", "reason"),
     [
         (lambda: nn.BatchNorm2d(4).eval(), 64, "BatchNorm2d in eval mode is not captured"),
-        (lambda: nn.AvgPool2d(2), 16, "AvgPool2d is not captured"),
+        (lambda: nn.AdaptiveAvgPool2d(2), 16, "AdaptiveAvgPool2d is not captured"),
         (lambda: nn.MaxPool2d(2, return_indices=True), 16, "return_indices"),
     ],
 )

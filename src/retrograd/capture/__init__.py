@@ -69,6 +69,7 @@ def _module_types() -> dict[str, Any]:
         "batchnorm": (nn.BatchNorm1d, nn.BatchNorm2d),
         "conv": (nn.Conv1d, nn.Conv2d),
         "maxpool": (nn.MaxPool1d, nn.MaxPool2d),
+        "avgpool": (nn.AvgPool1d, nn.AvgPool2d),
         "reshape": (nn.Flatten, nn.Unflatten),
         "sequential": nn.Sequential,
         "ce": nn.CrossEntropyLoss,
@@ -318,6 +319,7 @@ class TrainStep:
                     (d["stride"], d.get("padding"), d.get("dilation"), d.get("kernel_size"))
                 )
                 parts.append((d.get("groups"), d.get("ceil_mode"), d.get("return_indices")))
+                parts.append(d.get("count_include_pad"))
             elif "end_dim" in d or "unflattened_size" in d:
                 parts.append((d.get("start_dim"), d.get("end_dim"), d.get("dim")))
                 parts.append(d.get("unflattened_size"))
@@ -453,6 +455,11 @@ class _Plan:
                 raise _EagerError(f"{name} with return_indices, or of unbatched input")
             op, out_shape = _recorded(m, shape, dtype)
             return CK.MaxPoolKernel(op, n, shape, dtype, needs_gx), out_shape
+        if kind in types["avgpool"]:
+            if len(shape) != (2 if kind is types["avgpool"][0] else 3):
+                raise _EagerError(f"{name} of unbatched input")
+            op, out_shape = _recorded(m, shape, dtype)
+            return CK.AvgPoolKernel(op, n, shape, dtype, needs_gx), out_shape
         if kind in types["reshape"]:
             _, out_shape = _recorded(m, shape, dtype)
             return CK.ReshapeKernel((n, *shape), (n, *out_shape), dtype, needs_gx), out_shape

@@ -1,4 +1,4 @@
-"""The replayed kernels of convolutional networks: Conv1d/Conv2d, MaxPool1d/MaxPool2d, reshapes.
+"""The replayed kernels of convolutional networks: convolutions, pools, reshapes.
 
 As :mod:`retrograd.capture.kernels`: one class per layer, built once for one
 batch size over preallocated arrays, wired by the plan (``x`` the input,
@@ -158,6 +158,57 @@ class MaxPoolKernel:
             self.mask,
             self.tmp,
         )
+
+
+class AvgPoolKernel:
+    """Mean over each window: ``out = sum(window) / divisor``; ``gx += g / divisor`` (ops.AvgPool).
+
+    Runs :func:`~retrograd.ops.pool.avg_pool_forward` and
+    :func:`~retrograd.ops.pool.avg_pool_backward` over kept arrays; a padded
+    input is copied into a buffer whose border stays zero.
+    """
+
+    def __init__(
+        self, op: Any, n: int, in_shape: tuple[int, ...], dtype: Any, needs_gx: bool
+    ) -> None:
+        self.one_d = len(in_shape) == 2
+        c, *spatial = in_shape
+        h, w = (1, spatial[0]) if self.one_d else spatial
+        oh, ow = op.out_size
+        (t, b), (left, r) = op.padding
+        pad_shape = (n, c, h + t + b, w + left + r)
+        self.xpad: ndarray | None = None
+        if pad_shape[2:] != (h, w):
+            self.xpad = xp.zeros(pad_shape, dtype=dtype)
+            self.inside = self._squeeze(self.xpad[:, :, t : t + h, left : left + w])
+        self.slices = P._offset_slices(op.kernel, op.stride, (1, 1), oh, ow)
+        self.divisor = op.divisor.astype(dtype)
+        self.total = xp.empty((n, c, oh, ow), dtype=dtype)
+        self.out = self._squeeze(self.total)
+        self.x: ndarray = None  # type: ignore[assignment]
+        self.g: ndarray = None  # type: ignore[assignment]
+        self.gx: ndarray | None = None
+        if needs_gx:
+            self.gs = xp.empty((n, c, oh, ow), dtype=dtype)
+            self.gxpad = xp.zeros(pad_shape, dtype=dtype)
+            self.gx = self._squeeze(self.gxpad[:, :, t : t + h, left : left + w])
+
+    def _squeeze(self, a: ndarray) -> ndarray:
+        return a[:, :, 0] if self.one_d else a
+
+    def forward(self) -> None:
+        if self.xpad is not None:
+            xp.copyto(self.inside, self.x)
+            src = self.xpad
+        else:
+            src = C._as_2d(self.x)
+        P.avg_pool_forward(src, self.slices, self.divisor, self.total)
+
+    def backward(self) -> None:
+        if self.gx is None:
+            return
+        self.gxpad.fill(0)  # the windows add into it
+        P.avg_pool_backward(C._as_2d(self.g), self.slices, self.divisor, self.gs, self.gxpad)
 
 
 class ReshapeKernel:

@@ -212,6 +212,27 @@ def avg_divisor(
     return end - start
 
 
+def avg_pool_forward(xpad: ndarray, slices: list[Any], divisor: ndarray, total: ndarray) -> None:
+    """``total`` = each window's sum over the padded input ``xpad``, divided by ``divisor``.
+
+    ``slices`` are :func:`_offset_slices` of the pool. Eager (:class:`AvgPool`)
+    and replay (:mod:`retrograd.capture`) both run this.
+    """
+    xp.copyto(total, xpad[:, :, slices[0][2][0], slices[0][2][1]])
+    for _, _, (rows, cols) in slices[1:]:
+        total += xpad[:, :, rows, cols]
+    total /= divisor
+
+
+def avg_pool_backward(
+    g: ndarray, slices: list[Any], divisor: ndarray, gs: ndarray, gxpad: ndarray
+) -> None:
+    """Add ``g / divisor`` (made in ``gs``) into the zero ``gxpad`` under every window."""
+    xp.divide(g, divisor, out=gs)
+    for _, _, (rows, cols) in slices:
+        gxpad[:, :, rows, cols] += gs
+
+
 class AvgPool(Op):
     """Mean over each window: ``y = sum(window) / divisor``, ``dx += g / divisor`` per offset.
 
@@ -230,19 +251,17 @@ class AvgPool(Op):
         oh, ow = self.out_size
         xpad = _pad(x, self.padding)
         slices = _offset_slices(self.kernel, self.stride, (1, 1), oh, ow)
-        total = xpad[:, :, slices[0][2][0], slices[0][2][1]].copy()
-        for _, _, (rows, cols) in slices[1:]:
-            total += xpad[:, :, rows, cols]
-        total /= self.divisor.astype(x.dtype)
+        total = xp.empty((*x.shape[:2], oh, ow), dtype=x.dtype)
+        avg_pool_forward(xpad, slices, self.divisor.astype(x.dtype), total)
         self.in_shape, self.pad_shape, self.one_d = x.shape, xpad.shape, one_d
         return total[:, :, 0] if one_d else total
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
-        gs = _as_2d(g) / self.divisor.astype(g.dtype)
-        oh, ow = gs.shape[2:]
+        g4 = _as_2d(g)
+        gs = xp.empty(g4.shape, dtype=g.dtype)
         gxpad = xp.zeros(self.pad_shape, dtype=g.dtype)
-        for _, _, (rows, cols) in _offset_slices(self.kernel, self.stride, (1, 1), oh, ow):
-            gxpad[:, :, rows, cols] += gs
+        slices = _offset_slices(self.kernel, self.stride, (1, 1), *g4.shape[2:])
+        avg_pool_backward(g4, slices, self.divisor.astype(g.dtype), gs, gxpad)
         (t, _), (left, _) = self.padding
         _, _, h, w = self.in_shape
         gx = gxpad[:, :, t : t + h, left : left + w]
