@@ -17,12 +17,14 @@ order alternating over rounds:
   are the fastest of a few timed batches (:func:`_harness.time_per_call`);
 - LeNet-5 training (1x28x28 inputs, batch 64, SGD lr 0.01, cross-entropy):
   samples per second over an epoch of 2,560 synthetic images, the fastest of
-  three epochs after a warm-up one, as ``bench/mlp.py`` times epochs.
+  three epochs after a warm-up one, as ``bench/mlp.py`` times epochs. In the
+  retrograd process also captured (``retrograd.capture.TrainStep``, a model
+  and optimizer of its own), its epochs alternating with the eager ones.
 
 Reported: the median [min, max] over rounds of each library's time, and the
 ratio torch time / retrograd time paired per round (above 1: retrograd is
 faster); for LeNet-5 the throughput ratio retrograd / torch against the goal of
-issue 22 (>= 0.8).
+issue 22 (>= 0.8), and captured / eager and captured / torch.
 """
 
 from __future__ import annotations
@@ -119,13 +121,32 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
             opt.step()
         return float(loss.item())
 
-    epoch()
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        loss = epoch()
-        best = min(best, time.perf_counter() - start)
-    timings["lenet samples/s"] = LENET_SAMPLES / best
+    epochs = {"lenet samples/s": epoch}
+    if name == "retrograd":
+        captured = _lenet(nn)
+        step = lib_root.capture.TrainStep(
+            captured, loss_fn, lib_root.optim.SGD(captured.parameters(), lr=0.01)
+        )
+
+        def captured_epoch() -> float:
+            loss = None
+            for xb, yb in zip(xs, ys, strict=True):
+                loss = step(xb, yb)
+            return float(loss.item())
+
+        epochs["lenet captured samples/s"] = captured_epoch
+    best = dict.fromkeys(epochs, float("inf"))
+    for run in epochs.values():  # warm-up (and the capture)
+        run()
+    for _ in range(3):  # the variants' epochs alternate
+        for key, run in epochs.items():
+            start = time.perf_counter()
+            loss = run()
+            best[key] = min(best[key], time.perf_counter() - start)
+    if name == "retrograd" and step.reason is not None:
+        raise RuntimeError(f"bench/conv.py: LeNet-5's step was not replayed: {step.reason}")
+    for key, seconds in best.items():
+        timings[key] = LENET_SAMPLES / seconds
     return {"info": info, "timings": timings, "loss": loss}
 
 
@@ -140,7 +161,7 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], rounds: int, threads
     ]
     rows = []
     for key in rg.results[0]["timings"]:
-        if key == "lenet samples/s":
+        if key.startswith("lenet"):
             continue
         ratio = h.paired(pt, rg, key, lambda t, r: t / r)
         rows.append([key, rg.stats(key).fmt(".2f"), pt.stats(key).fmt(".2f"), ratio.fmt(".2f")])
@@ -165,6 +186,24 @@ def report(runs: dict[str, h.Run], machine: dict[str, Any], rounds: int, threads
             "rrrl",
         ),
     ]
+    cap = "lenet captured samples/s"
+    if cap in rg.results[0]["timings"]:
+        by_eager = h.Stats.of(
+            [c / e for c, e in zip(rg.samples(cap), rg.samples(key), strict=True)]
+        )
+        by_torch = h.Stats.of(
+            [c / t for c, t in zip(rg.samples(cap), pt.samples(key), strict=True)]
+        )
+        lines += [
+            "",
+            "LeNet-5 training captured (retrograd.capture.TrainStep), samples per second:",
+            "",
+            h.markdown_table(
+                ["retrograd captured", "captured/eager", "captured/torch"],
+                [[rg.stats(cap).fmt(".0f"), by_eager.fmt(".2f"), by_torch.fmt(".2f")]],
+                "rrr",
+            ),
+        ]
     return "\n".join(lines)
 
 
