@@ -14,9 +14,13 @@ them. ::
         loss = step(x, y)  # zero_grad, forward, loss, backward, optimizer.step()
 
 What is captured: an ``nn.Sequential`` of ``nn.Linear``, ``nn.ReLU``,
-``nn.Tanh``, ``nn.Sigmoid``, ``nn.Dropout`` and ``nn.BatchNorm1d`` (training
-mode) on 2-D input, with ``nn.CrossEntropyLoss`` (class indices, no weights,
-smoothing or ignored class) or ``nn.MSELoss``, reduction ``'mean'`` or
+``nn.Tanh``, ``nn.Sigmoid``, ``nn.Dropout``, ``nn.BatchNorm1d`` and
+``nn.BatchNorm2d`` (training mode), and of convolutional layers
+(``nn.Conv1d``, ``nn.Conv2d``, ``nn.MaxPool1d``, ``nn.MaxPool2d``,
+``nn.AvgPool1d``, ``nn.AvgPool2d``, ``nn.Flatten``, ``nn.Unflatten``:
+:mod:`retrograd.capture.conv_kernels`) on batched input, with
+``nn.CrossEntropyLoss`` (class indices, no weights, smoothing or ignored
+class) or ``nn.MSELoss``, reduction ``'mean'`` or
 ``'sum'``. The optimizer's step is captured for ``optim.SGD``, ``optim.Adam``
 and ``optim.AdamW`` with one parameter group (:mod:`retrograd.capture.optim`:
 the parameters, gradients and state become views of flat buffers, and the
