@@ -234,20 +234,20 @@ class ReshapeKernel:
     def link_input(self, x: ndarray) -> None:
         """Take ``x`` as the input: ``out`` is its view, or an array copied into each step."""
         self.x = x
-        try:
-            self.out = xp.reshape(x, self.shape, copy=False)
-        except ValueError:
-            self.out = xp.empty(self.shape, dtype=self.dtype)
-            self._copy_x = self.out.reshape(self.in_shape)
+        self.out, self._copy_x = self._reshaped(x, self.shape)
 
     def link_grad(self, g: ndarray) -> None:
         """Take ``g`` as the incoming gradient: ``gx`` is its view, or a copy made each step."""
         self.g = g
+        self.gx, self._copy_g = self._reshaped(g, self.in_shape)
+
+    def _reshaped(self, a: ndarray, shape: tuple[int, ...]) -> tuple[ndarray, ndarray | None]:
+        """``a`` viewed as ``shape``; else an array of its own, and that array viewed as ``a``."""
         try:
-            self.gx = xp.reshape(g, self.in_shape, copy=False)
+            return xp.reshape(a, shape, copy=False), None
         except ValueError:
-            self.gx = xp.empty(self.in_shape, dtype=self.dtype)
-            self._copy_g = self.gx.reshape(self.shape)
+            own = xp.empty(shape, dtype=self.dtype)
+            return own, own.reshape(a.shape)
 
     def forward(self) -> None:
         if self._copy_x is not None:
