@@ -156,6 +156,18 @@ def test_batchnorm_of_conv_features_replays_equal_to_eager(dtype):
     assert_replay_equals_eager(model, (2, 9, 9), 3, [6, 6, 6, 1], dtype=dtype)
 
 
+@pytest.mark.parametrize("padding", [0, 1])
+def test_a_pool_as_first_layer_reads_each_batch(padding):
+    # unpadded, its windows view the batch itself: made again for each new batch array
+    def model() -> nn.Module:
+        return nn.Sequential(
+            nn.MaxPool2d(2, padding=padding), nn.Conv2d(1, 2, 3), nn.ReLU(),
+            nn.AvgPool2d(2, padding=padding), nn.Flatten(), nn.Linear(8 if padding else 2, 3),
+        )  # fmt: skip
+
+    assert_replay_equals_eager(model, (1, 8, 8), 3, [4, 4, 4, 3])
+
+
 def test_reshapes_of_strided_arrays_copy_as_eager_reshape_does():
     # The padded convolution's output (its windows wide: a strided view) and its input's
     # gradient (the inside of a padded buffer) cannot be reshaped without a copy.

@@ -85,63 +85,74 @@ class ConvKernel:
             g4.sum(axis=(0, 2, 3), out=self.gb)
 
 
-class MaxPoolKernel:
+class _PoolKernel:
+    """What the pool kernels share: the padded input (a kept buffer, its border
+    ``fill``) and the input gradient's zero buffer; 1-D pools as 2-D ones."""
+
+    def __init__(
+        self, op: Any, n: int, in_shape: tuple[int, ...], dtype: Any, needs_gx: bool, fill: float
+    ) -> None:
+        self.one_d = len(in_shape) == 2
+        c, *spatial = in_shape
+        h, w = (1, spatial[0]) if self.one_d else spatial
+        self.out_shape = (n, c, *op.out_size)
+        (t, b), (left, r) = op.padding
+        pad_shape = (n, c, h + t + b, w + left + r)
+        inside = (slice(None), slice(None), slice(t, t + h), slice(left, left + w))
+        self.x: ndarray = None  # type: ignore[assignment]  # wired by the plan
+        self.g: ndarray = None  # type: ignore[assignment]
+        self.xpad: ndarray | None = None  # None: the windows read the input itself
+        if pad_shape[2:] != (h, w):
+            self.xpad = xp.full(pad_shape, fill, dtype=dtype)
+            self.inside = self._squeeze(self.xpad[inside])
+        self.gxpad = xp.zeros(pad_shape, dtype=dtype) if needs_gx else None
+        self.gx = self._squeeze(self.gxpad[inside]) if self.gxpad is not None else None
+
+    def _squeeze(self, a: ndarray) -> ndarray:
+        return a[:, :, 0] if self.one_d else a
+
+    def _padded(self) -> ndarray:
+        """The input as the windows read it: copied into the padded buffer, or itself (4-D)."""
+        if self.xpad is None:
+            return C._as_2d(self.x)
+        xp.copyto(self.inside, self.x)
+        return self.xpad
+
+
+class MaxPoolKernel(_PoolKernel):
     """Maximum over each window; the gradient goes to its first maximum (ops.MaxPool).
 
     Runs :func:`~retrograd.ops.pool.max_pool_forward` and
     :func:`~retrograd.ops.pool.max_pool_backward` over kept arrays. A padded
     input is copied into a buffer whose border stays ``-inf``; the windows'
-    strided view is made again only when the input array changes (the batch,
-    for a first layer).
+    strided view is made again only when the array they read changes (the
+    batch, for an unpadded first layer).
     """
 
     def __init__(
         self, op: Any, n: int, in_shape: tuple[int, ...], dtype: Any, needs_gx: bool
     ) -> None:
-        self.one_d = len(in_shape) == 2
-        c, *spatial = in_shape
-        h, w = (1, spatial[0]) if self.one_d else spatial
+        super().__init__(op, n, in_shape, dtype, needs_gx, -xp.inf)
         self.kernel, self.stride, self.dilation = op.kernel, op.stride, op.dilation
-        self.oh, self.ow = op.out_size
-        (t, b), (left, r) = op.padding
-        pad_shape = (n, c, h + t + b, w + left + r)
-        self.xpad: ndarray | None = None
-        if pad_shape[2:] != (h, w):
-            self.xpad = xp.full(pad_shape, -xp.inf, dtype=dtype)
-            self.inside = self._squeeze(self.xpad[:, :, t : t + h, left : left + w])
-        shape = (n, c, self.oh, self.ow)
+        shape = self.out_shape
         self.best = xp.empty(shape, dtype=dtype)
         self.arg = xp.empty(shape, dtype=P.arg_dtype(self.kernel))
         self.before = xp.empty(shape, dtype=bool)
         self.differs = xp.empty(shape, dtype=bool)
         self.out = self._squeeze(self.best)
-        self.x: ndarray = None  # type: ignore[assignment]
-        self.g: ndarray = None  # type: ignore[assignment]
-        self._x: ndarray | None = None  # the input the windows below view
+        self._src: ndarray | None = None  # the array the windows below view
         self._v: ndarray | None = None
-        self.gxpad = xp.zeros(pad_shape, dtype=dtype) if needs_gx else None
-        self.gx = self._squeeze(self.gxpad[:, :, t : t + h, left : left + w]) if needs_gx else None
         self.mask = xp.empty(shape, dtype=bool)
         self.tiles = P.pool_tiles(self.kernel, self.stride, self.dilation)
         self.tmp = None if self.tiles else xp.empty(shape, dtype=dtype)
 
-    def _squeeze(self, a: ndarray) -> ndarray:
-        return a[:, :, 0] if self.one_d else a
-
-    def _windows(self) -> ndarray:
-        x = self.x
-        if x is not self._x:
-            self._x = x
-            src = self.xpad if self.xpad is not None else C._as_2d(x)
-            v = C.windows(src, self.kernel, self.stride, self.dilation)
-            self._v = v[:, :, : self.oh, : self.ow]
-        return self._v  # type: ignore[return-value]
-
     def forward(self) -> None:
-        v = self._windows()
-        if self.xpad is not None:
-            xp.copyto(self.inside, self.x)
-        P.max_pool_forward(v, self.best, self.arg, self.before, self.differs)
+        src = self._padded()
+        if src is not self._src:
+            self._src = src
+            oh, ow = self.out_shape[2:]
+            self._v = C.windows(src, self.kernel, self.stride, self.dilation)[:, :, :oh, :ow]
+        P.max_pool_forward(self._v, self.best, self.arg, self.before, self.differs)
 
     def backward(self) -> None:
         if self.gxpad is None:
@@ -160,7 +171,7 @@ class MaxPoolKernel:
         )
 
 
-class AvgPoolKernel:
+class AvgPoolKernel(_PoolKernel):
     """Mean over each window: ``out = sum(window) / divisor``; ``gx += g / divisor`` (ops.AvgPool).
 
     Runs :func:`~retrograd.ops.pool.avg_pool_forward` and
@@ -171,41 +182,18 @@ class AvgPoolKernel:
     def __init__(
         self, op: Any, n: int, in_shape: tuple[int, ...], dtype: Any, needs_gx: bool
     ) -> None:
-        self.one_d = len(in_shape) == 2
-        c, *spatial = in_shape
-        h, w = (1, spatial[0]) if self.one_d else spatial
-        oh, ow = op.out_size
-        (t, b), (left, r) = op.padding
-        pad_shape = (n, c, h + t + b, w + left + r)
-        self.xpad: ndarray | None = None
-        if pad_shape[2:] != (h, w):
-            self.xpad = xp.zeros(pad_shape, dtype=dtype)
-            self.inside = self._squeeze(self.xpad[:, :, t : t + h, left : left + w])
-        self.slices = P._offset_slices(op.kernel, op.stride, (1, 1), oh, ow)
+        super().__init__(op, n, in_shape, dtype, needs_gx, 0.0)
+        self.slices = P._offset_slices(op.kernel, op.stride, (1, 1), *op.out_size)
         self.divisor = op.divisor.astype(dtype)
-        self.total = xp.empty((n, c, oh, ow), dtype=dtype)
+        self.total = xp.empty(self.out_shape, dtype=dtype)
         self.out = self._squeeze(self.total)
-        self.x: ndarray = None  # type: ignore[assignment]
-        self.g: ndarray = None  # type: ignore[assignment]
-        self.gx: ndarray | None = None
-        if needs_gx:
-            self.gs = xp.empty((n, c, oh, ow), dtype=dtype)
-            self.gxpad = xp.zeros(pad_shape, dtype=dtype)
-            self.gx = self._squeeze(self.gxpad[:, :, t : t + h, left : left + w])
-
-    def _squeeze(self, a: ndarray) -> ndarray:
-        return a[:, :, 0] if self.one_d else a
+        self.gs = xp.empty(self.out_shape, dtype=dtype) if needs_gx else None
 
     def forward(self) -> None:
-        if self.xpad is not None:
-            xp.copyto(self.inside, self.x)
-            src = self.xpad
-        else:
-            src = C._as_2d(self.x)
-        P.avg_pool_forward(src, self.slices, self.divisor, self.total)
+        P.avg_pool_forward(self._padded(), self.slices, self.divisor, self.total)
 
     def backward(self) -> None:
-        if self.gx is None:
+        if self.gxpad is None:
             return
         self.gxpad.fill(0)  # the windows add into it
         P.avg_pool_backward(C._as_2d(self.g), self.slices, self.divisor, self.gs, self.gxpad)
