@@ -333,6 +333,15 @@ def test_layers_not_captured_run_eagerly_with_a_reason(layer, width, reason):
     assert reason in step.reason and step.replays == 0
 
 
+@pytest.mark.parametrize("layer", [nn.Flatten(0), nn.Flatten(-4), nn.Unflatten(0, (1, 2))])
+def test_a_reshape_of_the_batch_axis_runs_eagerly(layer):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), layer)
+    step = TrainStep(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1))
+    out = model(rg.tensor(np.ones((2, 1, 4, 4), dtype=np.float32)))
+    step(rg.tensor(np.ones((2, 1, 4, 4), dtype=np.float32)), rg.zeros(*out.shape))
+    assert step.replays == 0 and "batch axis" in step.reason
+
+
 def test_unbatched_conv_input_runs_eagerly():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(0), nn.Linear(2 * 4 * 4, 2))
     step = TrainStep(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1))

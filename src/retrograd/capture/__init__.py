@@ -465,6 +465,9 @@ class _Plan:
             op, out_shape = _recorded(m, shape, dtype)
             return CK.AvgPoolKernel(op, n, shape, dtype, needs_gx), out_shape
         if kind in types["reshape"]:
+            first = m.start_dim if kind is types["reshape"][0] else m.dim
+            if first % (len(shape) + 1) == 0:  # replay keeps the batch axis apart
+                raise _EagerError(f"{name} reshapes the batch axis")
             _, out_shape = _recorded(m, shape, dtype)
             return CK.ReshapeKernel((n, *shape), (n, *out_shape), dtype, needs_gx), out_shape
         n_shape = (n, *shape)
