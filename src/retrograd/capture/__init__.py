@@ -76,8 +76,23 @@ def _module_types() -> dict[str, Any]:
         "avgpool": (nn.AvgPool1d, nn.AvgPool2d),
         "reshape": (nn.Flatten, nn.Unflatten),
         "sequential": nn.Sequential,
+        "identity": nn.Identity,
+        "prelu": nn.PReLU,
+        # replayed by their eager op (kernels.OpKernel), keyed by the options each one reads
+        "by_op": {
+            nn.LeakyReLU: ("negative_slope",),
+            nn.ELU: ("alpha",),
+            nn.GELU: ("approximate",),
+            nn.Softplus: ("beta", "threshold"),
+            nn.SiLU: (),
+            nn.Mish: (),
+            nn.Hardtanh: ("min_val", "max_val"),
+            nn.LogSigmoid: (),
+            nn.Softsign: (),
+        },
         "ce": nn.CrossEntropyLoss,
         "mse": nn.MSELoss,
+        "regression": (nn.L1Loss, nn.HuberLoss, nn.SmoothL1Loss),
     }
 
 
@@ -300,6 +315,7 @@ class TrainStep:
         if _has_hooks(model) or (loss_fn is not None and _has_hooks(loss_fn)):
             raise _EagerError("the model or the loss has hooks")
         modules = getattr(model, "_modules", {})
+        by_op = self._types["by_op"]
         for m in modules.values():
             d = m.__dict__
             if d.get("_has_hooks"):
@@ -316,6 +332,9 @@ class TrainStep:
                     parts.append(None if b is None else (id(b), id(b.array)))
             if "p" in d:
                 parts.append(d["p"])
+            options = by_op.get(type(m))
+            if options:
+                parts.append(tuple(d[name] for name in options))
             if "momentum" in d:
                 parts.append((d["momentum"], d["eps"], d["track_running_stats"]))
             if "stride" in d:  # a convolution's or pool's window (kernel_size: a pool's)
@@ -327,13 +346,16 @@ class TrainStep:
             elif "end_dim" in d or "unflattened_size" in d:
                 parts.append((d.get("start_dim"), d.get("end_dim"), d.get("dim")))
                 parts.append(d.get("unflattened_size"))
+        weight = getattr(loss_fn, "weight", None)
         parts.append(
             (
                 id(loss_fn),
                 getattr(loss_fn, "reduction", None),
-                getattr(loss_fn, "weight", None) is None,
+                None if weight is None else (id(weight), id(weight.array), weight.requires_grad),
                 getattr(loss_fn, "ignore_index", None),
                 getattr(loss_fn, "label_smoothing", None),
+                getattr(loss_fn, "delta", None),
+                getattr(loss_fn, "beta", None),
             )
         )
         return tuple(parts)
@@ -356,6 +378,15 @@ def _recorded(module: Any, shape: tuple[int, ...], dtype: Any) -> tuple[Any, tup
     except (ValueError, TypeError, IndexError, RuntimeError) as e:
         raise _EagerError(f"{type(module).__name__} raises on input {shape}: {e}") from None
     return out._ctx, tuple(out.shape[1:])
+
+
+def _recorded_loss(loss_fn: Any, shape: tuple[int, ...], dtype: Any, target: ndarray) -> Any:
+    """The op node that one eager call of ``loss_fn`` records on a sample (its last op)."""
+    probe = wrap_array(xp.zeros((1, *shape), dtype=dtype), requires_grad=True)
+    try:
+        return loss_fn(probe, wrap_array(target))._ctx
+    except (ValueError, TypeError, IndexError, RuntimeError) as e:
+        raise _EagerError(f"{type(loss_fn).__name__} raises on a sample: {e}") from None
 
 
 class _Plan:
@@ -483,6 +514,17 @@ class _Plan:
             if m.p == 1:
                 raise _EagerError("Dropout(p=1) is not captured")
             return K.DropoutKernel(float(m.p), n_shape, dtype), shape
+        if kind in types["by_op"]:
+            op, _ = _recorded(m, shape, dtype)
+            return K.OpKernel(op, n_shape, dtype, needs_gx), shape
+        if kind is types["prelu"]:
+            self._check_params([m.weight], dtype, name)
+            op, _ = _recorded(m, shape, dtype)
+            kernel = K.PReLUKernel(op, m, n_shape, dtype, needs_gx)
+            self._take(kernel, m.weight, None)
+            return kernel, shape
+        if kind is types["identity"]:
+            return None, shape
         raise _EagerError(f"{name} is not captured")
 
     def _check_params(self, params: list[Tensor], dtype: Any, where: str) -> None:
@@ -528,22 +570,34 @@ class _Plan:
         if reduction not in ("mean", "sum"):
             raise _EagerError(f"the loss is {kind.__name__}(reduction={reduction!r})")
         if kind is types["ce"]:
-            if (
-                loss_fn.weight is not None
-                or loss_fn.label_smoothing
-                or not loss_fn.ignore_index < 0
-            ):
-                raise _EagerError("CrossEntropyLoss with weight, smoothing or ignore_index >= 0")
             if len(shape) != 1 or y.shape != (n,) or y.dtype.kind not in "iu":
                 raise _EagerError(
                     f"CrossEntropyLoss of output {(n, *shape)}, targets of shape {y.shape}, "
                     f"dtype {y.dtype}"
                 )
-            return K.CrossEntropyKernel(n, shape[0], dtype, reduction == "mean")
+            c, mean = shape[0], reduction == "mean"
+            weight, smoothing = loss_fn.weight, loss_fn.label_smoothing
+            if weight is None and not smoothing and not 0 <= loss_fn.ignore_index < c:
+                return K.CrossEntropyKernel(n, c, dtype, mean)  # eager's SoftmaxCrossEntropy
+            if weight is not None and (weight.dtype != dtype or weight.requires_grad):
+                raise _EagerError(
+                    f"CrossEntropyLoss's weight is {weight.dtype}"
+                    f"{' and requires grad' if weight.requires_grad else ''}; the output {dtype}"
+                )
+            # eager records ops.CrossEntropy for weights, smoothing or an ignored target
+            ignored = loss_fn.ignore_index if 0 <= loss_fn.ignore_index < c else 0
+            op = _recorded_loss(loss_fn, (c,), dtype, xp.full(1, ignored, dtype=y.dtype))
+            fused = None
+            if weight is None and not smoothing:  # eager's fused op where nothing is ignored
+                fused = K.CrossEntropyKernel(n, c, dtype, mean)
+            return K.CrossEntropyOpKernel(op, n, c, dtype, fused)
+        if y.shape != (n, *shape) or y.dtype != dtype:
+            raise _EagerError(f"{kind.__name__} targets of shape {y.shape}, dtype {y.dtype}")
         if kind is types["mse"]:
-            if y.shape != (n, *shape) or y.dtype != dtype:
-                raise _EagerError(f"MSELoss targets of shape {y.shape}, dtype {y.dtype}")
             return K.MSEKernel((n, *shape), dtype, reduction == "mean")
+        if kind in types["regression"]:
+            reduce = _recorded_loss(loss_fn, shape, dtype, xp.zeros((1, *shape), dtype=dtype))
+            return K.RegressionKernel(reduce.next[0], reduce, (n, *shape), dtype)
         raise _EagerError(f"the loss {kind.__name__} is not captured")
 
     def _wire(self) -> None:

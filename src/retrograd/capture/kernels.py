@@ -455,3 +455,137 @@ class SeedKernel:
 
     def valid(self, target: Any) -> bool:
         return True
+
+
+# ---------------------------------------------------------------- kernels that run the eager op
+
+
+class OpKernel:
+    """An activation replayed by its eager op: ``out = op.forward(x)``, ``gx = op.backward(g)``.
+
+    ``op`` is the node one eager call of the module recorded (``ops.LeakyReLU``,
+    ``ops.GELU``, ... with the module's options as the op got them), run again
+    on the plan's arrays each step: the arithmetic is the eager op's own, so
+    replay equals eager bit for bit by construction. The results are copied into
+    ``out`` and ``gx`` (the arrays the neighbouring kernels were wired to): one
+    pass each, and the op's temporaries are made each step, unlike the fused
+    :class:`ReLUKernel`, :class:`TanhKernel` and :class:`SigmoidKernel`.
+    """
+
+    def __init__(self, op: Any, n_shape: tuple[int, ...], dtype: Any, needs_gx: bool) -> None:
+        self.op = op
+        self.x: ndarray = None  # type: ignore[assignment]
+        self.g: ndarray = None  # type: ignore[assignment]
+        self.out = xp.empty(n_shape, dtype=dtype)
+        self.gx = xp.empty(n_shape, dtype=dtype) if needs_gx else None
+
+    def forward(self) -> None:
+        xp.copyto(self.out, self.op.forward(self.x))
+
+    def backward(self) -> None:
+        xp.copyto(self.gx, self.op.backward(self.g)[0])
+
+
+class PReLUKernel(OpKernel):
+    """``out = x if x > 0 else w x``; ``gx``, and ``gw`` summed per slope (ops.PReLU, run as is)."""
+
+    def __init__(
+        self, op: Any, module: Any, n_shape: tuple[int, ...], dtype: Any, needs_gx: bool
+    ) -> None:
+        super().__init__(op, n_shape, dtype, needs_gx)
+        op.needs = (needs_gx, True)
+        self.w = module.weight.array
+        self.gw = xp.empty_like(self.w)
+        self.gb = None
+
+    def forward(self) -> None:
+        xp.copyto(self.out, self.op.forward(self.x, self.w))
+
+    def backward(self) -> None:
+        gx, gw = self.op.backward(self.g)
+        if self.gx is not None:
+            xp.copyto(self.gx, gx)
+        xp.copyto(self.gw, gw)
+
+
+class CrossEntropyOpKernel:
+    """Cross-entropy with class weights, label smoothing or an ``ignore_index``: ops.CrossEntropy.
+
+    The eager op (configured as :func:`retrograd.nn.functional.cross_entropy`
+    configures it) runs forward, then backward from the seed ``dL/dL = 1``, each
+    step; its gradient is copied into ``gx``. Without weights and smoothing,
+    eager takes the fused :class:`~retrograd.ops.SoftmaxCrossEntropy` for every
+    batch in which no target equals ``ignore_index``, and so does this kernel
+    (``fused``, a :class:`CrossEntropyKernel` writing the same ``gx``):
+    :meth:`valid`, called on each batch before the forward, finds out which.
+    """
+
+    def __init__(self, op: Any, n: int, c: int, dtype: Any, fused: CrossEntropyKernel | None):
+        self.op, self.c, self.fused = op, c, fused
+        op.needs = (True,)
+        self.ignore_index = int(op.ignore_index)
+        self.x: ndarray = None  # type: ignore[assignment]
+        self.target: ndarray = None  # type: ignore[assignment]
+        self.gx = fused.gx if fused is not None else xp.empty((n, c), dtype=dtype)
+        self.seed = xp.ones((), dtype=dtype)
+        self.ignored = True  # some target of this batch equals ignore_index (set by valid)
+        self.loss: Any = None
+
+    def forward(self) -> None:
+        fused = self.fused
+        if fused is not None and not self.ignored:
+            fused.x, fused.target = self.x, self.target
+            fused.forward()
+            self.loss = fused.loss
+            return
+        op = self.op
+        op.target = self.target.astype(xp.int64, copy=False)  # as eager's _class_indices
+        self.loss = op.forward(self.x)
+        xp.copyto(self.gx, op.backward(self.seed)[0])
+
+    def backward(self) -> None:
+        """Nothing left: the forward formed the gradient."""
+
+    def valid(self, target: ndarray) -> bool:
+        """Whether every target is a class in [0, C) or ``ignore_index`` (else eager raises).
+
+        Also decides, as eager's ``_class_indices`` does, whether one of them is ignored.
+        """
+        c, ignore = self.c, self.ignore_index
+        if target.min() >= 0 and target.max() < c:
+            self.ignored = 0 <= ignore < c and bool((target == ignore).any())
+            return True
+        if ((target != ignore) & ((target < 0) | (target >= c))).any():
+            return False
+        self.ignored = True
+        return True
+
+
+class RegressionKernel:
+    """An elementwise loss (ops.AbsoluteError, ops.Huber, ops.SmoothL1) and its ops.Mean or ops.Sum.
+
+    Both are the nodes one eager call of the loss recorded, run again each step:
+    forward, then the reduction's backward from the seed ``dL/dL = 1`` and the
+    elementwise op's backward; the gradient is copied into ``gx``.
+    """
+
+    def __init__(self, op: Any, reduce: Any, shape: tuple[int, ...], dtype: Any) -> None:
+        self.op, self.reduce = op, reduce
+        op.needs = (True, False)  # the target needs no gradient
+        self.x: ndarray = None  # type: ignore[assignment]
+        self.target: ndarray = None  # type: ignore[assignment]
+        self.gx = xp.empty(shape, dtype=dtype)
+        self.seed = xp.ones((), dtype=dtype)
+        self.loss: Any = None
+
+    def forward(self) -> None:
+        self.loss = self.reduce.forward(self.op.forward(self.x, self.target))
+        (g,) = self.reduce.backward(self.seed)
+        xp.copyto(self.gx, self.op.backward(g)[0])
+
+    def backward(self) -> None:
+        """Nothing left: the forward formed the gradient."""
+
+    def valid(self, target: ndarray) -> bool:
+        """Every target of the right shape and dtype is valid."""
+        return True
