@@ -555,10 +555,8 @@ class CrossEntropyOpKernel:
         if target.min() >= 0 and target.max() < c:
             self.ignored = 0 <= ignore < c and bool((target == ignore).any())
             return True
-        if ((target != ignore) & ((target < 0) | (target >= c))).any():
-            return False
-        self.ignored = True
-        return True
+        # NOTE: an ignore_index outside [0, C) has no fused kernel to choose
+        return not ((target != ignore) & ((target < 0) | (target >= c))).any()
 
 
 class RegressionKernel:
