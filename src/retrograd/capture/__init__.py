@@ -13,15 +13,17 @@ them. ::
     for x, y in loader:
         loss = step(x, y)  # zero_grad, forward, loss, backward, optimizer.step()
 
-What is captured: an ``nn.Sequential`` of ``nn.Linear``, ``nn.ReLU``,
-``nn.Tanh``, ``nn.Sigmoid``, ``nn.Dropout``, ``nn.BatchNorm1d`` and
-``nn.BatchNorm2d`` (training mode), and of convolutional layers
+What is captured: an ``nn.Sequential`` of ``nn.Linear``, ``nn.Dropout``,
+``nn.BatchNorm1d`` and ``nn.BatchNorm2d`` (training mode), every activation
+of ``nn.activation.ACTIVATIONS`` (``nn.ReLU``, ``nn.Tanh`` and ``nn.Sigmoid`` by fused
+kernels; the others, ``nn.PReLU`` and its slopes included, by their eager op:
+:class:`~retrograd.capture.kernels.OpKernel`), and of convolutional layers
 (``nn.Conv1d``, ``nn.Conv2d``, ``nn.MaxPool1d``, ``nn.MaxPool2d``,
 ``nn.AvgPool1d``, ``nn.AvgPool2d``, ``nn.Flatten``, ``nn.Unflatten``:
 :mod:`retrograd.capture.conv_kernels`) on batched input, with
-``nn.CrossEntropyLoss`` (class indices, no weights, smoothing or ignored
-class) or ``nn.MSELoss``, reduction ``'mean'`` or
-``'sum'``. The optimizer's step is captured for ``optim.SGD``, ``optim.Adam``
+``nn.CrossEntropyLoss`` (class indices; any class weights, label smoothing
+and ignored class), ``nn.MSELoss``, ``nn.L1Loss``, ``nn.HuberLoss`` or
+``nn.SmoothL1Loss``, reduction ``'mean'`` or ``'sum'``. The optimizer's step is captured for ``optim.SGD``, ``optim.Adam``
 and ``optim.AdamW`` with one parameter group (:mod:`retrograd.capture.optim`:
 the parameters, gradients and state become views of flat buffers, and the
 first layer's weight is stored transposed); any other optimizer's
@@ -116,8 +118,9 @@ class TrainStep:
         Captured when it is an ``nn.Sequential`` of the supported layers (see
         the module docstring); any other model runs eagerly every step.
     loss_fn : callable
-        ``loss_fn(output, target)``; captured when it is an ``nn.CrossEntropyLoss``
-        or ``nn.MSELoss`` of the supported options.
+        ``loss_fn(output, target)``; captured when it is an ``nn.CrossEntropyLoss``,
+        ``nn.MSELoss``, ``nn.L1Loss``, ``nn.HuberLoss`` or ``nn.SmoothL1Loss`` of
+        the supported options.
     optimizer : optim.Optimizer, optional
         Stepped by :meth:`__call__` (not needed by :meth:`forward_backward`).
         An SGD, Adam or AdamW with one parameter group of exactly the model's
@@ -252,7 +255,7 @@ class TrainStep:
                 self._plans[key] = plan
                 self.captures += 1
             if not plan.loss.valid(_array(y)):
-                raise _EagerError("a target is not a class index in [0, C)")
+                raise _EagerError("a target is not a class index in [0, C) or ignore_index")
         except _EagerError as why:
             self.reason = str(why)
             return None

@@ -11,7 +11,9 @@ Each kernel does exactly the arithmetic of the eager op it replaces
 (:mod:`retrograd.ops`), in the same order, so that replay equals eager bit for
 bit; where a kernel writes in place (ReLU's and Dropout's backward, the
 softmax turned into its gradient) the value is the same, only the array is
-reused. The eager op's derivative is restated in each docstring.
+reused. The eager op's derivative is restated in each docstring. The kernels
+of the other activations and losses (:class:`OpKernel` and those after it)
+run the eager op itself, on the plan's arrays.
 
 Layouts follow eager's too: a product or a sum over a strided array may round
 differently from one over a C-contiguous copy of it, so the plan wires an
