@@ -23,10 +23,11 @@ kernels; the others, ``nn.PReLU`` and its slopes included, by their eager op:
 :mod:`retrograd.capture.conv_kernels`) on batched input, with
 ``nn.CrossEntropyLoss`` (class indices; any class weights, label smoothing
 and ignored class), ``nn.MSELoss``, ``nn.L1Loss``, ``nn.HuberLoss`` or
-``nn.SmoothL1Loss``, reduction ``'mean'`` or ``'sum'``. The optimizer's step is captured for ``optim.SGD``, ``optim.Adam``
-and ``optim.AdamW`` with one parameter group (:mod:`retrograd.capture.optim`:
-the parameters, gradients and state become views of flat buffers, and the
-first layer's weight is stored transposed); any other optimizer's
+``nn.SmoothL1Loss``, reduction ``'mean'`` or ``'sum'``. The optimizer's step
+is captured for ``optim.SGD``, ``optim.Adam`` and ``optim.AdamW`` with one
+parameter group (:mod:`retrograd.capture.optim`: the parameters, gradients
+and state become views of flat buffers, and the first layer's weight is
+stored transposed); any other optimizer's
 ``optimizer.step()`` runs as it is, on the gradients the replay wrote. Either
 way its state, its ``state_dict`` and any scheduler (which changes
 ``param_groups[i]['lr']``) work as eagerly.
