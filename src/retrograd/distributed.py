@@ -719,6 +719,28 @@ class DistributedDataParallel(Module):
                 else:
                     t.array = arr
 
+    def grad_views(self) -> dict[Tensor, np.ndarray]:
+        """Each parameter's view of the flat buffer, for a backward to write its gradient into.
+
+        A backward that writes each gradient straight into its view
+        (:class:`retrograd.capture.TrainStep`'s ``grads``, as ``fit`` does)
+        saves the averaging its copy into the buffer: it then scales the
+        views in place, with the same rounding (PyTorch's
+        ``gradient_as_bucket_view=True``). Parameters of another dtype than
+        the buffer's are left out (their gradients are converted as packed).
+
+        Returns
+        -------
+        dict
+            ``{parameter: view}``, C-contiguous views in each parameter's
+            shape; valid for the wrapper's lifetime.
+        """
+        return {
+            p: view
+            for p, view in zip(self._params, self._grad_views, strict=True)
+            if view.dtype == p.array.dtype
+        }
+
     @property
     def bytes_per_step(self) -> int:
         """The size of the buffer that each step's Allreduce sums, in bytes."""
@@ -796,6 +818,9 @@ class DistributedDataParallel(Module):
             g = p.grad
             if g is None or n_local == 0:
                 view.fill(0.0)
+            elif g.array is view:  # written there by a captured backward (grad_views)
+                if weight != 1.0:
+                    view *= weight  # the rounding of the multiply below, in place
             else:
                 np.multiply(g.array, weight, out=view)
         for b, view in zip(self._buffers, self._buffer_views, strict=True):
@@ -819,7 +844,8 @@ class DistributedDataParallel(Module):
                 grads *= expected / total
             self._expected_rows = total
         for p, view in zip(self._params, self._grad_views, strict=True):
-            p.grad = wrap_array(view)
+            if p.grad is None or p.grad.array is not view:
+                p.grad = wrap_array(view)
         if self._buffers and not alone:
             for b, view in zip(self._buffers, self._buffer_views, strict=True):
                 b.array[...] = view / world.size
@@ -947,6 +973,10 @@ class Strategy(Protocol):
         """This process's part of each of ``loader``'s batches (and random draws for it)."""
         ...
 
+    def grad_arrays(self) -> dict[Tensor, np.ndarray] | None:
+        """Where the step's backward should write each parameter's gradient (None: anywhere)."""
+        ...
+
     def after_backward(self, loss: float, batch_size: int) -> SyncResult:
         """After ``backward()``: make every ``.grad`` the gradient of the step's whole batch.
 
@@ -1004,6 +1034,9 @@ class LocalStrategy:
     def batches(self, loader: Iterable[Any]) -> Iterator[Any]:
         return iter(loader)
 
+    def grad_arrays(self) -> None:
+        return None
+
     def after_backward(self, loss: float, batch_size: int) -> SyncResult:
         return SyncResult(loss, batch_size, [])
 
@@ -1059,22 +1092,36 @@ def _rows_in(batch: Any) -> int:
 class _RowShardedRandom:
     """The default generator's NumPy generator, seen by one rank during one global batch.
 
-    A draw whose first dimension is this rank's rows (a dropout mask) is drawn
-    for every row of the global batch, and this rank's rows are kept: the
-    stream advances as in one process, and each row gets the mask one process
-    would give it. Everything else goes to the generator unchanged.
+    A draw whose first dimension is this rank's rows (a dropout mask: eager
+    ``F.dropout`` draws ``random(shape)``, the captured
+    :class:`~retrograd.capture.kernels.DropoutKernel` ``random(shape, out=u)``)
+    is drawn for every row of the global batch, and this rank's rows are kept:
+    the stream advances as in one process, and each row gets the mask one
+    process would give it. Everything else goes to the generator unchanged.
     """
 
     def __init__(self, rng: np.random.Generator) -> None:
         self._rng = rng
         self.rows, self.start, self.stop = 0, 0, 0
+        self._scratch: np.ndarray | None = None
 
     def random(self, size: Any = None, dtype: Any = np.float64, out: Any = None) -> Any:
         shape = (size,) if isinstance(size, int) else size
-        if out is None and shape and self.rows and shape[0] == self.stop - self.start:
-            full = self._rng.random((self.rows, *shape[1:]), dtype=dtype)
-            return full[self.start : self.stop]
-        return self._rng.random(size, dtype=dtype, out=out)
+        if shape is None and out is not None:
+            shape = out.shape
+        if not (shape and self.rows and shape[0] == self.stop - self.start):
+            return self._rng.random(size, dtype=dtype, out=out)
+        full_shape = (self.rows, *shape[1:])
+        if out is None:  # eager dropout: a mask of its own
+            return self._rng.random(full_shape, dtype=dtype)[self.start : self.stop]
+        # The captured DropoutKernel draws into its array: the whole batch's draw goes into a
+        # scratch array kept for the next step, and this rank's rows are copied over.
+        full = self._scratch
+        if full is None or full.shape != full_shape or full.dtype != out.dtype:
+            full = self._scratch = np.empty(full_shape, dtype=out.dtype)
+        self._rng.random(full_shape, dtype=dtype, out=full)
+        np.copyto(out, full[self.start : self.stop])
+        return out
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._rng, name)
@@ -1146,6 +1193,9 @@ class MPIStrategy:
         finally:
             if gen.np is sharded:
                 gen.np = sharded._rng
+
+    def grad_arrays(self) -> dict[Tensor, np.ndarray]:
+        return self.ddp.grad_views()  # the captured backward writes into the Allreduce's buffer
 
     def after_backward(self, loss: float, batch_size: int) -> SyncResult:
         return self.ddp.sync_gradients(batch_size, loss)

@@ -344,7 +344,9 @@ def fit(
         rank's own batches and is used as it is.
     capture : bool, default=True
         Replay the step with :class:`retrograd.capture.TrainStep` where it
-        applies (not in distributed training); False runs every step eagerly.
+        applies (distributed too: each rank replays its share, writing the
+        gradients into the ``Allreduce``'s buffer); False runs every step
+        eagerly.
 
     Returns
     -------
@@ -372,9 +374,7 @@ def fit(
     if resume_from is not None:  # read on rank 0 only: the other ranks need not see its disk
         state.resume(strategy.run_on_main(lambda: load_checkpoint(resume_from)), resume_from)
     guard = _FiniteGuard(model, strategy) if check_finite else None
-    train_step = TrainStep(
-        model, loss_fn, enabled=capture and isinstance(strategy, _dist.LocalStrategy)
-    )
+    train_step = TrainStep(model, loss_fn, enabled=capture, grads=strategy.grad_arrays())
 
     model.train()
     last_epoch = state.snapshot()  # what Ctrl-C, or weights that overflowed, go back to
