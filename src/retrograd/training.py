@@ -344,9 +344,10 @@ def fit(
         rank's own batches and is used as it is.
     capture : bool, default=True
         Replay the step with :class:`retrograd.capture.TrainStep` where it
-        applies (distributed too: each rank replays its share, writing the
-        gradients into the ``Allreduce``'s buffer); False runs every step
-        eagerly.
+        applies, with the optimizer's update over flat buffers for SGD, Adam and
+        AdamW in one process; in distributed training each rank replays its
+        share and writes the gradients into the ``Allreduce``'s buffer. False
+        runs every step eagerly.
 
     Returns
     -------
@@ -374,7 +375,10 @@ def fit(
     if resume_from is not None:  # read on rank 0 only: the other ranks need not see its disk
         state.resume(strategy.run_on_main(lambda: load_checkpoint(resume_from)), resume_from)
     guard = _FiniteGuard(model, strategy) if check_finite else None
-    train_step = TrainStep(model, loss_fn, enabled=capture, grads=strategy.grad_arrays())
+    # In one process the optimizer's update is captured too (over flat buffers); under MPI the
+    # gradients go straight into the Allreduce's buffer instead, and the update runs eagerly.
+    train_step = TrainStep(model, loss_fn, optimizer, enabled=capture, grads=strategy.grad_arrays())
+    step_optimizer = train_step.step_optimizer
 
     model.train()
     last_epoch = state.snapshot()  # what Ctrl-C, or weights that overflowed, go back to
@@ -393,7 +397,7 @@ def fit(
                     step = strategy.after_backward(float(loss.array), _batch_size(y))
                     if guard is not None:
                         guard.check(step, batch)
-                    optimizer.step()
+                    step_optimizer()
                     meter.add(step.loss, step.batch_size, output, y)
                 record = meter.record(epoch, strategy.gather)
                 if val_loader is not None:
