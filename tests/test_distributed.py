@@ -872,6 +872,12 @@ def test_local_strategy_finiteness_rule():
     assert local.all_finite(ok, [a, b])
     b.grad = rg.tensor(np.array([1e20, -np.inf], dtype=np.float32))
     assert not local.all_finite(ok, [a, b])
+    # A Fortran-ordered gradient (capture's transposed first weight), checked in place.
+    f = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    b.grad = rg.from_numpy(f)
+    assert local.all_finite(ok, [a, b])
+    f[2, 1] = np.nan
+    assert not local.all_finite(ok, [a, b])
 
 
 def test_local_strategy_sets_the_samplers_epoch_and_sends_nothing():

@@ -869,7 +869,10 @@ def _all_finite(values: np.ndarray) -> bool:
     NaN or inf anywhere makes the sum of squares non-finite; only when it is
     (or when squares of large finite values overflow it) is each entry checked.
     """
-    return math.isfinite(float(np.vdot(values, values))) or bool(np.isfinite(values).all())
+    # NOTE: ravel("K") is a view of a Fortran-ordered gradient too (capture's transposed first
+    # weight); np.vdot of the matrix itself copies it in C order, 30x slower (0.5 ms at 784x256).
+    flat = values.ravel(order="K")
+    return math.isfinite(float(np.vdot(flat, flat))) or bool(np.isfinite(values).all())
 
 
 def _tensors_in(out: Any) -> Iterator[Tensor]:
