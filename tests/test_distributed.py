@@ -1056,6 +1056,49 @@ def test_row_sharded_draws_into_out_as_the_whole_batch():
     np.testing.assert_array_equal(other, same.random((3, 4)))
 
 
+@pytest.mark.parametrize("kind", ["shuffle", "subset", "drop_last", "batch_sampler", "collate"])
+def test_mpi_strategy_fetches_each_ranks_rows_of_every_batch(kind, monkeypatch):
+    """Rank r of 3 gets rows shard_bounds(...) of each of the loader's batches, drawn from the
+    default generator as the loader draws them; a DataLoader over tensors fetches those alone."""
+    import retrograd as rg
+    from retrograd import distributed as dist
+    from retrograd.data import (
+        BatchSampler,
+        DataLoader,
+        RandomSampler,
+        Subset,
+        TensorDataset,
+        default_collate,
+    )
+
+    data = TensorDataset(rg.tensor(np.arange(46.0).reshape(23, 2)), rg.tensor(np.arange(23)))
+
+    def loader():
+        if kind == "subset":
+            return DataLoader(Subset(data, list(range(3, 20))), batch_size=5, shuffle=True)
+        if kind == "batch_sampler":
+            return DataLoader(data, batch_sampler=BatchSampler(RandomSampler(data), 4, False))
+        if kind == "collate":  # fetched whole, then sliced
+            return DataLoader(data, batch_size=5, shuffle=True, collate_fn=default_collate)
+        return DataLoader(data, batch_size=5, shuffle=True, drop_last=kind == "drop_last")
+
+    strategy = dist.MPIStrategy(dist.DistributedDataParallel(_problem()[0]), loader())
+    assert (dist._tensor_rows(strategy.loader) is None) == (kind == "collate")
+    monkeypatch.setattr(dist, "world_size", lambda: 3)
+    for r in range(3):
+        rg.manual_seed(1)
+        want = [dist._rows_of(batch, *dist.shard_bounds(len(batch[1]), 3, r)) for batch in loader()]
+        after = rg.rand(3).numpy()
+        monkeypatch.setattr(dist, "rank", lambda r=r: r)
+        rg.manual_seed(1)
+        got = list(strategy.batches(loader()))
+        np.testing.assert_array_equal(rg.rand(3).numpy(), after)  # the same draws
+        assert len(got) == len(want) > 0
+        for g, w in zip(got, want, strict=True):
+            for a, b in zip(g, w, strict=True):
+                np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_dataloader_takes_a_sampler():
     import retrograd as rg
     from retrograd.data import DataLoader, TensorDataset

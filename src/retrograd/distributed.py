@@ -1086,6 +1086,38 @@ def _rows_of(x: Any, start: int, stop: int) -> Any:
     return x[start:stop]
 
 
+def _tensor_rows(loader: Any) -> tuple[tuple[Tensor, ...], Iterator[np.ndarray]] | None:
+    """A DataLoader's tensors and each batch's row indices into them, or None.
+
+    For a ``DataLoader`` on its fast path (a ``TensorDataset``, maybe through
+    ``Subset``s, no ``collate_fn``): its batches are ``t[idx]`` for each tensor
+    ``t``, with ``idx`` the batch sampler's indices, so a rank can fetch its
+    share of ``idx`` alone instead of every row of the global batch (at a
+    global batch of 512 rows of 784 floats, 0.2 ms a step). The indices are
+    drawn when ``DataLoader.__iter__`` draws them, so the default generator's
+    stream is the same: the whole pass's order when the pass starts, a batch
+    sampler given by the user batch by batch.
+    """
+    from .data.dataloader import DataLoader, _tensor_source
+
+    if (
+        not isinstance(loader, DataLoader)
+        or type(loader).__iter__ is not DataLoader.__iter__
+        or loader.collate_fn is not None
+        or loader.batch_sampler is None
+    ):
+        return None
+    source = _tensor_source(loader.dataset)
+    if source is None:
+        return None
+    tensors, index = source
+    batches: Iterable[Any] = loader.batch_sampler
+    if not loader._own_batches:
+        batches = list(batches)  # the order drawn now, from the loader's own sampler
+    rows = (np.asarray(b, dtype=np.intp) for b in batches)
+    return tensors, (rows if index is None else (index[b] for b in rows))
+
+
 def _rows_in(batch: Any) -> int:
     first = batch[-1] if isinstance(batch, (tuple, list)) else batch
     shape = getattr(first, "shape", None)
@@ -1188,10 +1220,20 @@ class MPIStrategy:
         gen = _random.default_generator
         sharded = _RowShardedRandom(gen.np)
         gen.np = sharded
+        size, me = world_size(), rank()
         try:
+            source = _tensor_rows(loader)
+            if source is not None:  # fetch this rank's rows alone
+                tensors, batches = source
+                for idx in batches:
+                    sharded.rows = len(idx)
+                    sharded.start, sharded.stop = shard_bounds(sharded.rows, size, me)
+                    mine = idx[sharded.start : sharded.stop]
+                    yield tuple(t[mine] for t in tensors)
+                return
             for batch in loader:
                 sharded.rows = _rows_in(batch)
-                sharded.start, sharded.stop = shard_bounds(sharded.rows, world_size(), rank())
+                sharded.start, sharded.stop = shard_bounds(sharded.rows, size, me)
                 yield _rows_of(batch, sharded.start, sharded.stop)
         finally:
             if gen.np is sharded:
