@@ -18,6 +18,10 @@ ufuncs.
 
 Results may differ from the ufunc path in the last bit: BLAS kernels use fused
 multiply-adds, so ``a * x + y`` is rounded once instead of twice.
+
+:func:`gemm_function` hands out the same library's ``cblas_?gemm`` for
+:mod:`retrograd.capture`, which adds a weight-gradient product to the weight
+itself (``beta != 0``) when SGD's update is made in the backward pass.
 """
 
 from __future__ import annotations
@@ -36,37 +40,48 @@ MIN_SIZE = 16384
 # dtype -> BLAS function, bound on first use; empty where there is no such BLAS
 _axpy: dict[Any, Any] | None = None
 _axpby: dict[Any, Any] | None = None
+_gemm: dict[Any, Any] = {}
 library: str | None = None  # the path of the OpenBLAS in use, once bound
 
+#: CBLAS's enumerations (``cblas.h``), for :func:`gemm_function`'s callers.
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
-def _bind() -> tuple[dict[Any, Any], dict[Any, Any], str | None]:
-    """``{dtype: axpy}``, ``{dtype: axpby}`` and the library's path, or nothing."""
+
+def _bind() -> tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any], str | None]:
+    """``{dtype: axpy}``, ``{dtype: axpby}``, ``{dtype: gemm}`` and the library's path."""
     found = threads.openblas()
     if os.environ.get("RETROGRAD_BLAS", "1") == "0" or found is None:
-        return {}, {}, None
+        return {}, {}, {}, None
     _, symbol, path = found
     config = symbol("openblas_get_config")
     config.restype = ctypes.c_char_p
     integer = ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int32
-    ptr = ctypes.c_void_p
-    axpys, axpbys = {}, {}
+    ptr, enum = ctypes.c_void_p, ctypes.c_int
+    axpys, axpbys, gemms = {}, {}, {}
     for letter, dtype, real in (
         ("s", xp.float32, ctypes.c_float),
         ("d", xp.float64, ctypes.c_double),
     ):
         axpy, axpby = symbol(f"cblas_{letter}axpy"), symbol(f"cblas_{letter}axpby")
         if axpy is None or axpby is None:
-            return {}, {}, None
+            return {}, {}, {}, None
         axpy.restype = axpby.restype = None
         axpy.argtypes = [integer, real, ptr, integer, ptr, integer]
         axpby.argtypes = [integer, real, ptr, integer, real, ptr, integer]
         axpys[xp.dtype(dtype)], axpbys[xp.dtype(dtype)] = axpy, axpby
-    return axpys, axpbys, path
+        gemm = symbol(f"cblas_{letter}gemm")
+        if gemm is not None:
+            gemm.restype = None
+            # order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc
+            gemm.argtypes = [enum, enum, enum, *[integer] * 3, real, ptr, integer]
+            gemm.argtypes += [ptr, integer, real, ptr, integer]
+            gemms[xp.dtype(dtype)] = gemm
+    return axpys, axpbys, gemms, path
 
 
 def _load() -> None:
-    global _axpy, _axpby, library
-    _axpy, _axpby, library = _bind()
+    global _axpy, _axpby, _gemm, library
+    _axpy, _axpby, _gemm, library = _bind()
 
 
 def _fits(x: ndarray, y: ndarray) -> bool:
@@ -156,3 +171,14 @@ def functions(dtype: Any) -> tuple[Any, Any] | None:
         return None
     axpy, axpby = _axpy.get(dtype), _axpby.get(dtype)  # type: ignore[union-attr]
     return None if axpy is None or axpby is None else (axpy, axpby)
+
+
+def gemm_function(dtype: Any) -> Any:
+    """The bound ctypes ``cblas_?gemm`` for ``dtype`` (``C = alpha op(A) op(B) + beta C``).
+
+    For callers that pass addresses themselves (:mod:`retrograd.capture`'s update
+    inside the backward pass); None where BLAS is not used.
+    """
+    if not available():
+        return None
+    return _gemm.get(xp.dtype(dtype))

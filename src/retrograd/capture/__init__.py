@@ -47,7 +47,7 @@ from ..autograd.grad_mode import _GradMode, is_grad_enabled
 from ..autograd.hooks import leaf_hooks_of
 from ..tensor import Tensor, wrap_array
 from . import kernels as K
-from .optim import FlatOptimizer
+from .optim import FlatOptimizer, SGDInBackward
 
 
 class _EagerError(Exception):
@@ -109,6 +109,16 @@ class TrainStep:
         views of ``DistributedDataParallel.grad_views()``, so that averaging
         copies nothing); others get arrays of their own. The optimizer's
         step is then not captured.
+    update_in_backward : bool, default=False
+        With an ``optim.SGD`` without momentum, let :meth:`__call__` update each
+        weight of 16,384 elements or more inside the backward pass, by its
+        weight-gradient product (:class:`~retrograd.capture.optim.SGDInBackward`:
+        one BLAS ``gemm`` adds ``-lr g^T x`` to the weight): a pass over the
+        weight and its gradient less per step. Those weights' ``.grad`` are None
+        after the call, and they may differ from eager's in the last bit (the
+        product is added unrounded). PyTorch's counterpart is the optimizer step
+        run in the backward pass by ``register_post_accumulate_grad_hook``.
+        :meth:`forward_backward` never does it.
 
     Attributes
     ----------
@@ -127,10 +137,12 @@ class TrainStep:
         enabled: bool = True,
         max_plans: int = 4,
         grads: dict[Tensor, ndarray] | None = None,
+        update_in_backward: bool = False,
     ) -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.enabled = enabled
         self.max_plans = max_plans
+        self.update_in_backward = update_in_backward
         self.reason: str | None = None
         self.captures = self.replays = self.eager_steps = 0
         self._plans: dict[tuple[Any, ...], _Plan] = {}
@@ -155,8 +167,16 @@ class TrainStep:
         if self.optimizer is None:
             raise ValueError("TrainStep(...)(x, y) steps the optimizer: pass optimizer=")
         self.optimizer.zero_grad()
-        loss, _ = self.forward_backward(x, y)
-        self.step_optimizer()
+        flat = self._flat
+        in_backward = flat.in_backward if flat is not None else None
+        if in_backward is not None:
+            in_backward.arm()
+        try:
+            loss, _ = self.forward_backward(x, y)
+            self.step_optimizer()
+        finally:
+            if in_backward is not None:
+                in_backward.on = False
         return loss
 
     def step_optimizer(self) -> None:
@@ -246,6 +266,13 @@ class TrainStep:
             self._plans.clear()  # their kernels read the parameters' old arrays
         plan = _Plan(layers, self.loss_fn, x, y, self._types, flat.grads)
         plan.flat = flat
+        if self.update_in_backward and flat.in_backward is None:
+            flat.in_backward = SGDInBackward.build(self.optimizer, plan.params)
+        plan.in_backward = flat.in_backward
+        if plan.in_backward is not None:
+            for k in plan.kernels:
+                if isinstance(k, K.LinearKernel) and id(k.weight) in plan.in_backward.ids:
+                    k.update = plan.in_backward
         return plan
 
     def _layers(self) -> list[Any]:
@@ -327,6 +354,7 @@ class _Plan:
             raise _EagerError("the batch is empty")
         self.kernels: list[Any] = []
         self.flat: FlatOptimizer | None = None  # set by TrainStep when it steps the optimizer
+        self.in_backward: SGDInBackward | None = None  # the weights updated by the backward
         self.params: list[Tensor] = []
         self.grads: list[ndarray] = []
         self.given_grads = grads or {}
@@ -481,6 +509,12 @@ class _Plan:
         """Run the backward kernels from the loss's gradient; set each parameter's ``.grad``."""
         for f in self.backwards:
             f()
+        in_backward = self.in_backward
+        if in_backward is not None and in_backward.on:
+            done = in_backward.ids
+            for p, g in self.pairs:
+                p.grad = None if id(p) in done else g
+            return
         for p, g in self.pairs:
             p.grad = g
 

@@ -24,6 +24,7 @@ import numpy
 from .. import random as _random
 from .. import threads
 from .._backend import ndarray, xp
+from .._blas import NO_TRANS, ROW_MAJOR, TRANS
 
 
 class LinearKernel:
@@ -39,6 +40,7 @@ class LinearKernel:
     """
 
     def __init__(self, module: Any, n: int, dtype: Any, needs_gx: bool) -> None:
+        self.weight = module.weight
         w = module.weight.array
         self.w, self.wt = w, w.T  # the transpose is a view: BLAS reads it without a copy
         self.b = module.bias.array if module.bias is not None else None
@@ -56,6 +58,12 @@ class LinearKernel:
             self.copy = xp.empty(w.shape, dtype=dtype)
             self.wt = self.copy.T
             self.gw_c = xp.empty(w.shape, dtype=dtype)
+        #: Set by :class:`~retrograd.capture.TrainStep` (``update_in_backward=True``):
+        #: while it is on, the weight-gradient product updates the weight itself.
+        self.update: Any = None
+        self._x: ndarray | None = None  # the input whose address _x_address holds
+        self._x_address = 0
+        self._addresses: tuple[Any, ...] = (None,)  # g, and the addresses of g and W
 
     def forward(self) -> None:
         threads.for_work(self.work)
@@ -71,7 +79,10 @@ class LinearKernel:
         if self.gx is not None:
             xp.matmul(g, self.w if self.copy is None else self.copy, out=self.gx)
         gw = self.gw
-        if gw.flags.c_contiguous:
+        update = self.update
+        if update is not None and update.on:
+            self.update_weight(update.alpha, update.beta)
+        elif gw.flags.c_contiguous:
             xp.matmul(g.T, self.x, out=gw)
         elif self.gw_c is None:  # gW^T = x^T g, a C-contiguous result
             xp.matmul(self.x.T, g, out=gw.T)
@@ -80,6 +91,35 @@ class LinearKernel:
             xp.copyto(gw, self.gw_c)
         if self.gb is not None:
             g.sum(axis=0, out=self.gb)
+
+    def update_weight(self, alpha: float, beta: float) -> None:
+        """``W = beta W + alpha g^T x``: one BLAS ``gemm`` that adds the product to ``W``.
+
+        The SGD step ``W -= lr (gW + wd W)`` (:class:`~retrograd.capture.optim.SGDInBackward`
+        gives ``alpha = -lr``, ``beta = 1 - lr wd``) without writing ``gW`` and reading it
+        back. The product is added as BLAS accumulates it, unrounded: the weight
+        may differ from eager's in the last bit (``docs/capture.md``).
+        """
+        x, g, w = self.x, self.g, self.w
+        if not x.flags.c_contiguous:  # a strided batch: BLAS reads rows of k elements
+            x = xp.ascontiguousarray(x)
+            x_address = x.ctypes.data
+        elif x is self._x:
+            x_address = self._x_address
+        else:  # a new batch (the plan's own arrays are the same each step)
+            self._x, self._x_address = x, x.ctypes.data
+            x_address = self._x_address
+        if self._addresses[0] is not g:
+            self._addresses = (g, g.ctypes.data, w.ctypes.data)
+        _, g_address, w_address = self._addresses
+        (n, k), m = x.shape, w.shape[0]
+        gemm = self.update.gemm
+        if w.flags.c_contiguous:  # W (m, k) = beta W + alpha g^T x
+            gemm(ROW_MAJOR, TRANS, NO_TRANS, m, k, n, alpha,
+                 g_address, m, x_address, k, beta, w_address, k)  # fmt: skip
+        else:  # stored transposed: W^T (k, m) = beta W^T + alpha x^T g
+            gemm(ROW_MAJOR, TRANS, NO_TRANS, k, m, n, alpha,
+                 x_address, k, g_address, m, beta, w_address, m)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=64)

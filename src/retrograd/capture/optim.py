@@ -232,6 +232,8 @@ class FlatOptimizer:
             self.grads[id(p)] = _layout(self.flat_grad[a:b], view.shape, t)
         self.params = order
         self.arrays = [p.array for p in order]
+        #: Set by :class:`~retrograd.capture.TrainStep` with ``update_in_backward=True``.
+        self.in_backward: SGDInBackward | None = None
         self.regions = [
             _Region(order[i:j], offsets[i : j + 1], self.flat, self.flat_grad)
             for i, j in regions([p.array.size for p in order], _blas.MIN_SIZE)
@@ -283,7 +285,11 @@ class FlatOptimizer:
         for r in self.regions:
             if not r.synced(state) and not r.gather(state):
                 return False
+        in_backward = self.in_backward
+        done = in_backward.ids if in_backward is not None and in_backward.on else ()
         for r in self.regions:
+            if done and id(r.params[0]) in done:
+                continue  # updated by the backward pass
             if r.chunks is not None and r.chunks.step(group, r.state):
                 scalars = [(k, v) for k, v in r.state.items() if type(v) is not ndarray]
                 for st in r.dicts:
@@ -309,6 +315,60 @@ class FlatOptimizer:
                         st[k] = v  # type: ignore[index]
         opt._count_step()
         return True
+
+
+class SGDInBackward:
+    """Plain SGD's step for the large weights, made inside the backward pass.
+
+    ``W -= lr (gW + wd W)`` is ``W = (1 - lr wd) W - lr g^T x``: one BLAS
+    ``gemm`` with ``beta != 0`` adds the weight-gradient product to the weight
+    as it computes it (:meth:`~retrograd.capture.kernels.LinearKernel.update_weight`),
+    instead of writing ``gW``, then reading it and ``W`` back for the update.
+    For weights of :data:`retrograd._blas.MIN_SIZE` elements or more, each alone
+    in its region; :meth:`FlatOptimizer.step` skips their regions while :attr:`on`.
+
+    Only while :attr:`on` (:meth:`arm`, for one :class:`~retrograd.capture.TrainStep`
+    call, when the group has no momentum and a non-zero lr); the weights' ``.grad``
+    are then left None. The product is added unrounded, so a weight may differ
+    from eager's SGD in the last bit: equal where OpenBLAS accumulates the
+    product in one block (an inner dimension, the batch, within its blocking,
+    and no small-matrix kernel), rounded once more otherwise.
+
+    Parameters
+    ----------
+    optimizer : optim.SGD
+    weights : list of Tensor
+        The weights whose update the backward pass makes.
+    """
+
+    def __init__(self, optimizer: Any, weights: list[Tensor]) -> None:
+        self.group = optimizer.param_groups[0]
+        self.ids = {id(w) for w in weights}
+        self.gemm = _blas.gemm_function(weights[0].array.dtype)
+        self.on = False
+        self.alpha = self.beta = 0.0
+
+    @staticmethod
+    def build(optimizer: Any, params: list[Tensor]) -> SGDInBackward | None:
+        """For ``optimizer`` (exactly an SGD) and its 2-D parameters of BLAS size, or None."""
+        from ..optim import SGD
+
+        if type(optimizer) is not SGD:
+            return None
+        weights = [p for p in params if p.array.ndim == 2 and p.array.size >= _blas.MIN_SIZE]
+        if not weights or _blas.gemm_function(weights[0].array.dtype) is None:
+            return None
+        return SGDInBackward(optimizer, weights)
+
+    def arm(self) -> bool:
+        """Turn on for this step, with the group's lr and decay; False (off) with momentum."""
+        group = self.group
+        lr = float(group["lr"])
+        self.on = float(group["momentum"]) == 0 and lr != 0
+        if self.on:
+            self.alpha = lr if group["maximize"] else -lr
+            self.beta = 1.0 - lr * float(group["weight_decay"])
+        return self.on
 
 
 class Chunks:
@@ -509,4 +569,4 @@ def _arrays(state: dict[str, Any]) -> list[ndarray]:
     return [v for v in state.values() if type(v) is ndarray]
 
 
-__all__ = ["AdamChunks", "Chunks", "FlatOptimizer", "SGDChunks", "regions"]
+__all__ = ["AdamChunks", "Chunks", "FlatOptimizer", "SGDChunks", "SGDInBackward", "regions"]
