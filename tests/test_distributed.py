@@ -256,13 +256,23 @@ def _odd_problem(dropout: float = 0.3, sync: bool = False, dtype=np.float64, nor
     return _to64(model, dtype), train, val
 
 
-def _fit_global(distributed: bool, dtype=np.float64, norm: bool = True, capture: bool = True):
-    """``fit`` on global batches: every process iterates the same shuffled loader."""
+def _fit_global(
+    distributed: bool,
+    dtype=np.float64,
+    norm: bool = True,
+    capture: bool = True,
+    plain_bn: bool = False,
+):
+    """``fit`` on global batches: every process iterates the same shuffled loader.
+
+    ``plain_bn`` keeps BatchNorm1d under MPI (each rank's own batch statistics), and drops
+    the last batch, whose 2 rows would leave a rank with one.
+    """
     from retrograd import fit, nn, optim
     from retrograd.data import DataLoader
 
-    model, train, val = _odd_problem(sync=distributed, dtype=dtype, norm=norm)
-    loader = DataLoader(train, batch_size=BATCH_ODD, shuffle=True)
+    model, train, val = _odd_problem(sync=distributed and not plain_bn, dtype=dtype, norm=norm)
+    loader = DataLoader(train, batch_size=BATCH_ODD, shuffle=True, drop_last=plain_bn)
     history = fit(
         model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), loader, [val],
         max_epochs=4, n_iter_no_change=None, metric="accuracy", progress=False,
@@ -383,6 +393,8 @@ def _worker_captured(out: str) -> None:
         "captured": _fit_global(True, norm=False),
         "eager": _fit_global(True, norm=False, capture=False),
         "captured32": _fit_global(True, np.float32, norm=False),
+        "bn": _fit_global(True, plain_bn=True),  # BatchNorm1d, not SyncBatchNorm: captured
+        "bn_eager": _fit_global(True, plain_bn=True, capture=False),
     }
     counts = dist.all_gather_object([_counts(s) for s in steps])
     sums = dist.all_gather_object([dist.parameters_checksum(m) for m, _ in runs.values()])
@@ -508,14 +520,15 @@ def test_global_batches_train_the_single_process_model(n, tmp_path):
 @pytest.mark.parametrize("n", [2, 3])
 def test_fit_replays_the_captured_step_on_every_rank(n, tmp_path):
     """Distributed fit replays capture's kernels (dropout on, the last batch split unevenly, one
-    of 3 ranks without rows) and trains one process's model; capture=False trains the same."""
+    of 3 ranks without rows) and trains one process's model; capture=False trains the same,
+    bit for bit, also with plain BatchNorm1d (rank-local statistics, running ones averaged)."""
     out = str(tmp_path / "captured")
     proc = mpirun(n, str(HERE), "captured", out)
     assert proc.returncode == 0, proc.stderr
     info = json.loads(Path(out + ".json").read_text())
     assert all(len(set(sums)) == 1 for sums in zip(*info["checksums"], strict=True))
     steps = 4 * 6  # 4 epochs of 202 rows in batches of 40
-    for rank, (captured, eager, captured32) in enumerate(info["counts"]):
+    for rank, (captured, eager, captured32, bn, bn_eager) in enumerate(info["counts"]):
         # two shapes: the share of 40 rows and of the last batch's 2 (none on rank 2 of 3)
         empty = n == 3 and rank == 2
         assert captured["captures"] == (1 if empty else 2), (rank, captured)
@@ -523,6 +536,7 @@ def test_fit_replays_the_captured_step_on_every_rank(n, tmp_path):
         assert captured["eager_steps"] == 4 * empty, (rank, captured)
         assert captured32["replays"] == captured["replays"], rank
         assert eager["replays"] == 0 and eager["eager_steps"] == steps, rank
+        assert bn["replays"] == 4 * 5 and bn_eager["eager_steps"] == 4 * 5, (rank, bn)
     ref_model, ref_history = _fit_global(False, norm=False)
     for name in ("captured", "eager"):
         got = np.load(out + f".{name}.npz")
@@ -532,9 +546,11 @@ def test_fit_replays_the_captured_step_on_every_rank(n, tmp_path):
             for key in ("train_loss", "val_loss", "train_metric", "val_metric"):
                 assert a[key] == pytest.approx(b[key], rel=1e-12), (name, key)
     # replay equals eager bit for bit, with the gradients written into DDP's buffer
-    captured, eager = np.load(out + ".captured.npz"), np.load(out + ".eager.npz")
-    for key in captured.files:
-        np.testing.assert_array_equal(captured[key], eager[key], err_msg=key)
+    for a, b in (("captured", "eager"), ("bn", "bn_eager")):
+        captured, eager = np.load(out + f".{a}.npz"), np.load(out + f".{b}.npz")
+        assert len(captured.files) == (8 if a == "bn" else 6)  # BatchNorm: its 3 buffers
+        for key in captured.files:
+            np.testing.assert_array_equal(captured[key], eager[key], err_msg=f"{a}: {key}")
     got32 = np.load(out + ".captured32.npz")
     for i, want in enumerate(_state(_fit_global(False, np.float32, norm=False)[0])):
         got = got32[f"arr_{i}"]
@@ -1035,6 +1051,25 @@ def test_captured_backward_writes_its_gradients_into_the_ddp_buffer():
     next(mixed.parameters()).array = next(mixed.parameters()).array.astype(np.float32)
     views = dist.DistributedDataParallel(mixed).grad_views()
     assert list(views) == list(mixed.parameters())[1:]
+
+
+def test_ddp_wraps_a_model_with_plain_batchnorm():
+    """Regression: the wrapper kept its list of averaged buffers (plain BatchNorm's running
+    statistics) in ``_buffers``, Module's own registry, so building it raised a TypeError."""
+    from retrograd import distributed as dist
+    from retrograd import nn
+
+    model, train, _ = _odd_problem(sync=False)
+    ddp = dist.DistributedDataParallel(model)
+    names = [n for n, _ in model.named_buffers()]
+    assert [n for n, _ in ddp.named_buffers()] == [f"module.{n}" for n in names]
+    assert len(names) == 3  # running_mean, running_var, num_batches_tracked
+    X, y = train.tensors
+    loss = nn.CrossEntropyLoss()(ddp(X[:8]), y[:8])
+    loss.backward()
+    mean = model[1].running_mean.numpy().copy()
+    assert ddp.sync_gradients(loss=float(loss.array)).batch_size == 8
+    np.testing.assert_array_equal(model[1].running_mean.numpy(), mean)  # a world of one
 
 
 def test_row_sharded_draws_into_out_as_the_whole_batch():

@@ -650,7 +650,7 @@ class DistributedDataParallel(Module):
         # Views of the buffer made once, in each tensor's shape: a step slices nothing.
         self._params = params
         self._grad_views = _views_of(self._flat, params)
-        self._buffers = buffers
+        self._averaged_buffers = buffers  # not _buffers: that is Module's registry
         self._buffer_views = _views_of(self._flat[n_grads:], buffers)
         #: The global rows of the last averaging (the same on every rank): gradients are
         #: scaled by ``rows / _expected_rows`` as they are packed, so that a step whose
@@ -823,7 +823,7 @@ class DistributedDataParallel(Module):
                     view *= weight  # the rounding of the multiply below, in place
             else:
                 np.multiply(g.array, weight, out=view)
-        for b, view in zip(self._buffers, self._buffer_views, strict=True):
+        for b, view in zip(self._averaged_buffers, self._buffer_views, strict=True):
             view[...] = b.array
         end = self._loss_at
         flat[end] = loss * n_local
@@ -846,8 +846,8 @@ class DistributedDataParallel(Module):
         for p, view in zip(self._params, self._grad_views, strict=True):
             if p.grad is None or p.grad.array is not view:
                 p.grad = wrap_array(view)
-        if self._buffers and not alone:
-            for b, view in zip(self._buffers, self._buffer_views, strict=True):
+        if self._averaged_buffers and not alone:
+            for b, view in zip(self._averaged_buffers, self._buffer_views, strict=True):
                 b.array[...] = view / world.size
         mean_loss = float(flat[end]) / total if total > 0 else float("nan")
         return SyncResult(mean_loss, round(total), bad)
