@@ -697,6 +697,12 @@ def test_cli_under_mpiexec_rank0_writes_and_n_to_m_resume(tmp_path):
         [r["train_loss"] for r in ref["history"]],
         rtol=1e-5,
     )
+    # --no-capture: every rank eager (the runs above replay captured steps), the same model
+    proc = _cli(2, tmp_path, *TRAIN_ARGS, "--out", "eager", "--no-capture", "-q")
+    assert proc.returncode == 0, proc.stderr
+    got = _weights(tmp_path / "rank0" / "eager")
+    for name, w in want.items():
+        assert np.linalg.norm(got[name] - w) < 1e-5 * np.linalg.norm(w), name
 
     # A diverging run: one message (rank 0's), status 1, no hang.
     proc = _cli(
