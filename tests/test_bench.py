@@ -35,7 +35,7 @@ CONFIG = {
 def runs() -> dict[str, h.Run]:
     workers = [
         h.Worker(lib, "mlp:server", {**CONFIG, "library": lib}, h.thread_env(1))
-        for lib in ("numpy", "retrograd", "capture")
+        for lib in ("numpy", "retrograd", "capture", "capture-ib")
     ]
     return mlp.run_interleaved(workers, CONFIG)
 
@@ -54,8 +54,10 @@ def test_retrograd_does_the_hand_written_loops_work(runs: dict[str, h.Run]) -> N
         a = runs["numpy"].results[k]["losses"]["sgd/64"]
         b = runs["retrograd"].results[k]["losses"]["sgd/64"]
         assert b == pytest.approx(a, rel=1e-5)
-        # the captured step replays retrograd's arithmetic exactly
+        # the captured step replays retrograd's arithmetic exactly; the update in the
+        # backward pass to float rounding
         assert runs["capture"].results[k]["losses"]["sgd/64"] == b
+        assert runs["capture-ib"].results[k]["losses"]["sgd/64"] == pytest.approx(b, rel=1e-5)
 
 
 def test_report_and_pool(runs: dict[str, h.Run], tmp_path) -> None:
