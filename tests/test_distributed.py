@@ -235,7 +235,7 @@ def _to64(model, dtype=np.float64):
     return model
 
 
-def _odd_problem(dropout: float = 0.3, sync: bool = False, dtype=np.float64):
+def _odd_problem(dropout: float = 0.3, sync: bool = False, dtype=np.float64, norm: bool = True):
     import retrograd as rg
     from retrograd import nn
 
@@ -243,10 +243,11 @@ def _odd_problem(dropout: float = 0.3, sync: bool = False, dtype=np.float64):
     X = rng.normal(size=(N_ODD + N_VAL, N_FEATURES))
     labels = (X[:, 0] + X[:, 1] ** 2 > 1).astype(np.int64) + (X[:, 2] > 0.5)
     rg.manual_seed(5)
-    model = nn.Sequential(
-        nn.Linear(N_FEATURES, 16, bias=False), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(dropout),
-        nn.Linear(16, N_CLASSES),
-    )  # fmt: skip
+    if norm:
+        first = [nn.Linear(N_FEATURES, 16, bias=False), nn.BatchNorm1d(16)]
+    else:  # the layers that capture replays: Linear, Tanh, ReLU, Dropout
+        first = [nn.Linear(N_FEATURES, 16), nn.Tanh(), nn.Linear(16, 16)]
+    model = nn.Sequential(*first, nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, N_CLASSES))
     if sync:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     X = X.astype(dtype)
@@ -255,19 +256,48 @@ def _odd_problem(dropout: float = 0.3, sync: bool = False, dtype=np.float64):
     return _to64(model, dtype), train, val
 
 
-def _fit_global(distributed: bool, dtype=np.float64):
-    """``fit`` on global batches: every process iterates the same shuffled loader."""
+def _fit_global(
+    distributed: bool,
+    dtype=np.float64,
+    norm: bool = True,
+    capture: bool = True,
+    plain_bn: bool = False,
+):
+    """``fit`` on global batches: every process iterates the same shuffled loader.
+
+    ``plain_bn`` keeps BatchNorm1d under MPI (each rank's own batch statistics), and drops
+    the last batch, whose 2 rows would leave a rank with one.
+    """
     from retrograd import fit, nn, optim
     from retrograd.data import DataLoader
 
-    model, train, val = _odd_problem(sync=distributed, dtype=dtype)
-    loader = DataLoader(train, batch_size=BATCH_ODD, shuffle=True)
+    model, train, val = _odd_problem(sync=distributed and not plain_bn, dtype=dtype, norm=norm)
+    loader = DataLoader(train, batch_size=BATCH_ODD, shuffle=True, drop_last=plain_bn)
     history = fit(
         model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), loader, [val],
         max_epochs=4, n_iter_no_change=None, metric="accuracy", progress=False,
-        distributed=distributed,
+        distributed=distributed, capture=capture,
     )  # fmt: skip
     return model, history
+
+
+def _record_train_steps() -> list:
+    """Make ``fit``'s TrainStep record itself here, to tell replayed steps from eager ones."""
+    from retrograd import training
+
+    made = []
+
+    class Recorded(training.TrainStep):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    training.TrainStep = Recorded
+    return made
+
+
+def _counts(step) -> dict:
+    return {k: getattr(step, k) for k in ("captures", "replays", "eager_steps", "reason")}
 
 
 def _ddp_loop(distributed: bool, explicit: bool = False):
@@ -334,6 +364,7 @@ def _worker_global(out: str) -> None:
     from retrograd import distributed as dist
 
     dist.init()
+    steps = _record_train_steps()
     model, history = _fit_global(True)
     model32, _ = _fit_global(True, np.float32)
     loops = {
@@ -348,6 +379,30 @@ def _worker_global(out: str) -> None:
         for name, m in loops.items():
             np.savez(out + f".{name}.npz", *_state(m))
         info = {"checksums": sums, "history": history.to_dict()["records"]}
+        info["steps"] = _counts(steps[0])
+        Path(out + ".json").write_text(json.dumps(info))
+
+
+def _worker_captured(out: str) -> None:
+    """``fit`` of a model that capture replays: captured and eager, float64 and float32."""
+    from retrograd import distributed as dist
+
+    dist.init()
+    steps = _record_train_steps()
+    runs = {
+        "captured": _fit_global(True, norm=False),
+        "eager": _fit_global(True, norm=False, capture=False),
+        "captured32": _fit_global(True, np.float32, norm=False),
+        "bn": _fit_global(True, plain_bn=True),  # BatchNorm1d, not SyncBatchNorm: captured
+        "bn_eager": _fit_global(True, plain_bn=True, capture=False),
+    }
+    counts = dist.all_gather_object([_counts(s) for s in steps])
+    sums = dist.all_gather_object([dist.parameters_checksum(m) for m, _ in runs.values()])
+    if dist.is_main():
+        for name, (model, _) in runs.items():
+            np.savez(out + f".{name}.npz", *_state(model))
+        history = {name: h.to_dict()["records"] for name, (_, h) in runs.items()}
+        info = {"checksums": sums, "counts": counts, "history": history}
         Path(out + ".json").write_text(json.dumps(info))
 
 
@@ -384,6 +439,7 @@ def _worker_cli(mode: str, *args: str) -> None:
 
 WORKERS = {
     "average": _worker_average,
+    "captured": _worker_captured,
     "cli": _worker_cli,
     "equivalence": _worker_equivalence,
     "failure": _worker_failure,
@@ -431,6 +487,10 @@ def test_global_batches_train_the_single_process_model(n, tmp_path):
     assert proc.returncode == 0, proc.stderr
     info = json.loads(Path(out + ".json").read_text())
     assert len(info["checksums"]) == n and len(set(map(tuple, info["checksums"]))) == 1
+    # capture is on, and SyncBatchNorm sends fit's steps to the eager engine (no collective
+    # is captured), on every step
+    assert info["steps"]["replays"] == 0 and info["steps"]["eager_steps"] == 4 * 6
+    assert info["steps"]["reason"] == "SyncBatchNorm is not captured"
     ref_model, ref_history = _fit_global(False)
     got = np.load(out)
     for i, want in enumerate(_state(ref_model)):  # weights and BatchNorm's running statistics
@@ -454,6 +514,48 @@ def test_global_batches_train_the_single_process_model(n, tmp_path):
         loop = np.load(out + f".{name}.npz")
         for i, want in enumerate(_state(ref)):
             np.testing.assert_allclose(loop[f"arr_{i}"], want, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_fit_replays_the_captured_step_on_every_rank(n, tmp_path):
+    """Distributed fit replays capture's kernels (dropout on, the last batch split unevenly, one
+    of 3 ranks without rows) and trains one process's model; capture=False trains the same,
+    bit for bit, also with plain BatchNorm1d (rank-local statistics, running ones averaged)."""
+    out = str(tmp_path / "captured")
+    proc = mpirun(n, str(HERE), "captured", out)
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(Path(out + ".json").read_text())
+    assert all(len(set(sums)) == 1 for sums in zip(*info["checksums"], strict=True))
+    steps = 4 * 6  # 4 epochs of 202 rows in batches of 40
+    for rank, (captured, eager, captured32, bn, bn_eager) in enumerate(info["counts"]):
+        # two shapes: the share of 40 rows and of the last batch's 2 (none on rank 2 of 3)
+        empty = n == 3 and rank == 2
+        assert captured["captures"] == (1 if empty else 2), (rank, captured)
+        assert captured["replays"] == steps - 4 * empty, (rank, captured)
+        assert captured["eager_steps"] == 4 * empty, (rank, captured)
+        assert captured32["replays"] == captured["replays"], rank
+        assert eager["replays"] == 0 and eager["eager_steps"] == steps, rank
+        assert bn["replays"] == 4 * 5 and bn_eager["eager_steps"] == 4 * 5, (rank, bn)
+    ref_model, ref_history = _fit_global(False, norm=False)
+    for name in ("captured", "eager"):
+        got = np.load(out + f".{name}.npz")
+        for i, want in enumerate(_state(ref_model)):
+            np.testing.assert_allclose(got[f"arr_{i}"], want, rtol=1e-12, atol=1e-14, err_msg=name)
+        for a, b in zip(info["history"][name], ref_history.records, strict=True):
+            for key in ("train_loss", "val_loss", "train_metric", "val_metric"):
+                assert a[key] == pytest.approx(b[key], rel=1e-12), (name, key)
+    # replay equals eager bit for bit, with the gradients written into DDP's buffer
+    for a, b in (("captured", "eager"), ("bn", "bn_eager")):
+        captured, eager = np.load(out + f".{a}.npz"), np.load(out + f".{b}.npz")
+        assert len(captured.files) == (8 if a == "bn" else 6)  # BatchNorm: its 3 buffers
+        for key in captured.files:
+            np.testing.assert_array_equal(captured[key], eager[key], err_msg=f"{a}: {key}")
+    got32 = np.load(out + ".captured32.npz")
+    for i, want in enumerate(_state(_fit_global(False, np.float32, norm=False)[0])):
+        got = got32[f"arr_{i}"]
+        assert got.dtype == want.dtype == np.float32
+        assert np.linalg.norm(got - want) <= 1e-5 * np.linalg.norm(want), i
 
 
 def _docs_loop_script(tmp_path: Path) -> Path:
@@ -595,6 +697,12 @@ def test_cli_under_mpiexec_rank0_writes_and_n_to_m_resume(tmp_path):
         [r["train_loss"] for r in ref["history"]],
         rtol=1e-5,
     )
+    # --no-capture: every rank eager (the runs above replay captured steps), the same model
+    proc = _cli(2, tmp_path, *TRAIN_ARGS, "--out", "eager", "--no-capture", "-q")
+    assert proc.returncode == 0, proc.stderr
+    got = _weights(tmp_path / "rank0" / "eager")
+    for name, w in want.items():
+        assert np.linalg.norm(got[name] - w) < 1e-5 * np.linalg.norm(w), name
 
     # A diverging run: one message (rank 0's), status 1, no hang.
     proc = _cli(
@@ -786,6 +894,12 @@ def test_local_strategy_finiteness_rule():
     assert local.all_finite(ok, [a, b])
     b.grad = rg.tensor(np.array([1e20, -np.inf], dtype=np.float32))
     assert not local.all_finite(ok, [a, b])
+    # A Fortran-ordered gradient (capture's transposed first weight), checked in place.
+    f = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    b.grad = rg.from_numpy(f)
+    assert local.all_finite(ok, [a, b])
+    f[2, 1] = np.nan
+    assert not local.all_finite(ok, [a, b])
 
 
 def test_local_strategy_sets_the_samplers_epoch_and_sends_nothing():
@@ -908,6 +1022,122 @@ def test_ddp_single_rank_averages_by_batch_size():
         np.testing.assert_allclose(p.grad.array, b, rtol=1e-15)
     assert ddp.bytes_per_step == 8 * (sum(p.array.size for p in model.parameters()) + 3)
     assert isinstance(rg.distributed.parameters_checksum(model), str)
+
+
+def test_captured_backward_writes_its_gradients_into_the_ddp_buffer():
+    """TrainStep(grads=ddp.grad_views()), as distributed fit builds it: the replay's gradients
+    are the buffer's views (the averaging copies nothing) and equal the eager backward's."""
+    from retrograd import distributed as dist
+    from retrograd import nn
+    from retrograd.capture import TrainStep
+
+    model, data = _problem()
+    ddp = dist.DistributedDataParallel(model)
+    x, y = data.tensors[0][:7], data.tensors[1][:7]
+    loss_fn = nn.CrossEntropyLoss()
+    loss_fn(model(x), y).backward()
+    want = [p.grad.array.copy() for p in model.parameters()]
+    views = ddp.grad_views()
+    assert list(views) == list(model.parameters())
+    step = TrainStep(model, loss_fn, grads=views)
+    for _ in range(2):
+        model.zero_grad()
+        loss, _ = step.forward_backward(x, y)
+        assert step.reason is None
+        for p, w in zip(model.parameters(), want, strict=True):
+            assert p.grad.array is views[p]
+            np.testing.assert_array_equal(p.grad.array, w)
+        assert ddp.sync_gradients(7, float(loss.array)).batch_size == 7
+        for p, w in zip(model.parameters(), want, strict=True):
+            assert p.grad.array is views[p]  # left in place, bit for bit (a world of one)
+            np.testing.assert_array_equal(p.grad.array, w)
+    assert step.captures == 1 and step.replays == 2
+    # a parameter of another dtype than the buffer's gets no view: it is converted as packed
+    mixed, _ = _problem()
+    next(mixed.parameters()).array = next(mixed.parameters()).array.astype(np.float32)
+    views = dist.DistributedDataParallel(mixed).grad_views()
+    assert list(views) == list(mixed.parameters())[1:]
+
+
+def test_ddp_wraps_a_model_with_plain_batchnorm():
+    """Regression: the wrapper kept its list of averaged buffers (plain BatchNorm's running
+    statistics) in ``_buffers``, Module's own registry, so building it raised a TypeError."""
+    from retrograd import distributed as dist
+    from retrograd import nn
+
+    model, train, _ = _odd_problem(sync=False)
+    ddp = dist.DistributedDataParallel(model)
+    names = [n for n, _ in model.named_buffers()]
+    assert [n for n, _ in ddp.named_buffers()] == [f"module.{n}" for n in names]
+    assert len(names) == 3  # running_mean, running_var, num_batches_tracked
+    X, y = train.tensors
+    loss = nn.CrossEntropyLoss()(ddp(X[:8]), y[:8])
+    loss.backward()
+    mean = model[1].running_mean.numpy().copy()
+    assert ddp.sync_gradients(loss=float(loss.array)).batch_size == 8
+    np.testing.assert_array_equal(model[1].running_mean.numpy(), mean)  # a world of one
+
+
+def test_row_sharded_draws_into_out_as_the_whole_batch():
+    """The captured dropout draws ``random(shape, out=u)``: rows 3:5 of a 7-row batch get the
+    draws one process gives them, and the stream advances by the whole batch's."""
+    from retrograd import distributed as dist
+
+    rng, same = np.random.default_rng(3), np.random.default_rng(3)
+    sharded = dist._RowShardedRandom(rng)
+    sharded.rows, sharded.start, sharded.stop = 7, 3, 5
+    for dtype in (np.float32, np.float64, np.float32):
+        out = np.empty((2, 4), dtype=dtype)
+        assert sharded.random((2, 4), dtype=dtype, out=out) is out
+        np.testing.assert_array_equal(out, same.random((7, 4), dtype=dtype)[3:5])
+        eager = sharded.random((2, 4), dtype=dtype)  # F.dropout's draw, without out
+        np.testing.assert_array_equal(eager, same.random((7, 4), dtype=dtype)[3:5])
+    other = np.empty((3, 4))  # not this rank's rows: drawn as asked
+    sharded.random((3, 4), out=other)
+    np.testing.assert_array_equal(other, same.random((3, 4)))
+
+
+@pytest.mark.parametrize("kind", ["shuffle", "subset", "drop_last", "batch_sampler", "collate"])
+def test_mpi_strategy_fetches_each_ranks_rows_of_every_batch(kind, monkeypatch):
+    """Rank r of 3 gets rows shard_bounds(...) of each of the loader's batches, drawn from the
+    default generator as the loader draws them; a DataLoader over tensors fetches those alone."""
+    import retrograd as rg
+    from retrograd import distributed as dist
+    from retrograd.data import (
+        BatchSampler,
+        DataLoader,
+        RandomSampler,
+        Subset,
+        TensorDataset,
+        default_collate,
+    )
+
+    data = TensorDataset(rg.tensor(np.arange(46.0).reshape(23, 2)), rg.tensor(np.arange(23)))
+
+    def loader():
+        if kind == "subset":
+            return DataLoader(Subset(data, list(range(3, 20))), batch_size=5, shuffle=True)
+        if kind == "batch_sampler":
+            return DataLoader(data, batch_sampler=BatchSampler(RandomSampler(data), 4, False))
+        if kind == "collate":  # fetched whole, then sliced
+            return DataLoader(data, batch_size=5, shuffle=True, collate_fn=default_collate)
+        return DataLoader(data, batch_size=5, shuffle=True, drop_last=kind == "drop_last")
+
+    strategy = dist.MPIStrategy(dist.DistributedDataParallel(_problem()[0]), loader())
+    assert (dist._tensor_rows(strategy.loader) is None) == (kind == "collate")
+    monkeypatch.setattr(dist, "world_size", lambda: 3)
+    for r in range(3):
+        rg.manual_seed(1)
+        want = [dist._rows_of(batch, *dist.shard_bounds(len(batch[1]), 3, r)) for batch in loader()]
+        after = rg.rand(3).numpy()
+        monkeypatch.setattr(dist, "rank", lambda r=r: r)
+        rg.manual_seed(1)
+        got = list(strategy.batches(loader()))
+        np.testing.assert_array_equal(rg.rand(3).numpy(), after)  # the same draws
+        assert len(got) == len(want) > 0
+        for g, w in zip(got, want, strict=True):
+            for a, b in zip(g, w, strict=True):
+                np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_dataloader_takes_a_sampler():

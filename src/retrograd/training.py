@@ -344,8 +344,10 @@ def fit(
         rank's own batches and is used as it is.
     capture : bool, default=True
         Replay the step with :class:`retrograd.capture.TrainStep` where it
-        applies (not in distributed training), with the optimizer's update over
-        flat buffers for SGD, Adam and AdamW; False runs every step eagerly.
+        applies, with the optimizer's update over flat buffers for SGD, Adam and
+        AdamW in one process; in distributed training each rank replays its
+        share and writes the gradients into the ``Allreduce``'s buffer. False
+        runs every step eagerly.
 
     Returns
     -------
@@ -373,10 +375,10 @@ def fit(
     if resume_from is not None:  # read on rank 0 only: the other ranks need not see its disk
         state.resume(strategy.run_on_main(lambda: load_checkpoint(resume_from)), resume_from)
     guard = _FiniteGuard(model, strategy) if check_finite else None
-    local = isinstance(strategy, _dist.LocalStrategy)
-    # Locally the step's optimizer update is captured too (over flat buffers)
-    train_step = TrainStep(model, loss_fn, optimizer if local else None, enabled=capture and local)
-    step_optimizer = train_step.step_optimizer if local else optimizer.step
+    # In one process the optimizer's update is captured too (over flat buffers); under MPI the
+    # gradients go straight into the Allreduce's buffer instead, and the update runs eagerly.
+    train_step = TrainStep(model, loss_fn, optimizer, enabled=capture, grads=strategy.grad_arrays())
+    step_optimizer = train_step.step_optimizer
 
     model.train()
     last_epoch = state.snapshot()  # what Ctrl-C, or weights that overflowed, go back to

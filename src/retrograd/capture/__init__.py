@@ -134,6 +134,12 @@ class TrainStep:
         False runs every step eagerly (the same results, for comparison).
     max_plans : int, default=4
         How many captured batch shapes (and flag settings) to keep.
+    grads : dict, optional
+        ``{parameter: array}``: where a replay writes each parameter's
+        gradient (an array of its shape and dtype, C-contiguous, such as the
+        views of ``DistributedDataParallel.grad_views()``, so that averaging
+        copies nothing); others get arrays of their own. The optimizer's
+        step is then not captured.
     update_in_backward : bool, default=False
         With an ``optim.SGD`` without momentum, let :meth:`__call__` update each
         weight of 16,384 elements or more inside the backward pass, by its
@@ -161,6 +167,7 @@ class TrainStep:
         *,
         enabled: bool = True,
         max_plans: int = 4,
+        grads: dict[Tensor, ndarray] | None = None,
         update_in_backward: bool = False,
     ) -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
@@ -171,7 +178,11 @@ class TrainStep:
         self.captures = self.replays = self.eager_steps = 0
         self._plans: dict[tuple[Any, ...], _Plan] = {}
         self._types = _module_types()
-        self._grads: dict[int, ndarray] | None = None  # Backprop's arrays for the gradients
+        # The arrays given for the gradients, by id; the tensors kept so that the ids stay theirs.
+        self._grads: dict[int, ndarray] | None = (
+            {id(p): a for p, a in grads.items()} if grads else None
+        )
+        self._keep = list(grads) if grads else []
         self._flat: FlatOptimizer | None = None  # the optimizer's step over flat buffers
         self._last: _Plan | None = None  # the plan the last call replayed
 
@@ -698,10 +709,7 @@ class Backprop:
     """
 
     def __init__(self, model: Any, grads: dict[Tensor, ndarray] | None = None) -> None:
-        self._step = TrainStep(model, None)
-        if grads:
-            self._step._grads = {id(p): a for p, a in grads.items()}
-            self._keep = list(grads)  # the ids above stay those of these tensors
+        self._step = TrainStep(model, None, grads=grads)
         self._plan: _Plan | None = None
 
     @property
