@@ -430,3 +430,12 @@ def test_the_kernels_run_by_the_eager_op_are_those_of_the_plan():
     kinds = [type(k) for k in plan.kernels]
     assert kinds == [K.LinearKernel, K.OpKernel, K.PReLUKernel, K.LinearKernel]
     assert type(plan.loss) is K.CrossEntropyOpKernel
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "gelu", "prelu"])
+def test_retrograd_train_cnn_replays_other_activations(activation, tmp_path, monkeypatch):
+    # on the convolutions' 4-D outputs, after BatchNorm2d, with the CNN's label smoothing
+    train_twice(
+        tmp_path, monkeypatch, "--data", "digits", "--arch", "cnn", "--epochs", "1",
+        "--channels", "4", "--hidden", "16", "--activation", activation,
+    )  # fmt: skip
