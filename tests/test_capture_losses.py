@@ -439,3 +439,42 @@ def test_retrograd_train_cnn_replays_other_activations(activation, tmp_path, mon
         tmp_path, monkeypatch, "--data", "digits", "--arch", "cnn", "--epochs", "1",
         "--channels", "4", "--hidden", "16", "--activation", activation,
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------- the shared array functions
+
+
+def _special_values(dtype: Any) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    scaled = [rng.standard_normal(2000) * s for s in (1, 30, 1e4)]
+    tiny = np.finfo(dtype).smallest_subnormal
+    edges = [0.0, -0.0, np.inf, -np.inf, np.nan, tiny, -tiny, 88.7, -88.7, 745.2, -745.2]
+    return np.concatenate([*scaled, edges]).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stable_sigmoid_has_the_bits_of_its_where_form(dtype):
+    # the branch-free numerator max(e, a >= 0) (SPEED) against the plain pick of 1/d or e/d
+    from retrograd.ops.elementwise import stable_sigmoid
+
+    a = _special_values(dtype)
+    with np.errstate(all="ignore"):
+        e = np.exp(-np.abs(a))
+        expected = np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+    got = stable_sigmoid(a)
+    assert got.dtype == dtype and got.tobytes() == expected.tobytes()
+    kept = [np.empty_like(a) for _ in range(3)] + [np.empty(a.shape, bool)]
+    assert stable_sigmoid(a, *kept) is kept[0] and kept[0].tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [0.01, -3.0, 0.0])
+def test_leaky_relu_slopes_have_the_bits_of_its_where_form(dtype, slope):
+    from retrograd.ops.elementwise import leaky_relu_slopes, leaky_relu_table
+
+    a = _special_values(dtype)
+    slopes = leaky_relu_slopes(a, leaky_relu_table(slope, dtype))
+    with np.errstate(all="ignore"):
+        assert (a * slopes).tobytes() == np.where(a > 0, a, a * slope).tobytes()
+        g = _special_values(dtype)[::-1].copy()
+        assert (g * slopes).tobytes() == np.where(a > 0, g, g * slope).tobytes()

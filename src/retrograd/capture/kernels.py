@@ -33,7 +33,7 @@ from .. import random as _random
 from .. import threads
 from .._backend import ndarray, xp
 from .._blas import NO_TRANS, ROW_MAJOR, TRANS
-from ..ops.elementwise import leaky_relu_slopes, leaky_relu_table
+from ..ops.elementwise import leaky_relu_slopes, leaky_relu_table, stable_sigmoid
 
 
 class LinearKernel:
@@ -193,8 +193,9 @@ class TanhKernel:
 class SigmoidKernel:
     """``out = stable_sigmoid(x)``; ``gx = g * out * (1 - out)``, in place in ``g`` (ops.Sigmoid).
 
-    The forward is :func:`retrograd.ops.elementwise.stable_sigmoid` over buffers:
-    ``e = exp(-|x|)``, then ``1/(1+e)`` where ``x >= 0`` and ``e/(1+e)`` elsewhere.
+    The forward is :func:`retrograd.ops.elementwise.stable_sigmoid`, the eager op's
+    own function, over kept arrays: ``e = exp(-|x|)``, then ``1/(1+e)`` where
+    ``x >= 0`` and ``e/(1+e)`` elsewhere.
     """
 
     def __init__(self, n_shape: tuple[int, ...], dtype: Any) -> None:
@@ -207,14 +208,7 @@ class SigmoidKernel:
         self.gx: ndarray = None  # type: ignore[assignment]
 
     def forward(self) -> None:
-        e, d, out = self.e, self.d, self.out
-        xp.abs(self.x, out=e)
-        xp.negative(e, out=e)
-        xp.exp(e, out=e)
-        xp.add(1, e, out=d)  # 1 + e
-        xp.greater_equal(self.x, 0, out=self.pos)
-        xp.divide(e, d, out=out)  # e / (1 + e) everywhere, then 1 / (1 + e) where x >= 0
-        xp.divide(1, d, out=out, where=self.pos)
+        stable_sigmoid(self.x, self.out, self.e, self.d, self.pos)
 
     def backward(self) -> None:
         xp.multiply(self.g, self.out, out=self.gx)
