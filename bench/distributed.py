@@ -15,8 +15,8 @@ each a fresh set of processes:
 - ``1`` (``1 rank, 1 thread``): one process, one BLAS thread (no MPI);
 - ``1x2`` (``1 rank, 2 threads``): one process, NumPy's BLAS on two threads;
 - ``2`` (``2 ranks, 1 thread``): ``mpiexec -n 2``, one BLAS thread per rank,
-  each rank its half of every global batch of the shared loader
-  (``shard_bounds``, as ``fit`` does), a PyTorch-style loop on the
+  each rank its half of every global batch through a ``DistributedSampler``
+  (as a PyTorch user loads it, and as f6cbe2d's bench did), a PyTorch-style loop on the
   ``DistributedDataParallel`` wrapper: ``loss.backward()`` averages the
   gradients when it ends (one Allreduce per step, with its deadline), then
   ``opt.step()``;
@@ -87,16 +87,25 @@ def _measure(batch: int, samples: int, data: Any) -> tuple[dict[str, float], int
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     ddp = dist.DistributedDataParallel(model) if world > 1 else None
-    loader = DataLoader(data, batch_size=batch, shuffle=True, drop_last=True)
-    start, stop = dist.shard_bounds(batch, world, dist.rank())
+    # As a PyTorch user writes it: each rank loads its own rows of every global batch
+    # through a DistributedSampler (one process: the shuffled loader itself).
+    if world > 1:
+        sampler = dist.DistributedSampler(data, seed=0)
+        loader = DataLoader(data, batch_size=batch // world, sampler=sampler, drop_last=True)
+    else:
+        loader = DataLoader(data, batch_size=batch, shuffle=True, drop_last=True)
 
     def batches(count: int) -> Any:
+        epoch = 0
         while True:
-            for xb, yb in loader:  # the global batch; this rank's rows of it
-                yield xb[start:stop], yb[start:stop]
+            if world > 1:
+                sampler.set_epoch(epoch)
+            for xb, yb in loader:
+                yield xb, yb
                 count -= 1
                 if count == 0:
                     return
+            epoch += 1
 
     spent = [0.0]
     if ddp is not None:  # time the averaging that ends each backward pass
