@@ -347,6 +347,53 @@ def test_the_example_in_docs_runs():
     assert namespace["loss"].item() < namespace["first"]
 
 
+def fit_with_and_without_capture(
+    make_model: Any, make_opt: Any, x: np.ndarray, y: np.ndarray, epochs: int, check: Any
+) -> None:
+    """``fit`` the same model captured and eagerly; equal histories and weights, bit for bit.
+
+    ``check(capture, steps)`` runs after each fit (``steps``: the steps it took), for the
+    caller's spies.
+    """
+    from retrograd.data import DataLoader, TensorDataset
+    from retrograd.training import fit
+
+    results = []
+    for capture in (True, False):
+        rg.manual_seed(0)
+        model = make_model()
+        loader = DataLoader(
+            TensorDataset(rg.from_numpy(x), rg.from_numpy(y)), batch_size=16, shuffle=True
+        )
+        val = [(rg.from_numpy(x[:20]), rg.from_numpy(y[:20]))]
+        history = fit(
+            model, nn.CrossEntropyLoss(), make_opt(model.parameters()), loader, val,
+            max_epochs=epochs, metric="accuracy", progress=False, capture=capture,
+        )  # fmt: skip
+        results.append((history.train_loss, history.train_metric, history.val_loss, model))
+        check(capture, epochs * len(loader))
+    (loss_c, metric_c, val_c, model_c), (loss_e, metric_e, val_e, model_e) = results
+    assert loss_c == loss_e and metric_c == metric_e and val_c == val_e
+    for a, b in zip(model_c.state_dict().values(), model_e.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(a.array, b.array)
+
+
+def spy_on_flat_steps(monkeypatch: Any) -> list[bool]:
+    """What each ``FlatOptimizer.step`` call returned, from now on."""
+    from retrograd.capture.optim import FlatOptimizer
+
+    flat_steps: list[bool] = []
+    real_step = FlatOptimizer.step
+
+    def spy(self: Any) -> bool:
+        done = real_step(self)
+        flat_steps.append(done)
+        return done
+
+    monkeypatch.setattr(FlatOptimizer, "step", spy)
+    return flat_steps
+
+
 @pytest.mark.parametrize(
     ("batch_norm", "optimizer", "hidden"),
     [(False, "sgd", 8), (True, "sgd", 8), (False, "adam", 8), (False, "sgd", 3000)],
@@ -357,48 +404,25 @@ def test_fit_captures_by_default_and_capture_false_gives_the_same_history(
     # fit replays the step and its optimizer update over flat buffers (chunked where a
     # weight is of BLAS size: 6 x 3000); capture=False runs both eagerly. The spy shows
     # that the flat update ran, and only when captured.
-    from retrograd.capture.optim import FlatOptimizer
-    from retrograd.data import DataLoader, TensorDataset
-    from retrograd.training import fit
-
-    flat_steps = []
-    real_step = FlatOptimizer.step
-
-    def spy(self):
-        done = real_step(self)
-        flat_steps.append(done)
-        return done
-
-    monkeypatch.setattr(FlatOptimizer, "step", spy)
+    flat_steps = spy_on_flat_steps(monkeypatch)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((100, 6)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64)
-    results = []
-    for capture in (True, False):
-        flat_steps.clear()
-        rg.manual_seed(0)
+
+    def make_model():
         layers = [
             nn.Linear(6, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Dropout(0.1),
             nn.Linear(hidden, 2),
         ]  # fmt: skip
-        model = nn.Sequential(*(m for m in layers if batch_norm or type(m) is not nn.BatchNorm1d))
+        return nn.Sequential(*(m for m in layers if batch_norm or type(m) is not nn.BatchNorm1d))
+
+    def make_opt(params):
         if optimizer == "sgd":
-            opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        else:
-            opt = optim.Adam(model.parameters(), lr=0.01)
-        loader = DataLoader(
-            TensorDataset(rg.from_numpy(x), rg.from_numpy(y)), batch_size=16, shuffle=True
-        )
-        val = [(rg.from_numpy(x[:20]), rg.from_numpy(y[:20]))]
-        history = fit(
-            model, nn.CrossEntropyLoss(), opt, loader, val, max_epochs=4, metric="accuracy",
-            progress=False, capture=capture,
-        )  # fmt: skip
-        results.append((history.train_loss, history.train_metric, history.val_loss, model))
-        assert (
-            (len(flat_steps) == 4 * len(loader) and all(flat_steps)) if capture else not flat_steps
-        )
-    (loss_c, metric_c, val_c, model_c), (loss_e, metric_e, val_e, model_e) = results
-    assert loss_c == loss_e and metric_c == metric_e and val_c == val_e
-    for a, b in zip(model_c.state_dict().values(), model_e.state_dict().values(), strict=True):
-        np.testing.assert_array_equal(a.array, b.array)
+            return optim.SGD(params, lr=0.1, momentum=0.9)
+        return optim.Adam(params, lr=0.01)
+
+    def check(capture, steps):
+        assert (len(flat_steps) == steps and all(flat_steps)) if capture else not flat_steps
+        flat_steps.clear()
+
+    fit_with_and_without_capture(make_model, make_opt, x, y, 4, check)

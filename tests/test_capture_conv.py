@@ -23,6 +23,7 @@ from retrograd import nn, optim
 from retrograd.capture import TrainStep
 from retrograd.capture import conv_kernels as CK
 
+from .test_capture import fit_with_and_without_capture, spy_on_flat_steps
 from .test_capture_losses import train_twice
 
 
@@ -262,52 +263,30 @@ def test_conv_and_pool_options_replay_equal_to_eager(
 
 
 def test_fit_replays_a_cnn_and_capture_false_gives_the_same_history(monkeypatch):
-    from retrograd.capture.optim import FlatOptimizer
-    from retrograd.data import DataLoader, TensorDataset
-    from retrograd.training import fit
-
-    conv_steps, flat_steps = [], []
-    real_forward, real_step = CK.ConvKernel.forward, FlatOptimizer.step
+    conv_steps = []
+    real_forward = CK.ConvKernel.forward
 
     def spy_forward(self):
         conv_steps.append(self)
         real_forward(self)
 
-    def spy_step(self):
-        done = real_step(self)
-        flat_steps.append(done)
-        return done
-
     monkeypatch.setattr(CK.ConvKernel, "forward", spy_forward)
-    monkeypatch.setattr(FlatOptimizer, "step", spy_step)
+    flat_steps = spy_on_flat_steps(monkeypatch)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((90, 40)).astype(np.float32)
     y = (x[:, :20].sum(axis=1) > 0).astype(np.int64)
-    results = []
-    for capture in (True, False):
-        conv_steps.clear()
-        flat_steps.clear()
-        rg.manual_seed(0)
-        model = cnn1d()
-        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        loader = DataLoader(
-            TensorDataset(rg.from_numpy(x), rg.from_numpy(y)), batch_size=16, shuffle=True
-        )
-        val = [(rg.from_numpy(x[:20]), rg.from_numpy(y[:20]))]
-        history = fit(
-            model, nn.CrossEntropyLoss(), opt, loader, val, max_epochs=3, metric="accuracy",
-            progress=False, capture=capture,
-        )  # fmt: skip
-        results.append((history.train_loss, history.train_metric, history.val_loss, model))
-        steps = 3 * len(loader)
+
+    def check(capture, steps):
         if capture:  # two convolutions per step, the optimizer over flat buffers
             assert len(conv_steps) == 2 * steps and len(flat_steps) == steps and all(flat_steps)
         else:
             assert not conv_steps and not flat_steps
-    (loss_c, metric_c, val_c, model_c), (loss_e, metric_e, val_e, model_e) = results
-    assert loss_c == loss_e and metric_c == metric_e and val_c == val_e
-    for a, b in zip(model_c.state_dict().values(), model_e.state_dict().values(), strict=True):
-        np.testing.assert_array_equal(a.array, b.array)
+        conv_steps.clear()
+        flat_steps.clear()
+
+    fit_with_and_without_capture(
+        cnn1d, lambda params: optim.SGD(params, lr=0.1, momentum=0.9), x, y, 3, check
+    )
 
 
 @pytest.mark.parametrize(
