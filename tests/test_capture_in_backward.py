@@ -106,6 +106,7 @@ def test_in_backward_equals_eager_sgd_to_rounding(name, dtype):
     # the flat optimizer (from the second step on); the others keep their gradients
     assert fused_none[0] == [False] * 6
     assert all(row == [True] + [False] * 5 for row in fused_none[1:])
+    assert step.updated_in_backward == sum(row[0] for row in fused_none) == len(data) - 1
 
 
 @settings(max_examples=12, deadline=None)
@@ -136,7 +137,7 @@ def test_momentum_is_not_fused_and_stays_bit_equal():
     for p, q in zip(eager.parameters(), fused.parameters(), strict=True):
         np.testing.assert_array_equal(p.array, q.array)
     assert not any(any(row) for row in none)
-    assert step.replays >= 5
+    assert step.replays >= 5 and step.updated_in_backward == 0
 
 
 def test_lr_changes_and_a_momentum_switched_on_are_followed():
@@ -170,7 +171,7 @@ def test_eager_steps_between_replays_update_each_weight_once():
     eager, _, _ = train(SGDS["plain"], data, in_backward=False, between=between)
     fused, step, none = train(SGDS["plain"], data, in_backward=True, between=between)
     assert_close(eager, fused, np.float32)
-    assert step.eager_steps == 2
+    assert step.eager_steps == 2 and step.updated_in_backward == 6
     assert [row[0] for row in none] == [False, True, True, False, False, True, True, True, True]
 
 
@@ -197,6 +198,18 @@ def test_only_plain_sgd_and_large_2d_weights_are_chosen():
     assert SGDInBackward.build(optim.Adam(params), params) is None
     small = list(make_model((20, 10, 5)).parameters())
     assert SGDInBackward.build(optim.SGD(small, lr=0.1), small) is None
+
+
+def test_without_plain_sgd_or_a_large_weight_nothing_is_updated_in_backward():
+    data = batches(4, 16, SIZES[0], np.float32)
+    for sizes, make_opt in (
+        (SIZES, lambda p: optim.Adam(p, lr=1e-3)),
+        ((20, 10, 5), lambda p: optim.SGD(p, lr=0.1)),  # no weight of 16,384 elements
+    ):
+        data = batches(4, 16, sizes[0], np.float32)
+        _, step, none = train(make_opt, data, in_backward=True, sizes=sizes)
+        assert step.replays >= 3 and step.updated_in_backward == 0
+        assert not any(any(row) for row in none)
 
 
 def test_in_backward_is_off_by_default_and_grads_are_kept():

@@ -149,7 +149,10 @@ class TrainStep:
         after the call, and they may differ from eager's in the last bit (the
         product is added unrounded). PyTorch's counterpart is the optimizer step
         run in the backward pass by ``register_post_accumulate_grad_hook``.
-        :meth:`forward_backward` never does it.
+        :meth:`forward_backward` never does it. Where it cannot apply (another
+        optimizer, momentum, no weight that large, a BLAS that is not NumPy's
+        OpenBLAS) the step is the ordinary one: :attr:`updated_in_backward`
+        counts the calls that did it.
 
     Attributes
     ----------
@@ -157,6 +160,9 @@ class TrainStep:
         Why the last call ran eagerly, or None when it was replayed.
     captures, replays, eager_steps : int
         How many calls captured a plan, replayed one, ran eagerly.
+    updated_in_backward : int
+        How many calls updated the large weights inside the backward pass
+        (``update_in_backward=True``).
     """
 
     def __init__(
@@ -175,7 +181,7 @@ class TrainStep:
         self.max_plans = max_plans
         self.update_in_backward = update_in_backward
         self.reason: str | None = None
-        self.captures = self.replays = self.eager_steps = 0
+        self.captures = self.replays = self.eager_steps = self.updated_in_backward = 0
         self._plans: dict[tuple[Any, ...], _Plan] = {}
         self._types = _module_types()
         # The arrays given for the gradients, by id; the tensors kept so that the ids stay theirs.
@@ -204,6 +210,9 @@ class TrainStep:
             in_backward.arm()
         try:
             loss, _ = self.forward_backward(x, y)
+            plan = self._last
+            if in_backward is not None and in_backward.on and plan is not None:
+                self.updated_in_backward += plan.in_backward is in_backward
             self.step_optimizer()
         finally:
             if in_backward is not None:
