@@ -158,6 +158,21 @@ def test_lr_changes_and_a_momentum_switched_on_are_followed():
     assert none[5][0] and not none[6][0]
 
 
+def test_a_loaded_state_dict_sets_the_lr_of_the_update_in_backward():
+    # load_state_dict replaces the group's dict: the update reads the group as it is now.
+    def between(i, model, opt):
+        if i == 4:
+            state = opt.state_dict()
+            state["param_groups"][0]["lr"] = 0.01
+            opt.load_state_dict(state)
+
+    data = batches(8, 16, SIZES[0], np.float32)
+    eager, _, _ = train(SGDS["plain"], data, in_backward=False, between=between)
+    fused, step, _ = train(SGDS["plain"], data, in_backward=True, between=between)
+    assert_close(eager, fused, np.float32)
+    assert step.updated_in_backward >= 6
+
+
 def test_eager_steps_between_replays_update_each_weight_once():
     # A hook makes steps 3 and 4 eager: their backward fills every .grad and
     # optimizer.step() updates every parameter; the replays around them fuse.

@@ -342,7 +342,7 @@ class SGDInBackward:
     """
 
     def __init__(self, optimizer: Any, weights: list[Tensor]) -> None:
-        self.group = optimizer.param_groups[0]
+        self.optimizer = optimizer
         self.ids = {id(w) for w in weights}
         self.gemm = _blas.gemm_function(weights[0].array.dtype)
         self.on = False
@@ -361,10 +361,15 @@ class SGDInBackward:
         return SGDInBackward(optimizer, weights)
 
     def arm(self) -> bool:
-        """Turn on for this step, with the group's lr and decay; False (off) with momentum."""
-        group = self.group
+        """Turn on for this step, with the group's lr and decay; False (off) with momentum.
+
+        The group is read as it is now (``load_state_dict`` may have replaced it); off
+        when the optimizer has more than one.
+        """
+        groups = self.optimizer.param_groups
+        group = groups[0]
         lr = float(group["lr"])
-        self.on = float(group["momentum"]) == 0 and lr != 0
+        self.on = len(groups) == 1 and float(group["momentum"]) == 0 and lr != 0
         if self.on:
             self.alpha = lr if group["maximize"] else -lr
             self.beta = 1.0 - lr * float(group["weight_decay"])
