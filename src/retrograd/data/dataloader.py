@@ -323,33 +323,51 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         if isinstance(self.dataset, IterableDataset):
             return self._stream_batches()
-        source = _tensor_source(self.dataset) if self.collate_fn is None else None
+        fast = self._index_batches()
+        if fast is not None:  # one fancy index per tensor per batch
+            tensors, rows = fast
+            return (tuple(t[idx] for t in tensors) for idx in rows)
         if self._own_batches:
-            return self._batch_sampler_batches(source)
+            return self._batch_sampler_batches()
         # The order is drawn here, when the pass starts, not at the first batch: one
         # iter() is one draw from the generator, however much of the pass is consumed.
         order = np.fromiter(iter(self.sampler), dtype=np.intp)
-        if source is not None:
+        source = _tensor_source(self.dataset) if self.collate_fn is None else None
+        if source is not None:  # batch_size=None: one sample at a time
             tensors, index = source
             if index is not None:
                 order = index[order]
-            return self._tensor_batches(tensors, order)
+            return (tuple(t[int(i)] for t in tensors) for i in order)
         return self._sample_batches(order)
+
+    def _index_batches(self) -> tuple[tuple[Tensor, ...], Iterator[np.ndarray]] | None:
+        """The fast path's tensors and each batch's row indices into them, or None.
+
+        For batches of a ``TensorDataset`` (maybe through ``Subset``s) without a
+        ``collate_fn``, each batch is ``t[idx]`` for every tensor ``t``: this
+        gives the ``idx``, so that a caller may fetch part of a batch alone
+        (:class:`retrograd.distributed.MPIStrategy`: each rank its rows). The
+        pass's order is drawn when this is called, as ``iter()`` draws it; a
+        batch sampler given by the user is followed batch by batch.
+        """
+        if self.collate_fn is not None or self.batch_sampler is None:
+            return None
+        source = _tensor_source(self.dataset)
+        if source is None:
+            return None
+        tensors, index = source
+        rows: Iterator[np.ndarray]
+        if self._own_batches:
+            rows = (np.asarray(b, dtype=np.intp) for b in self.batch_sampler)
+        else:
+            order = np.fromiter(iter(self.sampler), dtype=np.intp)
+            rows = (order[a : a + self.batch_size] for a in self._starts(len(order)))
+        return tensors, (rows if index is None else (index[r] for r in rows))
 
     def _starts(self, n: int) -> range:
         bs = self.batch_size or 1
         end = n - n % bs if self.drop_last else n
         return range(0, end, bs)
-
-    def _tensor_batches(self, tensors: tuple[Tensor, ...], order: np.ndarray) -> Iterator[Any]:
-        """The fast path: one fancy index per tensor per batch."""
-        if self.batch_size is None:
-            for i in order:
-                yield tuple(t[int(i)] for t in tensors)
-            return
-        for start in self._starts(len(order)):
-            idx = order[start : start + self.batch_size]
-            yield tuple(t[idx] for t in tensors)
 
     def _sample_batches(self, order: np.ndarray) -> Iterator[Any]:
         dataset = self.dataset
@@ -363,20 +381,11 @@ class DataLoader:
         for start in self._starts(len(positions)):
             yield collate([dataset[i] for i in positions[start : start + self.batch_size]])
 
-    def _batch_sampler_batches(
-        self, source: tuple[tuple[Tensor, ...], np.ndarray | None] | None
-    ) -> Iterator[Any]:
+    def _batch_sampler_batches(self) -> Iterator[Any]:
         """The batches of a batch sampler given by the user, one list of indices at a time."""
         collate = self.collate_fn or default_collate
         for indices in self.batch_sampler:
-            if source is not None:
-                tensors, index = source
-                idx = np.asarray(indices, dtype=np.intp)
-                if index is not None:
-                    idx = index[idx]
-                yield tuple(t[idx] for t in tensors)
-            else:
-                yield collate([self.dataset[i] for i in indices])
+            yield collate([self.dataset[i] for i in indices])
 
     def _stream_batches(self) -> Iterator[Any]:
         """An IterableDataset's samples in its own order, batched as they come."""
