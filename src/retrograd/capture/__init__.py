@@ -391,28 +391,23 @@ def _array(t: Any) -> ndarray:
     return t.array if isinstance(t, Tensor) else t
 
 
-def _recorded(module: Any, shape: tuple[int, ...], dtype: Any) -> tuple[Any, tuple[int, ...]]:
-    """The op node that one eager forward of ``module`` records on a sample, and its output shape.
+def _recorded(
+    fn: Any, shape: tuple[int, ...], dtype: Any, *targets: ndarray
+) -> tuple[Any, tuple[int, ...]]:
+    """The op node that one eager call of ``fn`` records on a sample, and one sample's output shape.
 
-    The node holds the layer's parameters as the eager op gets them (a
-    convolution's padding and dilation pairs, a pool's output size): replay
-    reads them there rather than converting the module's arguments again.
+    ``fn`` is a module, or a loss called with ``targets``; the node is its last
+    op. The node holds the layer's parameters as the eager op gets them (a
+    convolution's padding and dilation pairs, a pool's output size, a loss's
+    reduction): replay reads them there rather than converting the module's
+    arguments again.
     """
     probe = wrap_array(xp.zeros((1, *shape), dtype=dtype), requires_grad=True)
     try:
-        out = module(probe)
+        out = fn(probe, *(wrap_array(t) for t in targets))
     except (ValueError, TypeError, IndexError, RuntimeError) as e:
-        raise _EagerError(f"{type(module).__name__} raises on input {shape}: {e}") from None
+        raise _EagerError(f"{type(fn).__name__} raises on a sample of shape {shape}: {e}") from None
     return out._ctx, tuple(out.shape[1:])
-
-
-def _recorded_loss(loss_fn: Any, shape: tuple[int, ...], dtype: Any, target: ndarray) -> Any:
-    """The op node that one eager call of ``loss_fn`` records on a sample (its last op)."""
-    probe = wrap_array(xp.zeros((1, *shape), dtype=dtype), requires_grad=True)
-    try:
-        return loss_fn(probe, wrap_array(target))._ctx
-    except (ValueError, TypeError, IndexError, RuntimeError) as e:
-        raise _EagerError(f"{type(loss_fn).__name__} raises on a sample: {e}") from None
 
 
 class _Plan:
@@ -615,7 +610,7 @@ class _Plan:
                 )
             # eager records ops.CrossEntropy for weights, smoothing or an ignored target
             ignored = loss_fn.ignore_index if 0 <= loss_fn.ignore_index < c else 0
-            op = _recorded_loss(loss_fn, (c,), dtype, xp.full(1, ignored, dtype=y.dtype))
+            op, _ = _recorded(loss_fn, (c,), dtype, xp.full(1, ignored, dtype=y.dtype))
             fused = None
             if weight is None and not smoothing:  # eager's fused op where nothing is ignored
                 fused = K.CrossEntropyKernel(n, c, dtype, mean)
@@ -625,7 +620,7 @@ class _Plan:
         if kind is types["mse"]:
             return K.MSEKernel((n, *shape), dtype, reduction == "mean")
         if kind in types["regression"]:
-            reduce = _recorded_loss(loss_fn, shape, dtype, xp.zeros((1, *shape), dtype=dtype))
+            reduce, _ = _recorded(loss_fn, shape, dtype, xp.zeros((1, *shape), dtype=dtype))
             return K.RegressionKernel(reduce.next[0], reduce, (n, *shape), dtype)
         raise _EagerError(f"the loss {kind.__name__} is not captured")
 
