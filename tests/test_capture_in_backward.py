@@ -215,16 +215,21 @@ def test_only_plain_sgd_and_large_2d_weights_are_chosen():
     assert SGDInBackward.build(optim.SGD(small, lr=0.1), small) is None
 
 
-def test_without_plain_sgd_or_a_large_weight_nothing_is_updated_in_backward():
-    data = batches(4, 16, SIZES[0], np.float32)
-    for sizes, make_opt in (
-        (SIZES, lambda p: optim.Adam(p, lr=1e-3)),
-        ((20, 10, 5), lambda p: optim.SGD(p, lr=0.1)),  # no weight of 16,384 elements
-    ):
-        data = batches(4, 16, sizes[0], np.float32)
-        _, step, none = train(make_opt, data, in_backward=True, sizes=sizes)
-        assert step.replays >= 3 and step.updated_in_backward == 0
-        assert not any(any(row) for row in none)
+def test_without_a_large_weight_nothing_is_updated_in_backward():
+    sizes = (20, 10, 5)  # no weight of 16,384 elements
+    data = batches(4, 16, sizes[0], np.float32)
+    _, step, none = train(SGDS["plain"], data, in_backward=True, sizes=sizes)
+    assert step.replays >= 3 and step.updated_in_backward == 0
+    assert not any(any(row) for row in none)
+
+
+@pytest.mark.parametrize("make_opt", [lambda p: optim.Adam(p), lambda p: None])
+def test_another_optimizer_than_sgd_is_refused(make_opt):
+    model = make_model()
+    with pytest.raises(ValueError, match=r"update_in_backward=True.*not an optim.SGD"):
+        TrainStep(
+            model, nn.CrossEntropyLoss(), make_opt(model.parameters()), update_in_backward=True
+        )
 
 
 def test_in_backward_is_off_by_default_and_grads_are_kept():

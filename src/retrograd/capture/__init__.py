@@ -149,10 +149,11 @@ class TrainStep:
         after the call, and they may differ from eager's in the last bit (the
         product is added unrounded). PyTorch's counterpart is the optimizer step
         run in the backward pass by ``register_post_accumulate_grad_hook``.
-        :meth:`forward_backward` never does it. Where it cannot apply (another
-        optimizer, momentum, no weight that large, a BLAS that is not NumPy's
-        OpenBLAS) the step is the ordinary one: :attr:`updated_in_backward`
-        counts the calls that did it.
+        :meth:`forward_backward` never does it. Another optimizer than
+        ``optim.SGD`` raises ValueError; where it cannot apply on a step
+        (momentum, no weight that large, a BLAS that is not NumPy's OpenBLAS)
+        the step is the ordinary one: :attr:`updated_in_backward` counts the
+        calls that did it.
 
     Attributes
     ----------
@@ -176,6 +177,14 @@ class TrainStep:
         grads: dict[Tensor, ndarray] | None = None,
         update_in_backward: bool = False,
     ) -> None:
+        if update_in_backward:
+            from ..optim import SGD
+
+            if type(optimizer) is not SGD:
+                raise ValueError(
+                    "TrainStep(update_in_backward=True) makes plain SGD's update in the backward "
+                    f"pass; the optimizer is {type(optimizer).__name__}, not an optim.SGD"
+                )
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.enabled = enabled
         self.max_plans = max_plans
